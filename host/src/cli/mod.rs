@@ -1,0 +1,110 @@
+//! The command line: clap definitions and the one fallible step that turns them into
+//! [`Settings`]. Like ripgrep's low-level arguments, the types here only parse and validate;
+//! the commands themselves live in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use lrdbench_host::settings::{self, Settings, Verbosity};
+
+/// Estimate and benchmark long-range dependence with plugin estimators, and see how they are
+/// used, how fast they are, and where they fail.
+#[derive(Debug, Parser)]
+#[command(name = "lrdbench-host", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Store directory for analytics and configuration [default: $LRDBENCH_HOME or ~/.lrdbench]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Also load plugins named lrdbench_plugin_* from DIR (repeatable; see also
+    /// LRDBENCH_PLUGIN_PATH)
+    #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Load the plugin library at PATH, whatever its name (repeatable)
+    #[arg(long = "plugin", global = true, value_name = "PATH")]
+    pub plugins: Vec<PathBuf>,
+    /// Print errors only
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print diagnostics too (e.g. full plugin load reports)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List, inspect and create plugins
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+}
+
+/// `plugins` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// List every loaded component
+    List {
+        /// Print JSON: an array of objects with name, kind, family, estimand, plugin, version,
+        /// path, sha256
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one plugin library's components and parameter schemas
+    Inspect {
+        /// The plugin library
+        path: PathBuf,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a new estimator plugin crate that builds and loads as generated
+    New {
+        /// Plugin name (lowercase letters, digits, `_`)
+        name: String,
+        /// Directory to create the crate in
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+/// Parses the command line; clap exits with code 2 on a usage error.
+pub fn parse() -> Cli {
+    Cli::parse()
+}
+
+/// Resolves the global options and the environment into [`Settings`].
+pub fn resolve(global: &GlobalArgs) -> Settings {
+    let store_dir = global
+        .store
+        .clone()
+        .or_else(|| std::env::var_os("LRDBENCH_HOME").map(PathBuf::from))
+        .unwrap_or_else(settings::default_store_dir);
+    let mut dirs: Vec<PathBuf> = settings::executable_dir().into_iter().collect();
+    dirs.extend(global.plugin_dirs.iter().cloned());
+    dirs.extend(settings::plugin_path_from_env());
+    let verbosity = if global.quiet {
+        Verbosity::Quiet
+    } else if global.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    Settings {
+        store_dir,
+        plugins: lrdbench_host::plugin::PluginSources {
+            dirs,
+            files: global.plugins.clone(),
+        },
+        verbosity,
+    }
+}

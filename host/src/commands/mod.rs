@@ -1,0 +1,63 @@
+//! The commands: glue between the parsed command line and the host library.
+
+mod plugins;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use lrdbench_host::plugin::{Catalog, LoadError};
+use lrdbench_host::settings::{Settings, Verbosity};
+
+use crate::cli::{Cli, Command};
+
+/// Runs the parsed command. `Ok(code)` carries the exit code for commands that finish with
+/// partial failures.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let settings = crate::cli::resolve(&cli.global);
+    match cli.command {
+        Command::Plugins(cmd) => plugins::run(&settings, cmd),
+    }
+}
+
+/// Loads the catalog. Failures of explicitly named files (`--plugin`) are errors; failures of
+/// discovered files are reported together as warnings.
+pub fn load_catalog(settings: &Settings) -> Result<Catalog> {
+    let (catalog, errors) = Catalog::load(&settings.plugins);
+    let explicit: Vec<&LoadError> = errors.iter().filter(|e| is_explicit(settings, e)).collect();
+    for e in &errors {
+        if settings.verbosity >= Verbosity::Normal && !explicit.iter().any(|x| std::ptr::eq(*x, e))
+        {
+            eprintln!("warning: skipping plugin {e}");
+        }
+        if settings.verbosity >= Verbosity::Verbose {
+            if let Some(detail) = e.detail() {
+                eprintln!("{detail}");
+            }
+        }
+    }
+    match explicit.len() {
+        0 => Ok(catalog),
+        1 => anyhow::bail!("cannot load plugin {}", explicit[0]),
+        _ => anyhow::bail!(
+            "cannot load {} plugins:\n  {}",
+            explicit.len(),
+            explicit
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        ),
+    }
+}
+
+fn is_explicit(settings: &Settings, e: &LoadError) -> bool {
+    let path = match e {
+        LoadError::NotFound { path }
+        | LoadError::NotALibrary { path, .. }
+        | LoadError::NotAPlugin { path }
+        | LoadError::Incompatible { path, .. }
+        | LoadError::Describe { path, .. }
+        | LoadError::Io { path, .. } => path,
+    };
+    settings.plugins.files.iter().any(|f| f == path)
+}

@@ -1,0 +1,20 @@
+//! The `lrdbench-host` binary: parse → resolve → run → exit code.
+//!
+//! Exit codes: 0 success; 1 a runtime error, or a command that finished with failures (an
+//! estimator that failed, a plugin that would not load); 2 a usage error (from clap).
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The index of every loaded component by name.
+//!
+//! Name clashes: a component is always reachable as `plugin::name`. Its bare `name` works when
+//! exactly one loaded plugin has a component of that kind and name; otherwise the bare name is
+//! an error that names every candidate and its file. The same library found twice (same
+//! SHA-256, e.g. through the executable's directory and `--plugin-dir`) is loaded once.
+
+use lrdbench_plugin_api::{
+    params, ComponentDescriptor, ComponentKind, Estimate, Generated, Param, ParamError, PluginError,
+};
+
+use super::loader::{discover, load_plugin, LoadError, LoadedPlugin, PluginSources};
+
+/// All loaded plugins and their components.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    plugins: Vec<LoadedPlugin>,
+}
+
+/// A component found in the catalog: where it lives and how to call it.
+#[derive(Debug, Clone, Copy)]
+pub struct ComponentHandle<'a> {
+    /// The plugin that provides it.
+    pub plugin: &'a LoadedPlugin,
+    /// Its index within the plugin (the ABI's component number).
+    pub index: u32,
+    /// Its self-description.
+    pub descriptor: &'a ComponentDescriptor,
+}
+
+impl<'a> ComponentHandle<'a> {
+    /// The bare name, e.g. `dfa`.
+    pub fn name(&self) -> &'a str {
+        self.descriptor.name.as_str()
+    }
+
+    /// The qualified name, e.g. `temporal::dfa`.
+    pub fn qualified_name(&self) -> String {
+        format!("{}::{}", self.plugin.descriptor.name, self.descriptor.name)
+    }
+
+    /// Checks parameters against the schema and fills defaults.
+    ///
+    /// # Errors
+    ///
+    /// A [`ParamError`] naming the parameter and the valid alternatives.
+    pub fn resolve(&self, given: &[Param]) -> Result<Vec<Param>, ParamError> {
+        params::resolve(&self.descriptor.params, given)
+    }
+
+    /// Calls the estimator with resolved parameters.
+    pub fn estimate(&self, series: &[f64], resolved: &[Param]) -> Result<Estimate, PluginError> {
+        self.plugin.estimate(self.index, series, resolved)
+    }
+
+    /// Calls the model with resolved parameters.
+    pub fn generate(
+        &self,
+        length: u64,
+        seed: u64,
+        resolved: &[Param],
+    ) -> Result<Generated, PluginError> {
+        self.plugin.generate(self.index, length, seed, resolved)
+    }
+}
+
+/// A component name that could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    /// No loaded plugin has it.
+    #[error("unknown {kind} `{name}` (valid: {})", if valid.is_empty() { "none loaded".to_string() } else { valid.join(", ") })]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// Estimator or model.
+        kind: ComponentKind,
+        /// The names that exist.
+        valid: Vec<String>,
+    },
+    /// Several plugins have it.
+    #[error("{kind} `{name}` is provided by several plugins: {}; use a qualified name", candidates.join(", "))]
+    Ambiguous {
+        /// The name asked for.
+        name: String,
+        /// Estimator or model.
+        kind: ComponentKind,
+        /// `plugin::name (file)` for each candidate.
+        candidates: Vec<String>,
+    },
+}
+
+impl Catalog {
+    /// Discovers and loads every plugin of `sources`. Returns the catalog of those that loaded
+    /// and the errors of those that did not, all of them, so a caller can report them together.
+    pub fn load(sources: &PluginSources) -> (Catalog, Vec<LoadError>) {
+        let mut catalog = Catalog::default();
+        let mut errors = Vec::new();
+        for path in discover(sources) {
+            match load_plugin(&path) {
+                Ok(p) => catalog.add(p),
+                Err(e) => errors.push(e),
+            }
+        }
+        (catalog, errors)
+    }
+
+    /// Adds a loaded plugin, unless the same library (by SHA-256) is already in.
+    pub fn add(&mut self, plugin: LoadedPlugin) {
+        if !self.plugins.iter().any(|p| p.sha256 == plugin.sha256) {
+            self.plugins.push(plugin);
+        }
+    }
+
+    /// The loaded plugins, in load order.
+    pub fn plugins(&self) -> &[LoadedPlugin] {
+        &self.plugins
+    }
+
+    /// Every component of every plugin, in load order.
+    pub fn components(&self) -> impl Iterator<Item = ComponentHandle<'_>> {
+        self.plugins.iter().flat_map(|plugin| {
+            plugin
+                .descriptor
+                .components
+                .iter()
+                .enumerate()
+                .map(move |(i, descriptor)| ComponentHandle {
+                    plugin,
+                    index: i as u32,
+                    descriptor,
+                })
+        })
+    }
+
+    /// The sorted, distinct bare names of the components of `kind`.
+    pub fn names(&self, kind: ComponentKind) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .components()
+            .filter(|c| c.descriptor.kind == kind)
+            .map(|c| c.name().to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Finds a component of `kind` by bare or qualified (`plugin::name`) name.
+    ///
+    /// # Errors
+    ///
+    /// [`LookupError::Unknown`] with the valid names, or [`LookupError::Ambiguous`] with the
+    /// candidates.
+    pub fn find(
+        &self,
+        name: &str,
+        kind: ComponentKind,
+    ) -> Result<ComponentHandle<'_>, LookupError> {
+        let (plugin_name, bare) = match name.split_once("::") {
+            Some((p, n)) => (Some(p), n),
+            None => (None, name),
+        };
+        let matches: Vec<ComponentHandle<'_>> = self
+            .components()
+            .filter(|c| c.descriptor.kind == kind && c.name() == bare)
+            .filter(|c| plugin_name.is_none_or(|p| c.plugin.descriptor.name == p))
+            .collect();
+        match matches.len() {
+            1 => Ok(matches[0]),
+            0 => Err(LookupError::Unknown {
+                name: name.to_string(),
+                kind,
+                valid: self.names(kind),
+            }),
+            _ => Err(LookupError::Ambiguous {
+                name: name.to_string(),
+                kind,
+                candidates: matches
+                    .iter()
+                    .map(|c| format!("{} ({})", c.qualified_name(), c.plugin.path.display()))
+                    .collect(),
+            }),
+        }
+    }
+}

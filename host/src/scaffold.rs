@@ -1,0 +1,167 @@
+//! `plugins new`: a new estimator plugin crate that builds and loads as generated.
+
+use std::path::{Path, PathBuf};
+
+/// Why a plugin crate could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum ScaffoldError {
+    /// The name is not a valid plugin name.
+    #[error(
+        "invalid plugin name `{0}`: use lowercase letters, digits and `_`, starting with a letter"
+    )]
+    InvalidName(String),
+    /// The target directory exists already.
+    #[error("{}: already exists; choose another name or --dir", .0.display())]
+    Exists(PathBuf),
+    /// Writing failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file being written.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Creates `<parent>/<name>/` with a `Cargo.toml` and a one-file estimator plugin whose library
+/// is `lrdbench_plugin_<name>`, depending on the interface crate at `api_path`.
+///
+/// # Errors
+///
+/// [`ScaffoldError`] for a bad name, an existing directory, or a failed write.
+pub fn scaffold_plugin(
+    name: &str,
+    parent: &Path,
+    api_path: &Path,
+) -> Result<PathBuf, ScaffoldError> {
+    let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(ScaffoldError::InvalidName(name.to_string()));
+    }
+    let dir = parent.join(name);
+    if dir.exists() {
+        return Err(ScaffoldError::Exists(dir));
+    }
+    let write = |rel: &str, text: String| {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| ScaffoldError::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        std::fs::write(&path, text).map_err(|source| ScaffoldError::Io { path, source })
+    };
+    let api = api_path.display().to_string().replace('\\', "/");
+    write(
+        "Cargo.toml",
+        format!(
+            r#"[package]
+name = "lrdbench-plugin-{dash}"
+version = "0.1.0"
+edition = "2021"
+
+# A standalone crate, not part of any enclosing workspace.
+[workspace]
+
+[lib]
+name = "lrdbench_plugin_{name}"
+crate-type = ["cdylib", "rlib"]
+
+[dependencies]
+lrdbench-plugin-api = {{ path = "{api}" }}
+"#,
+            dash = name.replace('_', "-"),
+        ),
+    )?;
+    write(
+        "src/lib.rs",
+        format!(
+            r#"//! The `{name}` lrdbench plugin.
+
+use lrdbench_plugin_api::prelude::*;
+
+/// Aggregated-variance estimate of H: Var(block mean) ~ m^(2H-2).
+pub struct {ty};
+
+impl Estimator for {ty} {{
+    fn describe(&self) -> ComponentDescriptor {{
+        component(ComponentKind::Estimator, "{name}", Family::Temporal, "H")
+            .description("aggregated variance over dyadic block sizes")
+            .reference("Beran (1994), Statistics for Long-Memory Processes, sec. 4.4")
+            .param(param::int("min_block", 4, "smallest block size").bounds(2.0, 1e9).build())
+            .build()
+    }}
+
+    fn estimate(&self, x: &[f64], params: &Params) -> Result<Estimate, PluginError> {{
+        let mut m = params.usize("min_block");
+        let (mut xs, mut ys) = (Vec::new(), Vec::new());
+        while x.len() / m >= 8 {{
+            let means: Vec<f64> = x.chunks_exact(m).map(|c| c.iter().sum::<f64>() / m as f64).collect();
+            let mu = means.iter().sum::<f64>() / means.len() as f64;
+            let var = means.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / (means.len() - 1) as f64;
+            if var > 0.0 && var.is_finite() {{
+                xs.push((m as f64).ln());
+                ys.push(var.ln());
+            }}
+            m *= 2;
+        }}
+        if xs.len() < 3 {{
+            return Err(PluginError::insufficient_data("need at least 3 block sizes"));
+        }}
+        let n = xs.len() as f64;
+        let (mx, my) = (xs.iter().sum::<f64>() / n, ys.iter().sum::<f64>() / n);
+        let sxy: f64 = xs.iter().zip(&ys).map(|(a, b)| (a - mx) * (b - my)).sum();
+        let sxx: f64 = xs.iter().map(|a| (a - mx).powi(2)).sum();
+        let slope = sxy / sxx;
+        Ok(Estimate::new(1.0 + slope / 2.0, "H"))
+    }}
+}}
+
+lrdbench_plugin_api::export_plugin! {{
+    name: "{name}",
+    version: env!("CARGO_PKG_VERSION"),
+    estimators: [{ty}],
+    models: [],
+}}
+"#,
+            ty = type_name(name),
+        ),
+    )?;
+    Ok(dir)
+}
+
+fn type_name(name: &str) -> String {
+    name.split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<String>()
+        + "Estimator"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaffold_rejects_bad_names() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            scaffold_plugin("Bad-Name", dir.path(), dir.path()),
+            Err(ScaffoldError::InvalidName(_))
+        ));
+    }
+
+    #[test]
+    fn scaffold_type_name_is_camel_case() {
+        assert_eq!(type_name("my_est2"), "MyEst2Estimator");
+    }
+}

@@ -1,0 +1,9 @@
+//! The standard models plugin of lrdbench.
+#![deny(missing_docs)]
+
+lrdbench_plugin_api::export_plugin! {
+    name: "models",
+    version: env!("CARGO_PKG_VERSION"),
+    estimators: [],
+    models: [],
+}

@@ -1,0 +1,9 @@
+//! The standard multifractal plugin of lrdbench.
+#![deny(missing_docs)]
+
+lrdbench_plugin_api::export_plugin! {
+    name: "multifractal",
+    version: env!("CARGO_PKG_VERSION"),
+    estimators: [],
+    models: [],
+}

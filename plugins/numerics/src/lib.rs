@@ -1,0 +1,2 @@
+//! Numerical kernels shared by the lrdbench plugins.
+#![deny(missing_docs)]

@@ -1,0 +1,7 @@
+//! End-to-end tests: they drive the built `lrdbench-host` binary and load the real plugin
+//! libraries. One module per topic.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod plugins;
