@@ -1,2 +1,17 @@
-//! Numerical kernels shared by the lrdbench plugins.
+//! Numerical kernels shared by the lrdbench plugins, so that no kernel is copied between
+//! plugin crates: least-squares fits, scale ladders, FFT plans, the fGn autocovariance and
+//! spectral density, exact fGn generation, DWT filter banks and bootstrap resampling.
+//!
+//! Everything here is a pure function over `&[f64]` (or a plan object reused across calls):
+//! no I/O, no logging, no global state; randomness only from an explicit seed.
+//!
+//! # Example
+//!
+//! ```
+//! use lrdbench_numerics::regression::ols;
+//! let fit = ols(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.0]).unwrap();
+//! assert!((fit.slope - 2.0).abs() < 1e-15);
+//! ```
 #![deny(missing_docs)]
+
+pub mod regression;
