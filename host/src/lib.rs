@@ -17,6 +17,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod invoke;
 pub mod plugin;
 pub mod scaffold;
 pub mod settings;

@@ -126,14 +126,22 @@ fn fit(x: &[f64], y: &[f64], w: Option<&[f64]>, scale: WeightScale) -> Result<Li
     }
     let slope = sxy / sxx;
     let intercept = my - slope * mx;
-    let rss: f64 = (0..k).map(|i| weight(i) * (y[i] - intercept - slope * x[i]).powi(2)).sum();
+    let rss: f64 = (0..k)
+        .map(|i| weight(i) * (y[i] - intercept - slope * x[i]).powi(2))
+        .sum();
     let slope_stderr = match scale {
         WeightScale::InverseVariance if w.is_some() => (1.0 / sxx).sqrt(),
         _ if k > 2 => (rss / (k as f64 - 2.0) / sxx).sqrt(),
         _ => f64::NAN,
     };
     let r_squared = if syy > 0.0 { 1.0 - rss / syy } else { 1.0 };
-    Ok(LineFit { slope, intercept, slope_stderr, r_squared, points: k })
+    Ok(LineFit {
+        slope,
+        intercept,
+        slope_stderr,
+        r_squared,
+        points: k,
+    })
 }
 
 #[cfg(test)]
@@ -160,13 +168,24 @@ mod tests {
         let y = [1.0, 0.2, 2.2, 3.1, 5.5];
         let a = ols(&x, &y).unwrap();
         let b = wls(&x, &y, &[3.0; 5], WeightScale::Relative).unwrap();
-        assert!((a.slope - b.slope).abs() < 1e-13 && (a.slope_stderr - b.slope_stderr).abs() < 1e-13);
+        assert!(
+            (a.slope - b.slope).abs() < 1e-13 && (a.slope_stderr - b.slope_stderr).abs() < 1e-13
+        );
     }
 
     #[test]
     fn ols_rejects_degenerate_input() {
-        assert!(matches!(ols(&[1.0], &[1.0]), Err(FitError::TooFewPoints(1))));
-        assert!(matches!(ols(&[1.0, 1.0], &[1.0, 2.0]), Err(FitError::Degenerate(_))));
-        assert!(matches!(ols(&[1.0, f64::NAN], &[1.0, 2.0]), Err(FitError::Degenerate(_))));
+        assert!(matches!(
+            ols(&[1.0], &[1.0]),
+            Err(FitError::TooFewPoints(1))
+        ));
+        assert!(matches!(
+            ols(&[1.0, 1.0], &[1.0, 2.0]),
+            Err(FitError::Degenerate(_))
+        ));
+        assert!(matches!(
+            ols(&[1.0, f64::NAN], &[1.0, 2.0]),
+            Err(FitError::Degenerate(_))
+        ));
     }
 }

@@ -1,0 +1,8 @@
+//! Placeholder: benchmarks of this area are added with its implementation.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn placeholder(_c: &mut Criterion) {}
+
+criterion_group!(benches, placeholder);
+criterion_main!(benches);
