@@ -1,0 +1,4 @@
+//! The lrdbench analytics dashboard.
+#![deny(missing_docs)]
+
+pub mod stats;
