@@ -17,6 +17,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod data;
+pub mod estimate;
 pub mod invoke;
 pub mod plugin;
 pub mod scaffold;

@@ -2,6 +2,8 @@
 //! [`Settings`]. Like ripgrep's low-level arguments, the types here only parse and validate;
 //! the commands themselves live in `commands/`.
 
+pub mod estimate;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -47,6 +49,8 @@ pub enum Command {
     /// List, inspect and create plugins
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// Estimate H of one series (CSV or plain numbers) with one or more estimators
+    Estimate(estimate::EstimateArgs),
 }
 
 /// `plugins` subcommands.

@@ -1,10 +1,12 @@
 //! The commands: glue between the parsed command line and the host library.
 
+mod estimate;
 mod plugins;
 
 use std::process::ExitCode;
 
 use anyhow::Result;
+use lrdbench_host::invoke::Invoker;
 use lrdbench_host::plugin::{Catalog, LoadError};
 use lrdbench_host::settings::{Settings, Verbosity};
 
@@ -16,6 +18,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let settings = crate::cli::resolve(&cli.global);
     match cli.command {
         Command::Plugins(cmd) => plugins::run(&settings, cmd),
+        Command::Estimate(args) => estimate::run(&settings, args, &Invoker::unrecorded()),
     }
 }
 

@@ -1,0 +1,32 @@
+//! Arguments of `estimate`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Estimate H of one series with one or more estimators.
+#[derive(Debug, Args)]
+pub struct EstimateArgs {
+    /// The series: a CSV file (header optional), whitespace-separated numbers, or `-` for
+    /// standard input
+    pub file: PathBuf,
+    /// Column to read, by header name or zero-based index [default: the first]
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub column: Option<String>,
+    /// Estimators to run, comma-separated, or `all`
+    #[arg(long, short = 'e', value_delimiter = ',', required = true, value_name = "NAME[,NAME...]")]
+    pub estimator: Vec<String>,
+    /// A parameter, applied to every selected estimator that declares it (repeatable)
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Print a JSON array of objects (estimator, estimand, value, stderr, ci_low, ci_high,
+    /// ci_level, r_squared, warnings, error, elapsed_ms)
+    #[arg(long)]
+    pub json: bool,
+    /// Run each estimator in an isolated worker process
+    #[arg(long)]
+    pub isolate: bool,
+    /// Per-call time limit in seconds (isolated mode)
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+}
