@@ -15,3 +15,6 @@
 #![deny(missing_docs)]
 
 pub mod regression;
+pub mod fft;
+pub mod spectral_density;
+pub mod dwt;
