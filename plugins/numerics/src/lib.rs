@@ -15,6 +15,12 @@
 #![deny(missing_docs)]
 
 pub mod regression;
+pub mod fluctuation;
+pub mod ladder;
+pub mod prefix;
+pub mod validate;
+pub mod fgn;
+pub mod rng;
 pub mod fft;
 pub mod spectral_density;
 pub mod dwt;
