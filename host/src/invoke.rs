@@ -7,6 +7,9 @@
 
 use std::fmt;
 
+use std::time::Duration;
+
+use lrdbench_analytics::event::StepType;
 use lrdbench_plugin_api::{ErrorKind, Estimate, Generated, Param, PluginError};
 
 use crate::plugin::ComponentHandle;
@@ -123,6 +126,26 @@ impl Invoker {
         let g = handle.generate(length, seed, resolved)?;
         check_generated(handle.name(), length, g)
     }
+}
+
+/// A workflow step, as the engine reports it for the records.
+#[derive(Debug, Clone, Copy)]
+pub struct StepRecord<'a> {
+    /// What the step did.
+    pub step_type: StepType,
+    /// The estimator, model, contamination or output involved.
+    pub component: &'a str,
+    /// The cell, for per-cell steps.
+    pub cell: Option<&'a str>,
+    /// How long it took.
+    pub duration: Duration,
+    /// Whether it succeeded.
+    pub success: bool,
+}
+
+impl Invoker {
+    /// Records one workflow step (run id and workflow come from `ctx`).
+    pub fn record_step(&self, _ctx: &CallContext, _step: StepRecord<'_>) {}
 }
 
 /// A plugin's estimate is usable only if its value is finite; a NaN is reported as the
