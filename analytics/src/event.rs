@@ -167,6 +167,9 @@ pub struct StepEvent {
 }
 
 /// Anything the recorder stores.
+// Steps are rarer than calls and both are moved, not copied, through the recorder: boxing the
+// call would cost an allocation per recorded call for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
 pub enum Event {

@@ -1,0 +1,266 @@
+//! The per-process append-only journal: what makes a recorded event survive the process.
+//!
+//! Each recording process owns one file `<store>/analytics/journal/<session>.jnl`, holds an
+//! exclusive `flock` on it for its whole life, and appends one frame per event with a plain
+//! `write(2)` before the recorded call's result is handed on. The page cache keeps the bytes
+//! when the process is killed (SIGKILL, a plugin's segfault), so no `fsync` is needed per event;
+//! only a power loss can take the unflushed tail. The kernel drops the lock when the process
+//! dies, which is how the next process tells a dead journal (lock free) from a live one.
+//!
+//! Frame: `len: u32 LE`, `crc32(payload): u32 LE`, `payload` ([`crate::codec`]). A frame cut
+//! short by a kill, or one failing its checksum, ends the readable part of a journal: the call
+//! it belonged to never returned, so nothing acknowledged is lost with it.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use crate::codec::crc32;
+
+/// The first bytes of every journal.
+pub const MAGIC: &[u8; 8] = b"LRDJNL01";
+
+/// Offset of the first frame.
+pub const START: u64 = MAGIC.len() as u64;
+
+/// The file extension of journals.
+pub const EXTENSION: &str = "jnl";
+
+/// The journal of this process.
+#[derive(Debug)]
+pub struct JournalWriter {
+    file: File,
+    path: PathBuf,
+    name: String,
+    len: u64,
+    frame: Vec<u8>,
+}
+
+impl JournalWriter {
+    /// Creates and locks the journal `name` in `dir`.
+    ///
+    /// # Errors
+    ///
+    /// Any I/O error creating, locking or writing the file.
+    pub fn create(dir: &Path, name: &str) -> io::Result<JournalWriter> {
+        let path = dir.join(format!("{name}.{EXTENSION}"));
+        let mut file = OpenOptions::new()
+            .create_new(true)
+            .read(true)
+            .append(true)
+            .open(&path)?;
+        if !try_lock(&file)? {
+            return Err(io::Error::other("journal is locked by another process"));
+        }
+        file.write_all(MAGIC)?;
+        Ok(JournalWriter {
+            file,
+            path,
+            name: name.to_string(),
+            len: START,
+            frame: Vec::with_capacity(512),
+        })
+    }
+
+    /// Appends one framed payload with a single `write`, returning the offset after it.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of the write (e.g. a full disk); the journal is then unchanged in length
+    /// as far as the caller is concerned, and a partial frame is ignored by readers.
+    pub fn append(&mut self, payload: &[u8]) -> io::Result<u64> {
+        let len = u32::try_from(payload.len())
+            .map_err(|_| io::Error::other("analytics record over 4 GiB"))?;
+        self.frame.clear();
+        self.frame.extend_from_slice(&len.to_le_bytes());
+        self.frame.extend_from_slice(&crc32(payload).to_le_bytes());
+        self.frame.extend_from_slice(payload);
+        if let Err(e) = self.file.write_all(&self.frame) {
+            // A short write leaves a partial frame; truncating it back keeps later frames
+            // readable after it.
+            let _ = self.file.set_len(self.len);
+            return Err(e);
+        }
+        self.len += self.frame.len() as u64;
+        Ok(self.len)
+    }
+
+    /// The journal's name (the session id).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The journal's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes written so far, the end offset of the last frame.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether no frame has been written.
+    pub fn is_empty(&self) -> bool {
+        self.len == START
+    }
+}
+
+/// Tries to take the exclusive lock of a journal without waiting. `Ok(false)`: a live process
+/// holds it.
+///
+/// # Errors
+///
+/// An I/O error other than "would block".
+pub fn try_lock(file: &File) -> io::Result<bool> {
+    // SAFETY: flock on a valid, open file descriptor has no memory-safety preconditions.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    if e.kind() == io::ErrorKind::WouldBlock {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
+/// The journals in `dir`, by name (session id) and path.
+///
+/// # Errors
+///
+/// An I/O error listing the directory; a missing directory is an empty list.
+pub fn list(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some(EXTENSION) {
+            continue;
+        }
+        if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+            out.push((stem.to_string(), path));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The complete frames of a journal from `offset` on: each payload with the offset after it.
+/// Reading stops at the first incomplete or damaged frame.
+///
+/// # Errors
+///
+/// An I/O error reading the file; a file without the journal magic is an error too.
+pub fn read_from(file: &mut File, offset: u64) -> io::Result<Vec<(Vec<u8>, u64)>> {
+    let mut magic = [0u8; 8];
+    file.seek(SeekFrom::Start(0))?;
+    match file.read_exact(&mut magic) {
+        Ok(()) => {}
+        // A journal killed before its magic was written holds no events.
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    }
+    if &magic != MAGIC {
+        return Err(io::Error::other("not an analytics journal"));
+    }
+    let offset = offset.max(START);
+    file.seek(SeekFrom::Start(offset))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(frames(&bytes, offset))
+}
+
+/// Splits `bytes` (which start at file offset `base`) into complete, checksummed frames.
+pub fn frames(bytes: &[u8], base: u64) -> Vec<(Vec<u8>, u64)> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    while bytes.len() - pos >= 8 {
+        let mut len4 = [0u8; 4];
+        len4.copy_from_slice(&bytes[pos..pos + 4]);
+        let mut crc4 = [0u8; 4];
+        crc4.copy_from_slice(&bytes[pos + 4..pos + 8]);
+        let len = u32::from_le_bytes(len4) as usize;
+        let end = pos + 8 + len;
+        // No payload is empty: a zero length is the zero-filled tail a crash can leave, whose
+        // checksum (crc32 of nothing is 0) would otherwise pass.
+        if len == 0 || end > bytes.len() {
+            break;
+        }
+        let payload = &bytes[pos + 8..end];
+        if crc32(payload) != u32::from_le_bytes(crc4) {
+            break;
+        }
+        out.push((payload.to_vec(), base + end as u64));
+        pos = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_frames_read_back_in_order_with_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = JournalWriter::create(dir.path(), "s1").unwrap();
+        let a = w.append(b"alpha").unwrap();
+        let b = w.append(b"beta").unwrap();
+        let mut f = File::open(w.path()).unwrap();
+        let all = read_from(&mut f, 0).unwrap();
+        assert_eq!(all, vec![(b"alpha".to_vec(), a), (b"beta".to_vec(), b)]);
+        let rest = read_from(&mut f, a).unwrap();
+        assert_eq!(rest, vec![(b"beta".to_vec(), b)]);
+    }
+
+    #[test]
+    fn journal_truncated_tail_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = JournalWriter::create(dir.path(), "s1").unwrap();
+        let a = w.append(b"alpha").unwrap();
+        let b = w.append(b"beta-gamma").unwrap();
+        let path = w.path().to_path_buf();
+        drop(w);
+        let full = std::fs::read(&path).unwrap();
+        for cut in a..b {
+            std::fs::write(&path, &full[..cut as usize]).unwrap();
+            let mut f = File::open(&path).unwrap();
+            assert_eq!(read_from(&mut f, 0).unwrap().len(), 1, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn journal_zero_filled_tail_is_not_read_as_frames() {
+        assert!(frames(&[0u8; 64], 8).is_empty());
+    }
+
+    #[test]
+    fn journal_damaged_frame_ends_the_readable_part() {
+        let mut bytes = Vec::new();
+        for p in [&b"one"[..], b"two"] {
+            bytes.extend_from_slice(&(p.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&crc32(p).to_le_bytes());
+            bytes.extend_from_slice(p);
+        }
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        assert_eq!(frames(&bytes, 8).len(), 1);
+    }
+
+    #[test]
+    fn journal_lock_is_exclusive_while_the_writer_lives() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = JournalWriter::create(dir.path(), "s1").unwrap();
+        let f = File::open(w.path()).unwrap();
+        assert!(!try_lock(&f).unwrap());
+        drop(w);
+        assert!(try_lock(&f).unwrap());
+    }
+}

@@ -1,0 +1,608 @@
+//! The redb store: `<store>/analytics/analytics.redb`, its tables and their invariants.
+//!
+//! Tables (keys are event ids: `time_us << 12 | tag`, so key order is time order):
+//! - `calls`, `steps`: id → the event in [`crate::codec`] form;
+//! - `by_component`, `by_error_kind`: (name, id) → (), the reports' indexes;
+//! - `by_user`, `by_run`: (id string, id) → 0 for a call, 1 for a step (deletion of one user's
+//!   data, workflow reconstruction);
+//! - `journals`: journal name → (offset ingested, when, µs): updated in the same transaction as
+//!   the events it covers, which is what makes replay exactly-once;
+//! - `meta`: `schema_version`, `last_retention_us`.
+//!
+//! Every process opens the file in redb's `MultiWriter` mode: several host processes and a
+//! report can have it open at once, write transactions take turns across processes. redb's
+//! cache is kept at 16 MiB so that the store's memory stays out of the plugins' measurements.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use redb::{
+    ConcurrencyMode, Database, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition, TableError,
+};
+
+use crate::codec;
+use crate::event::{CallEvent, Event, StepEvent};
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// The file name of the store within `<store>/analytics/`.
+pub const FILE_NAME: &str = "analytics.redb";
+
+const CACHE_BYTES: usize = 16 << 20;
+
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const CALLS: TableDefinition<u64, &[u8]> = TableDefinition::new("calls");
+const STEPS: TableDefinition<u64, &[u8]> = TableDefinition::new("steps");
+const BY_COMPONENT: TableDefinition<(&str, u64), ()> = TableDefinition::new("by_component");
+const BY_ERROR_KIND: TableDefinition<(&str, u64), ()> = TableDefinition::new("by_error_kind");
+const BY_USER: TableDefinition<(&str, u64), u8> = TableDefinition::new("by_user");
+const BY_RUN: TableDefinition<(&str, u64), u8> = TableDefinition::new("by_run");
+const JOURNALS: TableDefinition<&str, (u64, i64)> = TableDefinition::new("journals");
+
+/// A failure of the analytics store. Every message says what happened and what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store directory or file cannot be written.
+    #[error("analytics store {} is not writable: fix its permissions, choose another store (--store or LRDBENCH_HOME), or turn analytics off (lrdbench-host analytics disable)", path.display())]
+    NotWritable {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The disk is full.
+    #[error("no space left for the analytics store {}: free disk space or delete old events (lrdbench-host analytics purge)", path.display())]
+    DiskFull {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The store file is damaged.
+    #[error("analytics store {} is damaged ({detail}): move the file aside, or delete it with lrdbench-host analytics purge --yes", path.display())]
+    Corrupt {
+        /// The path.
+        path: PathBuf,
+        /// What redb or the decoder said.
+        detail: String,
+    },
+    /// The store was written by a newer version of lrdbench.
+    #[error("analytics store {} was written by a newer lrdbench (schema {found}, this build reads {supported}): upgrade lrdbench, or choose another store (--store or LRDBENCH_HOME)", path.display())]
+    NewerVersion {
+        /// The path.
+        path: PathBuf,
+        /// The schema version found.
+        found: u64,
+        /// The schema version of this build.
+        supported: u64,
+    },
+    /// Another I/O failure.
+    #[error("analytics store {}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+    /// Another failure reported by redb.
+    #[error("analytics store {}: {detail}", path.display())]
+    Database {
+        /// The path.
+        path: PathBuf,
+        /// What redb said.
+        detail: String,
+    },
+}
+
+impl StoreError {
+    /// Classifies an I/O error on `path`.
+    pub fn io(path: &Path, e: io::Error) -> StoreError {
+        let path = path.to_path_buf();
+        match e.raw_os_error() {
+            Some(libc::ENOSPC) | Some(libc::EDQUOT) => StoreError::DiskFull { path },
+            Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS) => {
+                StoreError::NotWritable { path }
+            }
+            _ => StoreError::Io { path, source: e },
+        }
+    }
+
+    fn redb(path: &Path, e: impl Into<redb::Error>) -> StoreError {
+        match e.into() {
+            redb::Error::Io(io) => StoreError::io(path, io),
+            redb::Error::Corrupted(detail) => StoreError::Corrupt {
+                path: path.to_path_buf(),
+                detail,
+            },
+            redb::Error::UpgradeRequired(v) => StoreError::Corrupt {
+                path: path.to_path_buf(),
+                detail: format!("unsupported redb file format {v}"),
+            },
+            other => StoreError::Database {
+                path: path.to_path_buf(),
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+/// Events read from the store (and journals), each list in id (time) order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Events {
+    /// Plugin and function calls.
+    pub calls: Vec<CallEvent>,
+    /// Workflow steps.
+    pub steps: Vec<StepEvent>,
+}
+
+impl Events {
+    /// Adds one event.
+    pub fn push(&mut self, e: Event) {
+        match e {
+            Event::Call(c) => self.calls.push(c),
+            Event::Step(s) => self.steps.push(s),
+        }
+    }
+
+    /// Sorts both lists by id.
+    pub fn sort(&mut self) {
+        self.calls.sort_by_key(|c| c.id);
+        self.steps.sort_by_key(|s| s.id);
+    }
+
+    /// The number of events.
+    pub fn len(&self) -> usize {
+        self.calls.len() + self.steps.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Counts of what a store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// Call events.
+    pub calls: u64,
+    /// Step events.
+    pub steps: u64,
+    /// Call events that failed.
+    pub errors: u64,
+}
+
+/// An open store.
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// The smallest event id at or after `time_us`.
+pub fn first_id_at(time_us: i64) -> u64 {
+    (time_us.max(0) as u64) << 12
+}
+
+impl Store {
+    /// Opens (creating if needed) the store file `<dir>/analytics.redb` and checks its schema
+    /// version.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`]: not writable, disk full, damaged, newer version, or another failure.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        let path = dir.join(FILE_NAME);
+        let db = open_database(&path)?;
+        let store = Store { db, path };
+        store.check_version()?;
+        Ok(store)
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, e: impl Into<redb::Error>) -> StoreError {
+        StoreError::redb(&self.path, e)
+    }
+
+    fn check_version(&self) -> Result<(), StoreError> {
+        let read = self.db.begin_read().map_err(|e| self.err(e))?;
+        let found = match read.open_table(META) {
+            Ok(t) => t
+                .get("schema_version")
+                .map_err(|e| self.err(e))?
+                .map(|v| v.value()),
+            Err(TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(self.err(e)),
+        };
+        drop(read);
+        match found {
+            Some(v) if v > SCHEMA_VERSION => Err(StoreError::NewerVersion {
+                path: self.path.clone(),
+                found: v,
+                supported: SCHEMA_VERSION,
+            }),
+            Some(_) => Ok(()),
+            None => {
+                let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+                {
+                    let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
+                    if meta
+                        .get("schema_version")
+                        .map_err(|e| self.err(e))?
+                        .is_none()
+                    {
+                        meta.insert("schema_version", SCHEMA_VERSION)
+                            .map_err(|e| self.err(e))?;
+                    }
+                    // Create every table, so readers never meet a missing one.
+                    tx.open_table(CALLS).map_err(|e| self.err(e))?;
+                    tx.open_table(STEPS).map_err(|e| self.err(e))?;
+                    tx.open_table(BY_COMPONENT).map_err(|e| self.err(e))?;
+                    tx.open_table(BY_ERROR_KIND).map_err(|e| self.err(e))?;
+                    tx.open_table(BY_USER).map_err(|e| self.err(e))?;
+                    tx.open_table(BY_RUN).map_err(|e| self.err(e))?;
+                    tx.open_table(JOURNALS).map_err(|e| self.err(e))?;
+                }
+                tx.commit().map_err(|e| self.err(e))
+            }
+        }
+    }
+
+    /// Writes `events` (each with its encoded form) in one transaction, and, when given, records
+    /// that journal `name` is ingested up to `offset` in the same transaction.
+    ///
+    /// An id already taken by a different event (two processes in the same microsecond with
+    /// the same tag) moves the new event to the next free id; an identical event already
+    /// stored is skipped, so a replay can never duplicate.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] from redb; nothing of the batch is stored then.
+    pub fn ingest(
+        &self,
+        events: &[(Vec<u8>, Event)],
+        journal: Option<(&str, u64)>,
+    ) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut calls = tx.open_table(CALLS).map_err(|e| self.err(e))?;
+            let mut steps = tx.open_table(STEPS).map_err(|e| self.err(e))?;
+            let mut by_component = tx.open_table(BY_COMPONENT).map_err(|e| self.err(e))?;
+            let mut by_kind = tx.open_table(BY_ERROR_KIND).map_err(|e| self.err(e))?;
+            let mut by_user = tx.open_table(BY_USER).map_err(|e| self.err(e))?;
+            let mut by_run = tx.open_table(BY_RUN).map_err(|e| self.err(e))?;
+            for (bytes, event) in events {
+                let (table, is_step) = match event {
+                    Event::Call(_) => (&mut calls, 0u8),
+                    Event::Step(_) => (&mut steps, 1u8),
+                };
+                let mut id = event_id(event);
+                let mut owned: Option<Vec<u8>> = None;
+                loop {
+                    let current: &[u8] = owned.as_deref().unwrap_or(bytes);
+                    let previous = table
+                        .insert(id, current)
+                        .map_err(|e| self.err(e))?
+                        .map(|g| g.value().to_vec());
+                    match previous {
+                        None => break,
+                        // The same event again: a replay of what is already stored.
+                        Some(old) if old == current => break,
+                        Some(old) => {
+                            // Put the other event back and move this one to the next id.
+                            table.insert(id, old.as_slice()).map_err(|e| self.err(e))?;
+                            id += 1;
+                            let mut moved = event.clone();
+                            set_id(&mut moved, id);
+                            let mut buf = Vec::with_capacity(current.len());
+                            codec::encode(&moved, &mut buf);
+                            owned = Some(buf);
+                        }
+                    }
+                }
+                match event {
+                    Event::Call(c) => {
+                        by_component
+                            .insert((c.component.as_str(), id), ())
+                            .map_err(|e| self.err(e))?;
+                        if let Some(err) = &c.error {
+                            by_kind
+                                .insert((err.kind.as_str(), id), ())
+                                .map_err(|e| self.err(e))?;
+                        }
+                        by_user
+                            .insert((c.user_id.as_str(), id), is_step)
+                            .map_err(|e| self.err(e))?;
+                        if let Some(run) = &c.run_id {
+                            by_run
+                                .insert((run.as_str(), id), is_step)
+                                .map_err(|e| self.err(e))?;
+                        }
+                    }
+                    Event::Step(s) => {
+                        by_component
+                            .insert((s.component.as_str(), id), ())
+                            .map_err(|e| self.err(e))?;
+                        by_user
+                            .insert((s.user_id.as_str(), id), is_step)
+                            .map_err(|e| self.err(e))?;
+                        by_run
+                            .insert((s.run_id.as_str(), id), is_step)
+                            .map_err(|e| self.err(e))?;
+                    }
+                }
+            }
+            if let Some((name, offset)) = journal {
+                let mut j = tx.open_table(JOURNALS).map_err(|e| self.err(e))?;
+                j.insert(name, (offset, crate::now_us()))
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// How far journal `name` has been ingested.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] from redb.
+    pub fn journal_offset(&self, name: &str) -> Result<Option<u64>, StoreError> {
+        let read = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = read.open_table(JOURNALS).map_err(|e| self.err(e))?;
+        let v = t.get(name).map_err(|e| self.err(e))?.map(|g| g.value().0);
+        Ok(v)
+    }
+
+    /// Every event with `timestamp_us >= since_us`, and the journal offsets of the same
+    /// snapshot.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] from redb, or a record that does not decode.
+    pub fn read_since(&self, since_us: i64) -> Result<(Events, HashMap<String, u64>), StoreError> {
+        let read = self.db.begin_read().map_err(|e| self.err(e))?;
+        let mut events = Events::default();
+        for def in [CALLS, STEPS] {
+            let t = read.open_table(def).map_err(|e| self.err(e))?;
+            for row in t.range(first_id_at(since_us)..).map_err(|e| self.err(e))? {
+                let (_, v) = row.map_err(|e| self.err(e))?;
+                let e = codec::decode(v.value()).map_err(|e| StoreError::Corrupt {
+                    path: self.path.clone(),
+                    detail: e.to_string(),
+                })?;
+                if event_timestamp(&e) >= since_us {
+                    events.push(e);
+                }
+            }
+        }
+        let mut offsets = HashMap::new();
+        let t = read.open_table(JOURNALS).map_err(|e| self.err(e))?;
+        for row in t.iter().map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            offsets.insert(k.value().to_string(), v.value().0);
+        }
+        Ok((events, offsets))
+    }
+
+    /// How many events the store holds.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] from redb.
+    pub fn counts(&self) -> Result<Counts, StoreError> {
+        let read = self.db.begin_read().map_err(|e| self.err(e))?;
+        let calls = read.open_table(CALLS).map_err(|e| self.err(e))?;
+        let steps = read.open_table(STEPS).map_err(|e| self.err(e))?;
+        let kinds = read.open_table(BY_ERROR_KIND).map_err(|e| self.err(e))?;
+        Ok(Counts {
+            calls: calls.len().map_err(|e| self.err(e))?,
+            steps: steps.len().map_err(|e| self.err(e))?,
+            errors: kinds.len().map_err(|e| self.err(e))?,
+        })
+    }
+
+    /// Deletes every event whose user id is one of `user_ids`; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] from redb.
+    pub fn forget_users(&self, user_ids: &[&str]) -> Result<u64, StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let mut ids = Vec::new();
+        {
+            let mut by_user = tx.open_table(BY_USER).map_err(|e| self.err(e))?;
+            for user in user_ids {
+                let removed = by_user
+                    .extract_from_if((*user, 0u64)..=(*user, u64::MAX), |_, _| true)
+                    .map_err(|e| self.err(e))?;
+                for row in removed {
+                    let (k, v) = row.map_err(|e| self.err(e))?;
+                    ids.push((k.value().1, v.value()));
+                }
+            }
+        }
+        let n = ids.len() as u64;
+        self.delete_ids(&tx, &ids)?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(n)
+    }
+
+    /// Deletes every event with an id below `before_id` (retention); returns how many.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] from redb.
+    pub fn delete_before(&self, before_id: u64) -> Result<u64, StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let mut ids = Vec::new();
+        {
+            for (def, is_step) in [(CALLS, 0u8), (STEPS, 1u8)] {
+                let t = tx.open_table(def).map_err(|e| self.err(e))?;
+                for row in t.range(..before_id).map_err(|e| self.err(e))? {
+                    let (k, _) = row.map_err(|e| self.err(e))?;
+                    ids.push((k.value(), is_step));
+                }
+            }
+        }
+        let n = ids.len() as u64;
+        self.delete_ids(&tx, &ids)?;
+        {
+            let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
+            meta.insert("last_retention_us", crate::now_us() as u64)
+                .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(n)
+    }
+
+    /// When retention last ran, µs since the epoch (0 if never).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] from redb.
+    pub fn last_retention_us(&self) -> Result<i64, StoreError> {
+        let read = self.db.begin_read().map_err(|e| self.err(e))?;
+        let meta = read.open_table(META).map_err(|e| self.err(e))?;
+        let v = meta
+            .get("last_retention_us")
+            .map_err(|e| self.err(e))?
+            .map(|g| g.value())
+            .unwrap_or(0);
+        Ok(v as i64)
+    }
+
+    /// Deletes every event; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] from redb.
+    pub fn purge(&self) -> Result<u64, StoreError> {
+        let counts = self.counts()?;
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            for def in [CALLS, STEPS] {
+                let mut t = tx.open_table(def).map_err(|e| self.err(e))?;
+                t.retain(|_, _| false).map_err(|e| self.err(e))?;
+            }
+            for def in [BY_COMPONENT, BY_ERROR_KIND] {
+                let mut t = tx.open_table(def).map_err(|e| self.err(e))?;
+                t.retain(|_, _| false).map_err(|e| self.err(e))?;
+            }
+            for def in [BY_USER, BY_RUN] {
+                let mut t = tx.open_table(def).map_err(|e| self.err(e))?;
+                t.retain(|_, _| false).map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(counts.calls + counts.steps)
+    }
+
+    /// Compacts the file when at least a quarter of it is free space; returns whether it did.
+    /// Compaction needs the file to itself, so while another process has it open this is a
+    /// no-op.
+    pub fn compact_if_worth_it(&mut self) -> bool {
+        let Ok(read) = self.db.begin_read() else {
+            return false;
+        };
+        let mut stored = 0u64;
+        for def in [CALLS, STEPS] {
+            if let Ok(t) = read.open_table(def) {
+                if let Ok(s) = t.stats() {
+                    stored += s.stored_bytes() + s.metadata_bytes();
+                }
+            }
+        }
+        drop(read);
+        let file_len = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        if file_len < (4 << 20) || stored * 4 > file_len * 3 {
+            return false;
+        }
+        matches!(self.db.compact(), Ok(true))
+    }
+
+    fn delete_ids(&self, tx: &redb::WriteTransaction, ids: &[(u64, u8)]) -> Result<(), StoreError> {
+        let mut calls = tx.open_table(CALLS).map_err(|e| self.err(e))?;
+        let mut steps = tx.open_table(STEPS).map_err(|e| self.err(e))?;
+        let mut by_component = tx.open_table(BY_COMPONENT).map_err(|e| self.err(e))?;
+        let mut by_kind = tx.open_table(BY_ERROR_KIND).map_err(|e| self.err(e))?;
+        let mut by_user = tx.open_table(BY_USER).map_err(|e| self.err(e))?;
+        let mut by_run = tx.open_table(BY_RUN).map_err(|e| self.err(e))?;
+        for &(id, is_step) in ids {
+            let table = if is_step == 1 { &mut steps } else { &mut calls };
+            let removed = table
+                .remove(id)
+                .map_err(|e| self.err(e))?
+                .map(|g| g.value().to_vec());
+            let Some(bytes) = removed else { continue };
+            let Ok(event) = codec::decode(&bytes) else {
+                continue;
+            };
+            let (component, user, run, kind) = match &event {
+                Event::Call(c) => (
+                    c.component.as_str(),
+                    c.user_id.as_str(),
+                    c.run_id.as_deref(),
+                    c.error.as_ref().map(|e| e.kind.as_str()),
+                ),
+                Event::Step(s) => (
+                    s.component.as_str(),
+                    s.user_id.as_str(),
+                    Some(s.run_id.as_str()),
+                    None,
+                ),
+            };
+            by_component
+                .remove((component, id))
+                .map_err(|e| self.err(e))?;
+            by_user.remove((user, id)).map_err(|e| self.err(e))?;
+            if let Some(run) = run {
+                by_run.remove((run, id)).map_err(|e| self.err(e))?;
+            }
+            if let Some(kind) = kind {
+                by_kind.remove((kind, id)).map_err(|e| self.err(e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn open_database(path: &Path) -> Result<Database, StoreError> {
+    let mut builder = Database::builder();
+    builder
+        .set_cache_size(CACHE_BYTES)
+        .set_concurrency_mode(ConcurrencyMode::MultiWriter);
+    builder.create(path).map_err(|e| StoreError::redb(path, e))
+}
+
+/// The id of an event.
+pub fn event_id(e: &Event) -> u64 {
+    match e {
+        Event::Call(c) => c.id,
+        Event::Step(s) => s.id,
+    }
+}
+
+/// The timestamp of an event.
+pub fn event_timestamp(e: &Event) -> i64 {
+    match e {
+        Event::Call(c) => c.timestamp_us,
+        Event::Step(s) => s.timestamp_us,
+    }
+}
+
+fn set_id(e: &mut Event, id: u64) {
+    match e {
+        Event::Call(c) => c.id = id,
+        Event::Step(s) => s.id = id,
+    }
+}

@@ -1,0 +1,198 @@
+//! Tests of the recorder, the store and `read_events` together, within one process.
+
+use std::collections::BTreeMap;
+
+use crate::event::{CallEvent, Event, EventType, StepEvent, StepType};
+use crate::journal::JournalWriter;
+use crate::{codec, read_events, Recorder, RecorderOptions};
+
+const OPTIONS: RecorderOptions = RecorderOptions { retention_days: 90 };
+
+fn call(component: &str, seq: u64) -> Event {
+    let mut parameters = BTreeMap::new();
+    parameters.insert("seq".to_string(), seq.to_string());
+    Event::Call(CallEvent {
+        id: 0,
+        timestamp_us: crate::now_us(),
+        event_type: EventType::Custom,
+        component: component.into(),
+        plugin: None,
+        parameters,
+        data_length: seq,
+        success: true,
+        user_id: "u".into(),
+        session_id: "s".into(),
+        run_id: None,
+        workflow: None,
+        cell: None,
+        truth_h: None,
+        performance: None,
+        error: None,
+    })
+}
+
+fn seqs(events: &crate::Events) -> Vec<u64> {
+    let mut v: Vec<u64> = events.calls.iter().map(|c| c.data_length).collect();
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn recorder_events_are_readable_before_and_after_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, _) = Recorder::open(dir.path(), &OPTIONS).unwrap();
+    for i in 0..100 {
+        rec.record(call("x", i)).unwrap();
+    }
+    // Straight away: some or all are only in the journal.
+    assert_eq!(
+        seqs(&read_events(dir.path(), 0).unwrap()),
+        (0..100).collect::<Vec<_>>()
+    );
+    rec.flush();
+    assert_eq!(
+        seqs(&read_events(dir.path(), 0).unwrap()),
+        (0..100).collect::<Vec<_>>()
+    );
+    rec.close();
+    assert!(crate::journal::list(&rec.paths().journals)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        seqs(&read_events(dir.path(), 0).unwrap()),
+        (0..100).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn recorder_ids_are_unique_and_increasing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, _) = Recorder::open(dir.path(), &OPTIONS).unwrap();
+    let ids: Vec<u64> = (0..1000)
+        .map(|i| rec.record(call("x", i)).unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    rec.close();
+}
+
+#[test]
+fn recorder_replays_a_dead_journal_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // A first recorder stores 10 events, then "dies" with 5 more only in a journal.
+    let (rec, _) = Recorder::open(dir.path(), &OPTIONS).unwrap();
+    for i in 0..10 {
+        rec.record(call("x", i)).unwrap();
+    }
+    rec.close();
+    let paths = crate::StorePaths::new(dir.path());
+    {
+        let mut w = JournalWriter::create(&paths.journals, "dead").unwrap();
+        for i in 10..15 {
+            let mut e = call("x", i);
+            if let Event::Call(c) = &mut e {
+                c.id = 1_000 + i;
+            }
+            let mut buf = Vec::new();
+            codec::encode(&e, &mut buf);
+            w.append(&buf).unwrap();
+        }
+        // A torn last frame, as a kill in the middle of a write leaves.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(w.path())
+            .and_then(|mut f| std::io::Write::write_all(&mut f, &[9, 0, 0, 0, 1]))
+            .unwrap();
+    }
+    // The dead journal is visible to readers before any replay.
+    assert_eq!(
+        seqs(&read_events(dir.path(), 0).unwrap()),
+        (0..15).collect::<Vec<_>>()
+    );
+    let (rec2, report) = Recorder::open(dir.path(), &OPTIONS).unwrap();
+    assert_eq!(report.replayed, 5);
+    rec2.close();
+    let (rec3, report) = Recorder::open(dir.path(), &OPTIONS).unwrap();
+    assert_eq!(report.replayed, 0);
+    rec3.close();
+    assert_eq!(
+        seqs(&read_events(dir.path(), 0).unwrap()),
+        (0..15).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn read_events_filters_by_time_and_keeps_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, _) = Recorder::open(dir.path(), &OPTIONS).unwrap();
+    let mut old = call("old", 1);
+    if let Event::Call(c) = &mut old {
+        c.timestamp_us = 1_000;
+    }
+    rec.record(old).unwrap();
+    let t = crate::now_us();
+    rec.record(call("new", 2)).unwrap();
+    rec.record(Event::Step(StepEvent {
+        id: 0,
+        timestamp_us: t + 1,
+        run_id: "r".into(),
+        workflow: "w".into(),
+        seq: 0,
+        step_type: StepType::Estimate,
+        component: "dfa".into(),
+        cell: None,
+        duration_ns: 5,
+        success: true,
+        user_id: "u".into(),
+        session_id: "s".into(),
+    }))
+    .unwrap();
+    rec.close();
+    let events = read_events(dir.path(), t).unwrap();
+    assert_eq!(events.calls.len(), 1);
+    assert_eq!(events.calls[0].component, "new");
+    assert_eq!(events.steps.len(), 1);
+    assert_eq!(read_events(dir.path(), 0).unwrap().calls.len(), 2);
+}
+
+#[test]
+fn store_from_a_newer_version_is_refused_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = crate::StorePaths::new(dir.path());
+    std::fs::create_dir_all(&paths.dir).unwrap();
+    {
+        let db = redb::Database::create(paths.dir.join(crate::store::FILE_NAME)).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut t = tx
+                .open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+                .unwrap();
+            t.insert("schema_version", 99).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let err = Recorder::open(dir.path(), &OPTIONS).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("newer lrdbench"), "{msg}");
+    assert!(!msg.contains('\n'));
+}
+
+#[test]
+fn store_damaged_file_is_refused_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = crate::StorePaths::new(dir.path());
+    std::fs::create_dir_all(&paths.dir).unwrap();
+    std::fs::write(paths.dir.join(crate::store::FILE_NAME), vec![0x5a; 100_000]).unwrap();
+    let err = Recorder::open(dir.path(), &OPTIONS).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("analytics store"), "{msg}");
+    assert!(!msg.contains('\n'));
+}
+
+#[test]
+fn store_not_writable_is_refused_with_one_line() {
+    // Root ignores permissions, so a file where the directory should be stands in for them.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("analytics"), b"not a directory").unwrap();
+    let err = Recorder::open(dir.path(), &OPTIONS).unwrap_err();
+    assert!(!err.to_string().contains('\n'));
+}
