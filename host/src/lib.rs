@@ -19,7 +19,10 @@
 
 pub mod data;
 pub mod estimate;
+pub mod interrupt;
 pub mod invoke;
+pub mod isolate;
 pub mod plugin;
 pub mod scaffold;
 pub mod settings;
+pub mod workflow;

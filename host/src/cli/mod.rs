@@ -3,6 +3,7 @@
 //! the commands themselves live in `commands/`.
 
 pub mod estimate;
+pub mod run;
 
 use std::path::PathBuf;
 
@@ -51,6 +52,23 @@ pub enum Command {
     Plugins(PluginsCommand),
     /// Estimate H of one series (CSV or plain numbers) with one or more estimators
     Estimate(estimate::EstimateArgs),
+    /// Run a TOML workflow (benchmark sweep); prints the run directory last
+    Run(run::RunArgs),
+    /// Check a workflow file without running it
+    Validate(run::ValidateArgs),
+    /// Serve plugin calls for an isolating host over stdin/stdout (internal)
+    #[command(name = "__worker", hide = true)]
+    Worker(WorkerArgs),
+}
+
+/// Arguments of the hidden worker mode: the host binary re-executed by an isolating supervisor.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The plugin library to serve
+    pub library: PathBuf,
+    /// Address-space limit of the worker, bytes
+    #[arg(long, value_name = "BYTES")]
+    pub memory_limit: Option<u64>,
 }
 
 /// `plugins` subcommands.

@@ -2,6 +2,8 @@
 
 mod estimate;
 mod plugins;
+mod run;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -19,6 +21,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Plugins(cmd) => plugins::run(&settings, cmd),
         Command::Estimate(args) => estimate::run(&settings, args, &Invoker::unrecorded()),
+        Command::Run(args) => run::run(&settings, args, &Invoker::unrecorded()),
+        Command::Validate(args) => run::validate(&settings, args),
+        Command::Worker(args) => Ok(worker::run(&args)),
     }
 }
 

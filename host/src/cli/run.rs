@@ -1,0 +1,37 @@
+//! Arguments of `run` and `validate`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Run a TOML workflow: generate or read series, contaminate, estimate, score, report.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The workflow file
+    pub file: PathBuf,
+    /// Output directory [default: the workflow's `[output] dir`, else `runs`]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Worker threads [default: the workflow's, else one per core]
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print the plan (series, cells, estimated time) and exit
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Complete an interrupted run directory, skipping the cells it has done
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    /// Run plugin calls in isolated worker processes
+    #[arg(long)]
+    pub isolate: bool,
+    /// Per-call time limit in seconds (isolated mode)
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+}
+
+/// Check a workflow file without running it.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The workflow file
+    pub file: PathBuf,
+}

@@ -1,0 +1,94 @@
+//! `run` and `validate`.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use lrdbench_host::invoke::Invoker;
+use lrdbench_host::settings::{Settings, Verbosity};
+use lrdbench_host::workflow::{self, plan::Plan, RunOptions};
+use lrdbench_host::interrupt;
+use std::io::IsTerminal;
+
+use crate::cli::run::{RunArgs, ValidateArgs};
+
+fn describe(plan: &Plan<'_>) -> String {
+    let mut s = format!(
+        "workflow `{}`: {} series × {} contamination variant(s) × {} estimator row(s) = {} cells",
+        plan.name,
+        plan.series.len(),
+        plan.contaminations.len(),
+        plan.estimators.len(),
+        plan.cells.len()
+    );
+    let rows: Vec<&str> = plan.estimators.iter().map(|e| e.label.as_str()).collect();
+    s += &format!("\n  estimators: {}", rows.join(", "));
+    let contaminations: Vec<&str> = plan.contaminations.iter().map(|c| c.id.as_str()).collect();
+    s += &format!("\n  contaminations: {}", contaminations.join(", "));
+    let points: usize = plan.series.iter().map(|x| x.length).sum();
+    s += &format!("\n  data points generated: {points}");
+    s
+}
+
+pub fn validate(settings: &Settings, args: ValidateArgs) -> Result<ExitCode> {
+    let catalog = super::load_catalog(settings)?;
+    let plan = workflow::plan::load(&args.file, &catalog)?;
+    println!("{}: valid", args.file.display());
+    println!("{}", describe(&plan));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<ExitCode> {
+    let catalog = super::load_catalog(settings)?;
+    let plan = workflow::plan::load(&args.file, &catalog)?;
+    if args.dry_run {
+        println!("{}", describe(&plan));
+        return Ok(ExitCode::SUCCESS);
+    }
+    interrupt::install();
+    let options = RunOptions {
+        out_dir: args.out.clone(),
+        threads: args.threads,
+        resume: args.resume.clone(),
+        progress: settings.verbosity >= Verbosity::Normal && std::io::stderr().is_terminal(),
+    };
+    let report = workflow::run(&plan, invoker, &options, interrupt::flag())?;
+    let quiet = settings.verbosity == Verbosity::Quiet;
+    if report.stats.interrupted {
+        eprintln!(
+            "interrupted: {}/{} cells done; complete it with `lrdbench-host run {} --resume {}`",
+            report.stats.ran + report.stats.skipped,
+            report.total_cells,
+            args.file.display(),
+            report.run_dir.display()
+        );
+        println!("{}", report.run_dir.display());
+        return Ok(ExitCode::from(130));
+    }
+    if !quiet {
+        eprintln!(
+            "{} cells in {:.2} s ({} run now, {} resumed), {} failed",
+            report.total_cells,
+            report.stats.elapsed.as_secs_f64(),
+            report.stats.ran,
+            report.stats.skipped,
+            report.failed_cells
+        );
+        eprintln!("leaderboard:");
+        for r in report.leaderboard.iter().take(5) {
+            let m = &r.metrics;
+            eprintln!(
+                "  {:>2}. {:<20} score {:>6.2}  MAE {}  coverage {}  validity {:.0}%  {} ms",
+                r.rank,
+                r.estimator,
+                r.score,
+                m.mae.map_or("–".into(), |v| format!("{v:.4}")),
+                m.coverage.map_or("–".into(), |v| format!("{v:.2}")),
+                100.0 * m.validity,
+                m.runtime_ms.map_or("–".into(), |v| format!("{v:.3}"))
+            );
+        }
+        eprintln!("report: {}", report.run_dir.join("report.html").display());
+    }
+    println!("{}", report.run_dir.display());
+    Ok(if report.failed_cells > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,293 @@
+//! Accuracy, uncertainty and speed metrics per estimator row and stratum, and the leaderboard.
+//!
+//! Every rate has its denominator: validity is over attempted cells; bias, MAE and RMSE are
+//! over valid cells whose truth is known; coverage is over valid cells with an interval and a
+//! known truth. The numbers behind each metric are kept beside it.
+//!
+//! # Formula
+//!
+//! ```text
+//! error_i   = estimate_i − truth_i                (valid cells with known truth, k of them)
+//! bias      = Σ error_i / k
+//! MAE       = Σ |error_i| / k
+//! RMSE      = sqrt(Σ error_i² / k)
+//! coverage  = #{ci_low ≤ truth ≤ ci_high} / #{valid cells with an interval and truth}
+//! ci_width  = mean(ci_high − ci_low)
+//! validity  = #valid / #attempted
+//! runtime   = median wall time per call, ms
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::execute::CellRecord;
+
+/// H bands used as a stratum: `[0, 0.2)`, `[0.2, 0.4)`, ... `[0.8, 1]`.
+pub fn h_band(h: Option<f64>) -> String {
+    match h {
+        None => "unknown".into(),
+        Some(h) => {
+            // The small offset keeps grid values such as 0.6 (0.59999…) in the band they name.
+            let lo = ((h * 5.0 + 1e-9).floor().clamp(0.0, 4.0)) / 5.0;
+            format!("{lo:.1}-{:.1}", lo + 0.2)
+        }
+    }
+}
+
+/// Metrics of one estimator row over one stratum.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricRow {
+    /// The estimator row (`dfa/order2`).
+    pub estimator: String,
+    /// Stratum values by stratum name (`all` when aggregated over it).
+    pub stratum: BTreeMap<String, String>,
+    /// Cells attempted.
+    pub attempted: usize,
+    /// Cells with a valid estimate.
+    pub valid: usize,
+    /// Valid cells with a known truth.
+    pub with_truth: usize,
+    /// Mean error.
+    pub bias: Option<f64>,
+    /// Mean absolute error.
+    pub mae: Option<f64>,
+    /// Root mean squared error.
+    pub rmse: Option<f64>,
+    /// Cells whose interval could be checked against the truth.
+    pub with_interval: usize,
+    /// Empirical coverage of the intervals.
+    pub coverage: Option<f64>,
+    /// Mean nominal level of those intervals.
+    pub nominal_level: Option<f64>,
+    /// Mean interval width.
+    pub ci_width: Option<f64>,
+    /// Valid over attempted.
+    pub validity: f64,
+    /// Median wall time per call, ms.
+    pub runtime_ms: Option<f64>,
+}
+
+fn stratum_value(r: &CellRecord, stratum: &str) -> String {
+    match stratum {
+        "length" => r.length.to_string(),
+        "h_band" => h_band(r.truth.get("H").copied().or_else(|| r.truth.get("d").map(|d| d + 0.5))),
+        "contamination" => r.contamination.clone(),
+        "model" => r.origin.clone(),
+        _ => "all".into(),
+    }
+}
+
+fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    Some(if v.len() % 2 == 1 { v[m] } else { 0.5 * (v[m - 1] + v[m]) })
+}
+
+fn summarize(estimator: &str, stratum: BTreeMap<String, String>, cells: &[&CellRecord]) -> MetricRow {
+    let valid: Vec<&&CellRecord> = cells.iter().filter(|c| c.valid).collect();
+    let errors: Vec<f64> =
+        valid.iter().filter_map(|c| Some(c.value? - c.truth_value()?)).collect();
+    let k = errors.len() as f64;
+    let mean = |f: &dyn Fn(f64) -> f64| if errors.is_empty() { None } else { Some(errors.iter().map(|e| f(*e)).sum::<f64>() / k) };
+    let intervals: Vec<(f64, f64, f64, f64)> = valid
+        .iter()
+        .filter_map(|c| Some((c.ci_low?, c.ci_high?, c.ci_level.unwrap_or(0.95), c.truth_value()?)))
+        .collect();
+    let covered = intervals.iter().filter(|(lo, hi, _, t)| lo <= t && t <= hi).count();
+    let ni = intervals.len() as f64;
+    let mut times: Vec<f64> = valid.iter().map(|c| c.elapsed_ms).collect();
+    MetricRow {
+        estimator: estimator.to_string(),
+        stratum,
+        attempted: cells.len(),
+        valid: valid.len(),
+        with_truth: errors.len(),
+        bias: mean(&|e| e),
+        mae: mean(&|e| e.abs()),
+        rmse: mean(&|e| e * e).map(f64::sqrt),
+        with_interval: intervals.len(),
+        coverage: (ni > 0.0).then(|| covered as f64 / ni),
+        nominal_level: (ni > 0.0).then(|| intervals.iter().map(|i| i.2).sum::<f64>() / ni),
+        ci_width: (ni > 0.0).then(|| intervals.iter().map(|i| i.1 - i.0).sum::<f64>() / ni),
+        validity: if cells.is_empty() { 0.0 } else { valid.len() as f64 / cells.len() as f64 },
+        runtime_ms: median(&mut times),
+    }
+}
+
+/// Metric rows: one per estimator row over everything (every stratum `all`), then one per
+/// estimator row × combination of the requested strata. Rows follow the order of `rows`.
+pub fn compute(records: &[CellRecord], rows: &[String], strata: &[String]) -> Vec<MetricRow> {
+    let mut out = Vec::new();
+    for est in rows {
+        let cells: Vec<&CellRecord> = records.iter().filter(|r| &r.variant == est).collect();
+        let all: BTreeMap<String, String> = strata.iter().map(|s| (s.clone(), "all".to_string())).collect();
+        out.push(summarize(est, all, &cells));
+        if strata.is_empty() {
+            continue;
+        }
+        let mut groups: BTreeMap<Vec<String>, Vec<&CellRecord>> = BTreeMap::new();
+        for c in &cells {
+            groups.entry(strata.iter().map(|s| stratum_value(c, s)).collect()).or_default().push(c);
+        }
+        for (key, group) in groups {
+            let stratum = strata.iter().cloned().zip(key).collect();
+            out.push(summarize(est, stratum, &group));
+        }
+    }
+    out
+}
+
+/// One leaderboard line.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeaderboardRow {
+    /// Competition rank (1, 2, 2, 4).
+    pub rank: usize,
+    /// The estimator row.
+    pub estimator: String,
+    /// Weighted sum of component ranks (lower is better).
+    pub score: f64,
+    /// Component rank per metric.
+    pub ranks: BTreeMap<String, f64>,
+    /// The overall metrics of the row.
+    pub metrics: MetricRow,
+}
+
+/// The value a metric is ranked by, smaller being better; `None` ranks last.
+fn rank_key(metric: &str, m: &MetricRow) -> Option<f64> {
+    match metric {
+        "bias" => m.bias.map(f64::abs),
+        "mae" => m.mae,
+        "rmse" => m.rmse,
+        "coverage" => Some((m.coverage? - m.nominal_level?).abs()),
+        "ci_width" => m.ci_width,
+        "validity" => Some(-m.validity),
+        "runtime" => m.runtime_ms,
+        _ => None,
+    }
+}
+
+/// Ranks estimator rows by a weighted sum of per-metric ranks.
+///
+/// For each weighted metric, rows are ranked by that metric (bias by |bias|, coverage by its
+/// distance to the nominal level, validity higher-better, others lower-better); tied values
+/// share the average of the ranks they span, and a row without the metric ranks last (N + 1).
+/// The score is Σ weight × rank; rows are sorted by score, then name, and given competition
+/// ranks (equal scores share a rank).
+pub fn leaderboard(overall: &[MetricRow], weights: &BTreeMap<String, f64>) -> Vec<LeaderboardRow> {
+    let n = overall.len();
+    let mut ranks: Vec<BTreeMap<String, f64>> = vec![BTreeMap::new(); n];
+    for metric in weights.keys() {
+        let keys: Vec<Option<f64>> = overall.iter().map(|m| rank_key(metric, m)).collect();
+        let mut present: Vec<(usize, f64)> = keys.iter().enumerate().filter_map(|(i, k)| k.map(|k| (i, k))).collect();
+        present.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let mut i = 0;
+        while i < present.len() {
+            let mut j = i;
+            while j + 1 < present.len() && present[j + 1].1 == present[i].1 {
+                j += 1;
+            }
+            let avg = (i + j) as f64 / 2.0 + 1.0;
+            for p in &present[i..=j] {
+                ranks[p.0].insert(metric.clone(), avg);
+            }
+            i = j + 1;
+        }
+        for (idx, k) in keys.iter().enumerate() {
+            if k.is_none() {
+                ranks[idx].insert(metric.clone(), (n + 1) as f64);
+            }
+        }
+    }
+    let mut rows: Vec<LeaderboardRow> = overall
+        .iter()
+        .zip(ranks)
+        .map(|(m, r)| LeaderboardRow {
+            rank: 0,
+            estimator: m.estimator.clone(),
+            score: weights.iter().map(|(k, w)| w * r.get(k).copied().unwrap_or((n + 1) as f64)).sum(),
+            ranks: r,
+            metrics: m.clone(),
+        })
+        .collect();
+    rows.sort_by(|a, b| a.score.total_cmp(&b.score).then_with(|| a.estimator.cmp(&b.estimator)));
+    for i in 0..rows.len() {
+        rows[i].rank = if i > 0 && rows[i].score == rows[i - 1].score { rows[i - 1].rank } else { i + 1 };
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(variant: &str, value: Option<f64>, truth: f64, ci: Option<(f64, f64)>, ms: f64) -> CellRecord {
+        CellRecord {
+            index: 0,
+            hash: String::new(),
+            series_id: "s".into(),
+            origin: "fgn".into(),
+            truth: [("H".to_string(), truth)].into_iter().collect(),
+            length: 1024,
+            contamination: "clean".into(),
+            estimator: variant.into(),
+            variant: variant.into(),
+            params: String::new(),
+            estimand: "H".into(),
+            value,
+            stderr: None,
+            ci_low: ci.map(|c| c.0),
+            ci_high: ci.map(|c| c.1),
+            ci_level: ci.map(|_| 0.95),
+            r_squared: None,
+            valid: value.is_some(),
+            error_kind: None,
+            error_message: None,
+            elapsed_ms: ms,
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn metrics_match_hand_computation() {
+        // Errors +0.1 and −0.3 (third cell invalid): bias −0.1, MAE 0.2, RMSE sqrt(0.05).
+        let cells = vec![
+            cell("a", Some(0.8), 0.7, Some((0.75, 0.85)), 1.0),
+            cell("a", Some(0.4), 0.7, Some((0.3, 0.5)), 3.0),
+            cell("a", None, 0.7, None, 2.0),
+        ];
+        let rows = compute(&cells, &["a".into()], &[]);
+        let m = &rows[0];
+        assert_eq!((m.attempted, m.valid, m.with_truth), (3, 2, 2));
+        assert!((m.bias.unwrap() + 0.1).abs() < 1e-12);
+        assert!((m.mae.unwrap() - 0.2).abs() < 1e-12);
+        assert!((m.rmse.unwrap() - 0.05f64.sqrt()).abs() < 1e-12);
+        assert_eq!(m.coverage, Some(0.0), "neither interval contains 0.7");
+        assert!((m.validity - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(m.runtime_ms, Some(2.0), "median of valid calls 1 and 3 ms");
+    }
+
+    #[test]
+    fn leaderboard_ties_share_average_ranks() {
+        // Exactly representable values, so the two errors of 0.25 tie exactly.
+        let cells = vec![cell("a", Some(0.75), 0.5, None, 1.0), cell("b", Some(0.25), 0.5, None, 1.0), cell("c", Some(0.5), 0.5, None, 1.0)];
+        let rows = compute(&cells, &["a".into(), "b".into(), "c".into()], &[]);
+        let weights: BTreeMap<String, f64> = [("mae".to_string(), 1.0)].into_iter().collect();
+        let lb = leaderboard(&rows, &weights);
+        assert_eq!(lb[0].estimator, "c");
+        // a and b tie on MAE 0.25: ranks 2 and 3 averaged to 2.5, and they share rank 2.
+        assert_eq!(lb[1].ranks["mae"], 2.5);
+        assert_eq!((lb[1].rank, lb[2].rank), (2, 2));
+    }
+
+    #[test]
+    fn h_band_labels() {
+        assert_eq!(h_band(Some(0.7)), "0.6-0.8");
+        assert_eq!(h_band(Some(0.2)), "0.2-0.4");
+        assert_eq!(h_band(Some(0.99)), "0.8-1.0");
+        assert_eq!(h_band(None), "unknown");
+    }
+}

@@ -1,0 +1,461 @@
+//! The files of a run directory: `estimates.csv`, `metrics.csv`, `leaderboard.csv`,
+//! `leaderboard.md`, `metrics.json`, `manifest.json` and a self-contained `report.html` whose
+//! plots are inline SVG (no network fetches).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use plotters::prelude::*;
+use serde::Serialize;
+
+use super::execute::CellRecord;
+use super::metrics::{LeaderboardRow, MetricRow};
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x}")).unwrap_or_default()
+}
+
+fn truth_text(t: &BTreeMap<String, f64>) -> String {
+    t.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";")
+}
+
+/// Writes `estimates.csv`: one row per cell, in plan order.
+///
+/// # Errors
+///
+/// I/O and CSV errors.
+pub fn write_estimates(path: &Path, run_id: &str, records: &[CellRecord]) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record([
+        "run_id", "series_id", "model", "truth", "length", "contamination", "estimator", "variant", "params",
+        "estimand", "value", "stderr", "ci_low", "ci_high", "ci_level", "r_squared", "valid", "error_kind",
+        "error_message", "elapsed_ms", "warnings", "cell_sha256",
+    ])?;
+    for r in records {
+        w.write_record([
+            run_id.to_string(),
+            r.series_id.clone(),
+            r.origin.clone(),
+            truth_text(&r.truth),
+            r.length.to_string(),
+            r.contamination.clone(),
+            r.estimator.clone(),
+            r.variant.clone(),
+            r.params.clone(),
+            r.estimand.clone(),
+            opt(r.value),
+            opt(r.stderr),
+            opt(r.ci_low),
+            opt(r.ci_high),
+            opt(r.ci_level),
+            opt(r.r_squared),
+            r.valid.to_string(),
+            r.error_kind.clone().unwrap_or_default(),
+            r.error_message.clone().unwrap_or_default(),
+            format!("{:.4}", r.elapsed_ms),
+            r.warnings.join("; "),
+            r.hash.clone(),
+        ])?;
+    }
+    w.flush()
+}
+
+/// Writes `metrics.csv`: one row per estimator row × stratum.
+///
+/// # Errors
+///
+/// I/O and CSV errors.
+pub fn write_metrics(path: &Path, rows: &[MetricRow], strata: &[String]) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    let mut header = vec!["estimator".to_string()];
+    header.extend(strata.iter().cloned());
+    header.extend(
+        ["attempted", "valid", "validity", "with_truth", "bias", "mae", "rmse", "with_interval", "coverage", "nominal_level", "ci_width", "runtime_ms"]
+            .map(String::from),
+    );
+    w.write_record(&header)?;
+    for m in rows {
+        let mut rec = vec![m.estimator.clone()];
+        rec.extend(strata.iter().map(|s| m.stratum.get(s).cloned().unwrap_or_else(|| "all".into())));
+        rec.extend([
+            m.attempted.to_string(),
+            m.valid.to_string(),
+            format!("{:.6}", m.validity),
+            m.with_truth.to_string(),
+            opt(m.bias),
+            opt(m.mae),
+            opt(m.rmse),
+            m.with_interval.to_string(),
+            opt(m.coverage),
+            opt(m.nominal_level),
+            opt(m.ci_width),
+            opt(m.runtime_ms),
+        ]);
+        w.write_record(&rec)?;
+    }
+    w.flush()
+}
+
+/// Writes `leaderboard.csv`.
+///
+/// # Errors
+///
+/// I/O and CSV errors.
+pub fn write_leaderboard_csv(path: &Path, rows: &[LeaderboardRow]) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(["rank", "estimator", "score", "mae", "bias", "rmse", "coverage", "ci_width", "validity", "runtime_ms", "component_ranks"])?;
+    for r in rows {
+        let m = &r.metrics;
+        w.write_record([
+            r.rank.to_string(),
+            r.estimator.clone(),
+            format!("{:.3}", r.score),
+            opt(m.mae),
+            opt(m.bias),
+            opt(m.rmse),
+            opt(m.coverage),
+            opt(m.ci_width),
+            format!("{:.6}", m.validity),
+            opt(m.runtime_ms),
+            r.ranks.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";"),
+        ])?;
+    }
+    w.flush()
+}
+
+fn f(v: Option<f64>, digits: usize) -> String {
+    v.map(|x| format!("{x:.digits$}")).unwrap_or_else(|| "–".into())
+}
+
+/// The leaderboard as a Markdown table, with the ranking rule stated under it.
+pub fn leaderboard_markdown(name: &str, rows: &[LeaderboardRow], weights: &BTreeMap<String, f64>) -> String {
+    let mut s = format!("# Leaderboard: {name}\n\n");
+    s += "| rank | estimator | score | MAE | bias | RMSE | coverage (n) | CI width | validity | median time |\n";
+    s += "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for r in rows {
+        let m = &r.metrics;
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.2} | {} | {} | {} | {} ({}) | {} | {:.1}% ({}/{}) | {} ms |",
+            r.rank,
+            r.estimator,
+            r.score,
+            f(m.mae, 4),
+            f(m.bias, 4),
+            f(m.rmse, 4),
+            f(m.coverage, 3),
+            m.with_interval,
+            f(m.ci_width, 3),
+            100.0 * m.validity,
+            m.valid,
+            m.attempted,
+            f(m.runtime_ms, 3)
+        );
+    }
+    let w: Vec<String> = weights.iter().map(|(k, v)| format!("{k} × {v}")).collect();
+    let _ = write!(
+        s,
+        "\nScore = Σ weight × rank over: {}. Each metric ranks rows best-first (bias by |bias|, coverage by \
+         its distance to the nominal level, validity higher-better, the rest lower-better); tied values share \
+         the average of their ranks; a row without the metric ranks last. Lower score is better; equal scores share a rank.\n",
+        w.join(", ")
+    );
+    s
+}
+
+/// The run manifest: provenance of every input and the machine.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    /// The run id.
+    pub run_id: String,
+    /// `running`, `complete` or `interrupted`.
+    pub status: String,
+    /// The workflow's name.
+    pub workflow: String,
+    /// Path of the workflow file.
+    pub workflow_path: String,
+    /// SHA-256 of the workflow file.
+    pub workflow_sha256: String,
+    /// The workflow seed.
+    pub seed: u64,
+    /// Version of the host.
+    pub host_version: String,
+    /// Every plugin used.
+    pub plugins: Vec<PluginProvenance>,
+    /// The machine.
+    pub machine: MachineFacts,
+    /// Cells in the plan.
+    pub cells: usize,
+    /// Cells done.
+    pub cells_done: usize,
+    /// Worker threads.
+    pub threads: usize,
+    /// Start time (RFC 3339, UTC).
+    pub started: String,
+    /// End time (RFC 3339, UTC), when finished.
+    pub finished: Option<String>,
+}
+
+/// One plugin in the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginProvenance {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Library file.
+    pub path: String,
+    /// SHA-256 of the library file.
+    pub sha256: String,
+}
+
+/// Machine facts, read once per run.
+#[derive(Debug, Clone, Serialize)]
+pub struct MachineFacts {
+    /// CPU model.
+    pub cpu: String,
+    /// Logical cores.
+    pub cores: usize,
+    /// Total memory, bytes.
+    pub memory_bytes: u64,
+    /// Operating system.
+    pub os: String,
+}
+
+impl MachineFacts {
+    /// Reads the facts with sysinfo (tens of microseconds: once per run, never per call).
+    pub fn read() -> MachineFacts {
+        use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
+        let os = System::long_os_version().unwrap_or_else(|_| std::env::consts::OS.to_string());
+        match System::new_with_specifics(
+            RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing()).with_memory(MemoryRefreshKind::nothing().with_ram()),
+        ) {
+            Ok(sys) => MachineFacts {
+                cpu: sys.cpus().first().map(|c| c.brand().trim().to_string()).unwrap_or_else(|| "unknown".into()),
+                cores: sys.cpus().len().max(1),
+                memory_bytes: sys.total_memory(),
+                os,
+            },
+            Err(_) => MachineFacts {
+                cpu: "unknown".into(),
+                cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                memory_bytes: 0,
+                os,
+            },
+        }
+    }
+}
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+fn plot_error(e: impl std::fmt::Display) -> String {
+    format!("<p>plot unavailable: {e}</p>")
+}
+
+/// Estimate against truth, one colour per estimator row, with the identity line.
+pub fn svg_estimate_vs_truth(records: &[CellRecord], rows: &[String]) -> String {
+    let pts: Vec<(usize, f64, f64)> = records
+        .iter()
+        .filter_map(|r| Some((rows.iter().position(|x| x == &r.variant)?, r.truth_value()?, r.value?)))
+        .collect();
+    if pts.is_empty() {
+        return "<p>No cell has a known truth.</p>".into();
+    }
+    let lo = pts.iter().map(|p| p.1.min(p.2)).fold(f64::INFINITY, f64::min).min(0.0);
+    let hi = pts.iter().map(|p| p.1.max(p.2)).fold(f64::NEG_INFINITY, f64::max).max(1.0);
+    let mut svg = String::new();
+    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+        let root = SVGBackend::with_string(&mut svg, (720, 480)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Estimate vs truth", ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(lo..hi, lo..hi)?;
+        chart.configure_mesh().x_desc("true value").y_desc("estimate").draw()?;
+        chart.draw_series(LineSeries::new(vec![(lo, lo), (hi, hi)], BLACK.mix(0.4)))?;
+        for (i, name) in rows.iter().enumerate() {
+            let c = color(i);
+            chart
+                .draw_series(pts.iter().filter(|p| p.0 == i).map(|p| Circle::new((p.1, p.2), 3, c.mix(0.6).filled())))?
+                .label(name.as_str())
+                .legend(move |(x, y)| Circle::new((x, y), 4, c.filled()));
+        }
+        chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+        root.present()?;
+        Ok(())
+    })();
+    match drawn {
+        Ok(()) => svg,
+        Err(e) => plot_error(e),
+    }
+}
+
+/// A per-estimator series of (length, value) on log axes.
+fn svg_by_length(title: &str, y_desc: &str, series: &[(String, Vec<(f64, f64)>)], log_y: bool) -> String {
+    let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.1.iter().copied()).filter(|p| p.0 > 0.0 && p.1 > 0.0).collect();
+    if all.len() < 2 {
+        return format!("<p>{title}: not enough data.</p>");
+    }
+    let (x0, x1) = all.iter().fold((f64::INFINITY, 0f64), |a, p| (a.0.min(p.0), a.1.max(p.0)));
+    let (y0, y1) = all.iter().fold((f64::INFINITY, 0f64), |a, p| (a.0.min(p.1), a.1.max(p.1)));
+    let (x0, x1) = (x0 / 1.3, x1 * 1.3);
+    let (y0, y1) = if log_y { (y0 / 1.5, y1 * 1.5) } else { (0.0, y1 * 1.1) };
+    let mut svg = String::new();
+    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+        let root = SVGBackend::with_string(&mut svg, (720, 480)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut builder = ChartBuilder::on(&root);
+        builder.caption(title, ("sans-serif", 18)).margin(10).x_label_area_size(40).y_label_area_size(60);
+        macro_rules! draw {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                chart.configure_mesh().x_desc("length (log scale)").y_desc(y_desc).draw()?;
+                for (i, (name, pts)) in series.iter().enumerate() {
+                    let c = color(i);
+                    let mut pts: Vec<(f64, f64)> = pts.iter().copied().filter(|p| p.0 > 0.0 && p.1 > 0.0).collect();
+                    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    chart
+                        .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))?
+                        .label(name.as_str())
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+                    chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled())))?;
+                }
+                chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+            }};
+        }
+        if log_y {
+            draw!(builder.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())?);
+        } else {
+            draw!(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1)?);
+        }
+        root.present()?;
+        Ok(())
+    })();
+    match drawn {
+        Ok(()) => svg,
+        Err(e) => plot_error(e),
+    }
+}
+
+/// The self-contained HTML report: leaderboard and plots.
+pub fn report_html(
+    manifest: &Manifest,
+    leaderboard: &[LeaderboardRow],
+    weights: &BTreeMap<String, f64>,
+    metrics: &[MetricRow],
+    records: &[CellRecord],
+    rows: &[String],
+) -> String {
+    let by_length = |pick: &dyn Fn(&MetricRow) -> Option<f64>| -> Vec<(String, Vec<(f64, f64)>)> {
+        rows.iter()
+            .map(|r| {
+                let mut per_len: BTreeMap<usize, Vec<&CellRecord>> = BTreeMap::new();
+                for c in records.iter().filter(|c| &c.variant == r) {
+                    per_len.entry(c.length).or_default().push(c);
+                }
+                let pts = per_len
+                    .into_iter()
+                    .filter_map(|(len, cells)| {
+                        let owned: Vec<CellRecord> = cells.into_iter().cloned().collect();
+                        let m = super::metrics::compute(&owned, std::slice::from_ref(r), &[]);
+                        Some((len as f64, pick(m.first()?)?))
+                    })
+                    .collect();
+                (r.clone(), pts)
+            })
+            .collect()
+    };
+    let mae = by_length(&|m| m.mae);
+    let runtime = by_length(&|m| m.runtime_ms);
+    let failed = records.iter().filter(|r| !r.valid).count();
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>lrdbench run {id}</title>\n<style>\
+         body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}\
+         table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}\
+         td:nth-child(2),th:nth-child(2){{text-align:left}}th{{background:#f3f3f3}}.muted{{color:#666}}\
+         </style></head><body>\n<h1>{name}</h1>\n<p class=\"muted\">run {id} · {status} · {done}/{cells} cells · \
+         {failed} failed · workflow sha256 {sha} · seed {seed}</p>\n<p class=\"muted\">{cpu}, {cores} cores, {os}</p>\n",
+        id = html_escape(&manifest.run_id),
+        name = html_escape(&manifest.workflow),
+        status = manifest.status,
+        done = manifest.cells_done,
+        cells = manifest.cells,
+        sha = &manifest.workflow_sha256[..16.min(manifest.workflow_sha256.len())],
+        seed = manifest.seed,
+        cpu = html_escape(&manifest.machine.cpu),
+        cores = manifest.machine.cores,
+        os = html_escape(&manifest.machine.os),
+    );
+    html += "<h2>Leaderboard</h2>\n<table><tr><th>rank</th><th>estimator</th><th>score</th><th>MAE</th><th>bias</th><th>RMSE</th><th>coverage (n)</th><th>CI width</th><th>validity</th><th>median time (ms)</th></tr>\n";
+    for r in leaderboard {
+        let m = &r.metrics;
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ({})</td><td>{}</td><td>{:.1}% ({}/{})</td><td>{}</td></tr>",
+            r.rank,
+            html_escape(&r.estimator),
+            r.score,
+            f(m.mae, 4),
+            f(m.bias, 4),
+            f(m.rmse, 4),
+            f(m.coverage, 3),
+            m.with_interval,
+            f(m.ci_width, 3),
+            100.0 * m.validity,
+            m.valid,
+            m.attempted,
+            f(m.runtime_ms, 3)
+        );
+    }
+    html += "</table>\n";
+    let w: Vec<String> = weights.iter().map(|(k, v)| format!("{k} × {v}")).collect();
+    let _ = writeln!(
+        html,
+        "<p class=\"muted\">Score = Σ weight × rank ({}); ties share average ranks; lower is better. \
+         Bias, MAE and RMSE are over valid cells with known truth; coverage over valid cells with an interval; \
+         validity over attempted cells.</p>",
+        w.join(", ")
+    );
+    html += "<h2>Estimate vs truth</h2>\n";
+    html += &svg_estimate_vs_truth(records, rows);
+    html += "\n<h2>Error against length</h2>\n";
+    html += &svg_by_length("Mean absolute error against length", "MAE", &mae, false);
+    html += "\n<h2>Runtime against length</h2>\n";
+    html += &svg_by_length("Median time per call against length (log-log)", "ms", &runtime, true);
+    let errors: BTreeMap<(String, String), usize> = records.iter().filter(|r| !r.valid).fold(BTreeMap::new(), |mut m, r| {
+        *m.entry((r.variant.clone(), r.error_kind.clone().unwrap_or_default())).or_default() += 1;
+        m
+    });
+    if !errors.is_empty() {
+        html += "\n<h2>Failures</h2>\n<table><tr><th>count</th><th>estimator</th><th>kind</th></tr>\n";
+        for ((est, kind), n) in errors {
+            let _ = writeln!(html, "<tr><td>{n}</td><td>{}</td><td>{}</td></tr>", html_escape(&est), html_escape(&kind));
+        }
+        html += "</table>\n";
+    }
+    let _ = writeln!(html, "<p class=\"muted\">{} metric rows in metrics.csv; every cell in estimates.csv.</p>", metrics.len());
+    html += "</body></html>\n";
+    html
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
