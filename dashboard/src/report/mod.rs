@@ -1,0 +1,313 @@
+//! The reports: one module per report, each a `Serialize` struct computed by a pure function
+//! over the events of a period and turned into a [`Doc`] for Markdown and HTML.
+
+pub mod comprehensive;
+pub mod performance;
+pub mod reliability;
+pub mod usage;
+pub mod workflow;
+
+use serde::Serialize;
+
+use lrdbench_analytics::event::{CallEvent, EventType, StepEvent};
+
+use crate::render::Doc;
+use crate::stats::{reliability_score, Interval, Proportion, Quantiles};
+use crate::util::{self, Period};
+
+pub use comprehensive::ComprehensiveReport;
+pub use performance::PerformanceReport;
+pub use reliability::ReliabilityReport;
+pub use usage::UsageReport;
+pub use workflow::WorkflowReport;
+
+/// The snake-case name of an event type, as stored.
+pub fn event_type_name(t: EventType) -> &'static str {
+    match t {
+        EventType::EstimatorUsage => "estimator_usage",
+        EventType::ModelUsage => "model_usage",
+        EventType::BenchmarkRun => "benchmark_run",
+        EventType::Custom => "custom",
+    }
+}
+
+/// Which report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    /// Usage.
+    Usage,
+    /// Performance.
+    Performance,
+    /// Reliability.
+    Reliability,
+    /// Workflow.
+    Workflow,
+    /// Comprehensive (summary of the four, with links).
+    Comprehensive,
+}
+
+impl ReportKind {
+    /// The four detailed reports.
+    pub const DETAILED: [ReportKind; 4] = [
+        ReportKind::Usage,
+        ReportKind::Performance,
+        ReportKind::Reliability,
+        ReportKind::Workflow,
+    ];
+
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportKind::Usage => "usage",
+            ReportKind::Performance => "performance",
+            ReportKind::Reliability => "reliability",
+            ReportKind::Workflow => "workflow",
+            ReportKind::Comprehensive => "comprehensive",
+        }
+    }
+
+    /// The file stem of the report, e.g. `usage_report`.
+    pub fn stem(self) -> String {
+        format!("{}_report", self.as_str())
+    }
+}
+
+/// A most-used component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TopComponent {
+    /// Name.
+    pub name: String,
+    /// Calls.
+    pub calls: u64,
+}
+
+/// The quick summary (`lrdbench-host summary`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// When it was computed (`YYYY-MM-DD HH:MM UTC`).
+    pub generated_at: String,
+    /// Days analysed.
+    pub analysis_period_days: u32,
+    /// The period.
+    pub period: Period,
+    /// Recorded call events of every type (estimator, model, benchmark run, custom).
+    pub total_events: u64,
+    /// Component calls (estimators, models, custom functions): the attempts behind the rates.
+    pub calls: u64,
+    /// Workflow step events.
+    pub workflow_steps: u64,
+    /// Distinct users (hashed ids) across calls and steps.
+    pub unique_users: u64,
+    /// Sessions (host processes).
+    pub sessions: u64,
+    /// Successful component calls.
+    pub successes: u64,
+    /// Failed component calls.
+    pub failures: u64,
+    /// successes / calls; `null` without calls.
+    pub success_rate: Option<f64>,
+    /// Wilson 95% interval of the success rate.
+    pub success_rate_ci95: Option<Interval>,
+    /// failures / calls; `null` without calls.
+    pub error_rate: Option<f64>,
+    /// The reliability score over all component calls (definition in the reliability report).
+    pub reliability_score: Option<f64>,
+    /// Median wall time of measured component calls, ms.
+    pub median_time_ms: Option<f64>,
+    /// 95th percentile of wall time, ms.
+    pub p95_time_ms: Option<f64>,
+    /// Workflow runs (distinct run ids among the steps).
+    pub workflows: u64,
+    /// The most used estimators, most used first (up to 5).
+    pub top_estimators: Vec<TopComponent>,
+}
+
+impl Summary {
+    /// Computes the summary over the events of `period`, `now_us` being the time of report.
+    pub fn compute(
+        calls: &[CallEvent],
+        steps: &[StepEvent],
+        period: Period,
+        now_us: i64,
+    ) -> Summary {
+        use std::collections::{HashMap, HashSet};
+        let mut users: HashSet<&str> = HashSet::new();
+        let mut sessions: HashSet<&str> = HashSet::new();
+        let mut est: HashMap<&str, u64> = HashMap::new();
+        let (mut n, mut ok) = (0u64, 0u64);
+        let mut times = Vec::new();
+        for c in calls {
+            users.insert(&c.user_id);
+            sessions.insert(&c.session_id);
+            if c.event_type == EventType::BenchmarkRun {
+                continue;
+            }
+            n += 1;
+            ok += u64::from(c.success);
+            if c.event_type == EventType::EstimatorUsage {
+                *est.entry(&c.component).or_default() += 1;
+            }
+            if let Some(p) = &c.performance {
+                times.push(p.wall_ns as f64 / 1e6);
+            }
+        }
+        let mut runs: HashSet<&str> = HashSet::new();
+        for s in steps {
+            users.insert(&s.user_id);
+            sessions.insert(&s.session_id);
+            runs.insert(&s.run_id);
+        }
+        let mut top: Vec<(&str, u64)> = est.into_iter().collect();
+        top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let q = Quantiles::of(&mut times);
+        let success = Proportion::new(ok, n);
+        Summary {
+            generated_at: util::timestamp_label(now_us),
+            analysis_period_days: period.days,
+            period,
+            total_events: calls.len() as u64,
+            calls: n,
+            workflow_steps: steps.len() as u64,
+            unique_users: users.len() as u64,
+            sessions: sessions.len() as u64,
+            successes: ok,
+            failures: n - ok,
+            success_rate: success.map(|p| p.rate),
+            success_rate_ci95: success.map(|p| p.ci95),
+            error_rate: success.map(|p| 1.0 - p.rate),
+            reliability_score: reliability_score(ok, n),
+            median_time_ms: q.map(|q| q.p50),
+            p95_time_ms: q.map(|q| q.p95),
+            workflows: runs.len() as u64,
+            top_estimators: top
+                .into_iter()
+                .take(5)
+                .map(|(name, calls)| TopComponent {
+                    name: name.to_string(),
+                    calls,
+                })
+                .collect(),
+        }
+    }
+
+    /// Plain text for the terminal.
+    pub fn to_text(&self) -> String {
+        use util::{num, opt, pct};
+        let mut s = format!(
+            "lrdbench analytics, {}\n\
+             calls:            {} component calls ({} events of every type), {} workflow steps\n\
+             users:            {} unique, {} sessions\n\
+             success rate:     {}\n\
+             error rate:       {}\n\
+             reliability:      {}\n\
+             time per call:    median {}, p95 {}\n\
+             workflows run:    {}\n",
+            self.period.label(),
+            self.calls,
+            self.total_events,
+            self.workflow_steps,
+            self.unique_users,
+            self.sessions,
+            match (self.success_rate, self.success_rate_ci95) {
+                (Some(r), Some(ci)) => format!(
+                    "{} (95% CI {}–{}; {} of {})",
+                    pct(r),
+                    pct(ci.low),
+                    pct(ci.high),
+                    self.successes,
+                    self.calls
+                ),
+                _ => "n/a (no calls)".to_string(),
+            },
+            opt(self.error_rate, pct),
+            opt(self.reliability_score, |s| format!(
+                "{} / 100 (Wilson lower bound of the success rate)",
+                num(s, 1)
+            )),
+            opt(self.median_time_ms, |v| util::duration_ns(v * 1e6)),
+            opt(self.p95_time_ms, |v| util::duration_ns(v * 1e6)),
+            self.workflows,
+        );
+        if self.top_estimators.is_empty() {
+            s.push_str("top estimators:   none\n");
+        } else {
+            s.push_str("top estimators:   ");
+            s.push_str(
+                &self
+                    .top_estimators
+                    .iter()
+                    .map(|t| format!("{} ({})", t.name, t.calls))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// All five reports of one period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reports {
+    /// The summary.
+    pub summary: Summary,
+    /// Usage.
+    pub usage: UsageReport,
+    /// Performance.
+    pub performance: PerformanceReport,
+    /// Reliability.
+    pub reliability: ReliabilityReport,
+    /// Workflow.
+    pub workflow: WorkflowReport,
+    /// Comprehensive.
+    pub comprehensive: ComprehensiveReport,
+}
+
+impl Reports {
+    /// Computes every report over the events of `period`.
+    pub fn compute(
+        calls: &[CallEvent],
+        steps: &[StepEvent],
+        period: Period,
+        now_us: i64,
+    ) -> Reports {
+        let summary = Summary::compute(calls, steps, period, now_us);
+        let usage = UsageReport::compute(calls, period);
+        let performance = PerformanceReport::compute(calls, period);
+        let reliability = ReliabilityReport::compute(calls, period);
+        let workflow = WorkflowReport::compute(steps, period);
+        let comprehensive =
+            ComprehensiveReport::compute(&summary, &usage, &performance, &reliability, &workflow);
+        Reports {
+            summary,
+            usage,
+            performance,
+            reliability,
+            workflow,
+            comprehensive,
+        }
+    }
+
+    /// The document of one report.
+    pub fn doc(&self, kind: ReportKind) -> Doc {
+        match kind {
+            ReportKind::Usage => self.usage.to_doc(),
+            ReportKind::Performance => self.performance.to_doc(),
+            ReportKind::Reliability => self.reliability.to_doc(),
+            ReportKind::Workflow => self.workflow.to_doc(),
+            ReportKind::Comprehensive => self.comprehensive.to_doc(),
+        }
+    }
+
+    /// The JSON of one report.
+    pub fn json(&self, kind: ReportKind) -> serde_json::Result<String> {
+        match kind {
+            ReportKind::Usage => serde_json::to_string_pretty(&self.usage),
+            ReportKind::Performance => serde_json::to_string_pretty(&self.performance),
+            ReportKind::Reliability => serde_json::to_string_pretty(&self.reliability),
+            ReportKind::Workflow => serde_json::to_string_pretty(&self.workflow),
+            ReportKind::Comprehensive => serde_json::to_string_pretty(&self.comprehensive),
+        }
+    }
+}

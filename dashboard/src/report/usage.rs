@@ -1,0 +1,553 @@
+//! The usage report: who calls what, with which parameters and lengths, how often it works,
+//! sessions, and the common errors.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+
+use lrdbench_analytics::event::{CallEvent, EventType};
+
+use crate::render::Doc;
+use crate::stats::{Proportion, Quantiles};
+use crate::util::{self, day_of, length_bucket, length_bucket_label, pct, Period};
+
+/// How many values and combinations are listed per estimator and parameter.
+pub const TOP_N: usize = 5;
+
+/// Uses of one component.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentUse {
+    /// Component name.
+    pub name: String,
+    /// Calls.
+    pub calls: u64,
+    /// Share of the calls of its kind.
+    pub share: f64,
+    /// Failed calls.
+    pub failures: u64,
+}
+
+/// A value (or a combination) and how often it was used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValueCount {
+    /// The value, or the combination as `k1=v1, k2=v2`.
+    pub value: String,
+    /// Calls that used it.
+    pub calls: u64,
+}
+
+/// How one parameter of one component was set.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParameterKeyUsage {
+    /// Parameter name.
+    pub key: String,
+    /// Calls that set it.
+    pub calls: u64,
+    /// Distinct values seen.
+    pub distinct_values: u64,
+    /// The most used values, most used first (ties by value).
+    pub top_values: Vec<ValueCount>,
+}
+
+/// Parameter usage of one component.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParameterUsage {
+    /// Component name.
+    pub component: String,
+    /// Calls of the component.
+    pub calls: u64,
+    /// Per parameter, by name.
+    pub keys: Vec<ParameterKeyUsage>,
+    /// The most used full parameter sets (`(none)` for a call without parameters).
+    pub top_combinations: Vec<ValueCount>,
+}
+
+/// Calls in one log2 length bucket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LengthCount {
+    /// k of [2^k, 2^(k+1)); `None` for length 0.
+    pub log2: Option<u32>,
+    /// Human label.
+    pub label: String,
+    /// Calls.
+    pub calls: u64,
+    /// Share of calls.
+    pub share: f64,
+}
+
+/// Outcomes of one event type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcomes {
+    /// The event type (`estimator_usage`, `model_usage`, `benchmark_run`, `custom`).
+    pub event_type: String,
+    /// Calls.
+    pub calls: u64,
+    /// Successful calls.
+    pub successes: u64,
+    /// Failed calls.
+    pub failures: u64,
+    /// Success rate over calls with its Wilson interval; `None` without calls.
+    pub success: Option<Proportion>,
+}
+
+/// Calls and sessions of one UTC day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayActivity {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// Sessions active that day.
+    pub sessions: u64,
+    /// Calls that day.
+    pub calls: u64,
+}
+
+/// Session statistics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sessions {
+    /// Distinct sessions (one per host process).
+    pub sessions: u64,
+    /// Calls per session.
+    pub calls_per_session: Option<Quantiles>,
+    /// Mean calls per session.
+    pub mean_calls_per_session: Option<f64>,
+    /// Per day with activity.
+    pub per_day: Vec<DayActivity>,
+}
+
+/// An error kind or message and its count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorCount {
+    /// Error kind.
+    pub kind: String,
+    /// Message (empty in by-kind lists).
+    pub message: String,
+    /// Occurrences.
+    pub count: u64,
+}
+
+/// The usage report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UsageReport {
+    /// The period analysed.
+    pub period: Period,
+    /// All recorded calls, every type.
+    pub total_calls: u64,
+    /// Distinct (hashed) users.
+    pub unique_users: u64,
+    /// Outcomes per event type; rates are never mixed across types.
+    pub outcomes: Vec<Outcomes>,
+    /// Outcomes of component calls (estimators, models and custom functions together; the
+    /// benchmark-run records, one per workflow run, are counted apart).
+    pub component_outcomes: Outcomes,
+    /// Estimators by calls, most used first.
+    pub estimators: Vec<ComponentUse>,
+    /// Models by calls, most used first.
+    pub models: Vec<ComponentUse>,
+    /// Functions recorded through the library API, by calls.
+    pub custom: Vec<ComponentUse>,
+    /// Parameter usage per estimator and model.
+    pub parameters: Vec<ParameterUsage>,
+    /// Length distribution of component calls in log2 buckets.
+    pub data_lengths: Vec<LengthCount>,
+    /// Sessions.
+    pub sessions: Sessions,
+    /// Failures by kind, most frequent first.
+    pub errors_by_kind: Vec<ErrorCount>,
+    /// The most frequent (kind, message) pairs.
+    pub common_errors: Vec<ErrorCount>,
+}
+
+fn type_name(t: EventType) -> &'static str {
+    match t {
+        EventType::EstimatorUsage => "estimator_usage",
+        EventType::ModelUsage => "model_usage",
+        EventType::BenchmarkRun => "benchmark_run",
+        EventType::Custom => "custom",
+    }
+}
+
+fn sorted_counts<K: Ord + Clone>(m: HashMap<K, u64>) -> Vec<(K, u64)> {
+    let mut v: Vec<(K, u64)> = m.into_iter().collect();
+    v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+fn outcomes(event_type: &str, calls: u64, successes: u64) -> Outcomes {
+    Outcomes {
+        event_type: event_type.to_string(),
+        calls,
+        successes,
+        failures: calls - successes,
+        success: Proportion::new(successes, calls),
+    }
+}
+
+#[derive(Default)]
+struct ComponentAcc<'a> {
+    calls: u64,
+    failures: u64,
+    keys: HashMap<&'a str, HashMap<&'a str, u64>>,
+    combos: HashMap<String, u64>,
+}
+
+impl UsageReport {
+    /// Computes the report over the calls of `period` (the caller has filtered them).
+    pub fn compute(calls: &[CallEvent], period: Period) -> UsageReport {
+        let mut users: HashSet<&str> = HashSet::new();
+        let mut by_type: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
+        let mut comps: [HashMap<&str, ComponentAcc>; 3] = Default::default();
+        let mut lengths: BTreeMap<Option<u32>, u64> = BTreeMap::new();
+        let mut session_calls: HashMap<&str, u64> = HashMap::new();
+        let mut days: BTreeMap<i64, (HashSet<&str>, u64)> = BTreeMap::new();
+        let mut kinds: HashMap<&str, u64> = HashMap::new();
+        let mut messages: HashMap<(&str, &str), u64> = HashMap::new();
+        let (mut comp_calls, mut comp_ok) = (0u64, 0u64);
+        for c in calls {
+            users.insert(c.user_id.as_str());
+            let e = by_type.entry(type_name(c.event_type)).or_default();
+            e.0 += 1;
+            e.1 += u64::from(c.success);
+            *session_calls.entry(c.session_id.as_str()).or_default() += 1;
+            let d = days.entry(day_of(c.timestamp_us)).or_default();
+            d.0.insert(c.session_id.as_str());
+            d.1 += 1;
+            if let Some(err) = &c.error {
+                *kinds.entry(err.kind.as_str()).or_default() += 1;
+                *messages
+                    .entry((err.kind.as_str(), err.message.as_str()))
+                    .or_default() += 1;
+            }
+            let slot = match c.event_type {
+                EventType::EstimatorUsage => 0,
+                EventType::ModelUsage => 1,
+                EventType::Custom => 2,
+                EventType::BenchmarkRun => continue,
+            };
+            comp_calls += 1;
+            comp_ok += u64::from(c.success);
+            *lengths.entry(length_bucket(c.data_length)).or_default() += 1;
+            let acc = comps[slot].entry(c.component.as_str()).or_default();
+            acc.calls += 1;
+            acc.failures += u64::from(!c.success);
+            if slot < 2 {
+                for (k, v) in &c.parameters {
+                    *acc.keys
+                        .entry(k.as_str())
+                        .or_default()
+                        .entry(v.as_str())
+                        .or_default() += 1;
+                }
+                let combo = if c.parameters.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    c.parameters
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                *acc.combos.entry(combo).or_default() += 1;
+            }
+        }
+        let mut parameters = Vec::new();
+        let mut lists: Vec<Vec<ComponentUse>> = Vec::new();
+        for map in comps {
+            let total: u64 = map.values().map(|a| a.calls).sum();
+            let mut list: Vec<ComponentUse> = Vec::with_capacity(map.len());
+            for (name, acc) in map {
+                list.push(ComponentUse {
+                    name: name.to_string(),
+                    calls: acc.calls,
+                    share: acc.calls as f64 / total as f64,
+                    failures: acc.failures,
+                });
+                if acc.keys.is_empty() && acc.combos.is_empty() {
+                    continue;
+                }
+                let mut keys: Vec<ParameterKeyUsage> = acc
+                    .keys
+                    .into_iter()
+                    .map(|(key, values)| {
+                        let distinct = values.len() as u64;
+                        let calls = values.values().sum();
+                        let top = sorted_counts(values)
+                            .into_iter()
+                            .take(TOP_N)
+                            .map(|(v, n)| ValueCount {
+                                value: v.to_string(),
+                                calls: n,
+                            })
+                            .collect();
+                        ParameterKeyUsage {
+                            key: key.to_string(),
+                            calls,
+                            distinct_values: distinct,
+                            top_values: top,
+                        }
+                    })
+                    .collect();
+                keys.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+                parameters.push(ParameterUsage {
+                    component: name.to_string(),
+                    calls: acc.calls,
+                    keys,
+                    top_combinations: sorted_counts(acc.combos)
+                        .into_iter()
+                        .take(TOP_N)
+                        .map(|(value, calls)| ValueCount { value, calls })
+                        .collect(),
+                });
+            }
+            list.sort_unstable_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.name.cmp(&b.name)));
+            lists.push(list);
+        }
+        parameters.sort_unstable_by(|a, b| {
+            b.calls
+                .cmp(&a.calls)
+                .then_with(|| a.component.cmp(&b.component))
+        });
+        let custom = lists.pop().unwrap_or_default();
+        let models = lists.pop().unwrap_or_default();
+        let estimators = lists.pop().unwrap_or_default();
+        let mut per_session: Vec<f64> = session_calls.values().map(|&n| n as f64).collect();
+        let sessions = Sessions {
+            sessions: session_calls.len() as u64,
+            mean_calls_per_session: (!per_session.is_empty())
+                .then(|| calls.len() as f64 / per_session.len() as f64),
+            calls_per_session: Quantiles::of(&mut per_session),
+            per_day: days
+                .into_iter()
+                .map(|(d, (s, n))| DayActivity {
+                    day: util::day_label(d),
+                    sessions: s.len() as u64,
+                    calls: n,
+                })
+                .collect(),
+        };
+        UsageReport {
+            period,
+            total_calls: calls.len() as u64,
+            unique_users: users.len() as u64,
+            outcomes: by_type
+                .into_iter()
+                .map(|(t, (n, ok))| outcomes(t, n, ok))
+                .collect(),
+            component_outcomes: outcomes("component calls", comp_calls, comp_ok),
+            estimators,
+            models,
+            custom,
+            parameters,
+            data_lengths: lengths
+                .into_iter()
+                .map(|(b, n)| LengthCount {
+                    log2: b,
+                    label: length_bucket_label(b),
+                    calls: n,
+                    share: n as f64 / comp_calls as f64,
+                })
+                .collect(),
+            sessions,
+            errors_by_kind: sorted_counts(kinds)
+                .into_iter()
+                .map(|(k, count)| ErrorCount {
+                    kind: k.to_string(),
+                    message: String::new(),
+                    count,
+                })
+                .collect(),
+            common_errors: sorted_counts(messages)
+                .into_iter()
+                .take(10)
+                .map(|((k, m), count)| ErrorCount {
+                    kind: k.to_string(),
+                    message: m.to_string(),
+                    count,
+                })
+                .collect(),
+        }
+    }
+
+    /// The report as a document.
+    pub fn to_doc(&self) -> Doc {
+        let mut d = Doc::new("Usage report");
+        d.para(format!("Period: {}.", self.period.label()));
+        d.h2("Overview");
+        let co = &self.component_outcomes;
+        d.list(vec![
+            format!("Recorded calls: {} (all types).", self.total_calls),
+            format!("Unique users: {}.", self.unique_users),
+            format!(
+                "Component calls (estimators, models, custom functions): {}; {} succeeded, {} failed; success rate {}.",
+                co.calls,
+                co.successes,
+                co.failures,
+                proportion_text(co.success.as_ref())
+            ),
+        ]);
+        d.h2("Success and failure by event type");
+        d.para("Each rate is over the calls of its own type, with a Wilson 95% interval; benchmark-run records (one per workflow run) are never mixed with component calls.");
+        d.table(
+            &[
+                "event type",
+                "calls",
+                "successes",
+                "failures",
+                "success rate (95% CI)",
+            ],
+            self.outcomes
+                .iter()
+                .map(|o| {
+                    vec![
+                        o.event_type.clone(),
+                        o.calls.to_string(),
+                        o.successes.to_string(),
+                        o.failures.to_string(),
+                        proportion_text(o.success.as_ref()),
+                    ]
+                })
+                .collect(),
+            "No calls were recorded in this period.",
+        );
+        d.h2("Most used estimators");
+        d.table(
+            &["estimator", "calls", "share", "failures"],
+            use_rows(&self.estimators),
+            "No estimator calls in this period.",
+        );
+        d.chart("calls_per_estimator", "Calls per estimator");
+        d.h2("Most used models");
+        d.table(
+            &["model", "calls", "share", "failures"],
+            use_rows(&self.models),
+            "No model calls in this period.",
+        );
+        if !self.custom.is_empty() {
+            d.h2("Functions recorded through the library API");
+            d.table(
+                &["function", "calls", "share", "failures"],
+                use_rows(&self.custom),
+                "",
+            );
+        }
+        d.h2("Parameter usage patterns");
+        d.para(format!("Per estimator and model: the {TOP_N} most used values of each parameter (by calls, ties by value) and the {TOP_N} most used full parameter sets."));
+        let mut rows = Vec::new();
+        for p in &self.parameters {
+            for k in &p.keys {
+                rows.push(vec![
+                    p.component.clone(),
+                    k.key.clone(),
+                    format!("{} of {}", k.calls, p.calls),
+                    k.distinct_values.to_string(),
+                    k.top_values
+                        .iter()
+                        .map(|v| format!("{} ({})", v.value, v.calls))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ]);
+            }
+        }
+        d.table(
+            &[
+                "component",
+                "parameter",
+                "calls setting it",
+                "distinct values",
+                "top values (calls)",
+            ],
+            rows,
+            "No parameters were recorded in this period.",
+        );
+        let combos: Vec<Vec<String>> = self
+            .parameters
+            .iter()
+            .flat_map(|p| {
+                p.top_combinations
+                    .iter()
+                    .map(|c| vec![p.component.clone(), c.value.clone(), c.calls.to_string()])
+            })
+            .collect();
+        d.h3("Parameter combinations");
+        d.table(
+            &["component", "parameters", "calls"],
+            combos,
+            "No parameter combinations in this period.",
+        );
+        d.h2("Data length distribution");
+        d.para("Component calls by series length in powers of two, [2^k, 2^(k+1)).");
+        d.table(
+            &["length", "calls", "share"],
+            self.data_lengths
+                .iter()
+                .map(|l| vec![l.label.clone(), l.calls.to_string(), pct(l.share)])
+                .collect(),
+            "No component calls in this period.",
+        );
+        d.h2("Sessions");
+        let s = &self.sessions;
+        d.list(vec![
+            format!("Sessions (host processes): {}.", s.sessions),
+            format!(
+                "Calls per session: mean {}, median {}, 95th percentile {}, maximum {}.",
+                util::opt(s.mean_calls_per_session, |v| util::num(v, 1)),
+                util::opt(s.calls_per_session, |q| util::num(q.p50, 1)),
+                util::opt(s.calls_per_session, |q| util::num(q.p95, 1)),
+                util::opt(s.calls_per_session, |q| util::num(q.max, 0)),
+            ),
+        ]);
+        d.table(
+            &["day (UTC)", "sessions", "calls"],
+            s.per_day
+                .iter()
+                .map(|r| vec![r.day.clone(), r.sessions.to_string(), r.calls.to_string()])
+                .collect(),
+            "No sessions in this period.",
+        );
+        d.h2("Common errors");
+        d.table(
+            &["kind", "failures"],
+            self.errors_by_kind
+                .iter()
+                .map(|e| vec![e.kind.clone(), e.count.to_string()])
+                .collect(),
+            "No failures in this period.",
+        );
+        d.table(
+            &["kind", "message", "occurrences"],
+            self.common_errors
+                .iter()
+                .map(|e| vec![e.kind.clone(), e.message.clone(), e.count.to_string()])
+                .collect(),
+            "",
+        );
+        d
+    }
+}
+
+fn use_rows(list: &[ComponentUse]) -> Vec<Vec<String>> {
+    list.iter()
+        .map(|u| {
+            vec![
+                u.name.clone(),
+                u.calls.to_string(),
+                pct(u.share),
+                u.failures.to_string(),
+            ]
+        })
+        .collect()
+}
+
+/// `30.0% (10.8%–60.3%, 3/10)`, or `n/a (no attempts)`.
+pub fn proportion_text(p: Option<&Proportion>) -> String {
+    match p {
+        Some(p) => format!(
+            "{} ({}–{}, {}/{})",
+            pct(p.rate),
+            pct(p.ci95.low),
+            pct(p.ci95.high),
+            p.count,
+            p.attempts
+        ),
+        None => "n/a (no attempts)".to_string(),
+    }
+}
