@@ -1,6 +1,7 @@
 //! Ctrl-C and SIGTERM, handled once for the whole host: the first signal asks long jobs to
-//! stop cleanly (they poll [`requested`]), the second runs the registered flush hooks and
-//! exits with status 130.
+//! stop cleanly (they poll [`requested`]), the second flushes the analytics recorder, runs the
+//! registered hooks and exits with status 130. Only long jobs (`run`) install this handler;
+//! other commands use the analytics crate's own flush-and-exit handler.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -20,6 +21,7 @@ pub fn install() -> bool {
             if n == 0 {
                 eprintln!("\nstopping after the calls in flight (press Ctrl-C again to quit now)");
             } else {
+                lrdbench_analytics::flush_all();
                 run_hooks();
                 std::process::exit(130);
             }

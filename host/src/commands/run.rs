@@ -24,8 +24,19 @@ fn describe(plan: &Plan<'_>) -> String {
     s += &format!("\n  estimators: {}", rows.join(", "));
     let contaminations: Vec<&str> = plan.contaminations.iter().map(|c| c.id.as_str()).collect();
     s += &format!("\n  contaminations: {}", contaminations.join(", "));
-    let points: usize = plan.series.iter().map(|x| x.length).sum();
-    s += &format!("\n  data points generated: {points}");
+    let generated: Vec<usize> = plan
+        .series
+        .iter()
+        .filter(|x| matches!(x.source, workflow::plan::SeriesSource::Model { .. }))
+        .map(|x| x.length)
+        .collect();
+    if !generated.is_empty() {
+        s += &format!(
+            "\n  generated series: {} ({} points in all)",
+            generated.len(),
+            generated.iter().sum::<usize>()
+        );
+    }
     s
 }
 
