@@ -24,3 +24,4 @@ pub mod rng;
 pub mod fft;
 pub mod spectral_density;
 pub mod dwt;
+pub mod optimize;

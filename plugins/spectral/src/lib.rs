@@ -1,9 +1,25 @@
-//! The standard spectral plugin of lrdbench.
+//! The standard spectral plugin of lrdbench: `periodogram`, `gph`, `local_whittle` and
+//! `whittle`, each returning H with a standard error and a confidence interval.
+//!
+//! The kernels in [`kernel`] are pure functions over `&[f64]`, callable directly; [`plugin`]
+//! wraps them for the host.
+//!
+//! # Example
+//!
+//! ```
+//! use lrdbench_plugin_spectral::kernel::whittle;
+//! let x = lrdbench_numerics::fgn::fgn(0.7, 2048, 5).unwrap();
+//! let est = whittle::whittle(&x, &whittle::Config { tolerance: 1e-7 }).unwrap();
+//! assert!((est.h - 0.7).abs() < 4.0 * est.stderr);
+//! ```
 #![deny(missing_docs)]
+
+pub mod kernel;
+pub mod plugin;
 
 lrdbench_plugin_api::export_plugin! {
     name: "spectral",
     version: env!("CARGO_PKG_VERSION"),
-    estimators: [],
+    estimators: [plugin::Periodogram, plugin::Gph, plugin::LocalWhittle, plugin::Whittle],
     models: [],
 }
