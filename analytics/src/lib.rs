@@ -5,6 +5,9 @@
 //!   they are what the store keeps, what exports write and what reports read.
 //! - [`recorder`] writes them: a per-process journal first (so nothing acknowledged is lost
 //!   when the process is killed), then batched commits into [`store`] by a background thread.
+//! - [`Analytics`] is the library API (the spec's `enable_analytics`, `track_estimator_usage`
+//!   and its four decorators as closure wrappers); [`privacy`] sanitizes what is recorded;
+//!   [`measure`] measures a call.
 //! - [`read_events`] reads them back, including events still only in the journals of running
 //!   or dead processes, while other processes write.
 //!
@@ -22,9 +25,13 @@
 // Tests may unwrap: a failure there is the test failing, with its message.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod api;
 pub mod codec;
+pub mod config;
 pub mod event;
 pub mod journal;
+pub mod measure;
+pub mod privacy;
 pub mod recorder;
 pub mod store;
 
@@ -32,6 +39,11 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::path::Path;
 
+pub use api::{
+    flush_all, install_signal_flush, Analytics, AnalyticsError, StepSequences, Usage, Workflow,
+};
+pub use config::AnalyticsConfig;
+pub use privacy::{sanitize_parameter, scrub_message, ParamView};
 pub use recorder::{Recorder, RecorderOptions, StorePaths};
 pub use store::{Counts, Events, StoreError};
 

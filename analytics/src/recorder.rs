@@ -372,18 +372,24 @@ pub fn replay_dead_journals(store: &Store, dir: &Path) -> Result<u64, StoreError
     Ok(replayed)
 }
 
-/// `n` random bytes from the OS, as lowercase hex.
-pub(crate) fn random_hex(n: usize) -> String {
+/// `n` random bytes from the OS.
+pub(crate) fn random_bytes(n: usize) -> Vec<u8> {
     let mut bytes = vec![0u8; n];
     let ok = File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
         .is_ok();
     if !ok {
-        // Without /dev/urandom, fall back to time and pid: unique enough for session names.
+        // Without /dev/urandom, fall back to time and pid: unique enough for session names,
+        // and the secret is then only as strong as that (the OS always has it on Linux).
         let seed = (crate::now_us() as u64) ^ (u64::from(std::process::id()) << 32);
         for (i, b) in bytes.iter_mut().enumerate() {
             *b = (seed.rotate_left(8 * i as u32) & 0xff) as u8;
         }
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    bytes
+}
+
+/// `n` random bytes from the OS, as lowercase hex.
+pub(crate) fn random_hex(n: usize) -> String {
+    random_bytes(n).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -7,11 +7,17 @@
 
 use std::fmt;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use lrdbench_analytics::event::StepType;
-use lrdbench_plugin_api::{ErrorKind, Estimate, Generated, Param, PluginError};
+use lrdbench_analytics::event::{
+    CallEvent, ErrorInfo, EventType, Performance, PluginRef, StepEvent, StepType,
+};
+use lrdbench_analytics::measure::Probe;
+use lrdbench_analytics::{Analytics, ParamView, StepSequences};
+use lrdbench_plugin_api::{ErrorKind, Estimate, Generated, Param, ParamValue, PluginError};
 
+use crate::isolate::Supervisor;
 use crate::plugin::ComponentHandle;
 
 /// The kinds of failure of a call: the plugin's typed kinds, plus the host's own.
@@ -85,12 +91,69 @@ pub struct CallContext {
 
 /// Calls plugins on behalf of the host. Cheap to clone and shareable across threads.
 #[derive(Debug, Clone, Default)]
-pub struct Invoker {}
+pub struct Invoker {
+    /// Set in isolated mode: calls of the plugins it isolates run in its worker processes.
+    isolation: Option<Arc<Supervisor>>,
+    /// Set when calls are recorded.
+    recording: Option<Recording>,
+}
+
+/// The recording side of an [`Invoker`].
+#[derive(Debug, Clone)]
+struct Recording {
+    analytics: Analytics,
+    steps: Arc<StepSequences>,
+}
 
 impl Invoker {
     /// An invoker that records nothing.
     pub fn unrecorded() -> Self {
-        Invoker {}
+        Invoker::default()
+    }
+
+    /// An invoker that records every call into `analytics` (nothing when it is not recording).
+    /// A forced exit (a second Ctrl-C) first stores what was recorded ([`crate::interrupt`]).
+    pub fn recording(analytics: Analytics) -> Self {
+        Invoker::default().with_recording(analytics)
+    }
+
+    /// Records every call of this invoker into `analytics`.
+    pub fn with_recording(mut self, analytics: Analytics) -> Self {
+        self.recording = Some(Recording {
+            analytics,
+            steps: Arc::new(StepSequences::default()),
+        });
+        self
+    }
+
+    /// The analytics calls are recorded into, if any.
+    pub fn analytics(&self) -> Option<&Analytics> {
+        self.recording.as_ref().map(|r| &r.analytics)
+    }
+
+    fn recorder(&self) -> Option<&Recording> {
+        self.recording
+            .as_ref()
+            .filter(|r| r.analytics.is_recording())
+    }
+
+    /// Sends the calls of every plugin `supervisor` isolates (all, or the untrusted ones) to its
+    /// worker processes; the others stay in-process.
+    pub fn with_isolation(mut self, supervisor: Arc<Supervisor>) -> Self {
+        self.isolation = Some(supervisor);
+        self
+    }
+
+    /// The supervisor of isolated calls, if any: callers print its quarantine notices, and its
+    /// `estimate`/`generate` also return the worker's own measurement of each call.
+    pub fn isolation(&self) -> Option<&Arc<Supervisor>> {
+        self.isolation.as_ref()
+    }
+
+    fn isolating(&self, handle: &ComponentHandle<'_>) -> Option<&Supervisor> {
+        self.isolation
+            .as_deref()
+            .filter(|s| s.isolates(handle.plugin))
     }
 
     /// Runs an estimator. `resolved` must come from [`ComponentHandle::resolve`].
@@ -103,10 +166,37 @@ impl Invoker {
         handle: &ComponentHandle<'_>,
         series: &[f64],
         resolved: &[Param],
-        _ctx: &CallContext,
+        ctx: &CallContext,
     ) -> Result<Estimate, CallError> {
-        let est = handle.estimate(series, resolved)?;
-        check_estimate(handle.name(), est)
+        let started_us = lrdbench_analytics::now_us();
+        let probe = self.recorder().map(|_| Probe::start());
+        let (out, worker) = match self.isolating(handle) {
+            Some(sup) => {
+                let r = sup.estimate(handle, series, resolved);
+                (r.result, r.usage.map(worker_performance))
+            }
+            None => (
+                handle.estimate(series, resolved).map_err(CallError::from),
+                None,
+            ),
+        };
+        let performance = worker.or(probe.map(Probe::finish));
+        let out = out
+            .and_then(|est| check_estimate(handle.name(), est))
+            .map_err(classify_panic);
+        self.record(
+            handle,
+            resolved,
+            ctx,
+            Measured {
+                event_type: EventType::EstimatorUsage,
+                started_us,
+                data_length: series.len() as u64,
+                performance,
+                error: out.as_ref().err(),
+            },
+        );
+        out
     }
 
     /// Runs a model. `resolved` must come from [`ComponentHandle::resolve`].
@@ -121,10 +211,101 @@ impl Invoker {
         length: u64,
         seed: u64,
         resolved: &[Param],
-        _ctx: &CallContext,
+        ctx: &CallContext,
     ) -> Result<Generated, CallError> {
-        let g = handle.generate(length, seed, resolved)?;
-        check_generated(handle.name(), length, g)
+        let started_us = lrdbench_analytics::now_us();
+        let probe = self.recorder().map(|_| Probe::start());
+        let (out, worker) = match self.isolating(handle) {
+            Some(sup) => {
+                let r = sup.generate(handle, length, seed, resolved);
+                (r.result, r.usage.map(worker_performance))
+            }
+            None => (
+                handle
+                    .generate(length, seed, resolved)
+                    .map_err(CallError::from),
+                None,
+            ),
+        };
+        let performance = worker.or(probe.map(Probe::finish));
+        let out = out
+            .and_then(|g| check_generated(handle.name(), length, g))
+            .map_err(classify_panic);
+        self.record(
+            handle,
+            resolved,
+            ctx,
+            Measured {
+                event_type: EventType::ModelUsage,
+                started_us,
+                data_length: length,
+                performance,
+                error: out.as_ref().err(),
+            },
+        );
+        out
+    }
+
+    /// Records one measured call: the recording step, kept apart from the measurement so that
+    /// a call measured elsewhere (an isolated worker) is recorded the same way. Sanitizes the
+    /// parameters and the message (privacy mode), and never records series values. Does
+    /// nothing when not recording.
+    pub fn record(
+        &self,
+        handle: &ComponentHandle<'_>,
+        resolved: &[Param],
+        ctx: &CallContext,
+        measured: Measured<'_>,
+    ) {
+        let Some(rec) = self.recorder() else { return };
+        let a = &rec.analytics;
+        let parameters = resolved
+            .iter()
+            .map(|p| {
+                let name = p.name.as_str();
+                let text = match &p.value {
+                    ParamValue::Int(i) => a.sanitize_parameter(name, ParamView::Int(*i)),
+                    ParamValue::Float(x) => a.sanitize_parameter(name, ParamView::Float(*x)),
+                    ParamValue::Bool(b) => a.sanitize_parameter(name, ParamView::Bool(*b)),
+                    ParamValue::Str(s) => a.sanitize_parameter(name, ParamView::Text(s.as_str())),
+                    ParamValue::List(xs) => {
+                        a.sanitize_parameter(name, ParamView::Numbers(xs.as_slice()))
+                    }
+                };
+                (name.to_string(), text)
+            })
+            .collect();
+        let error = measured.error.map(|e| {
+            let (message, location) = split_panic(e);
+            ErrorInfo {
+                kind: e.kind.as_str().to_string(),
+                message: a.sanitize_message(message),
+                location: location.map(|l| a.sanitize_location(l)),
+                backtrace: None,
+            }
+        });
+        a.record_call(CallEvent {
+            id: 0,
+            timestamp_us: measured.started_us,
+            event_type: measured.event_type,
+            component: handle.name().to_string(),
+            plugin: Some(PluginRef {
+                name: handle.plugin.descriptor.name.to_string(),
+                version: handle.plugin.descriptor.version.to_string(),
+                sha256: handle.plugin.sha256.clone(),
+            }),
+            parameters,
+            data_length: measured.data_length,
+            success: error.is_none(),
+            user_id: String::new(),
+            session_id: String::new(),
+            run_id: ctx.run_id.clone(),
+            workflow: ctx.workflow.clone(),
+            cell: ctx.cell.clone(),
+            truth_h: ctx.truth_h,
+            performance: measured.performance,
+            error,
+        });
     }
 }
 
@@ -144,8 +325,83 @@ pub struct StepRecord<'a> {
 }
 
 impl Invoker {
-    /// Records one workflow step (run id and workflow come from `ctx`).
-    pub fn record_step(&self, _ctx: &CallContext, _step: StepRecord<'_>) {}
+    /// Records one workflow step (run id and workflow come from `ctx`; steps are numbered in
+    /// the order they are recorded within each run).
+    pub fn record_step(&self, ctx: &CallContext, step: StepRecord<'_>) {
+        let Some(rec) = self.recorder() else { return };
+        let run_id = ctx.run_id.clone().unwrap_or_default();
+        let seq = rec.steps.next(&run_id);
+        let duration_ns = u64::try_from(step.duration.as_nanos()).unwrap_or(u64::MAX);
+        rec.analytics.record_step(StepEvent {
+            id: 0,
+            timestamp_us: lrdbench_analytics::now_us() - (duration_ns / 1000) as i64,
+            run_id,
+            workflow: ctx.workflow.clone().unwrap_or_default(),
+            seq,
+            step_type: step.step_type,
+            component: step.component.to_string(),
+            cell: step.cell.map(str::to_string),
+            duration_ns,
+            success: step.success,
+            user_id: String::new(),
+            session_id: String::new(),
+        });
+    }
+}
+
+/// A measured call, as [`Invoker::record`] takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured<'a> {
+    /// Estimator or model call.
+    pub event_type: EventType,
+    /// When the call started, µs since the epoch.
+    pub started_us: i64,
+    /// Length of the series (input of an estimator, output of a model).
+    pub data_length: u64,
+    /// What it cost, when measured.
+    pub performance: Option<Performance>,
+    /// How it failed, if it did.
+    pub error: Option<&'a CallError>,
+}
+
+/// The SDK reports a caught panic as an `internal` error whose message starts with
+/// `panicked at <file>:<line>:`; it is a panic, and reports group it as one.
+pub fn classify_panic(e: CallError) -> CallError {
+    if e.kind == CallErrorKind::Plugin(ErrorKind::Internal) && e.message.starts_with("panicked") {
+        CallError {
+            kind: CallErrorKind::Panic,
+            message: e.message,
+        }
+    } else {
+        e
+    }
+}
+
+/// A panic message split into its text and its `file:line[:col]` location, when it carries
+/// one (`panicked at src/lib.rs:10:5: message`).
+fn split_panic(e: &CallError) -> (&str, Option<&str>) {
+    if let Some(rest) = e.message.strip_prefix("panicked at ") {
+        if let Some(i) = rest.find(": ") {
+            return (&rest[i + 2..], Some(&rest[..i]));
+        }
+    }
+    (e.message.as_str(), None)
+}
+
+fn worker_performance(u: crate::isolate::protocol::WorkerUsage) -> Performance {
+    Performance {
+        wall_ns: u.wall_ns,
+        cpu_thread_ns: u.cpu_ns,
+        cpu_process_ns: u.cpu_ns,
+        cpu_percent: if u.wall_ns == 0 {
+            0.0
+        } else {
+            100.0 * u.cpu_ns as f64 / u.wall_ns as f64
+        },
+        rss_before: u.rss_before,
+        rss_after: u.peak_rss,
+        heap_peak: u.peak_rss.saturating_sub(u.rss_before),
+    }
 }
 
 /// A plugin's estimate is usable only if its value is finite; a NaN is reported as the

@@ -2,6 +2,7 @@
 //! [`Settings`]. Like ripgrep's low-level arguments, the types here only parse and validate;
 //! the commands themselves live in `commands/`.
 
+pub mod analytics;
 pub mod estimate;
 pub mod run;
 
@@ -59,6 +60,9 @@ pub enum Command {
     /// Serve plugin calls for an isolating host over stdin/stdout (internal)
     #[command(name = "__worker", hide = true)]
     Worker(WorkerArgs),
+    /// See and control what is recorded about plugin calls (on by default, private by default)
+    #[command(subcommand)]
+    Analytics(analytics::AnalyticsCommand),
 }
 
 /// Arguments of the hidden worker mode: the host binary re-executed by an isolating supervisor.

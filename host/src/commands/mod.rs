@@ -1,5 +1,6 @@
 //! The commands: glue between the parsed command line and the host library.
 
+mod analytics;
 mod estimate;
 mod plugins;
 mod run;
@@ -20,10 +21,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let settings = crate::cli::resolve(&cli.global);
     match cli.command {
         Command::Plugins(cmd) => plugins::run(&settings, cmd),
-        Command::Estimate(args) => estimate::run(&settings, args, &Invoker::unrecorded()),
-        Command::Run(args) => run::run(&settings, args, &Invoker::unrecorded()),
+        Command::Estimate(args) => estimate::run(&settings, args, &recording_invoker(&settings)),
+        Command::Run(args) => run::run(&settings, args, &recording_invoker(&settings)),
         Command::Validate(args) => run::validate(&settings, args),
         Command::Worker(args) => Ok(worker::run(&args)),
+        Command::Analytics(cmd) => analytics::run(&settings, cmd),
     }
 }
 
@@ -68,4 +70,12 @@ fn is_explicit(settings: &Settings, e: &LoadError) -> bool {
         | LoadError::Io { path, .. } => path,
     };
     settings.plugins.files.iter().any(|f| f == path)
+}
+
+/// An invoker that records into the store's analytics, or, when the store cannot be used,
+/// records nothing after one warning.
+fn recording_invoker(settings: &Settings) -> Invoker {
+    Invoker::recording(lrdbench_analytics::Analytics::open_or_warn(
+        &settings.store_dir,
+    ))
 }

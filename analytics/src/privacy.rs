@@ -1,0 +1,431 @@
+//! Privacy: keyed user-id hashes, parameter redaction and message scrubbing (DESIGN.md
+//! decision 6). Everything that may carry private data passes through here before an event is
+//! built; the export side reuses [`sanitize_parameter`] and [`scrub_message`].
+//!
+//! In privacy mode (the default):
+//! - user ids are HMAC-SHA-256 under a per-install secret (`<store>/analytics/secret`, mode
+//!   0600), never a plain hash that a dictionary could invert;
+//! - a parameter is redacted when its key names something private (path, file, dir, token, key,
+//!   secret, password, email, user, host, url) or its value looks private (a path, an e-mail
+//!   address, a URL, a token, a string over 64 characters) or is an array of numbers;
+//! - messages lose paths, the home directory, the user's name, e-mail addresses and URLs.
+//!
+//! With privacy off, ids and parameters are kept as given, except that arrays of numbers longer
+//! than [`MAX_LIST`] are summarised: a series' values are never recorded.
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+/// What replaces a redacted value.
+pub const REDACTED: &str = "[redacted]";
+
+/// Longest list of numbers kept as a parameter with privacy off.
+pub const MAX_LIST: usize = 16;
+
+/// Longest string kept as a parameter in privacy mode.
+pub const MAX_STRING: usize = 64;
+
+const PRIVATE_KEYS: &[&str] = &[
+    "path", "file", "dir", "token", "key", "secret", "password", "passwd", "email", "mail", "user",
+    "host", "url", "uri",
+];
+
+/// A parameter value, as the sanitizer sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ParamView<'a> {
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A string (also enum choices).
+    Text(&'a str),
+    /// A list of numbers.
+    Numbers(&'a [f64]),
+}
+
+/// The text recorded for parameter `key` = `value`.
+pub fn sanitize_parameter(key: &str, value: ParamView<'_>, privacy: bool) -> String {
+    if let ParamView::Numbers(xs) = value {
+        if privacy || xs.len() > MAX_LIST {
+            return format!("[{} numbers]", xs.len());
+        }
+        let items: Vec<String> = xs.iter().map(|x| x.to_string()).collect();
+        return format!("[{}]", items.join(", "));
+    }
+    if privacy && is_private_key(key) {
+        return REDACTED.to_string();
+    }
+    match value {
+        ParamView::Int(i) => i.to_string(),
+        ParamView::Float(x) => x.to_string(),
+        ParamView::Bool(b) => b.to_string(),
+        ParamView::Text(s) => {
+            if privacy {
+                if let Some(n) = number_list_len(s) {
+                    return format!("[{n} numbers]");
+                }
+                if looks_private(s) {
+                    return REDACTED.to_string();
+                }
+            }
+            s.to_string()
+        }
+        ParamView::Numbers(_) => REDACTED.to_string(),
+    }
+}
+
+/// Sanitizes parameters given as text (the library API's form): a value that parses as a
+/// number or boolean is kept as one; any other is a string.
+pub fn sanitize_text_parameters<'a>(
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+    privacy: bool,
+) -> BTreeMap<String, String> {
+    params
+        .into_iter()
+        .map(|(k, v)| {
+            let view = if let Ok(i) = v.parse::<i64>() {
+                ParamView::Int(i)
+            } else if let Ok(x) = v.parse::<f64>() {
+                ParamView::Float(x)
+            } else if let Ok(b) = v.parse::<bool>() {
+                ParamView::Bool(b)
+            } else {
+                ParamView::Text(v)
+            };
+            let key = if privacy && looks_private(k) {
+                REDACTED.to_string()
+            } else {
+                k.to_string()
+            };
+            (key, sanitize_parameter(k, view, privacy))
+        })
+        .collect()
+}
+
+fn is_private_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    PRIVATE_KEYS.iter().any(|p| k.contains(p))
+}
+
+/// Whether a string looks like a path, an e-mail address, a URL, a token, or is too long to be
+/// a setting.
+pub fn looks_private(s: &str) -> bool {
+    s.chars().count() > MAX_STRING
+        || s.contains('/')
+        || s.contains('\\')
+        || s.starts_with('~')
+        || s.contains("://")
+        || is_email(s)
+        || is_token(s)
+}
+
+fn is_email(s: &str) -> bool {
+    match s.find('@') {
+        Some(at) => at > 0 && s[at + 1..].contains('.'),
+        None => false,
+    }
+}
+
+fn is_token(s: &str) -> bool {
+    // Keys and tokens: long runs of letters and digits (often with - or _) that mix both.
+    s.len() >= 20
+        && !s.contains(char::is_whitespace)
+        && s.chars().any(|c| c.is_ascii_digit())
+        && s.chars().any(|c| c.is_ascii_alphabetic())
+}
+
+fn number_list_len(s: &str) -> Option<usize> {
+    let parts: Vec<&str> = s
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .collect();
+    (parts.len() >= 2 && parts.iter().all(|p| p.parse::<f64>().is_ok())).then_some(parts.len())
+}
+
+/// Who is running, as [`scrub_message`] needs to know.
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    /// The home directory, when known.
+    pub home: Option<String>,
+    /// The login name, when known.
+    pub user: Option<String>,
+}
+
+impl Identity {
+    /// The identity of the current process: `$HOME` and the login name.
+    pub fn current() -> Identity {
+        Identity {
+            home: std::env::var("HOME").ok().filter(|h| h.len() > 1),
+            user: login_name(),
+        }
+    }
+}
+
+/// The login name: `$USER`, `$LOGNAME`, or the password database's entry for the uid.
+pub fn login_name() -> Option<String> {
+    for var in ["USER", "LOGNAME"] {
+        if let Ok(v) = std::env::var(var) {
+            if !v.is_empty() {
+                return Some(v);
+            }
+        }
+    }
+    // SAFETY: getpwuid returns null or a pointer to a static record valid until the next call;
+    // the name is copied out at once.
+    unsafe {
+        let pw = libc::getpwuid(libc::getuid());
+        if pw.is_null() || (*pw).pw_name.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr((*pw).pw_name)
+            .to_str()
+            .ok()
+            .map(str::to_string)
+    }
+}
+
+/// A message with paths, the home directory, the user's name, e-mail addresses and URLs
+/// replaced by placeholders.
+pub fn scrub_message(message: &str, who: &Identity) -> String {
+    let mut s = message.to_string();
+    if let Some(home) = &who.home {
+        s = s.replace(home.as_str(), "~");
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while !rest.is_empty() {
+        let start = rest.find(|c: char| !is_separator(c)).unwrap_or(rest.len());
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(is_separator).unwrap_or(rest.len());
+        let word = &rest[..end];
+        let trimmed = word.trim_end_matches(['.', ',', ':', ';', ')', ']', '\'', '"']);
+        let tail = &word[trimmed.len()..];
+        if trimmed.contains("://") {
+            out.push_str("[url]");
+            out.push_str(tail);
+        } else if is_email(trimmed) {
+            out.push_str("[email]");
+            out.push_str(tail);
+        } else if is_pathlike(trimmed) {
+            out.push_str("[path]");
+            out.push_str(tail);
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[end..];
+    }
+    if let Some(user) = &who.user {
+        // Short names ("me", "a") would scrub ordinary words; those are unlikely to identify.
+        if user.len() >= 3 {
+            out = out.replace(user.as_str(), "[user]");
+        }
+    }
+    out
+}
+
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '(' | '[' | '=' | '<' | '>')
+}
+
+fn is_pathlike(w: &str) -> bool {
+    w.starts_with('/')
+        || w.starts_with("~/")
+        || w.starts_with("./")
+        || w.starts_with("../")
+        || w.contains('\\')
+        || (w.contains('/') && w.len() > 3)
+}
+
+/// A panic location reduced to what identifies code, not a machine: the path from the last
+/// `src/` on (or the file name), with line and column.
+pub fn scrub_location(location: &str) -> String {
+    if let Some(i) = location.rfind("src/") {
+        return location[i..].to_string();
+    }
+    match location.rfind('/') {
+        Some(i) => location[i + 1..].to_string(),
+        None => location.to_string(),
+    }
+}
+
+/// HMAC-SHA-256 of `user` under `secret`, lowercase hex.
+pub fn hash_user_id(secret: &[u8], user: &str) -> String {
+    // HMAC takes a key of any length; new_from_slice fails for no length.
+    let mut mac = match <Hmac<Sha256> as KeyInit>::new_from_slice(secret) {
+        Ok(m) => m,
+        Err(_) => return String::from("unknown"),
+    };
+    mac.update(user.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The per-install secret in `dir` (`secret`, 32 random bytes, mode 0600), created on first
+/// use.
+///
+/// # Errors
+///
+/// An I/O error reading or creating it.
+pub fn load_or_create_secret(dir: &Path) -> std::io::Result<Vec<u8>> {
+    let path = dir.join("secret");
+    match std::fs::File::open(&path) {
+        Ok(mut f) => {
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes)?;
+            if bytes.len() >= 16 {
+                // Repair a mode loosened by hand: the secret is what keeps ids unlinkable.
+                let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+                return Ok(bytes);
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::create_dir_all(dir)?;
+    let secret = crate::recorder::random_bytes(32);
+    let tmp = dir.join(format!("secret.{}", std::process::id()));
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(&secret)?;
+    f.sync_all()?;
+    // Two processes creating it at once: the first rename wins and both read it back.
+    match std::fs::hard_link(&tmp, &path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    }
+    let _ = std::fs::remove_file(&tmp);
+    std::fs::read(&path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_redacts_private_keys_in_privacy_mode_only() {
+        let v = ParamView::Text("report.csv");
+        assert_eq!(sanitize_parameter("output_file", v, true), REDACTED);
+        assert_eq!(sanitize_parameter("output_file", v, false), "report.csv");
+        assert_eq!(sanitize_parameter("window", ParamView::Int(10), true), "10");
+    }
+
+    #[test]
+    fn sanitize_redacts_private_shapes() {
+        for s in [
+            "/home/alice/data.csv",
+            "C:\\Users\\alice",
+            "~/x",
+            "alice@example.org",
+            "https://example.org/a",
+            "ghp_0123456789abcdefABCDEF",
+            &"x".repeat(65),
+        ] {
+            assert_eq!(
+                sanitize_parameter("method", ParamView::Text(s), true),
+                REDACTED,
+                "{s}"
+            );
+        }
+        assert_eq!(
+            sanitize_parameter("method", ParamView::Text("1.0, 2.0, 3.5"), true),
+            "[3 numbers]"
+        );
+        assert_eq!(
+            sanitize_parameter("method", ParamView::Text("ols"), true),
+            "ols"
+        );
+    }
+
+    #[test]
+    fn sanitize_never_keeps_long_number_arrays() {
+        let xs: Vec<f64> = (0..1000).map(f64::from).collect();
+        assert_eq!(
+            sanitize_parameter("scales", ParamView::Numbers(&xs), false),
+            "[1000 numbers]"
+        );
+        assert_eq!(
+            sanitize_parameter("scales", ParamView::Numbers(&xs[..3]), false),
+            "[0, 1, 2]"
+        );
+        assert_eq!(
+            sanitize_parameter("scales", ParamView::Numbers(&xs[..3]), true),
+            "[3 numbers]"
+        );
+    }
+
+    #[test]
+    fn scrub_removes_paths_home_user_email_and_urls() {
+        let who = Identity {
+            home: Some("/home/zed".into()),
+            user: Some("zedd".into()),
+        };
+        let m = scrub_message(
+            "cannot open '/data/x.csv': see /home/zed/log, ask zedd@corp.io or https://corp.io/h (user zedd)",
+            &who,
+        );
+        assert!(!m.contains("/data"), "{m}");
+        assert!(!m.contains("zed"), "{m}");
+        assert!(!m.contains("corp.io"), "{m}");
+        assert!(m.starts_with("cannot open '[path]':"), "{m}");
+    }
+
+    #[test]
+    fn scrub_keeps_plain_messages() {
+        let who = Identity::default();
+        let m = "series too short: 12 points, at least 64 needed";
+        assert_eq!(scrub_message(m, &who), m);
+    }
+
+    #[test]
+    fn hash_is_keyed_and_stable() {
+        // RFC 4231 test case 2: HMAC-SHA-256 with key "Jefe".
+        assert_eq!(
+            hash_user_id(b"Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_ne!(hash_user_id(b"k1", "alice"), hash_user_id(b"k2", "alice"));
+    }
+
+    #[test]
+    fn secret_is_created_once_with_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = load_or_create_secret(dir.path()).unwrap();
+        let b = load_or_create_secret(dir.path()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 32);
+        let mode = std::fs::metadata(dir.path().join("secret"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn location_keeps_code_not_machine() {
+        assert_eq!(
+            scrub_location("/home/bob/.cargo/registry/x-1.0/src/lib.rs:10:5"),
+            "src/lib.rs:10:5"
+        );
+    }
+}

@@ -1,0 +1,61 @@
+//! `analytics` subcommands: see and control what is recorded about plugin calls.
+
+use clap::{Args, Subcommand};
+
+/// `analytics` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AnalyticsCommand {
+    /// Show whether recording is on, privacy mode, the store's path, event counts and size
+    Status,
+    /// Turn recording on (privacy mode stays as it was unless --privacy or --no-privacy)
+    Enable(EnableArgs),
+    /// Turn recording off (LRDBENCH_ANALYTICS=0 or DO_NOT_TRACK=1 also do, per process)
+    Disable,
+    /// Delete every recorded event of one user
+    Forget {
+        /// The user's login name (or the recorded id itself)
+        #[arg(long, value_name = "ID")]
+        user: String,
+    },
+    /// Delete every recorded event
+    Purge {
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Record test events, printing each id once it is safe in the journal (internal: used by
+    /// the durability tests)
+    #[command(hide = true)]
+    Selftest(SelftestArgs),
+}
+
+/// Arguments of `analytics enable`.
+#[derive(Debug, Args)]
+pub struct EnableArgs {
+    /// Privacy mode: keyed user hashes, private parameters redacted, paths scrubbed (default)
+    #[arg(long, conflicts_with = "no_privacy")]
+    pub privacy: bool,
+    /// Keep user names and parameters as given (series values are never recorded)
+    #[arg(long)]
+    pub no_privacy: bool,
+}
+
+/// Arguments of the hidden `analytics selftest`.
+#[derive(Debug, Args)]
+pub struct SelftestArgs {
+    /// How many events to record
+    #[arg(long, default_value_t = 100)]
+    pub events: u64,
+    /// Component name of the events
+    #[arg(long, default_value = "selftest")]
+    pub component: String,
+    /// A parameter KEY=VALUE to record with each event (repeatable)
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Record each event as failed with this message
+    #[arg(long, value_name = "MESSAGE")]
+    pub fail: Option<String>,
+    /// Pause between events, microseconds
+    #[arg(long, default_value_t = 0)]
+    pub interval_us: u64,
+}
