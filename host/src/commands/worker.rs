@@ -1,0 +1,14 @@
+//! `lrdbench-host __worker LIBRARY`: the hidden worker mode of process isolation.
+
+use std::process::ExitCode;
+
+use lrdbench_host::isolate::worker;
+
+use crate::cli::WorkerArgs;
+
+/// Serves plugin calls until the supervisor closes standard input; the exit status tells the
+/// supervisor why the worker stopped.
+pub fn run(args: &WorkerArgs) -> ExitCode {
+    let code = worker::serve(&args.library, args.memory_limit);
+    ExitCode::from(u8::try_from(code).unwrap_or(u8::MAX))
+}

@@ -1,0 +1,246 @@
+//! Process isolation of plugin calls: crashing, hanging and memory-hungry plugins cannot take
+//! the host down.
+//!
+//! A segfault, an abort or an endless loop inside an in-process plugin ends the host, and
+//! nothing in-process can stop it; so in isolated mode the calls of a plugin run in persistent
+//! worker processes — the host binary re-executed as `lrdbench-host __worker LIBRARY` — that
+//! the [`Supervisor`] spawns lazily, one pool per plugin library, and reuses across calls.
+//! Requests and results cross the worker's standard input and output as length-prefixed binary
+//! frames ([`protocol`]): a series travels as raw little-endian `f64` bytes.
+//!
+//! Each call has an optional timeout (the worker is killed: `timeout`) and each worker an
+//! optional memory limit (`RLIMIT_AS`; an allocation failure ends as `out_of_memory`). A worker
+//! that dies by a signal yields `crash` with the signal's name; it is restarted on the next call
+//! after an exponential back-off. An estimator whose calls keep crashing or timing out is
+//! quarantined: its remaining calls fail at once with kind `crash` and one clear message.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use lrdbench_host::invoke::Invoker;
+//! use lrdbench_host::isolate::{IsolationConfig, Supervisor};
+//!
+//! # fn main() -> std::io::Result<()> {
+//! let mut config = IsolationConfig::with_current_exe()?;
+//! config.timeout = Some(Duration::from_secs(2));
+//! config.memory_limit = Some(2 << 30);
+//! let invoker = Invoker::unrecorded().with_isolation(Arc::new(Supervisor::new(config)));
+//! # let _ = invoker;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod protocol;
+mod supervisor;
+pub mod worker;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use protocol::WorkerUsage;
+pub use supervisor::{Isolated, QuarantineNotice, Supervisor};
+
+use crate::plugin::LoadedPlugin;
+
+/// How isolated calls run. Build one with [`IsolationConfig::new`] (or
+/// [`IsolationConfig::with_current_exe`]) and adjust its fields.
+#[derive(Debug, Clone)]
+pub struct IsolationConfig {
+    /// The `lrdbench-host` binary to run as a worker (`PROGRAM __worker LIBRARY`).
+    pub program: PathBuf,
+    /// Per-call time limit; `None` waits for ever.
+    pub timeout: Option<Duration>,
+    /// Per-worker address-space limit in bytes; `None` for no limit. It covers the worker's
+    /// code and the series too: leave a few hundred MiB above what a call needs.
+    pub memory_limit: Option<u64>,
+    /// Crashes or timeouts in a row after which an estimator is quarantined; 0 never
+    /// quarantines.
+    pub max_consecutive_crashes: u32,
+    /// Wait before the first restart after a worker died; doubled on each further death in a
+    /// row of the same plugin.
+    pub backoff_initial: Duration,
+    /// The longest wait before a restart.
+    pub backoff_max: Duration,
+    /// Which plugins run isolated.
+    pub scope: IsolationScope,
+}
+
+impl IsolationConfig {
+    /// Isolates every plugin with `program` as the worker: no timeout, no memory limit,
+    /// quarantine after 3 crashes in a row, back-off from 10 ms doubling up to 2 s.
+    pub fn new(program: PathBuf) -> Self {
+        IsolationConfig {
+            program,
+            timeout: None,
+            memory_limit: None,
+            max_consecutive_crashes: 3,
+            backoff_initial: Duration::from_millis(10),
+            backoff_max: Duration::from_secs(2),
+            scope: IsolationScope::All,
+        }
+    }
+
+    /// [`IsolationConfig::new`] with the running executable as the worker: right for the
+    /// `lrdbench-host` binary itself.
+    ///
+    /// # Errors
+    ///
+    /// When the path of the running executable cannot be found.
+    pub fn with_current_exe() -> std::io::Result<Self> {
+        Ok(Self::new(std::env::current_exe()?))
+    }
+}
+
+/// Which plugins the supervisor isolates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IsolationScope {
+    /// Every plugin (`--isolate`, `isolation = "process"`).
+    All,
+    /// Only the plugins matched by the list (the untrusted plugins of `config.toml`); the
+    /// others run in-process.
+    Only(PluginList),
+}
+
+impl IsolationScope {
+    /// Whether calls of `plugin` go to a worker.
+    pub fn isolates(&self, plugin: &LoadedPlugin) -> bool {
+        match self {
+            IsolationScope::All => true,
+            IsolationScope::Only(list) => list.matches(plugin),
+        }
+    }
+}
+
+/// A list of plugins named by plugin name (`fault`), library file name
+/// (`liblrdbench_fault_plugin.so`), full path, or `sha256:HEX`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PluginList(pub Vec<String>);
+
+impl PluginList {
+    /// Whether `plugin` is on the list.
+    pub fn matches(&self, plugin: &LoadedPlugin) -> bool {
+        let file_name = plugin.path.file_name().and_then(|n| n.to_str());
+        self.0.iter().any(|entry| {
+            let entry = entry.trim();
+            match entry.strip_prefix("sha256:") {
+                Some(hash) => hash.eq_ignore_ascii_case(&plugin.sha256),
+                None => {
+                    entry == plugin.descriptor.name.as_str()
+                        || Some(entry) == file_name
+                        || Path::new(entry) == plugin.path
+                }
+            }
+        })
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Why `config.toml` could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but could not be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or `plugins.untrusted` is not a list of strings.
+    #[error("{}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The plugins `<store>/config.toml` marks as untrusted, which always run isolated:
+///
+/// ```toml
+/// [plugins]
+/// untrusted = ["fault", "sha256:0123abcd..."]
+/// ```
+///
+/// A missing file, or a file without that key, gives an empty list; other keys are left to
+/// their owners.
+///
+/// # Errors
+///
+/// An unreadable file, invalid TOML, or an `untrusted` value that is not a list of strings.
+pub fn untrusted_plugins(store_dir: &Path) -> Result<PluginList, ConfigError> {
+    let path = store_dir.join("config.toml");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PluginList::default()),
+        Err(source) => return Err(ConfigError::Io { path, source }),
+    };
+    parse_untrusted(&text).map_err(|message| ConfigError::Invalid { path, message })
+}
+
+fn parse_untrusted(text: &str) -> Result<PluginList, String> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+    let Some(plugins) = table.get("plugins") else {
+        return Ok(PluginList::default());
+    };
+    let Some(untrusted) = plugins.get("untrusted") else {
+        return Ok(PluginList::default());
+    };
+    let list = untrusted
+        .as_array()
+        .ok_or("`plugins.untrusted` must be a list of strings")?;
+    list.iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| format!("`plugins.untrusted` holds a non-string value: {v}"))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(PluginList)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_list_is_read_from_plugins_table() {
+        let list = parse_untrusted(
+            "[privacy]\nmode = \"on\"\n[plugins]\nuntrusted = [\"fault\", \"sha256:ab\"]\n",
+        )
+        .unwrap();
+        assert_eq!(list.0, vec!["fault".to_string(), "sha256:ab".to_string()]);
+    }
+
+    #[test]
+    fn untrusted_list_absent_is_empty() {
+        assert!(parse_untrusted("").unwrap().is_empty());
+        assert!(parse_untrusted("[plugins]\nallow = []\n")
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn untrusted_list_of_numbers_is_rejected() {
+        let e = parse_untrusted("[plugins]\nuntrusted = [1]\n").unwrap_err();
+        assert!(e.contains("non-string"), "{e}");
+        let e = parse_untrusted("[plugins]\nuntrusted = \"fault\"\n").unwrap_err();
+        assert!(e.contains("list of strings"), "{e}");
+    }
+
+    #[test]
+    fn untrusted_missing_file_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(untrusted_plugins(dir.path()).unwrap().is_empty());
+        std::fs::write(dir.path().join("config.toml"), "not toml [").unwrap();
+        let e = untrusted_plugins(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("config.toml"), "{e}");
+    }
+}
