@@ -3,6 +3,7 @@
 //!
 //! Cargo builds the host binary for these tests; the plugin libraries come from
 //! `cargo build --workspace` (cargo does not build the cdylibs of other members for a test).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,7 +41,7 @@ fn catalog() -> Catalog {
         dirs: vec![],
         files: vec![
             library("lrdbench_fault_plugin"),
-            library("lrdbench_plugin_temporal"),
+            library("lrdbench_plugin_spectral"),
         ],
     };
     let (catalog, errors) = Catalog::load(&sources);
@@ -270,15 +271,15 @@ fn isolate_own_success_resets_the_crash_count() {
 }
 
 #[test]
-fn isolate_dfa_result_is_identical_to_in_process() {
+fn isolate_periodogram_result_is_identical_to_in_process() {
     let cat = catalog();
     let sup = Supervisor::new(config());
-    let dfa = est(&cat, "dfa");
-    let p = resolved(&dfa, &[]);
+    let real = est(&cat, "periodogram");
+    let p = resolved(&real, &[]);
     for n in [4096, 1 << 16] {
         let x = series(n);
-        let inproc = dfa.estimate(&x, &p).unwrap();
-        let out = sup.estimate(&dfa, &x, &p);
+        let inproc = real.estimate(&x, &p).unwrap();
+        let out = sup.estimate(&real, &x, &p);
         let isolated = out.result.unwrap();
         // Same code on the same bytes: every field, fit points included, bit for bit.
         assert_eq!(isolated, inproc);
@@ -304,11 +305,13 @@ fn isolate_peak_memory_comes_from_the_worker() {
             )
             .usage
             .unwrap();
-        // The plugin touched 96 MiB; the resident peak above the start must show all of it
-        // (page-granular, so exact up to the pages already resident for other reasons).
+        // The plugin touched 96 MiB; the resident peak above the start must show it. The
+        // kernel keeps resident-set counters per CPU and folds them in batches, so a reading
+        // can lag by a few MiB (94.7 MiB was seen under parallel tests): 90 MiB is the floor,
+        // and a peak from a missing reset (the lifetime peak) or a missed one (0) fails.
         assert!(
-            usage.peak_above_start() >= 95 << 20,
-            "peak {} above start",
+            usage.peak_above_start() >= 90 << 20,
+            "peak {} above start: {usage:?}",
             usage.peak_above_start()
         );
     }
@@ -358,9 +361,9 @@ fn isolate_untrusted_scope_isolates_only_listed_plugins() {
     c.scope = IsolationScope::Only(PluginList(vec!["fault".to_string()]));
     let sup = Arc::new(Supervisor::new(c));
     let fault = est(&cat, "fault_trivial");
-    let dfa = est(&cat, "dfa");
+    let real = est(&cat, "periodogram");
     assert!(sup.isolates(fault.plugin));
-    assert!(!sup.isolates(dfa.plugin));
+    assert!(!sup.isolates(real.plugin));
     let invoker = Invoker::unrecorded().with_isolation(sup.clone());
     let seg = est(&cat, "fault_segfault");
     // Reaching this line after the call proves it ran in a worker: in-process it ends the test.
@@ -370,9 +373,9 @@ fn isolate_untrusted_scope_isolates_only_listed_plugins() {
     assert_eq!(e.kind, CallErrorKind::Crash);
     let x = series(4096);
     assert!(invoker
-        .estimate(&dfa, &x, &resolved(&dfa, &[]), &CallContext::default())
+        .estimate(&real, &x, &resolved(&real, &[]), &CallContext::default())
         .is_ok());
-    assert_eq!(sup.idle_workers(), 0, "dfa ran in-process");
+    assert_eq!(sup.idle_workers(), 0, "periodogram ran in-process");
 }
 
 #[test]

@@ -207,6 +207,7 @@ fn parse_untrusted(text: &str) -> Result<PluginList, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

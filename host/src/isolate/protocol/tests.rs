@@ -1,4 +1,5 @@
 //! Round trips of every frame, and a short fuzz run of the decoders.
+#![allow(clippy::unwrap_used)]
 
 use super::*;
 
