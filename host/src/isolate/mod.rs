@@ -141,6 +141,65 @@ impl PluginList {
     }
 }
 
+/// What a command was asked for, to build its supervisor with [`supervisor_for`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct IsolationRequest {
+    /// Isolate every plugin (`--isolate`, or `isolation = "process"` in a workflow).
+    pub all: bool,
+    /// Per-call time limit in seconds (`--timeout`, or `timeout` in a workflow).
+    pub timeout_secs: Option<f64>,
+    /// Per-worker memory limit in bytes.
+    pub memory_limit: Option<u64>,
+}
+
+/// Why isolation could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// A timeout that is not a positive number of seconds.
+    #[error("timeout must be a positive number of seconds, got {0}")]
+    Timeout(f64),
+    /// The running executable, needed as the worker, could not be found.
+    #[error("cannot find the running executable to start workers: {0}")]
+    Exe(std::io::Error),
+    /// `config.toml` could not be read.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// The supervisor a command needs, or `None` when every call stays in-process: with
+/// `request.all` every plugin is isolated; otherwise only the untrusted plugins listed in
+/// `<store_dir>/config.toml`, if any. The running executable (the `lrdbench-host` binary) is the
+/// worker program.
+///
+/// # Errors
+///
+/// A timeout that is not positive and finite, an unreadable `config.toml`, or an executable
+/// path that cannot be found.
+pub fn supervisor_for(
+    store_dir: &Path,
+    request: &IsolationRequest,
+) -> Result<Option<std::sync::Arc<Supervisor>>, SetupError> {
+    let timeout = match request.timeout_secs {
+        Some(t) if !(t.is_finite() && t > 0.0) => return Err(SetupError::Timeout(t)),
+        Some(t) => Some(Duration::from_secs_f64(t)),
+        None => None,
+    };
+    let scope = if request.all {
+        IsolationScope::All
+    } else {
+        let untrusted = untrusted_plugins(store_dir)?;
+        if untrusted.is_empty() {
+            return Ok(None);
+        }
+        IsolationScope::Only(untrusted)
+    };
+    let mut config = IsolationConfig::with_current_exe().map_err(SetupError::Exe)?;
+    config.timeout = timeout;
+    config.memory_limit = request.memory_limit;
+    config.scope = scope;
+    Ok(Some(std::sync::Arc::new(Supervisor::new(config))))
+}
+
 /// Why `config.toml` could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -234,6 +293,42 @@ mod tests {
         assert!(e.contains("non-string"), "{e}");
         let e = parse_untrusted("[plugins]\nuntrusted = \"fault\"\n").unwrap_err();
         assert!(e.contains("list of strings"), "{e}");
+    }
+
+    #[test]
+    fn supervisor_for_rejects_bad_timeouts_and_reads_untrusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let req = |all, timeout_secs| IsolationRequest {
+            all,
+            timeout_secs,
+            memory_limit: None,
+        };
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(matches!(
+                supervisor_for(dir.path(), &req(true, Some(bad))),
+                Err(SetupError::Timeout(_))
+            ));
+        }
+        assert!(supervisor_for(dir.path(), &req(false, None))
+            .unwrap()
+            .is_none());
+        let all = supervisor_for(dir.path(), &req(true, Some(2.0)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(all.config().timeout, Some(Duration::from_secs(2)));
+        assert_eq!(all.config().scope, IsolationScope::All);
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[plugins]\nuntrusted = [\"fault\"]\n",
+        )
+        .unwrap();
+        let some = supervisor_for(dir.path(), &req(false, None))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            some.config().scope,
+            IsolationScope::Only(PluginList(vec!["fault".to_string()]))
+        );
     }
 
     #[test]
