@@ -44,6 +44,7 @@
 //! # Ok::<(), lrdbench_dashboard::DashboardError>(())
 //! ```
 #![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod charts;
 pub mod export;
@@ -542,3 +543,6 @@ pub fn write_reports(
     }
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests;

@@ -266,7 +266,7 @@ fn student_t_cdf_upper_half(t: f64, df: f64) -> f64 {
 /// assert!((student_t_quantile(0.975, 5.0).unwrap() - 2.570_582).abs() < 1e-5);
 /// ```
 pub fn student_t_quantile(p: f64, df: f64) -> Option<f64> {
-    if !(0.5..1.0).contains(&p) || !(df.is_finite() && df > 0.0) {
+    if !((0.5..1.0).contains(&p) && df.is_finite() && df > 0.0) {
         return None;
     }
     let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
@@ -460,7 +460,7 @@ pub fn mann_whitney_greater(earlier: &[f64], later: &[f64]) -> Option<RankTest> 
     let u = rank_sum_later - n2f * (n2f + 1.0) / 2.0;
     let mean = n1f * n2f / 2.0;
     let var = n1f * n2f / 12.0 * ((nf + 1.0) - tie_term / (nf * (nf - 1.0)));
-    if !(var > 0.0) {
+    if var.is_nan() || var <= 0.0 {
         return None;
     }
     let z = (u - mean - 0.5) / var.sqrt();

@@ -311,3 +311,6 @@ impl Reports {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

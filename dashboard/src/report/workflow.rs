@@ -175,6 +175,9 @@ pub struct WorkflowReport {
     pub hints: Hints,
 }
 
+/// A run's steps as (type, component, cell), to find identical runs.
+type Signature<'a> = Vec<(StepType, &'a str, Option<&'a str>)>;
+
 fn feature_name(t: StepType) -> &'static str {
     match t {
         StepType::Generate => "model",
@@ -216,8 +219,7 @@ impl WorkflowReport {
         let mut features: HashMap<(StepType, &str), (u64, u64)> = HashMap::new();
         let mut duplicates = Vec::new();
         let mut dominated = Vec::new();
-        let mut signatures: HashMap<(&str, Vec<(StepType, &str, Option<&str>)>), (u64, f64)> =
-            HashMap::new();
+        let mut signatures: HashMap<(&str, Signature), (u64, f64)> = HashMap::new();
         for (run_id, run) in runs.iter_mut() {
             run.sort_unstable_by_key(|s| (s.seq, s.id));
             let workflow = run.first().map_or("", |s| s.workflow.as_str());
