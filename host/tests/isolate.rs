@@ -314,6 +314,9 @@ fn isolate_peak_memory_comes_from_the_worker() {
             "peak {} above start: {usage:?}",
             usage.peak_above_start()
         );
+        // The heap peak counts bytes, not pages: at least the 96 MiB block (plus the little
+        // the SDK allocates around the call).
+        assert!(usage.heap_peak >= 96 << 20, "{usage:?}");
     }
     let small = sup
         .estimate(
@@ -328,6 +331,7 @@ fn isolate_peak_memory_comes_from_the_worker() {
         "peak {} above start",
         small.peak_above_start()
     );
+    assert!(small.heap_peak < 1 << 20, "{small:?}");
 }
 
 #[test]

@@ -90,6 +90,9 @@ pub struct WorkerUsage {
     /// The worker's peak resident set size during the call, bytes (its high-water mark is reset
     /// at the start of each call, so this is the call's own peak, not the worker's lifetime one).
     pub peak_rss: u64,
+    /// Peak heap bytes the call allocated on the worker's calling thread, plugin allocations
+    /// included (jemalloc's `thread.peak`; 0 when jemalloc is not the worker's allocator).
+    pub heap_peak: u64,
 }
 
 impl WorkerUsage {
@@ -473,6 +476,7 @@ impl<'a> Writer<'a> {
         self.u64(u.cpu_ns);
         self.u64(u.rss_before);
         self.u64(u.peak_rss);
+        self.u64(u.heap_peak);
     }
     fn estimate(&mut self, e: &Estimate) {
         self.f64(e.value);
@@ -637,6 +641,7 @@ impl<'a> Reader<'a> {
             cpu_ns: self.u64()?,
             rss_before: self.u64()?,
             peak_rss: self.u64()?,
+            heap_peak: self.u64()?,
         })
     }
     fn estimate(&mut self) -> Result<Estimate, DecodeError> {

@@ -181,7 +181,9 @@ fn panicked(message: String) -> CallError {
 
 /// Per-call measurement from the worker's own accounting: the kernel's resident high-water mark
 /// is reset before each call (`/proc/self/clear_refs`), so `getrusage`'s `ru_maxrss` afterwards
-/// is the call's peak; CPU time is the calling thread's clock.
+/// is the call's peak; the heap peak is jemalloc's per-thread counter (the worker is the host
+/// binary, whose malloc is jemalloc, so the plugin allocates from it too); CPU time is the
+/// calling thread's clock.
 struct Meter {
     clear_refs: Option<File>,
 }
@@ -203,6 +205,7 @@ impl Meter {
             let _ = file.write_all(b"5");
         }
         let rss_before = max_rss_bytes();
+        lrdbench_analytics::measure::reset_heap_peak();
         let cpu_before = thread_cpu_ns();
         let start = Instant::now();
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
@@ -217,6 +220,7 @@ impl Meter {
             cpu_ns: thread_cpu_ns().saturating_sub(cpu_before),
             rss_before,
             peak_rss: max_rss_bytes().max(rss_before),
+            heap_peak: lrdbench_analytics::measure::read_heap_peak(),
         };
         (out, usage)
     }

@@ -108,6 +108,7 @@ fn responses_round_trip() {
         cpu_ns: 2,
         rss_before: 3,
         peak_rss: 4,
+        heap_peak: 5,
     };
     let cases = vec![
         Response::Estimate(Estimate::new(0.5, "H"), usage),
