@@ -23,9 +23,10 @@
 //! One Davies–Harte plan per call (O(n log n) set-up), then per pair of replicates one complex
 //! FFT of length 2n plus two estimator runs.
 
-use lrdbench_plugin_api::PluginError;
+use lrdbench_plugin_api::{param, Estimate, ParamSpec, Params, PluginError};
 
 use crate::fgn::DaviesHarte;
+use crate::scaling::HurstFit;
 
 /// Which bootstrap interval to form from the replicates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +166,121 @@ pub fn parametric_fgn_ci(
         failed,
         simulated_h,
     })
+}
+
+/// Which interval an estimator reports, as chosen by the `ci` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CiMethod {
+    /// The method's own theory, or the scaling regression where there is none (fast).
+    Asymptotic,
+    /// The parametric fGn bootstrap of this module.
+    Bootstrap,
+}
+
+/// The uncertainty settings shared by every estimator: `ci`, `replicates`, `seed`, `level`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Uncertainty {
+    /// Interval method.
+    pub method: CiMethod,
+    /// Bootstrap settings (level also used by the asymptotic interval).
+    pub bootstrap: BootstrapConfig,
+}
+
+/// The schema entries of the uncertainty parameters, with the names every estimator shares
+/// (the workflow engine fills `seed` per cell).
+pub fn uncertainty_params() -> Vec<ParamSpec> {
+    vec![
+        param::choice(
+            "ci",
+            "asymptotic",
+            &["asymptotic", "bootstrap"],
+            "interval: asymptotic (regression-based for scaling fits) or parametric fGn bootstrap",
+        )
+        .build(),
+        param::int("replicates", 200, "bootstrap replicates (ci = bootstrap)")
+            .bounds(MIN_REPLICATES as f64, 100_000.0)
+            .build(),
+        param::int("seed", 0, "seed of the bootstrap replicates")
+            .min(0.0)
+            .build(),
+        param::float("level", 0.95, "nominal coverage of the interval")
+            .bounds(0.5, 0.999)
+            .build(),
+    ]
+}
+
+impl Uncertainty {
+    /// Reads the four parameters of [`uncertainty_params`].
+    ///
+    /// # Errors
+    ///
+    /// `parameter` for an unknown `ci` value or a level outside (0, 1).
+    pub fn from_params(params: &Params) -> Result<Uncertainty, PluginError> {
+        let method = match params.str("ci") {
+            "asymptotic" => CiMethod::Asymptotic,
+            "bootstrap" => CiMethod::Bootstrap,
+            other => {
+                return Err(PluginError::parameter(format!(
+                    "ci must be asymptotic or bootstrap, got `{other}`"
+                )))
+            }
+        };
+        let level = params.float("level");
+        if !(level > 0.0 && level < 1.0) {
+            return Err(PluginError::parameter(format!(
+                "level must be in (0, 1), got {level}"
+            )));
+        }
+        Ok(Uncertainty {
+            method,
+            bootstrap: BootstrapConfig {
+                replicates: params.usize("replicates"),
+                seed: params.int("seed") as u64,
+                level,
+                method: IntervalMethod::Basic,
+            },
+        })
+    }
+
+    /// Turns a scaling fit into the reported estimate: the regression interval, or with
+    /// `ci = bootstrap` the parametric bootstrap interval and standard error (re-running
+    /// `estimate` on each replicate). r², the fit and the warnings are kept either way.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`parametric_fgn_ci`].
+    pub fn finish(
+        &self,
+        fit: &HurstFit,
+        estimand: &str,
+        series: &[f64],
+        estimate: impl Fn(&[f64]) -> Result<f64, PluginError>,
+    ) -> Result<Estimate, PluginError> {
+        let out = fit.to_estimate(estimand);
+        if self.method == CiMethod::Asymptotic {
+            return Ok(out);
+        }
+        let (_, sd) = crate::validate::mean_sd(series);
+        let b = parametric_fgn_ci(fit.h, series.len(), sd, &self.bootstrap, estimate)?;
+        let mut out = out
+            .with_stderr(b.stderr)
+            .with_ci(b.low, b.high, b.level)
+            .with_diagnostic("bootstrap_replicates_used", vec![b.used as f64])
+            .with_diagnostic("bootstrap_replicates_failed", vec![b.failed as f64]);
+        if b.simulated_h != fit.h {
+            out = out.with_warning(format!(
+                "bootstrap simulated fGn with H = {} (estimate {:.4} clamped)",
+                b.simulated_h, fit.h
+            ));
+        }
+        if b.failed > 0 {
+            out = out.with_warning(format!(
+                "{} of {} bootstrap replicates failed and were left out",
+                b.failed, self.bootstrap.replicates
+            ));
+        }
+        Ok(out)
+    }
 }
 
 /// Seed of the k-th pair of replicates: splitmix64 of the base seed and k, so that nearby base

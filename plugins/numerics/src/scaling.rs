@@ -3,7 +3,7 @@
 
 use lrdbench_plugin_api::{Estimate, PluginError};
 
-use crate::regression::{ols, LineFit};
+use crate::regression::{ols, wls, LineFit, WeightScale};
 
 /// How the slope of the scaling fit maps to H: `H = factor · slope + offset`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -71,13 +71,35 @@ pub fn fit_hurst(
     map: SlopeMap,
     level: f64,
 ) -> Result<HurstFit, PluginError> {
+    fit_hurst_weighted(x, y, None, labels, map, level)
+}
+
+/// As [`fit_hurst`], by weighted least squares when `weights` are given (relative weights,
+/// e.g. inverse approximate variances of the log-statistics; the residual variance still sets
+/// the scale of the standard error).
+///
+/// # Errors
+///
+/// As [`fit_hurst`], plus `numerical` for non-positive weights.
+pub fn fit_hurst_weighted(
+    x: Vec<f64>,
+    y: Vec<f64>,
+    weights: Option<&[f64]>,
+    labels: (&'static str, &'static str),
+    map: SlopeMap,
+    level: f64,
+) -> Result<HurstFit, PluginError> {
     if x.len() < 3 {
         return Err(PluginError::insufficient_data(format!(
             "only {} usable scales; at least 3 are needed for a slope and its error",
             x.len()
         )));
     }
-    let line = ols(&x, &y).map_err(|e| PluginError::numerical(format!("scaling fit: {e}")))?;
+    let line = match weights {
+        None => ols(&x, &y),
+        Some(w) => wls(&x, &y, w, WeightScale::Relative),
+    }
+    .map_err(|e| PluginError::numerical(format!("scaling fit: {e}")))?;
     let h = map.factor * line.slope + map.offset;
     let stderr = map.factor.abs() * line.slope_stderr;
     if !(h.is_finite() && stderr.is_finite()) {
@@ -135,6 +157,28 @@ impl HurstFit {
         }
         e
     }
+}
+
+/// The digamma function ψ(x) for x > 0 (recurrence to x ≥ 6, then the asymptotic series;
+/// absolute error below 1e-12).
+///
+/// # Examples
+///
+/// ```
+/// use lrdbench_numerics::scaling::digamma;
+/// // ψ(1) = −γ (Euler–Mascheroni).
+/// assert!((digamma(1.0) + 0.5772156649015329).abs() < 1e-12);
+/// ```
+pub fn digamma(mut x: f64) -> f64 {
+    let mut acc = 0.0;
+    while x < 6.0 {
+        acc -= 1.0 / x;
+        x += 1.0;
+    }
+    let f = 1.0 / (x * x);
+    acc + x.ln()
+        - 0.5 / x
+        - f * (1.0 / 12.0 - f * (1.0 / 120.0 - f * (1.0 / 252.0 - f * (1.0 / 240.0 - f / 132.0))))
 }
 
 /// The standard normal quantile (Acklam's rational approximation, relative error below
