@@ -400,7 +400,7 @@ fn worker_performance(u: crate::isolate::protocol::WorkerUsage) -> Performance {
         },
         rss_before: u.rss_before,
         rss_after: u.peak_rss,
-        heap_peak: u.peak_rss.saturating_sub(u.rss_before),
+        heap_peak: u.heap_peak,
     }
 }
 
