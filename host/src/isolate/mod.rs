@@ -184,18 +184,18 @@ pub fn supervisor_for(
         Some(t) => Some(Duration::from_secs_f64(t)),
         None => None,
     };
+    let stored = store_settings(store_dir)?;
     let scope = if request.all {
         IsolationScope::All
     } else {
-        let untrusted = untrusted_plugins(store_dir)?;
-        if untrusted.is_empty() {
+        if stored.untrusted.is_empty() {
             return Ok(None);
         }
-        IsolationScope::Only(untrusted)
+        IsolationScope::Only(stored.untrusted)
     };
     let mut config = IsolationConfig::with_current_exe().map_err(SetupError::Exe)?;
     config.timeout = timeout;
-    config.memory_limit = request.memory_limit;
+    config.memory_limit = request.memory_limit.or(stored.memory_limit);
     config.scope = scope;
     Ok(Some(std::sync::Arc::new(Supervisor::new(config))))
 }
@@ -221,31 +221,75 @@ pub enum ConfigError {
     },
 }
 
-/// The plugins `<store>/config.toml` marks as untrusted, which always run isolated:
+/// The isolation settings of a store's `config.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreIsolationSettings {
+    /// Plugins that always run isolated (`[plugins] untrusted`).
+    pub untrusted: PluginList,
+    /// Default per-worker memory limit, bytes (`[isolation] memory_limit_mb`).
+    pub memory_limit: Option<u64>,
+}
+
+/// Reads the isolation settings of `<store>/config.toml`:
 ///
 /// ```toml
 /// [plugins]
-/// untrusted = ["fault", "sha256:0123abcd..."]
+/// untrusted = ["fault", "sha256:0123abcd..."]   # always isolated
+///
+/// [isolation]
+/// memory_limit_mb = 2048                        # per worker, when a command sets none
 /// ```
 ///
-/// A missing file, or a file without that key, gives an empty list; other keys are left to
-/// their owners.
+/// A missing file, or missing keys, give the defaults (nobody untrusted, no limit); other keys
+/// are left to their owners.
 ///
 /// # Errors
 ///
-/// An unreadable file, invalid TOML, or an `untrusted` value that is not a list of strings.
-pub fn untrusted_plugins(store_dir: &Path) -> Result<PluginList, ConfigError> {
+/// An unreadable file, invalid TOML, or values of the wrong type.
+pub fn store_settings(store_dir: &Path) -> Result<StoreIsolationSettings, ConfigError> {
     let path = store_dir.join("config.toml");
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PluginList::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(StoreIsolationSettings::default())
+        }
         Err(source) => return Err(ConfigError::Io { path, source }),
     };
-    parse_untrusted(&text).map_err(|message| ConfigError::Invalid { path, message })
+    parse_store_settings(&text).map_err(|message| ConfigError::Invalid { path, message })
 }
 
-fn parse_untrusted(text: &str) -> Result<PluginList, String> {
+/// The plugins `<store>/config.toml` marks as untrusted (see [`store_settings`]).
+///
+/// # Errors
+///
+/// As [`store_settings`].
+pub fn untrusted_plugins(store_dir: &Path) -> Result<PluginList, ConfigError> {
+    store_settings(store_dir).map(|s| s.untrusted)
+}
+
+fn parse_store_settings(text: &str) -> Result<StoreIsolationSettings, String> {
     let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+    let memory_limit = match table
+        .get("isolation")
+        .and_then(|t| t.get("memory_limit_mb"))
+    {
+        None => None,
+        Some(v) => match v.as_integer() {
+            Some(mb) if mb > 0 => Some((mb as u64).saturating_mul(1 << 20)),
+            _ => {
+                return Err(format!(
+                    "`isolation.memory_limit_mb` must be a positive integer, got {v}"
+                ))
+            }
+        },
+    };
+    Ok(StoreIsolationSettings {
+        untrusted: parse_untrusted(&table)?,
+        memory_limit,
+    })
+}
+
+fn parse_untrusted(table: &toml::Table) -> Result<PluginList, String> {
     let Some(plugins) = table.get("plugins") else {
         return Ok(PluginList::default());
     };
@@ -270,9 +314,21 @@ fn parse_untrusted(text: &str) -> Result<PluginList, String> {
 mod tests {
     use super::*;
 
+    fn parse_untrusted_text(text: &str) -> Result<PluginList, String> {
+        parse_store_settings(text).map(|s| s.untrusted)
+    }
+
+    #[test]
+    fn store_memory_limit_is_read_in_mib() {
+        let s = parse_store_settings("[isolation]\nmemory_limit_mb = 512\n").unwrap();
+        assert_eq!(s.memory_limit, Some(512 << 20));
+        assert!(parse_store_settings("[isolation]\nmemory_limit_mb = -1\n").is_err());
+        assert!(parse_store_settings("[isolation]\nmemory_limit_mb = \"1G\"\n").is_err());
+    }
+
     #[test]
     fn untrusted_list_is_read_from_plugins_table() {
-        let list = parse_untrusted(
+        let list = parse_untrusted_text(
             "[privacy]\nmode = \"on\"\n[plugins]\nuntrusted = [\"fault\", \"sha256:ab\"]\n",
         )
         .unwrap();
@@ -281,17 +337,17 @@ mod tests {
 
     #[test]
     fn untrusted_list_absent_is_empty() {
-        assert!(parse_untrusted("").unwrap().is_empty());
-        assert!(parse_untrusted("[plugins]\nallow = []\n")
+        assert!(parse_untrusted_text("").unwrap().is_empty());
+        assert!(parse_untrusted_text("[plugins]\nallow = []\n")
             .unwrap()
             .is_empty());
     }
 
     #[test]
     fn untrusted_list_of_numbers_is_rejected() {
-        let e = parse_untrusted("[plugins]\nuntrusted = [1]\n").unwrap_err();
+        let e = parse_untrusted_text("[plugins]\nuntrusted = [1]\n").unwrap_err();
         assert!(e.contains("non-string"), "{e}");
-        let e = parse_untrusted("[plugins]\nuntrusted = \"fault\"\n").unwrap_err();
+        let e = parse_untrusted_text("[plugins]\nuntrusted = \"fault\"\n").unwrap_err();
         assert!(e.contains("list of strings"), "{e}");
     }
 
