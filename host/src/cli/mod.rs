@@ -4,6 +4,7 @@
 
 pub mod analytics;
 pub mod estimate;
+pub mod report;
 pub mod run;
 
 use std::path::PathBuf;
@@ -63,6 +64,12 @@ pub enum Command {
     /// See and control what is recorded about plugin calls (on by default, private by default)
     #[command(subcommand)]
     Analytics(analytics::AnalyticsCommand),
+    /// Print the analytics summary: calls, users, success and error rates, times, workflows
+    Summary(report::SummaryArgs),
+    /// Write analytics reports (Markdown, JSON, self-contained HTML with SVG charts)
+    Report(report::ReportArgs),
+    /// Export the recorded events (sanitized in privacy mode) as JSON Lines and CSV
+    Export(report::ExportArgs),
 }
 
 /// Arguments of the hidden worker mode: the host binary re-executed by an isolating supervisor.

@@ -3,6 +3,7 @@
 mod analytics;
 mod estimate;
 mod plugins;
+mod report;
 mod run;
 mod worker;
 
@@ -26,6 +27,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Validate(args) => run::validate(&settings, args),
         Command::Worker(args) => Ok(worker::run(&args)),
         Command::Analytics(cmd) => analytics::run(&settings, cmd),
+        Command::Summary(args) => report::summary(&settings, args),
+        Command::Report(args) => report::report(&settings, args),
+        Command::Export(args) => report::export(&settings, args),
     }
 }
 
@@ -70,6 +74,20 @@ fn is_explicit(settings: &Settings, e: &LoadError) -> bool {
         | LoadError::Io { path, .. } => path,
     };
     settings.plugins.files.iter().any(|f| f == path)
+}
+
+/// Adds process isolation to `invoker` when asked for (`all`, or a timeout, which only a
+/// process boundary can enforce) or when `config.toml` marks plugins untrusted.
+pub fn isolate(invoker: Invoker, settings: &Settings, all: bool, timeout: Option<f64>) -> Result<Invoker> {
+    let request = lrdbench_host::isolate::IsolationRequest {
+        all: all || timeout.is_some(),
+        timeout_secs: timeout,
+        memory_limit: None,
+    };
+    Ok(match lrdbench_host::isolate::supervisor_for(&settings.store_dir, &request)? {
+        Some(supervisor) => invoker.with_isolation(supervisor),
+        None => invoker,
+    })
 }
 
 /// An invoker that records into the store's analytics, or, when the store cannot be used,
