@@ -26,7 +26,7 @@ pub struct EstimateArgs {
     /// Run each estimator in an isolated worker process
     #[arg(long)]
     pub isolate: bool,
-    /// Per-call time limit in seconds (isolated mode)
+    /// Per-call time limit in seconds; implies --isolate (only a process boundary can stop a call)
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
 }

@@ -24,7 +24,7 @@ pub struct RunArgs {
     /// Run plugin calls in isolated worker processes
     #[arg(long)]
     pub isolate: bool,
-    /// Per-call time limit in seconds (isolated mode)
+    /// Per-call time limit in seconds; implies --isolate (only a process boundary can stop a call)
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
 }

@@ -14,6 +14,8 @@ use crate::cli::estimate::EstimateArgs;
 pub fn run(settings: &Settings, args: EstimateArgs, invoker: &Invoker) -> Result<ExitCode> {
     let raw: Vec<RawParam> =
         args.params.iter().map(|p| RawParam::parse(p)).collect::<Result<_, _>>().map_err(anyhow::Error::msg)?;
+    let invoker = super::isolate(invoker.clone(), settings, args.isolate, args.timeout)?;
+    let invoker = &invoker;
     let catalog = super::load_catalog(settings)?;
     let handles = select(&catalog, &args.estimator)?;
     let params = resolve_params(&handles, &raw)?;

@@ -55,6 +55,9 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
         println!("{}", describe(&plan));
         return Ok(ExitCode::SUCCESS);
     }
+    let isolated = args.isolate || plan.execution.isolation == workflow::plan::Isolation::Process;
+    let invoker = super::isolate(invoker.clone(), settings, isolated, args.timeout.or(plan.execution.timeout))?;
+    let invoker = &invoker;
     interrupt::install();
     let options = RunOptions {
         out_dir: args.out.clone(),

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::plan::{params_text, Cell, Plan, SeriesPlan, SeriesSource};
-use super::contam_shim as contamination;
+use crate::contamination;
 use crate::invoke::{CallContext, CallError, Invoker, StepRecord};
 
 /// The outcome of one cell, as written to `cells.jsonl` and `estimates.csv`.

@@ -21,7 +21,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod contam_shim;
 pub mod execute;
 pub mod metrics;
 pub mod output;

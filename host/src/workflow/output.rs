@@ -287,7 +287,7 @@ pub fn svg_estimate_vs_truth(records: &[CellRecord], rows: &[String]) -> String 
             .x_label_area_size(40)
             .y_label_area_size(50)
             .build_cartesian_2d(lo..hi, lo..hi)?;
-        chart.configure_mesh().x_desc("true value").y_desc("estimate").draw()?;
+        chart.configure_mesh().light_line_style(WHITE).x_desc("true value").y_desc("estimate").draw()?;
         chart.draw_series(LineSeries::new(vec![(lo, lo), (hi, hi)], BLACK.mix(0.4)))?;
         for (i, name) in rows.iter().enumerate() {
             let c = color(i);
@@ -296,7 +296,12 @@ pub fn svg_estimate_vs_truth(records: &[CellRecord], rows: &[String]) -> String 
                 .label(name.as_str())
                 .legend(move |(x, y)| Circle::new((x, y), 4, c.filled()));
         }
-        chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
         root.present()?;
         Ok(())
     })();
@@ -325,7 +330,13 @@ fn svg_by_length(title: &str, y_desc: &str, series: &[(String, Vec<(f64, f64)>)]
         macro_rules! draw {
             ($chart:expr) => {{
                 let mut chart = $chart;
-                chart.configure_mesh().x_desc("length (log scale)").y_desc(y_desc).draw()?;
+                chart
+                    .configure_mesh()
+                    .light_line_style(WHITE)
+                    .x_desc("length (log scale)")
+                    .y_desc(y_desc)
+                    .x_label_formatter(&|x| format!("{x:.0}"))
+                    .draw()?;
                 for (i, (name, pts)) in series.iter().enumerate() {
                     let c = color(i);
                     let mut pts: Vec<(f64, f64)> = pts.iter().copied().filter(|p| p.0 > 0.0 && p.1 > 0.0).collect();
@@ -336,7 +347,12 @@ fn svg_by_length(title: &str, y_desc: &str, series: &[(String, Vec<(f64, f64)>)]
                         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
                     chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled())))?;
                 }
-                chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperRight)
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK)
+                    .draw()?;
             }};
         }
         if log_y {

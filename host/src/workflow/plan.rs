@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use super::spec::{self, ParamTable, SourceMap, SpecError, WorkflowFile};
-use super::contam_shim as contamination;
+use crate::contamination;
 use crate::plugin::{Catalog, ComponentHandle};
 
 /// The metrics a workflow can compute.
