@@ -17,6 +17,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod contamination;
 pub mod data;
 pub mod estimate;
 pub mod interrupt;
