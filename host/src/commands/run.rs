@@ -40,6 +40,31 @@ fn describe(plan: &Plan<'_>) -> String {
     s
 }
 
+/// The estimated time of a plan, from the times recorded in the analytics store.
+fn forecast_line(settings: &Settings, plan: &Plan<'_>, threads: Option<usize>) -> String {
+    let since = lrdbench_analytics::now_us() - 90 * 86_400_000_000;
+    let events = match lrdbench_analytics::read_events(&settings.store_dir, since) {
+        Ok(e) => e,
+        Err(_) => return "estimated time: unknown (no readable analytics store)".into(),
+    };
+    let f = workflow::forecast::forecast(plan, &events.calls);
+    let threads = match threads.unwrap_or(plan.execution.threads) {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        t => t,
+    };
+    if f.unknown.len() == plan.estimators.len() {
+        return "estimated time: unknown (no recorded calls of these estimators yet)".into();
+    }
+    let mut line = format!(
+        "estimated time: {:.1} s on {threads} thread(s) (estimator work, from recorded medians)",
+        f.wall_seconds(threads)
+    );
+    if !f.unknown.is_empty() {
+        line += &format!("; not counted, never timed here: {}", f.unknown.join(", "));
+    }
+    line
+}
+
 pub fn validate(settings: &Settings, args: ValidateArgs) -> Result<ExitCode> {
     let catalog = super::load_catalog(settings)?;
     let plan = workflow::plan::load(&args.file, &catalog)?;
@@ -53,6 +78,7 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
     let plan = workflow::plan::load(&args.file, &catalog)?;
     if args.dry_run {
         println!("{}", describe(&plan));
+        println!("  {}", forecast_line(settings, &plan, args.threads));
         return Ok(ExitCode::SUCCESS);
     }
     let isolated = args.isolate || plan.execution.isolation == workflow::plan::Isolation::Process;

@@ -360,7 +360,18 @@ fn run_cell(
     };
     let started = Instant::now();
     let outcome = invoker.estimate(&e.handle, &input.values, &params, &cell_ctx);
-    record.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    let elapsed = started.elapsed();
+    record.elapsed_ms = elapsed.as_secs_f64() * 1e3;
+    invoker.record_step(
+        ctx,
+        StepRecord {
+            step_type: StepType::Estimate,
+            component: &e.label,
+            cell: cell_ctx.cell.as_deref(),
+            duration: elapsed,
+            success: outcome.is_ok(),
+        },
+    );
     match outcome {
         Ok(est) => {
             let ci = est.ci.into_option();

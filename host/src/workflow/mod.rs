@@ -22,6 +22,7 @@
 //! ```
 
 pub mod execute;
+pub mod forecast;
 pub mod metrics;
 pub mod output;
 pub mod plan;
@@ -203,6 +204,45 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), RunError
     std::fs::rename(&tmp, path).map_err(io(path))
 }
 
+/// Records the run as one `benchmark_run` event (the spec's `track_benchmark_run`): the
+/// estimators used, the models, the success rate over cells and the total time.
+fn record_benchmark_run(plan: &Plan<'_>, invoker: &Invoker, run_id: &str, records: &[CellRecord], stats: &ExecStats) {
+    let Some(analytics) = invoker.analytics() else { return };
+    let valid = records.iter().filter(|r| r.valid).count();
+    let mut models: Vec<String> = plan.series.iter().map(|s| s.origin.clone()).collect();
+    models.sort();
+    models.dedup();
+    let mut parameters = std::collections::BTreeMap::new();
+    parameters.insert("benchmark_type".to_string(), "workflow".to_string());
+    parameters.insert("estimators_count".to_string(), plan.estimators.len().to_string());
+    parameters.insert("estimators".to_string(), plan.estimators.iter().map(|e| e.label.as_str()).collect::<Vec<_>>().join(","));
+    parameters.insert("data_models".to_string(), models.join(","));
+    parameters.insert("cells".to_string(), records.len().to_string());
+    parameters.insert(
+        "success_rate".to_string(),
+        format!("{:.6}", if records.is_empty() { 0.0 } else { valid as f64 / records.len() as f64 }),
+    );
+    let wall_ns = u64::try_from(stats.elapsed.as_nanos()).unwrap_or(u64::MAX);
+    analytics.record_call(lrdbench_analytics::event::CallEvent {
+        id: 0,
+        timestamp_us: lrdbench_analytics::now_us() - (wall_ns / 1000) as i64,
+        event_type: lrdbench_analytics::event::EventType::BenchmarkRun,
+        component: plan.name.clone(),
+        plugin: None,
+        parameters,
+        data_length: records.len() as u64,
+        success: valid > 0,
+        user_id: String::new(),
+        session_id: String::new(),
+        run_id: Some(run_id.to_string()),
+        workflow: Some(plan.name.clone()),
+        cell: None,
+        truth_h: None,
+        performance: None,
+        error: None,
+    });
+}
+
 /// Runs a plan to completion (or until `stop` is set), writing the run directory.
 ///
 /// # Errors
@@ -306,5 +346,6 @@ pub fn run(plan: &Plan<'_>, invoker: &Invoker, options: &RunOptions, stop: &Atom
         &ctx,
         StepRecord { step_type: StepType::Report, component: "outputs", cell: None, duration: report_start.elapsed(), success: true },
     );
+    record_benchmark_run(plan, invoker, &run_id, &records, &stats);
     Ok(RunReport { run_id, run_dir, stats, leaderboard: board, failed_cells, total_cells: plan.cells.len() })
 }
