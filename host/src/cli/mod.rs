@@ -4,6 +4,7 @@
 
 pub mod analytics;
 pub mod estimate;
+pub mod generate;
 pub mod report;
 pub mod run;
 
@@ -54,6 +55,8 @@ pub enum Command {
     Plugins(PluginsCommand),
     /// Estimate H of one series (CSV or plain numbers) with one or more estimators
     Estimate(estimate::EstimateArgs),
+    /// Generate series of known truth from a data model (CSV, one column per replicate)
+    Generate(generate::GenerateArgs),
     /// Run a TOML workflow (benchmark sweep); prints the run directory last
     Run(run::RunArgs),
     /// Check a workflow file without running it

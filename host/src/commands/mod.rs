@@ -2,6 +2,7 @@
 
 mod analytics;
 mod estimate;
+mod generate;
 mod plugins;
 mod report;
 mod run;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Plugins(cmd) => plugins::run(&settings, cmd),
         Command::Estimate(args) => estimate::run(&settings, args, &recording_invoker(&settings)),
+        Command::Generate(args) => generate::run(&settings, args, &recording_invoker(&settings)),
         Command::Run(args) => run::run(&settings, args, &recording_invoker(&settings)),
         Command::Validate(args) => run::validate(&settings, args),
         Command::Worker(args) => Ok(worker::run(&args)),

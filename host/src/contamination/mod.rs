@@ -65,12 +65,12 @@ pub enum ContaminationError {
         valid: Vec<String>,
     },
     /// A parameter does not fit the schema.
-    #[error("contamination `{name}`: {source}")]
+    #[error("contamination `{name}`: {error}")]
     Param {
         /// The contamination.
         name: String,
         /// What is wrong.
-        source: ParamError,
+        error: ParamError,
     },
     /// The series cannot take this contamination (empty, constant, all missing).
     #[error("contamination `{name}`: {message}")]
@@ -228,9 +228,9 @@ pub fn find(name: &str) -> Result<ContaminationDescriptor, ContaminationError> {
 /// Unknown contamination, or a parameter error naming the valid range or names.
 pub fn resolve(name: &str, given: &[Param]) -> Result<Vec<Param>, ContaminationError> {
     let d = find(name)?;
-    params::resolve(&d.params, given).map_err(|source| ContaminationError::Param {
+    params::resolve(&d.params, given).map_err(|error| ContaminationError::Param {
         name: name.to_string(),
-        source,
+        error,
     })
 }
 

@@ -44,9 +44,7 @@ impl Model for Fgn {
             sigma: p.float("sigma"),
         };
         let x = kernel::fgn(&cfg, n, seed, plans())?;
-        Ok(Generated::new(x)
-            .with_truth("H", cfg.h)
-            .with_truth("d", cfg.h - 0.5))
+        Ok(Generated::new(x).with_truth("H", cfg.h))
     }
 }
 
