@@ -1,8 +1,63 @@
-//! Placeholder: benchmarks of this area are added with its implementation.
+//! Criterion benchmarks of the spectral and wavelet estimators at n = 4096, 65536 and 2^20,
+//! calling the kernels directly (the rlib), on exact fGn with H = 0.7.
+//!
+//! Peer times (lrdbench 2.0, point estimate, one thread) are in
+//! reference/peer-measurements.md §3a; the closing report puts them side by side.
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
+use std::time::Duration;
 
-fn placeholder(_c: &mut Criterion) {}
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use lrdbench_plugin_spectral::kernel::{gph, local_whittle, periodogram, whittle, Bandwidth};
+use lrdbench_plugin_wavelet::kernel::{wavelet_av, wavelet_whittle};
 
-criterion_group!(benches, placeholder);
+const LENGTHS: [usize; 3] = [4096, 65_536, 1 << 20];
+
+fn series(n: usize) -> Vec<f64> {
+    lrdbench_numerics::fgn::fgn(0.7, n, 1).expect("fgn generation for the benchmark")
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("spectral");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(Duration::from_secs(2));
+    for n in LENGTHS {
+        let x = series(n);
+        let pcfg = periodogram::Config {
+            bandwidth: Bandwidth::Fraction(0.1),
+        };
+        group.bench_with_input(BenchmarkId::new("periodogram", n), &x, |b, x| {
+            b.iter(|| periodogram::periodogram(black_box(x), &pcfg))
+        });
+        let gcfg = gph::Config {
+            bandwidth: Bandwidth::Exponent(0.5),
+            pool: 3,
+        };
+        group.bench_with_input(BenchmarkId::new("gph", n), &x, |b, x| {
+            b.iter(|| gph::gph(black_box(x), &gcfg))
+        });
+        let lcfg = local_whittle::Config {
+            bandwidth: Bandwidth::Exponent(0.65),
+        };
+        group.bench_with_input(BenchmarkId::new("local_whittle", n), &x, |b, x| {
+            b.iter(|| local_whittle::local_whittle(black_box(x), &lcfg))
+        });
+        let wcfg = whittle::Config { tolerance: 1e-7 };
+        group.bench_with_input(BenchmarkId::new("whittle", n), &x, |b, x| {
+            b.iter(|| whittle::whittle(black_box(x), &wcfg))
+        });
+        let acfg = wavelet_av::Config::new(4);
+        group.bench_with_input(BenchmarkId::new("wavelet_av", n), &x, |b, x| {
+            b.iter(|| wavelet_av::wavelet_av(black_box(x), &acfg))
+        });
+        let wwcfg = wavelet_whittle::Config::new(4);
+        group.bench_with_input(BenchmarkId::new("wavelet_whittle", n), &x, |b, x| {
+            b.iter(|| wavelet_whittle::wavelet_whittle(black_box(x), &wwcfg))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
 criterion_main!(benches);

@@ -246,7 +246,66 @@ pub fn details(
     Ok(out)
 }
 
+/// The equivalent filter of octave `j` ≥ 1: d_j[k] = Σ_l ψ_j[l] x[2^j k + l], with
+/// ψ_j[l] = Σ_i f[i] e_{j−1}[l − 2^{j−1} i] (f = g at the last step, h before; e_0 = δ).
+/// Length (L − 1)(2^j − 1) + 1.
+pub fn equivalent_detail_filter(bank: &Daubechies, j: usize) -> Vec<f64> {
+    let mut eq = vec![1.0];
+    for level in 1..=j {
+        let f = if level == j { &bank.high } else { &bank.low };
+        let step = 1usize << (level - 1);
+        let mut next = vec![0.0; eq.len() + step * (f.len() - 1)];
+        for (i, fi) in f.iter().enumerate() {
+            for (l, e) in eq.iter().enumerate() {
+                next[l + step * i] += fi * e;
+            }
+        }
+        eq = next;
+    }
+    eq
+}
+
+/// Octaves for which [`detail_autocorrelation`] is tabulated.
+pub const MAX_TABULATED_OCTAVE: usize = 8;
+
+/// The autocorrelation r_j(k) = Σ_l ψ_j[l] ψ_j[l + k], k = 0..len(ψ_j) − 1, of the octave-j
+/// detail filter, for 1 ≤ j ≤ [`MAX_TABULATED_OCTAVE`]: the variance of a detail coefficient
+/// of a stationary series with autocovariance γ is E d_j² = γ(0) r_j(0) + 2 Σ_{k≥1} γ(k) r_j(k).
+/// Computed once per process and order (O(ℓ²) with ℓ ≤ 15·255 + 1).
+///
+/// # Errors
+///
+/// `parameter` for an order outside db2–db8 or j outside 1..=8.
+pub fn detail_autocorrelation(order: usize, j: usize) -> Result<&'static [f64], PluginError> {
+    static TABLES: [OnceLock<Vec<Vec<f64>>>; MAX_ORDER - MIN_ORDER + 1] =
+        [const { OnceLock::new() }; MAX_ORDER - MIN_ORDER + 1];
+    let bank = Daubechies::new(order)?;
+    if !(1..=MAX_TABULATED_OCTAVE).contains(&j) {
+        return Err(PluginError::parameter(format!(
+            "detail autocorrelations are tabulated for octaves 1 to {MAX_TABULATED_OCTAVE}, got {j}"
+        )));
+    }
+    let table = TABLES[order - MIN_ORDER].get_or_init(|| {
+        (1..=MAX_TABULATED_OCTAVE)
+            .map(|j| {
+                let psi = equivalent_detail_filter(bank, j);
+                (0..psi.len())
+                    .map(|k| {
+                        psi[..psi.len() - k]
+                            .iter()
+                            .zip(&psi[k..])
+                            .map(|(a, b)| a * b)
+                            .sum()
+                    })
+                    .collect()
+            })
+            .collect()
+    });
+    Ok(&table[j - 1])
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -317,23 +376,6 @@ mod tests {
         }
     }
 
-    /// The octave-j filter of the pyramid as one long filter: e_j[l] = Σ_i f[i] e_{j−1}[l − 2^{j−1} i].
-    fn equivalent(bank: &Daubechies, j: usize, last: &[f64]) -> Vec<f64> {
-        let mut eq = vec![1.0];
-        for level in 1..=j {
-            let f = if level == j { last } else { &bank.low[..] };
-            let step = 1usize << (level - 1);
-            let mut next = vec![0.0; eq.len() + step * (f.len() - 1)];
-            for (i, fi) in f.iter().enumerate() {
-                for (l, e) in eq.iter().enumerate() {
-                    next[l + step * i] += fi * e;
-                }
-            }
-            eq = next;
-        }
-        eq
-    }
-
     #[test]
     fn pyramid_matches_direct_convolution_to_1e9_relative() {
         let mut s = 12345u64;
@@ -350,7 +392,7 @@ mod tests {
             let d = details(&x, bank, 1).unwrap();
             for (j0, dj) in d.iter().enumerate() {
                 let j = j0 + 1;
-                let eq = equivalent(bank, j, &bank.high);
+                let eq = equivalent_detail_filter(bank, j);
                 let count = (x.len() - eq.len()) / (1 << j) + 1;
                 assert_eq!(dj.len(), count, "db{order} octave {j}");
                 let scale = dj.iter().fold(0.0f64, |m, v| m.max(v.abs()));
@@ -364,6 +406,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn detail_autocorrelation_gives_white_noise_variance_one() {
+        // Orthonormal filters: for white noise (γ = δ) every detail has variance r_j(0) = 1,
+        // and the pyramid's coefficients of unit white noise have mean square ≈ 1.
+        for order in [2, 4, 8] {
+            for j in 1..=MAX_TABULATED_OCTAVE {
+                let r = detail_autocorrelation(order, j).unwrap();
+                assert!((r[0] - 1.0).abs() < 1e-12, "db{order} j={j}: {}", r[0]);
+            }
+        }
+        assert!(detail_autocorrelation(4, 9).is_err());
     }
 
     #[test]

@@ -154,6 +154,7 @@ pub fn periodogram(x: &[f64]) -> Result<Vec<f64>, PluginError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

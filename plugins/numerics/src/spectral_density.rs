@@ -216,6 +216,7 @@ impl FgnCorrection {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

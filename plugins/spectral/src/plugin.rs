@@ -1,47 +1,23 @@
 //! ABI glue: the `Estimator` implementations that read parameters, call the kernels and build
 //! the returned `Estimate` with its uncertainty.
 
-use lrdbench_numerics::fgn::DaviesHarte;
-use lrdbench_numerics::optimize::normal_quantile;
+use lrdbench_numerics::bootstrap::{parametric_fgn_ci, uncertainty_params, CiMethod, Uncertainty};
+use lrdbench_numerics::scaling::normal_quantile;
+use lrdbench_numerics::validate::mean_sd;
 use lrdbench_plugin_api::prelude::*;
+use lrdbench_plugin_api::sdk::ComponentBuilder;
 
 use crate::kernel::{gph, local_whittle, periodogram, whittle, Bandwidth, SpectralEstimate};
 
-/// Parameters every estimator of this plugin shares (names shared across lrdbench).
-fn common_params(
-    builder: lrdbench_plugin_api::sdk::ComponentBuilder,
-) -> lrdbench_plugin_api::sdk::ComponentBuilder {
+/// Appends the uncertainty parameters every lrdbench estimator shares.
+fn common_params(mut builder: ComponentBuilder) -> ComponentBuilder {
+    for spec in uncertainty_params() {
+        builder = builder.param(spec);
+    }
     builder
-        .param(
-            param::choice(
-                "ci",
-                "asymptotic",
-                &["asymptotic", "bootstrap"],
-                "confidence interval: asymptotic theory, or a parametric fGn bootstrap",
-            )
-            .build(),
-        )
-        .param(
-            param::int("replicates", 200, "bootstrap replicates (ci = bootstrap)")
-                .bounds(20.0, 100_000.0)
-                .build(),
-        )
-        .param(
-            param::int("seed", 0, "seed of the bootstrap replicates")
-                .min(0.0)
-                .build(),
-        )
-        .param(
-            param::float("level", 0.95, "confidence level of the interval")
-                .bounds(0.5, 0.999)
-                .build(),
-        )
 }
 
-fn bandwidth_params(
-    builder: lrdbench_plugin_api::sdk::ComponentBuilder,
-    exponent: f64,
-) -> lrdbench_plugin_api::sdk::ComponentBuilder {
+fn bandwidth_params(builder: ComponentBuilder, exponent: f64) -> ComponentBuilder {
     builder
         .param(
             param::float(
@@ -70,36 +46,42 @@ fn bandwidth_of(params: &Params) -> Bandwidth {
     }
 }
 
-/// Turns a kernel result into an `Estimate`: asymptotic or parametric-bootstrap interval,
-/// fit, r², warnings and the bandwidth as a diagnostic.
+/// Turns a kernel result into an `Estimate`: the asymptotic interval Ĥ ± z·se, or with
+/// `ci = bootstrap` the parametric fGn bootstrap of `lrdbench_numerics::bootstrap` (re-running
+/// `kernel` on each replicate); fit, r², warnings and the bandwidth as a diagnostic.
 fn finish(
     x: &[f64],
     est: SpectralEstimate,
     params: &Params,
     kernel: &dyn Fn(&[f64]) -> Result<SpectralEstimate, PluginError>,
 ) -> Result<Estimate, PluginError> {
-    let level = params.float("level");
-    let z = normal_quantile(0.5 + 0.5 * level)?;
-    let (stderr, low, high, extra) = match params.str("ci") {
-        "bootstrap" => {
-            let (se, lo, hi, failed) = parametric_bootstrap(
-                est.h,
-                x.len(),
-                params.usize("replicates"),
-                params.int("seed") as u64,
-                level,
-                kernel,
-            )?;
-            let note = (failed > 0)
-                .then(|| format!("{failed} bootstrap replicates failed and were left out"));
-            (se, lo, hi, note)
+    let unc = Uncertainty::from_params(params)?;
+    let level = unc.bootstrap.level;
+    let mut warnings = est.warnings;
+    let (stderr, low, high) = match unc.method {
+        CiMethod::Asymptotic => {
+            let z = normal_quantile(0.5 + 0.5 * level);
+            (est.stderr, est.h - z * est.stderr, est.h + z * est.stderr)
         }
-        _ => (
-            est.stderr,
-            est.h - z * est.stderr,
-            est.h + z * est.stderr,
-            None,
-        ),
+        CiMethod::Bootstrap => {
+            let (_, sd) = mean_sd(x);
+            let b = parametric_fgn_ci(est.h, x.len(), sd, &unc.bootstrap, |s| {
+                kernel(s).map(|e| e.h)
+            })?;
+            if b.simulated_h != est.h {
+                warnings.push(format!(
+                    "bootstrap simulated fGn with H = {} (estimate {:.4} clamped)",
+                    b.simulated_h, est.h
+                ));
+            }
+            if b.failed > 0 {
+                warnings.push(format!(
+                    "{} of {} bootstrap replicates failed and were left out",
+                    b.failed, unc.bootstrap.replicates
+                ));
+            }
+            (b.stderr, b.low, b.high)
+        }
     };
     let mut out = Estimate::new(est.h, "H")
         .with_stderr(stderr)
@@ -111,62 +93,10 @@ fn finish(
     if let Some(fit) = est.fit {
         out = out.with_fit(fit.x_label, fit.y_label, fit.x, fit.y, fit.fitted);
     }
-    for w in est.warnings.into_iter().chain(extra) {
+    for w in warnings {
         out = out.with_warning(w);
     }
     Ok(out)
-}
-
-/// Parametric bootstrap: `replicates` exact fGn series of length n at H = Ĥ (clamped into
-/// [0.01, 0.99]), each re-estimated; returns the standard deviation of the replicates and the
-/// basic interval [2Ĥ − q_{1−α/2}, 2Ĥ − q_{α/2}], which removes the estimator's bias at Ĥ.
-fn parametric_bootstrap(
-    h: f64,
-    n: usize,
-    replicates: usize,
-    seed: u64,
-    level: f64,
-    kernel: &dyn Fn(&[f64]) -> Result<SpectralEstimate, PluginError>,
-) -> Result<(f64, f64, f64, usize), PluginError> {
-    let model = DaviesHarte::new(h.clamp(0.01, 0.99), n)?;
-    let mut hs = Vec::with_capacity(replicates);
-    let mut failed = 0;
-    let mut series = vec![0.0; n];
-    for r in 0..replicates as u64 {
-        model.sample_into(
-            seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(r),
-            &mut series,
-        )?;
-        match kernel(&series) {
-            Ok(e) if e.h.is_finite() => hs.push(e.h),
-            _ => failed += 1,
-        }
-    }
-    if hs.len() < replicates / 2 || hs.len() < 10 {
-        return Err(PluginError::numerical(format!(
-            "bootstrap: only {} of {replicates} replicates gave an estimate",
-            hs.len()
-        )));
-    }
-    hs.sort_by(f64::total_cmp);
-    let k = hs.len() as f64;
-    let mean = hs.iter().sum::<f64>() / k;
-    let sd = (hs.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (k - 1.0)).sqrt();
-    let q = |p: f64| {
-        // Linear interpolation between order statistics (Hyndman & Fan type 7).
-        let pos = p * (k - 1.0);
-        let i = pos.floor() as usize;
-        let frac = pos - i as f64;
-        let hi = hs[(i + 1).min(hs.len() - 1)];
-        hs[i] + frac * (hi - hs[i])
-    };
-    let alpha = 1.0 - level;
-    Ok((
-        sd,
-        2.0 * h - q(1.0 - alpha / 2.0),
-        2.0 * h - q(alpha / 2.0),
-        failed,
-    ))
 }
 
 /// `periodogram`: log-periodogram slope at the lowest frequencies.

@@ -1,6 +1,8 @@
 //! The estimators through their plugin interface: parameters, intervals, bootstrap, warnings,
 //! and typed errors on bad input.
 
+#![allow(clippy::unwrap_used)] // Tests: a failed unwrap is the assertion.
+
 use lrdbench_plugin_api::abi::{ErrorKind, Param, ParamValue};
 use lrdbench_plugin_api::abi_stable::std_types::ROption;
 use lrdbench_plugin_api::params::resolve;

@@ -5,6 +5,8 @@
 //! H ∈ {0.2, 0.3, 0.5, 0.7, 0.8, 0.9}. We use 100 fixed seeds per H (the peers used 20), so the
 //! MAE carries a sampling error of about 0.6·sd/√600 ≈ 2% of itself instead of 5%.
 
+#![allow(clippy::unwrap_used)] // Tests: a failed unwrap is the assertion.
+
 use lrdbench_numerics::fgn::DaviesHarte;
 use lrdbench_plugin_api::PluginError;
 use lrdbench_plugin_spectral::kernel::{

@@ -1,0 +1,155 @@
+//! The Abry–Veitch log-scale diagram estimator.
+
+use lrdbench_numerics::regression::{wls, LineFit, WeightScale};
+use lrdbench_numerics::scaling::digamma;
+use lrdbench_plugin_api::PluginError;
+
+pub use super::Correction;
+use super::{fgn_curvature, octave_energies, range_warning, trigamma, Diagram, WaveletEstimate};
+
+/// Fewest coefficients an octave needs to enter the fit.
+pub const MIN_COEFFICIENTS: usize = 4;
+
+/// Configuration of [`wavelet_av`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Config {
+    /// Daubechies filter db`order`, 2..=8 (vanishing moments).
+    pub order: usize,
+    /// Finest octave in the fit (1 = finest available).
+    pub j_min: usize,
+    /// Coarsest octave in the fit; `usize::MAX` for the coarsest with at least
+    /// [`MIN_COEFFICIENTS`] coefficients.
+    pub j_max: usize,
+    /// Treatment of the fine-octave curvature.
+    pub correction: Correction,
+}
+
+impl Config {
+    /// The recommended settings for db`order`: the exact fGn correction, which straightens
+    /// the diagram down to octave 1, and every octave from 1 to the coarsest available.
+    pub fn new(order: usize) -> Self {
+        Config {
+            order,
+            j_min: 1,
+            j_max: usize::MAX,
+            correction: Correction::FgnExact,
+        }
+    }
+}
+
+/// Estimates H by weighted regression of the bias-corrected log-scale diagram on octave.
+///
+/// # Formula
+///
+/// ```text
+/// d_{j,k}  boundary-free DWT detail coefficients, n_j at octave j      (numerics::dwt)
+/// μ_j      = (1/n_j) Σ_k d_{j,k}²
+/// y_j      = log2 μ_j − g_j,  g_j = ψ(n_j/2)/ln 2 − log2(n_j/2)       (E[y_j] = log2 E d²)
+/// σ²_j     = ψ′(n_j/2) / (ln 2)²                                     (Var y_j, Gaussian d)
+/// y_j      = c + α j,  weights 1/σ²_j                                 (WLS, j = j_min..j_max)
+/// α        = 2H − 1 for fGn   ⇒   H = (α + 1)/2,  se(H) = ½ (Σ w (j − j̄)²)^{−1/2}
+/// ```
+///
+/// With [`Correction::FgnExact`] the fit uses y_j − (c_j(Ĥ) − c_8(Ĥ)) instead, where
+/// c_j(H) = log2 E d_j² − (2H − 1) j is computed exactly for fGn from its autocovariance and
+/// the filter's autocorrelation, and Ĥ is iterated to a fixed point (3–5 refits). This
+/// removes the fine-octave curvature of fGn's diagram, so every octave can be used.
+///
+/// # Reference
+///
+/// Veitch & Abry (1999), "A wavelet-based joint estimator of the parameters of long-range
+/// dependence", IEEE Trans. Inf. Theory 45(3), eqs. 7–11; Abry & Veitch (1998), IEEE Trans.
+/// Inf. Theory 44(1).
+///
+/// # Complexity
+///
+/// O(n L) time for the pyramid (L = 2·order taps), O(n) memory; the correction adds
+/// O(Σ_{j≤8} 2^j L) per refit, independent of n.
+///
+/// # Accuracy
+///
+/// Needs octaves j_min and j_min + 1 with 4 coefficients each (n ≥ 34 with db4, j_min = 1).
+/// Only coefficients whose filter support lies inside the series are used, so there is no
+/// boundary bias at low H (H = 0.2 reads 0.200 at n = 65536 and 2^20, where symmetric
+/// extension gives 0.45 and 0.61). On fGn at n = 4096 with the defaults (db4, octaves 1..,
+/// fGn correction): MAE 0.009, no bias above 0.002, 95% intervals cover 96.7%. Without the
+/// correction (j_min = 3) MAE 0.027 and a bias of −0.04 at H = 0.2 from the curvature. The
+/// correction assumes fGn; on other processes (ARFIMA, fBm increments with trends) use
+/// `Correction::None` with j_min ≥ 3.
+///
+/// # Errors
+///
+/// `invalid_input` for non-finite or constant input, `insufficient_data` for too short a
+/// series, `parameter` for an order outside 2..=8 or j_min ≥ j_max.
+///
+/// # Examples
+///
+/// ```
+/// use lrdbench_plugin_wavelet::kernel::wavelet_av::{wavelet_av, Config};
+/// let x = lrdbench_numerics::fgn::fgn(0.2, 65536, 1).unwrap();
+/// let est = wavelet_av(&x, &Config::new(4)).unwrap();
+/// assert!((est.h - 0.2).abs() < 4.0 * est.stderr);
+/// ```
+pub fn wavelet_av(x: &[f64], cfg: &Config) -> Result<WaveletEstimate, PluginError> {
+    let mut warnings = Vec::new();
+    let octaves = octave_energies(
+        x,
+        cfg.order,
+        cfg.j_min,
+        cfg.j_max,
+        MIN_COEFFICIENTS,
+        "wavelet_av",
+        &mut warnings,
+    )?;
+    let ln2 = std::f64::consts::LN_2;
+    let mut xs = Vec::with_capacity(octaves.len());
+    let mut ys: Vec<f64> = Vec::with_capacity(octaves.len());
+    let mut ws = Vec::with_capacity(octaves.len());
+    for o in &octaves {
+        let half = o.count as f64 / 2.0;
+        let g = digamma(half) / ln2 - half.log2();
+        xs.push(o.j as f64);
+        ys.push((o.energy / o.count as f64).log2() - g);
+        ws.push(ln2 * ln2 / trigamma(half));
+    }
+    let regress = |ys: &[f64]| -> Result<LineFit, PluginError> {
+        wls(&xs, ys, &ws, WeightScale::InverseVariance)
+            .map_err(|e| PluginError::numerical(format!("wavelet_av: regression failed: {e}")))
+    };
+    let mut fit = regress(&ys)?;
+    if cfg.correction == Correction::FgnExact {
+        // The correction depends on H only weakly: a fixed point is reached in 3–4 rounds.
+        let js: Vec<usize> = octaves.iter().map(|o| o.j).collect();
+        let plain = ys.clone();
+        let mut h = 0.5 * (fit.slope + 1.0);
+        for _ in 0..20 {
+            let c = fgn_curvature(h.clamp(0.005, 0.995), cfg.order, &js)?;
+            ys = plain.iter().zip(&c).map(|(y, c)| y - c).collect();
+            fit = regress(&ys)?;
+            let next = 0.5 * (fit.slope + 1.0);
+            let done = (next - h).abs() < 1e-9;
+            h = next;
+            if done {
+                break;
+            }
+        }
+    }
+    let h = 0.5 * (fit.slope + 1.0);
+    range_warning(h, &mut warnings);
+    let fitted = xs.iter().map(|v| fit.at(*v)).collect();
+    let first = octaves.first().map_or(0, |o| o.j);
+    let last = octaves.last().map_or(0, |o| o.j);
+    Ok(WaveletEstimate {
+        h,
+        stderr: 0.5 * fit.slope_stderr,
+        r_squared: Some(fit.r_squared),
+        diagram: Diagram {
+            x: xs,
+            y: ys,
+            fitted,
+        },
+        octaves: (first, last),
+        counts: octaves.iter().map(|o| o.count).collect(),
+        warnings,
+    })
+}
