@@ -5,5 +5,6 @@
 mod support;
 
 mod generate;
+mod isolation;
 mod plugins;
 mod workflow;

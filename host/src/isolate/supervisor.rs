@@ -228,6 +228,9 @@ impl Supervisor {
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // A process group of its own: Ctrl-C at the terminal reaches the host, which stops
+        // cleanly and finishes its calls, not the workers in the middle of them.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot start worker {}: {e}", self.config.program.display()))?;
