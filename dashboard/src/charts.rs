@@ -385,7 +385,7 @@ fn daily_trends(p: &PerformanceReport) -> Res<Option<String>> {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 460)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Median wall time per day", (FONT, 18))
+            .caption("Median wall time per sample, per day", (FONT, 18))
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(80)
@@ -396,6 +396,7 @@ fn daily_trends(p: &PerformanceReport) -> Res<Option<String>> {
             .x_label_formatter(&|d| day_label(*d))
             .y_label_formatter(&|v| crate::util::duration_ns(*v))
             .x_desc("day (UTC)")
+            .y_desc("time per sample")
             .label_style((FONT, 12))
             .draw()?;
         for (i, pts) in &series {

@@ -9,6 +9,8 @@ pub mod workflow;
 
 use serde::Serialize;
 
+use crate::util::{FastMap, FastSet};
+
 use lrdbench_analytics::event::{CallEvent, EventType, StepEvent};
 
 use crate::render::Doc;
@@ -131,15 +133,22 @@ impl Summary {
         period: Period,
         now_us: i64,
     ) -> Summary {
-        use std::collections::{HashMap, HashSet};
-        let mut users: HashSet<&str> = HashSet::new();
-        let mut sessions: HashSet<&str> = HashSet::new();
-        let mut est: HashMap<&str, u64> = HashMap::new();
+        let mut users: FastSet<&str> = FastSet::default();
+        let mut sessions: FastSet<&str> = FastSet::default();
+        let mut est: FastMap<&str, u64> = FastMap::default();
         let (mut n, mut ok) = (0u64, 0u64);
         let mut times = Vec::new();
+        let (mut last_user, mut last_session) = ("", "");
         for c in calls {
-            users.insert(&c.user_id);
-            sessions.insert(&c.session_id);
+            // Consecutive calls mostly share user and session: skip the repeats' hashing.
+            if c.user_id != last_user {
+                users.insert(&c.user_id);
+                last_user = &c.user_id;
+            }
+            if c.session_id != last_session {
+                sessions.insert(&c.session_id);
+                last_session = &c.session_id;
+            }
             if c.event_type == EventType::BenchmarkRun {
                 continue;
             }
@@ -152,7 +161,7 @@ impl Summary {
                 times.push(p.wall_ns as f64 / 1e6);
             }
         }
-        let mut runs: HashSet<&str> = HashSet::new();
+        let mut runs: FastSet<&str> = FastSet::default();
         for s in steps {
             users.insert(&s.user_id);
             sessions.insert(&s.session_id);
@@ -247,6 +256,15 @@ impl Summary {
     }
 }
 
+/// The result of a scoped report thread; a panic in it is re-raised here, as if the report
+/// had been computed on this thread.
+fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    match h.join() {
+        Ok(v) => v,
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
 /// All five reports of one period.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reports {
@@ -272,11 +290,21 @@ impl Reports {
         period: Period,
         now_us: i64,
     ) -> Reports {
-        let summary = Summary::compute(calls, steps, period, now_us);
-        let usage = UsageReport::compute(calls, period);
-        let performance = PerformanceReport::compute(calls, period);
-        let reliability = ReliabilityReport::compute(calls, period);
-        let workflow = WorkflowReport::compute(steps, period);
+        // The reports are independent passes over the same events: run them side by side.
+        let (summary, usage, performance, reliability, workflow) = std::thread::scope(|s| {
+            let usage = s.spawn(|| UsageReport::compute(calls, period));
+            let performance = s.spawn(|| PerformanceReport::compute(calls, period));
+            let reliability = s.spawn(|| ReliabilityReport::compute(calls, period));
+            let workflow = s.spawn(|| WorkflowReport::compute(steps, period));
+            let summary = Summary::compute(calls, steps, period, now_us);
+            (
+                summary,
+                join(usage),
+                join(performance),
+                join(reliability),
+                join(workflow),
+            )
+        });
         let comprehensive =
             ComprehensiveReport::compute(&summary, &usage, &performance, &reliability, &workflow);
         Reports {

@@ -1,9 +1,11 @@
 //! The performance report: time quantiles, time per sample, the scaling exponent with its
 //! interval, memory, CPU, daily trends with a rank-test regression flag, and bottlenecks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
+
+use crate::util::FastMap;
 
 use lrdbench_analytics::event::{CallEvent, EventType};
 
@@ -154,7 +156,7 @@ impl PerformanceReport {
     /// a failure costs time too. Benchmark-run records are left out (their time is the sum of
     /// their calls).
     pub fn compute(calls: &[CallEvent], period: Period) -> PerformanceReport {
-        let mut groups: HashMap<(&str, EventType), Vec<Sample>> = HashMap::new();
+        let mut groups: FastMap<(&str, EventType), Vec<Sample>> = FastMap::default();
         let mut unmeasured = 0u64;
         for c in calls {
             if c.event_type == EventType::BenchmarkRun {
@@ -382,7 +384,10 @@ impl PerformanceReport {
                 .collect(),
             "No component has measured calls at two different times.",
         );
-        d.chart("daily_trends", "Median wall time per day, log scale");
+        d.chart(
+            "daily_trends",
+            "Median wall time per sample per day, log scale",
+        );
         let mut rows = Vec::new();
         for p in &self.daily {
             rows.push(vec![

@@ -2,9 +2,11 @@
 //! failure modes, where failures concentrate (with counts and lift), a defined reliability
 //! score, and recommendations that quote the numbers behind them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
+
+use crate::util::FastMap;
 
 use lrdbench_analytics::event::{CallEvent, EventType};
 
@@ -116,9 +118,9 @@ pub struct ReliabilityReport {
 struct Acc<'a> {
     attempts: u64,
     failures: u64,
-    kinds: HashMap<&'a str, u64>,
+    kinds: FastMap<&'a str, u64>,
     by_len: BTreeMap<Option<u32>, (u64, u64)>,
-    by_param: HashMap<(&'a str, &'a str), (u64, u64)>,
+    by_param: FastMap<(&'a str, &'a str), (u64, u64)>,
     by_h: BTreeMap<&'static str, (u64, u64)>,
 }
 
@@ -131,7 +133,7 @@ impl ReliabilityReport {
     /// Computes the report over the calls of `period`: every estimator, model and custom call
     /// is an attempt; benchmark-run records are not.
     pub fn compute(calls: &[CallEvent], period: Period) -> ReliabilityReport {
-        let mut accs: HashMap<(&str, EventType), Acc> = HashMap::new();
+        let mut accs: FastMap<(&str, EventType), Acc> = FastMap::default();
         for c in calls {
             if c.event_type == EventType::BenchmarkRun {
                 continue;
@@ -162,7 +164,7 @@ impl ReliabilityReport {
         }
         let (mut attempts, mut failures) = (0, 0);
         let mut components = Vec::new();
-        let mut kinds: HashMap<&str, u64> = HashMap::new();
+        let mut kinds: FastMap<&str, u64> = FastMap::default();
         let mut modes = Vec::new();
         let mut strata = Vec::new();
         for ((name, et), a) in &accs {
@@ -411,7 +413,7 @@ fn component_strata(name: &str, a: &Acc, overall: f64) -> Vec<Stratum> {
     for (b, c) in &a.by_len {
         push("data_length", length_bucket_label(*b), *c);
     }
-    let mut per_key: HashMap<&str, usize> = HashMap::new();
+    let mut per_key: FastMap<&str, usize> = FastMap::default();
     for (k, _) in a.by_param.keys() {
         *per_key.entry(k).or_default() += 1;
     }

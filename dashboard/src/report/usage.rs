@@ -1,9 +1,11 @@
 //! The usage report: who calls what, with which parameters and lengths, how often it works,
 //! sessions, and the common errors.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
+
+use crate::util::{FastMap, FastSet};
 
 use lrdbench_analytics::event::{CallEvent, EventType};
 
@@ -166,7 +168,7 @@ fn type_name(t: EventType) -> &'static str {
     }
 }
 
-fn sorted_counts<K: Ord + Clone>(m: HashMap<K, u64>) -> Vec<(K, u64)> {
+fn sorted_counts<K: Ord + Clone>(m: FastMap<K, u64>) -> Vec<(K, u64)> {
     let mut v: Vec<(K, u64)> = m.into_iter().collect();
     v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     v
@@ -186,30 +188,44 @@ fn outcomes(event_type: &str, calls: u64, successes: u64) -> Outcomes {
 struct ComponentAcc<'a> {
     calls: u64,
     failures: u64,
-    keys: HashMap<&'a str, HashMap<&'a str, u64>>,
-    combos: HashMap<String, u64>,
+    keys: FastMap<&'a str, FastMap<&'a str, u64>>,
+    combos: FastMap<&'a BTreeMap<String, String>, u64>,
 }
 
 impl UsageReport {
     /// Computes the report over the calls of `period` (the caller has filtered them).
     pub fn compute(calls: &[CallEvent], period: Period) -> UsageReport {
-        let mut users: HashSet<&str> = HashSet::new();
+        let mut users: FastSet<&str> = FastSet::default();
         let mut by_type: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
-        let mut comps: [HashMap<&str, ComponentAcc>; 3] = Default::default();
+        let mut comps: [FastMap<&str, ComponentAcc>; 3] = Default::default();
         let mut lengths: BTreeMap<Option<u32>, u64> = BTreeMap::new();
-        let mut session_calls: HashMap<&str, u64> = HashMap::new();
-        let mut days: BTreeMap<i64, (HashSet<&str>, u64)> = BTreeMap::new();
-        let mut kinds: HashMap<&str, u64> = HashMap::new();
-        let mut messages: HashMap<(&str, &str), u64> = HashMap::new();
+        let mut session_calls: FastMap<&str, u64> = FastMap::default();
+        let mut days: BTreeMap<i64, (FastSet<&str>, u64)> = BTreeMap::new();
+        let mut kinds: FastMap<&str, u64> = FastMap::default();
+        let mut messages: FastMap<(&str, &str), u64> = FastMap::default();
         let (mut comp_calls, mut comp_ok) = (0u64, 0u64);
+        // Calls come in time order, and consecutive calls mostly share a user, a session and a
+        // day: skipping repeats avoids most hashing.
+        let (mut last_user, mut last_session, mut last_day) = ("", "", i64::MIN);
         for c in calls {
-            users.insert(c.user_id.as_str());
+            if c.user_id != last_user {
+                users.insert(c.user_id.as_str());
+                last_user = c.user_id.as_str();
+            }
             let e = by_type.entry(type_name(c.event_type)).or_default();
             e.0 += 1;
             e.1 += u64::from(c.success);
             *session_calls.entry(c.session_id.as_str()).or_default() += 1;
-            let d = days.entry(day_of(c.timestamp_us)).or_default();
-            d.0.insert(c.session_id.as_str());
+            let day = day_of(c.timestamp_us);
+            if day != last_day {
+                last_day = day;
+                last_session = "";
+            }
+            let d = days.entry(day).or_default();
+            if c.session_id != last_session {
+                d.0.insert(c.session_id.as_str());
+                last_session = c.session_id.as_str();
+            }
             d.1 += 1;
             if let Some(err) = &c.error {
                 *kinds.entry(err.kind.as_str()).or_default() += 1;
@@ -237,16 +253,7 @@ impl UsageReport {
                         .entry(v.as_str())
                         .or_default() += 1;
                 }
-                let combo = if c.parameters.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    c.parameters
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
-                *acc.combos.entry(combo).or_default() += 1;
+                *acc.combos.entry(&c.parameters).or_default() += 1;
             }
         }
         let mut parameters = Vec::new();
@@ -294,7 +301,10 @@ impl UsageReport {
                     top_combinations: sorted_counts(acc.combos)
                         .into_iter()
                         .take(TOP_N)
-                        .map(|(value, calls)| ValueCount { value, calls })
+                        .map(|(params, calls)| ValueCount {
+                            value: combination(params),
+                            calls,
+                        })
                         .collect(),
                 });
             }
@@ -521,6 +531,18 @@ impl UsageReport {
             "",
         );
         d
+    }
+}
+
+fn combination(params: &BTreeMap<String, String>) -> String {
+    if params.is_empty() {
+        "(none)".to_string()
+    } else {
+        params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

@@ -1,9 +1,11 @@
 //! The workflow report: runs, their complexity, common step patterns and estimator sequences,
 //! durations, feature usage and optimisation hints found in the data.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
+
+use crate::util::{FastMap, FastSet};
 
 use lrdbench_analytics::event::{StepEvent, StepType};
 
@@ -188,7 +190,7 @@ fn feature_name(t: StepType) -> &'static str {
     }
 }
 
-fn top_sequences(m: HashMap<Vec<&str>, u64>) -> Vec<SequenceCount> {
+fn top_sequences(m: FastMap<Vec<&str>, u64>) -> Vec<SequenceCount> {
     let mut v: Vec<(Vec<&str>, u64)> = m.into_iter().collect();
     v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     v.into_iter()
@@ -203,23 +205,23 @@ fn top_sequences(m: HashMap<Vec<&str>, u64>) -> Vec<SequenceCount> {
 impl WorkflowReport {
     /// Computes the report over the steps of `period`.
     pub fn compute(steps: &[StepEvent], period: Period) -> WorkflowReport {
-        let mut runs: HashMap<&str, Vec<&StepEvent>> = HashMap::new();
+        let mut runs: FastMap<&str, Vec<&StepEvent>> = FastMap::default();
         for s in steps {
             runs.entry(s.run_id.as_str()).or_default().push(s);
         }
-        let mut users = std::collections::HashSet::new();
-        let mut workflows: HashMap<&str, u64> = HashMap::new();
+        let mut users = FastSet::default();
+        let mut workflows: FastMap<&str, u64> = FastMap::default();
         let mut sizes = Vec::with_capacity(runs.len());
         let mut durations = Vec::with_capacity(runs.len());
         let mut complexity = [0u64; 4];
-        let mut patterns: HashMap<Vec<String>, u64> = HashMap::new();
-        let mut bigrams: HashMap<Vec<&str>, u64> = HashMap::new();
-        let mut trigrams: HashMap<Vec<&str>, u64> = HashMap::new();
+        let mut patterns: FastMap<Vec<String>, u64> = FastMap::default();
+        let mut bigrams: FastMap<Vec<&str>, u64> = FastMap::default();
+        let mut trigrams: FastMap<Vec<&str>, u64> = FastMap::default();
         let mut type_time: BTreeMap<StepType, Vec<f64>> = BTreeMap::new();
-        let mut features: HashMap<(StepType, &str), (u64, u64)> = HashMap::new();
+        let mut features: FastMap<(StepType, &str), (u64, u64)> = FastMap::default();
         let mut duplicates = Vec::new();
         let mut dominated = Vec::new();
-        let mut signatures: HashMap<(&str, Signature), (u64, f64)> = HashMap::new();
+        let mut signatures: FastMap<(&str, Signature), (u64, f64)> = FastMap::default();
         for (run_id, run) in runs.iter_mut() {
             run.sort_unstable_by_key(|s| (s.seq, s.id));
             let workflow = run.first().map_or("", |s| s.workflow.as_str());
@@ -258,9 +260,9 @@ impl WorkflowReport {
             *patterns.entry(pattern).or_default() += 1;
             // Estimator sequences within each cell, and per-run features and hints.
             let mut cells: BTreeMap<Option<&str>, Vec<&str>> = BTreeMap::new();
-            let mut est_time: HashMap<&str, f64> = HashMap::new();
-            let mut seen: HashMap<(Option<&str>, &str), (u64, f64)> = HashMap::new();
-            let mut run_features: HashMap<(StepType, &str), u64> = HashMap::new();
+            let mut est_time: FastMap<&str, f64> = FastMap::default();
+            let mut seen: FastMap<(Option<&str>, &str), (u64, f64)> = FastMap::default();
+            let mut run_features: FastMap<(StepType, &str), u64> = FastMap::default();
             let mut total = 0.0;
             for s in run.iter() {
                 let dur = s.duration_ns as f64;
