@@ -7,4 +7,5 @@ mod support;
 mod generate;
 mod isolation;
 mod plugins;
+mod report;
 mod workflow;
