@@ -168,13 +168,65 @@ pub fn encode_estimate_request(
     params: &[Param],
     series: &[f64],
 ) {
+    encode_estimate_head(out, component, params, series.len());
+    let mut w = Writer {
+        start: out.len(),
+        out,
+    };
+    w.f64s_raw(series);
+}
+
+/// Appends the frame header and head of an estimate request for a series of `n` points; the
+/// frame is complete once the series' raw bytes ([`f64_bytes`]) follow. Sending the series
+/// straight from the caller's slice saves copying it into the request.
+///
+/// The head is padded with zeros so that the series starts at a multiple of 8 bytes into the
+/// payload: a worker whose buffer is 8-aligned reads the points in place, without a copy.
+pub fn encode_estimate_head(out: &mut Vec<u8>, component: u32, params: &[Param], n: usize) {
     let mut w = Writer::frame(out);
     w.u8(REQ_ESTIMATE);
     w.u32(component);
     w.params(params);
-    w.u64(series.len() as u64);
-    w.f64s_raw(series);
-    w.finish();
+    w.u64(n as u64);
+    while (w.out.len() - w.start - 4) % 8 != 0 {
+        w.u8(0);
+    }
+    let head = w.out.len() - w.start - 4;
+    // The length covers the series that follows; beyond u32 the reader's limit rejects it.
+    let len = u32::try_from(head + n * 8).unwrap_or(u32::MAX);
+    let start = w.start;
+    w.out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+}
+
+/// The raw bytes of a series as the wire carries them, borrowed on little-endian targets.
+pub fn f64_bytes(series: &[f64]) -> std::borrow::Cow<'_, [u8]> {
+    if cfg!(target_endian = "little") {
+        // SAFETY: any initialised f64 slice is a valid byte slice of 8x its length (u8 has
+        // alignment 1 and no invalid values), and on a little-endian target those bytes are
+        // exactly the little-endian encoding the wire format prescribes.
+        std::borrow::Cow::Borrowed(unsafe {
+            std::slice::from_raw_parts(series.as_ptr().cast::<u8>(), std::mem::size_of_val(series))
+        })
+    } else {
+        std::borrow::Cow::Owned(series.iter().flat_map(|x| x.to_le_bytes()).collect())
+    }
+}
+
+/// The points of an estimate request's series, `bytes` being the payload from the offset
+/// [`decode_request_head`] returned: borrowed in place when `bytes` is 8-aligned (on a
+/// little-endian target), else copied into `scratch`.
+pub fn series_view<'a>(bytes: &'a [u8], scratch: &'a mut Vec<f64>) -> &'a [f64] {
+    if cfg!(target_endian = "little") {
+        // SAFETY: every bit pattern is a valid f64, so reinterpreting the aligned middle of
+        // a byte slice as f64s is sound; `align_to` only returns a non-empty prefix or suffix
+        // when the bytes are not aligned or not a multiple of 8, which is checked.
+        let (prefix, points, suffix) = unsafe { bytes.align_to::<f64>() };
+        if prefix.is_empty() && suffix.is_empty() {
+            return points;
+        }
+    }
+    read_f64s(bytes, scratch);
+    scratch
 }
 
 /// Appends a complete generate request frame to `out`.
@@ -208,6 +260,13 @@ pub fn decode_request_head(payload: &[u8]) -> Result<(RequestHead, usize), Decod
             let component = r.u32()?;
             let params = r.params()?;
             let n = r.u64()?;
+            while r.pos % 8 != 0 {
+                let at = r.pos;
+                match r.u8()? {
+                    0 => {}
+                    tag => return Err(DecodeError::BadTag { tag, at }),
+                }
+            }
             let start = r.pos;
             let expected = n.checked_mul(8).ok_or(DecodeError::TooLarge(n))?;
             let remaining = (payload.len() - start) as u64;

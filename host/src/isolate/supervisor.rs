@@ -107,9 +107,12 @@ impl Supervisor {
         series: &[f64],
         resolved: &[Param],
     ) -> Isolated<Estimate> {
-        self.call(handle, |buf| {
-            protocol::encode_estimate_request(buf, handle.index, resolved, series)
-        })
+        let bytes = protocol::f64_bytes(series);
+        self.call(
+            handle,
+            |buf| protocol::encode_estimate_head(buf, handle.index, resolved, series.len()),
+            &bytes,
+        )
         .map(|resp| match resp {
             Response::Estimate(e, _) => Ok(e),
             _ => Err(unexpected(handle)),
@@ -124,9 +127,11 @@ impl Supervisor {
         seed: u64,
         resolved: &[Param],
     ) -> Isolated<Generated> {
-        self.call(handle, |buf| {
-            protocol::encode_generate_request(buf, handle.index, length, seed, resolved)
-        })
+        self.call(
+            handle,
+            |buf| protocol::encode_generate_request(buf, handle.index, length, seed, resolved),
+            &[],
+        )
         .map(|resp| match resp {
             Response::Generated(g, _) => Ok(g),
             _ => Err(unexpected(handle)),
@@ -152,6 +157,7 @@ impl Supervisor {
         &self,
         handle: &ComponentHandle<'_>,
         encode: impl FnOnce(&mut Vec<u8>),
+        tail: &[u8],
     ) -> Isolated<Response> {
         let start = Instant::now();
         let name = handle.qualified_name();
@@ -180,6 +186,7 @@ impl Supervisor {
         let deadline = self.config.timeout.map(|t| Instant::now() + t);
         let exchanged = worker
             .send(&request, deadline)
+            .and_then(|()| worker.send(tail, deadline))
             .and_then(|()| worker.receive(&mut request, deadline));
         let outcome = match exchanged {
             Ok(()) => match protocol::decode_response(&request) {

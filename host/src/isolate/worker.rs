@@ -62,8 +62,8 @@ pub fn serve(library: &Path, memory_limit: Option<u64>) -> i32 {
         return 0;
     }
     let mut meter = Meter::new();
-    let mut payload = Vec::new();
-    let mut series = Vec::new();
+    let mut payload = RequestBuf { words: Vec::new() };
+    let mut scratch = Vec::new();
     loop {
         let mut header = [0u8; 4];
         match input.read_exact(&mut header) {
@@ -73,7 +73,7 @@ pub fn serve(library: &Path, memory_limit: Option<u64>) -> i32 {
             Err(_) => return 0,
         }
         let resp = match read_payload(&mut input, header, &mut payload) {
-            Ok(()) => handle(&plugin, &payload, &mut series, &mut meter),
+            Ok(bytes) => handle(&plugin, bytes, &mut scratch, &mut meter),
             Err(PayloadError::Io) => return 0,
             Err(PayloadError::Fail(e)) => Response::Error(e, None),
         };
@@ -93,35 +93,65 @@ enum PayloadError {
     Fail(CallError),
 }
 
+/// A reusable, 8-aligned request buffer: the series of a request then lies in place as
+/// `f64`s. It grows (zero-filled) only when a request is larger than any before.
+struct RequestBuf {
+    words: Vec<u64>,
+}
+
+impl RequestBuf {
+    /// A byte view of the first `len` bytes, growing the buffer if needed; `None` when the
+    /// memory cannot be had.
+    fn bytes_mut(&mut self, len: usize) -> Option<&mut [u8]> {
+        let words = len.div_ceil(8);
+        if self.words.len() < words {
+            self.words
+                .try_reserve_exact(words - self.words.len())
+                .ok()?;
+            self.words.resize(words, 0);
+        }
+        // SAFETY: the words hold at least `len` initialised bytes, u8 has alignment 1 and no
+        // invalid values, and the byte view borrows `self` mutably, so nothing aliases it.
+        Some(unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast::<u8>(), len) })
+    }
+}
+
 /// Reads one payload into `buf`. A payload too large to allocate under the memory limit is
 /// drained and answered with `out_of_memory`: the worker's own marker of an exhausted limit.
-fn read_payload(input: &mut File, header: [u8; 4], buf: &mut Vec<u8>) -> Result<(), PayloadError> {
+fn read_payload<'a>(
+    input: &mut File,
+    header: [u8; 4],
+    buf: &'a mut RequestBuf,
+) -> Result<&'a [u8], PayloadError> {
     let len = protocol::frame_len(header)
         .map_err(|e| PayloadError::Fail(internal(format!("malformed request frame: {e}"))))?;
-    buf.clear();
-    if buf.try_reserve_exact(len).is_err() {
-        let mut sink = [0u8; 1 << 16];
-        let mut left = len;
-        while left > 0 {
-            let n = left.min(sink.len());
-            input
-                .read_exact(&mut sink[..n])
-                .map_err(|_| PayloadError::Io)?;
-            left -= n;
+    match buf.bytes_mut(len) {
+        Some(bytes) => {
+            input.read_exact(bytes).map_err(|_| PayloadError::Io)?;
+            Ok(bytes)
         }
-        return Err(PayloadError::Fail(CallError {
-            kind: CallErrorKind::OutOfMemory,
-            message: format!("the worker could not allocate {len} bytes for the request"),
-        }));
+        None => {
+            let mut sink = [0u8; 1 << 16];
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(sink.len());
+                input
+                    .read_exact(&mut sink[..n])
+                    .map_err(|_| PayloadError::Io)?;
+                left -= n;
+            }
+            Err(PayloadError::Fail(CallError {
+                kind: CallErrorKind::OutOfMemory,
+                message: format!("the worker could not allocate {len} bytes for the request"),
+            }))
+        }
     }
-    buf.resize(len, 0);
-    input.read_exact(buf).map_err(|_| PayloadError::Io)
 }
 
 fn handle(
     plugin: &LoadedPlugin,
     payload: &[u8],
-    series: &mut Vec<f64>,
+    scratch: &mut Vec<f64>,
     meter: &mut Meter,
 ) -> Response {
     let (head, start) = match protocol::decode_request_head(payload) {
@@ -132,16 +162,7 @@ fn handle(
         RequestHead::Estimate {
             component, params, ..
         } => {
-            if series.try_reserve((payload.len() - start) / 8).is_err() {
-                return Response::Error(
-                    CallError {
-                        kind: CallErrorKind::OutOfMemory,
-                        message: "the worker could not allocate the series".to_string(),
-                    },
-                    None,
-                );
-            }
-            protocol::read_f64s(&payload[start..], series);
+            let series = protocol::series_view(&payload[start..], scratch);
             let (out, usage) = meter.measure(|| plugin.estimate(component, series, &params));
             match out {
                 Ok(Ok(e)) => Response::Estimate(e, usage),

@@ -80,9 +80,46 @@ fn estimate_request_round_trips_params_and_series_bits() {
             n: 5
         }
     );
+    assert_eq!(start % 8, 0, "the series starts 8-aligned in the payload");
     let mut back = Vec::new();
     read_f64s(&p[start..], &mut back);
     assert!(same_bits(&back, &series));
+    // From an unaligned buffer the view copies; from an aligned one it borrows in place.
+    let mut scratch = Vec::new();
+    assert!(same_bits(series_view(&p[start..], &mut scratch), &series));
+    let mut words = vec![0u64; p.len().div_ceil(8)];
+    // SAFETY: the words own at least p.len() bytes; u8 has no alignment or validity needs.
+    let aligned =
+        unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), p.len()) };
+    aligned.copy_from_slice(p);
+    let mut unused = Vec::new();
+    let view = series_view(&aligned[start..], &mut unused);
+    assert!(same_bits(view, &series));
+    assert!(unused.is_empty(), "an aligned series is read in place");
+}
+
+#[test]
+fn head_and_raw_bytes_make_the_same_frame_as_the_whole_request() {
+    let series = [1.0, -2.5, 3.25];
+    let mut whole = Vec::new();
+    encode_estimate_request(&mut whole, 4, &all_params(), &series);
+    let mut split = Vec::new();
+    encode_estimate_head(&mut split, 4, &all_params(), series.len());
+    split.extend_from_slice(&f64_bytes(&series));
+    assert_eq!(whole, split);
+}
+
+#[test]
+fn nonzero_padding_is_rejected() {
+    let mut frame = Vec::new();
+    // No parameters: tag, component, count and n make 17 bytes, so 7 bytes of padding follow.
+    encode_estimate_request(&mut frame, 0, &[], &[1.0]);
+    let mut p = frame[4..].to_vec();
+    p[17] = 1;
+    assert!(matches!(
+        decode_request_head(&p),
+        Err(DecodeError::BadTag { tag: 1, at: 17 })
+    ));
 }
 
 #[test]
