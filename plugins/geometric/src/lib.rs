@@ -1,9 +1,24 @@
-//! The standard geometric plugin of lrdbench.
+//! The standard geometric plugin of lrdbench: Higuchi's fractal dimension (`higuchi`) and the
+//! generalised Hurst exponent (`ghe`), both with an explicit input representation.
+//!
+//! # Example
+//!
+//! ```
+//! use lrdbench_plugin_geometric::kernel::{higuchi::{higuchi, HiguchiConfig}, Demeaning, Input};
+//! let x = lrdbench_numerics::fgn::fgn(0.5, 2048, 3).unwrap();
+//! let cfg = HiguchiConfig { input: Input::Increments, k_max: None,
+//!                           correction: Demeaning::Fgn, level: 0.95 };
+//! let fit = higuchi(&x, &cfg).unwrap();
+//! assert!(fit.ci_low < fit.ci_high);
+//! ```
 #![deny(missing_docs)]
+
+pub mod kernel;
+pub mod plugin;
 
 lrdbench_plugin_api::export_plugin! {
     name: "geometric",
     version: env!("CARGO_PKG_VERSION"),
-    estimators: [],
+    estimators: [plugin::Higuchi, plugin::Ghe],
     models: [],
 }

@@ -1,0 +1,148 @@
+//! Accuracy, coverage and bad-input behaviour of the geometric estimators, through the same
+//! entry point the host calls (`lrdbench_registry().estimate`), on exact fGn of known H.
+//!
+//! Peer bounds are the lrdbench 2.0 MAE values of `shared/reference/peer-measurements.md`,
+//! section 2 (20 seeds × H ∈ {0.2, 0.3, 0.5, 0.7, 0.8, 0.9}, n = 4096, exact fGn).
+
+use lrdbench_numerics::fgn::DaviesHarte;
+use lrdbench_plugin_api::abi_stable::std_types::RResult;
+use lrdbench_plugin_api::{ErrorKind, Estimate, Param, ParamValue, PluginError};
+use lrdbench_plugin_geometric::lrdbench_registry;
+
+const HS: [f64; 6] = [0.2, 0.3, 0.5, 0.7, 0.8, 0.9];
+const N: usize = 4096;
+/// 30 seeds per H (the issue asks for at least 20): 180 series per estimator.
+const SEEDS: u64 = 30;
+
+fn index(name: &str) -> u32 {
+    let d = lrdbench_registry().describe().unwrap();
+    d.components.iter().position(|c| c.name == name).unwrap() as u32
+}
+
+fn call(name: &str, x: &[f64], params: &[(&str, ParamValue)]) -> Result<Estimate, PluginError> {
+    let p: Vec<Param> = params
+        .iter()
+        .map(|(k, v)| Param {
+            name: (*k).into(),
+            value: v.clone(),
+        })
+        .collect();
+    match lrdbench_registry().estimate(index(name), x.into(), p.as_slice().into()) {
+        RResult::ROk(e) => Ok(e),
+        RResult::RErr(e) => Err(e),
+    }
+}
+
+/// (MAE, coverage of the reported interval) over the fGn grid.
+fn score(name: &str, params: &[(&str, ParamValue)], seeds: u64) -> (f64, f64) {
+    let (mut ae, mut covered, mut count) = (0.0, 0usize, 0usize);
+    for h in HS {
+        let plan = DaviesHarte::new(h, N).unwrap();
+        for s in 0..seeds {
+            let x = plan.sample(10_000 + s);
+            let e = call(name, &x, params).unwrap();
+            assert!(e.value.is_finite());
+            ae += (e.value - h).abs();
+            let ci = e.ci.clone().unwrap();
+            covered += usize::from(ci.low <= h && h <= ci.high);
+            count += 1;
+        }
+    }
+    let (mae, cov) = (ae / count as f64, covered as f64 / count as f64);
+    eprintln!("{name} {params:?}: MAE {mae:.4}, coverage {cov:.3} over {count} series");
+    (mae, cov)
+}
+
+#[test]
+fn higuchi_mae_beats_lrdbench_higuchi_increments() {
+    // Peer: lrdbench Higuchi[increments] MAE 0.024.
+    assert!(score("higuchi", &[], SEEDS).0 <= 0.024);
+}
+
+#[test]
+fn ghe_mae_beats_lrdbench_ghe_increments() {
+    // Peer: lrdbench GHE[increments] MAE 0.028.
+    assert!(score("ghe", &[], SEEDS).0 <= 0.028);
+}
+
+#[test]
+fn path_input_of_cumulated_fgn_gives_the_same_h() {
+    // Reading fBm (the cumulative sum of fGn) with input = path must give what the fGn gives
+    // with input = increments: the increments are recovered exactly up to rounding (1e-9).
+    let x = DaviesHarte::new(0.7, N).unwrap().sample(4);
+    let mut path = vec![0.0];
+    path.extend(lrdbench_numerics::prefix::profile(&x));
+    for name in ["higuchi", "ghe"] {
+        let a = call(name, &x, &[]).unwrap().value;
+        let b = call(name, &path, &[("input", ParamValue::Str("path".into()))])
+            .unwrap()
+            .value;
+        assert!((a - b).abs() < 1e-9, "{name}: {a} vs {b}");
+        // The wrong representation is not silently accepted as right: fGn read as a path
+        // gives an H near 0, far from 0.7.
+        let wrong = call(name, &x, &[("input", ParamValue::Str("path".into()))])
+            .unwrap()
+            .value;
+        assert!(wrong < 0.2, "{name}: {wrong}");
+    }
+}
+
+#[test]
+fn higuchi_bootstrap_interval_covers_truth() {
+    // As for dfa: 60 intervals at 95%, binomial sd 0.028; 0.85 is 3.5 sd below nominal.
+    let params = [
+        ("ci", ParamValue::Str("bootstrap".into())),
+        ("seed", ParamValue::Int(3)),
+    ];
+    let (_, cov) = score("higuchi", &params, 10);
+    assert!(cov >= 0.85, "bootstrap coverage {cov}");
+}
+
+#[test]
+fn every_estimator_rejects_bad_input_with_typed_errors() {
+    let good = DaviesHarte::new(0.7, 1024).unwrap().sample(1);
+    for name in ["higuchi", "ghe"] {
+        let mut nan = good.clone();
+        nan[17] = f64::NAN;
+        assert_eq!(
+            call(name, &nan, &[]).unwrap_err().kind,
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            call(name, &[1.5; 500], &[]).unwrap_err().kind,
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            call(name, &good[..10], &[]).unwrap_err().kind,
+            ErrorKind::InsufficientData
+        );
+        assert_eq!(
+            call(name, &[], &[]).unwrap_err().kind,
+            ErrorKind::InsufficientData
+        );
+        // A straight-line path has no roughness.
+        let line: Vec<f64> = (0..500).map(|i| i as f64).collect();
+        let e = call(name, &line, &[("input", ParamValue::Str("path".into()))]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidInput, "{name}: {e}");
+        let e = call(name, &good, &[("input", ParamValue::Str("fbm".into()))]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Parameter);
+    }
+    let e = call("ghe", &good, &[("q", ParamValue::Float(-1.0))]).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Parameter);
+}
+
+#[test]
+fn estimates_carry_fit_and_interval() {
+    let x = DaviesHarte::new(0.7, N).unwrap().sample(3);
+    for name in ["higuchi", "ghe"] {
+        let e = call(name, &x, &[]).unwrap();
+        let fit = e.fit.clone().unwrap();
+        assert!(
+            fit.x.len() >= 4 && fit.x.len() == fit.fitted.len(),
+            "{name}"
+        );
+        assert!(e.r_squared.unwrap() > 0.9, "{name}");
+        let ci = e.ci.clone().unwrap();
+        assert!(ci.low < e.value && e.value < ci.high);
+    }
+}

@@ -1,0 +1,220 @@
+//! Accuracy, coverage and bad-input behaviour of the temporal estimators, through the same
+//! entry point the host calls (`lrdbench_registry().estimate`), on exact fGn of known H.
+//!
+//! Peer bounds are the lrdbench 2.0 MAE values of `shared/reference/peer-measurements.md`,
+//! section 2 (20 seeds × H ∈ {0.2, 0.3, 0.5, 0.7, 0.8, 0.9}, n = 4096, exact fGn).
+
+use lrdbench_numerics::fgn::DaviesHarte;
+use lrdbench_plugin_api::abi_stable::std_types::RResult;
+use lrdbench_plugin_api::{ErrorKind, Estimate, Param, ParamValue, PluginError};
+use lrdbench_plugin_temporal::lrdbench_registry;
+
+const HS: [f64; 6] = [0.2, 0.3, 0.5, 0.7, 0.8, 0.9];
+const N: usize = 4096;
+/// 30 seeds per H (the issue asks for at least 20): 180 series per estimator.
+const SEEDS: u64 = 30;
+
+fn index(name: &str) -> u32 {
+    let d = lrdbench_registry().describe().unwrap();
+    d.components.iter().position(|c| c.name == name).unwrap() as u32
+}
+
+fn call(name: &str, x: &[f64], params: &[(&str, ParamValue)]) -> Result<Estimate, PluginError> {
+    let p: Vec<Param> = params
+        .iter()
+        .map(|(k, v)| Param {
+            name: (*k).into(),
+            value: v.clone(),
+        })
+        .collect();
+    match lrdbench_registry().estimate(index(name), x.into(), p.as_slice().into()) {
+        RResult::ROk(e) => Ok(e),
+        RResult::RErr(e) => Err(e),
+    }
+}
+
+/// (MAE, coverage of the reported interval) over the fGn grid.
+fn score(name: &str, params: &[(&str, ParamValue)], seeds: u64) -> (f64, f64) {
+    let (mut ae, mut covered, mut count) = (0.0, 0usize, 0usize);
+    for h in HS {
+        let plan = DaviesHarte::new(h, N).unwrap();
+        for s in 0..seeds {
+            let x = plan.sample(10_000 + s);
+            let e = call(name, &x, params).unwrap();
+            assert!(e.value.is_finite());
+            ae += (e.value - h).abs();
+            let ci = e.ci.clone().unwrap();
+            covered += usize::from(ci.low <= h && h <= ci.high);
+            count += 1;
+        }
+    }
+    let (mae, cov) = (ae / count as f64, covered as f64 / count as f64);
+    eprintln!("{name} {params:?}: MAE {mae:.4}, coverage {cov:.3} over {count} series");
+    (mae, cov)
+}
+
+#[test]
+fn dfa_mae_beats_lrdbench_dfa() {
+    // Peer: lrdbench DFA MAE 0.026 (fathon: the same).
+    assert!(score("dfa", &[], SEEDS).0 <= 0.026);
+}
+
+#[test]
+fn dma_mae_beats_lrdbench_dma() {
+    // Peer: lrdbench DMA MAE 0.045 (backward window); the default here is centred.
+    assert!(score("dma", &[], SEEDS).0 <= 0.045);
+}
+
+#[test]
+fn aggvar_mae_beats_lrdbench_variance() {
+    // Peer: lrdbench Variance MAE 0.047.
+    assert!(score("aggvar", &[], SEEDS).0 <= 0.047);
+}
+
+#[test]
+fn absmom_mae_beats_lrdbench_absolute_moment() {
+    // Peer: lrdbench AbsoluteMoment MAE 0.051.
+    assert!(score("absmom", &[], SEEDS).0 <= 0.051);
+}
+
+#[test]
+fn varres_mae_beats_lrdbench_variance_residual() {
+    // Peer: lrdbench VarianceResidual MAE 0.024.
+    assert!(score("varres", &[], SEEDS).0 <= 0.024);
+}
+
+#[test]
+fn rs_mae_matches_lrdbench_rs() {
+    // Peers: lrdbench RS MAE 0.057, RS[anis_lloyd] 0.055. This is the same method with the same
+    // ladder, and its MAE is dominated by R/S's known bias (mean |bias| over the grid about
+    // 0.054 for both variants, measured with 40 seeds: +0.108 at H = 0.2 to −0.053 at 0.9
+    // plain), so it cannot reliably beat the peer. The bound adds two standard errors of a
+    // 180-series MAE (sd of |error| ≈ 0.035 → se ≈ 0.0026) to the peer's value, so the test
+    // fails on a real regression but not on seed noise.
+    assert!(score("rs", &[], SEEDS).0 <= 0.057 + 0.005);
+    let al = [("correction", ParamValue::Str("anis_lloyd".into()))];
+    assert!(score("rs", &al, SEEDS).0 <= 0.055 + 0.005);
+}
+
+#[test]
+fn dfa_orders_two_and_three_stay_accurate() {
+    // No peer value for higher orders; DFA-2/3 need larger boxes for the same accuracy, and
+    // 0.05 is twice the DFA-1 peer bound.
+    for order in [2, 3] {
+        assert!(score("dfa", &[("order", ParamValue::Int(order))], 10).0 <= 0.05);
+    }
+}
+
+#[test]
+fn dfa_bootstrap_interval_covers_truth() {
+    // 6 H × 10 seeds with 200-replicate parametric bootstrap intervals at 95%. Under the fGn
+    // model the interval is calibrated up to the estimator's bias at ĥ (which the basic interval
+    // corrects) and Monte-Carlo error, so coverage should be near 0.95; with 60 intervals the
+    // binomial sd is 0.028, and 0.85 is 3.5 sd below nominal: failing it means the interval
+    // is genuinely too narrow, not unlucky.
+    let params = [
+        ("ci", ParamValue::Str("bootstrap".into())),
+        ("seed", ParamValue::Int(7)),
+    ];
+    let (_, cov) = score("dfa", &params, 10);
+    assert!(cov >= 0.85, "bootstrap coverage {cov}");
+}
+
+#[test]
+fn every_estimator_rejects_bad_input_with_typed_errors() {
+    let names = ["rs", "dfa", "dma", "aggvar", "absmom", "varres"];
+    let good = DaviesHarte::new(0.7, 1024).unwrap().sample(1);
+    for name in names {
+        let mut nan = good.clone();
+        nan[17] = f64::NAN;
+        assert_eq!(
+            call(name, &nan, &[]).unwrap_err().kind,
+            ErrorKind::InvalidInput
+        );
+        let mut inf = good.clone();
+        inf[3] = f64::INFINITY;
+        assert_eq!(
+            call(name, &inf, &[]).unwrap_err().kind,
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            call(name, &[1.5; 500], &[]).unwrap_err().kind,
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            call(name, &good[..10], &[]).unwrap_err().kind,
+            ErrorKind::InsufficientData
+        );
+        assert_eq!(
+            call(name, &[], &[]).unwrap_err().kind,
+            ErrorKind::InsufficientData
+        );
+        let e = call(name, &good, &[("ratio", ParamValue::Float(0.5))]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Parameter, "{name}: {e}");
+        let e = call(name, &good, &[("ci", ParamValue::Str("magic".into()))]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Parameter, "{name}: {e}");
+        // A tiny but valid series: a value or a typed error, never NaN or a panic.
+        match call(name, &good[..128], &[]) {
+            Ok(e) => assert!(e.value.is_finite() && e.stderr.unwrap().is_finite()),
+            Err(e) => assert_ne!(e.kind, ErrorKind::Internal, "{name}: {e}"),
+        }
+    }
+    let e = call("dfa", &good, &[("order", ParamValue::Int(4))]).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Parameter);
+}
+
+#[test]
+fn estimates_carry_fit_r_squared_and_warnings() {
+    let x = DaviesHarte::new(0.7, N).unwrap().sample(3);
+    for name in ["rs", "dfa", "dma", "aggvar", "absmom", "varres"] {
+        let e = call(name, &x, &[]).unwrap();
+        let fit = e.fit.clone().unwrap();
+        assert!(
+            fit.x.len() >= 4 && fit.x.len() == fit.fitted.len(),
+            "{name}"
+        );
+        assert!(e.r_squared.unwrap() > 0.9, "{name}");
+        let ci = e.ci.clone().unwrap();
+        assert!(ci.low < e.value && e.value < ci.high && (ci.level - 0.95).abs() < 1e-12);
+    }
+    // Few scales: a narrow ladder earns a warning.
+    let e = call("dfa", &x, &[("max_scale", ParamValue::Int(25))]).unwrap();
+    assert!(
+        e.warnings.iter().any(|w| w.contains("scales")),
+        "{:?}",
+        e.warnings
+    );
+    // A random walk read as noise: H far above 1, flagged.
+    let walk = lrdbench_numerics::prefix::profile(&x);
+    let e = call("dfa", &walk, &[]).unwrap();
+    assert!(e.warnings.iter().any(|w| w.contains("outside (0, 1)")));
+}
+
+#[test]
+fn same_seed_gives_bit_identical_bootstrap() {
+    let x = DaviesHarte::new(0.6, 1024).unwrap().sample(5);
+    let p = [
+        ("ci", ParamValue::Str("bootstrap".into())),
+        ("seed", ParamValue::Int(42)),
+        ("replicates", ParamValue::Int(50)),
+    ];
+    let (a, b) = (call("dfa", &x, &p).unwrap(), call("dfa", &x, &p).unwrap());
+    assert_eq!(a.ci, b.ci);
+}
+
+#[test]
+fn h_is_invariant_under_affine_rescaling() {
+    // Every statistic here is a log-scale slope of a scale-equivariant quantity of the
+    // demeaned series, so x → 3x + 100 must leave H unchanged up to rounding (1e-9).
+    let x = DaviesHarte::new(0.4, 2048).unwrap().sample(9);
+    let y: Vec<f64> = x.iter().map(|v| 3.0 * v + 100.0).collect();
+    for name in ["rs", "dfa", "dma", "aggvar", "absmom", "varres"] {
+        let (a, b) = (call(name, &x, &[]).unwrap(), call(name, &y, &[]).unwrap());
+        assert!(
+            (a.value - b.value).abs() < 1e-9,
+            "{name}: {} vs {}",
+            a.value,
+            b.value
+        );
+    }
+}
