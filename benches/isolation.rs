@@ -4,6 +4,7 @@
 //! two pipe transfers of the frame, two context switches, and the worker's per-call accounting.
 //!
 //! Needs the release binary and plugins: `cargo build --release --workspace` first.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/support/mod.rs"]
 mod support;

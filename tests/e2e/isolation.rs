@@ -1,5 +1,6 @@
 //! Process isolation end to end: crashing, hanging and memory-hungry estimators in `estimate`
 //! and in workflows, a host killed mid-run, and what in-process mode still catches.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
