@@ -460,6 +460,14 @@ impl Store {
             let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
             meta.insert("last_retention_us", crate::now_us() as u64)
                 .map_err(|e| self.err(e))?;
+            // Rows of journals untouched since the cutoff: their files are long gone (a live
+            // process updates its row with every batch), and readers only need rows of
+            // journals that still exist.
+            let cutoff_us = (before_id >> 12) as i64;
+            let mut journals = tx.open_table(JOURNALS).map_err(|e| self.err(e))?;
+            journals
+                .retain(|_, (_, updated_us)| updated_us >= cutoff_us)
+                .map_err(|e| self.err(e))?;
         }
         tx.commit().map_err(|e| self.err(e))?;
         Ok(n)

@@ -1,0 +1,453 @@
+//! Analytics end to end: plugin calls recorded with typed errors and heap peaks, nothing lost
+//! when the host is killed, two writers at once, privacy canaries, and the off switches.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use lrdbench_analytics::read_events;
+
+use crate::support::{host_binary, library};
+
+/// The host with a clean environment: store `store`, analytics on, a fixed user name.
+fn host_cmd(store: &Path) -> Command {
+    let mut c = Command::new(host_binary());
+    c.env("LRDBENCH_HOME", store)
+        .env_remove("LRDBENCH_ANALYTICS")
+        .env_remove("DO_NOT_TRACK")
+        .env_remove("LRDBENCH_PLUGIN_PATH")
+        .env("USER", "tester");
+    c
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("host runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A series file of `n` points (a deterministic sine with noise-like jitter).
+fn series_file(dir: &Path, n: usize) -> std::path::PathBuf {
+    let p = dir.join("series.txt");
+    let body: Vec<String> = (0..n)
+        .map(|i| format!("{}", ((i * 7919) % 1000) as f64 / 1000.0 - 0.5))
+        .collect();
+    std::fs::write(&p, body.join("\n")).unwrap();
+    p
+}
+
+/// A pseudo-random number from the clock, for kill timings (no seed to reproduce: every
+/// moment must be safe).
+fn jitter(max: u64) -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    (t.wrapping_mul(6364136223846793005) >> 20) % max
+}
+
+#[test]
+fn analytics_plugin_calls_are_recorded_with_typed_errors_and_heap_peak() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let series = series_file(dir.path(), 2048);
+    let fault = library("lrdbench_fault_plugin");
+    let out = run(host_cmd(&store).args([
+        "--plugin",
+        fault.to_str().unwrap(),
+        "estimate",
+        "-e",
+        "fault_alloc,fault_panic,fault_nan",
+        "-p",
+        "mib=32",
+        series.to_str().unwrap(),
+    ]));
+    assert!(
+        text(&out.stderr).contains("note: lrdbench records"),
+        "first recording prints the notice: {}",
+        text(&out.stderr)
+    );
+    let events = read_events(&store, 0).unwrap();
+    let by: HashMap<&str, &lrdbench_analytics::event::CallEvent> = events
+        .calls
+        .iter()
+        .map(|c| (c.component.as_str(), c))
+        .collect();
+    assert_eq!(events.calls.len(), 3, "{:?}", events.calls);
+
+    let alloc = by["fault_alloc"];
+    assert!(alloc.success);
+    assert_eq!(alloc.data_length, 2048);
+    assert_eq!(alloc.parameters["mib"], "32");
+    let plugin = alloc.plugin.as_ref().unwrap();
+    assert_eq!(plugin.name, "fault");
+    assert_eq!(
+        plugin.sha256,
+        lrdbench_host::plugin::sha256_file(&fault).unwrap()
+    );
+    let perf = alloc.performance.unwrap();
+    // The plugin allocates and touches 32 MiB on the calling thread; jemalloc's peak counts
+    // it exactly, plus at most the small bookkeeping of the call (well under 1 MiB).
+    assert!(
+        perf.heap_peak >= 32 << 20 && perf.heap_peak < 33 << 20,
+        "heap peak {}",
+        perf.heap_peak
+    );
+    assert!(perf.wall_ns > 0 && perf.cpu_thread_ns > 0);
+    assert!(perf.rss_before > 0 && perf.rss_after > 0);
+
+    let panic = by["fault_panic"];
+    assert!(!panic.success);
+    let err = panic.error.as_ref().unwrap();
+    assert_eq!(err.kind, "panic");
+    assert!(err.location.as_deref().unwrap().starts_with("src/lib.rs:"));
+    assert!(err.message.contains("asked to panic"), "{}", err.message);
+
+    let nan = by["fault_nan"];
+    assert_eq!(nan.error.as_ref().unwrap().kind, "numerical");
+    // User ids are keyed hashes in privacy mode, never the name.
+    assert_eq!(alloc.user_id.len(), 64);
+    assert_ne!(alloc.user_id, "tester");
+    assert!(!alloc.session_id.is_empty());
+
+    // The second run does not repeat the notice.
+    let out = run(host_cmd(&store).args([
+        "--plugin",
+        fault.to_str().unwrap(),
+        "estimate",
+        "-e",
+        "fault_nan",
+        series.to_str().unwrap(),
+    ]));
+    assert!(!text(&out.stderr).contains("note: lrdbench records"));
+    assert_eq!(read_events(&store, 0).unwrap().calls.len(), 4);
+}
+
+/// Spawns `analytics selftest`, collects the ids it acknowledges, and SIGKILLs it after
+/// `after`. Returns the acknowledged (id, seq) pairs.
+fn killed_selftest(store: &Path, component: &str, after: Duration) -> Vec<(u64, u64)> {
+    let mut child = host_cmd(store)
+        .args([
+            "analytics",
+            "selftest",
+            "--events",
+            "10000000",
+            "--interval-us",
+            "10",
+            "--component",
+            component,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut acked = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let mut it = line.split(' ');
+            if let (Some(Ok(id)), Some(Ok(seq))) =
+                (it.next().map(str::parse), it.next().map(str::parse))
+            {
+                acked.push((id, seq));
+            }
+        }
+        acked
+    });
+    std::thread::sleep(after);
+    child.kill().unwrap(); // SIGKILL on Unix.
+    child.wait().unwrap();
+    reader.join().unwrap()
+}
+
+#[test]
+fn analytics_sigkill_at_random_moments_loses_no_acknowledged_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut acked = Vec::new();
+    for round in 0..8 {
+        // 30 to 330 ms: from the middle of the first open to deep into batching and commits.
+        let after = Duration::from_millis(30 + jitter(300));
+        let got = killed_selftest(&store, "kill", after);
+        assert!(round == 0 || !got.is_empty() || after < Duration::from_millis(60));
+        acked.extend(got);
+    }
+    assert!(
+        acked.len() > 100,
+        "too few events acknowledged: {}",
+        acked.len()
+    );
+    let check = |when: &str| {
+        let events = read_events(&store, 0).unwrap();
+        let mut count: HashMap<u64, usize> = HashMap::new();
+        for c in &events.calls {
+            *count.entry(c.id).or_default() += 1;
+        }
+        assert!(
+            count.values().all(|n| *n == 1),
+            "{when}: an event is stored twice"
+        );
+        for (id, _) in &acked {
+            assert_eq!(
+                count.get(id),
+                Some(&1),
+                "{when}: acknowledged event {id} missing"
+            );
+        }
+    };
+    // Before any replay: read straight from the dead journals and the store.
+    check("before replay");
+    // A new process replays the dead journals into the store.
+    let out = run(host_cmd(&store).args(["analytics", "selftest", "--events", "1"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    check("after replay");
+    let journals = std::fs::read_dir(store.join("analytics/journal"))
+        .unwrap()
+        .count();
+    assert_eq!(journals, 0, "replayed journals are deleted");
+}
+
+#[test]
+fn analytics_two_concurrent_writers_keep_every_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    const N: u64 = 20_000;
+    let spawn = |component: &str| {
+        host_cmd(&store)
+            .args([
+                "analytics",
+                "selftest",
+                "--events",
+                &N.to_string(),
+                "--component",
+                component,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let a = spawn("writer_a");
+    let b = spawn("writer_b");
+    // Reports read while both write: every read succeeds and never shows an event twice.
+    let t0 = Instant::now();
+    let mut reads = 0;
+    while t0.elapsed() < Duration::from_millis(800) {
+        let events = read_events(&store, 0).unwrap();
+        let ids: HashSet<u64> = events.calls.iter().map(|c| c.id).collect();
+        assert_eq!(ids.len(), events.calls.len());
+        reads += 1;
+    }
+    assert!(reads > 0);
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let events = read_events(&store, 0).unwrap();
+    for component in ["writer_a", "writer_b"] {
+        let mut seqs: Vec<u64> = events
+            .calls
+            .iter()
+            .filter(|c| c.component == component)
+            .map(|c| c.data_length)
+            .collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (0..N).collect::<Vec<_>>(), "{component}");
+    }
+}
+
+/// Every file under `dir`, searched for `needle` byte for byte.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                if bytes.windows(needle.len()).any(|w| w == needle) {
+                    hits.push(p.display().to_string());
+                }
+            }
+        }
+    }
+    hits
+}
+
+fn canary_run(store: &Path, home: &Path, extra: &[&str]) -> Output {
+    let mut cmd = host_cmd(store);
+    cmd.env("USER", "canaryuserQX7")
+        .env("HOME", home)
+        .args(["analytics", "selftest", "--events", "3"])
+        .args([
+            "--param",
+            "token=canarytokenQX7",
+            "--param",
+            "source=/srv/canarypathQX7/series.csv",
+            "--param",
+            "window=16",
+            "--fail",
+        ])
+        .arg(format!(
+            "cannot read /srv/canarypathQX7/series.csv or {}/notes.txt for canaryuserQX7",
+            home.display()
+        ))
+        .args(extra);
+    run(&mut cmd)
+}
+
+#[test]
+fn analytics_canaries_never_reach_the_store_files_in_privacy_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let home = dir.path().join("home-canaryhomeQX7");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = canary_run(&store, &home, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // A run killed before it could store anything leaves its events in a journal: search
+    // that too.
+    let mut child = host_cmd(&store)
+        .env("USER", "canaryuserQX7")
+        .env("HOME", &home)
+        .args([
+            "analytics",
+            "selftest",
+            "--events",
+            "100000000",
+            "--param",
+            "token=canarytokenQX7",
+            "--fail",
+            "at /srv/canarypathQX7/x",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        std::fs::read_dir(store.join("analytics/journal"))
+            .unwrap()
+            .count()
+            > 0,
+        "the killed run's journal is there to search"
+    );
+    assert_eq!(files_containing(&store, b"QX7"), Vec::<String>::new());
+    let events = read_events(&store, 0).unwrap();
+    assert!(events.calls.len() >= 4);
+    let e = &events.calls[0];
+    assert_eq!(e.parameters["window"], "16");
+    assert_eq!(e.parameters["token"], "[redacted]");
+
+    // The same run with privacy off does keep them: the search above can fail.
+    let open = dir.path().join("open");
+    let out = run(host_cmd(&open).args(["analytics", "enable", "--no-privacy"]));
+    assert!(out.status.success());
+    let out = canary_run(&open, &home, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!files_containing(&open, b"canarytokenQX7").is_empty());
+}
+
+#[test]
+fn analytics_off_switches_record_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = series_file(dir.path(), 512);
+    let fault = library("lrdbench_fault_plugin");
+    for (var, value) in [("DO_NOT_TRACK", "1"), ("LRDBENCH_ANALYTICS", "0")] {
+        let store = dir.path().join(var);
+        let out = run(host_cmd(&store).env(var, value).args([
+            "--plugin",
+            fault.to_str().unwrap(),
+            "estimate",
+            "-e",
+            "fault_nan",
+            series.to_str().unwrap(),
+        ]));
+        assert!(!text(&out.stderr).contains("note: lrdbench records"));
+        assert!(!store.join("analytics").exists(), "{var}: nothing created");
+        let out = run(host_cmd(&store)
+            .env(var, value)
+            .args(["analytics", "status"]));
+        assert!(text(&out.stdout).contains(&format!("recording: off ({var} is set)")));
+    }
+    let store = dir.path().join("disabled");
+    assert!(run(host_cmd(&store).args(["analytics", "disable"]))
+        .status
+        .success());
+    let out = run(host_cmd(&store).args(["analytics", "selftest", "--events", "1"]));
+    assert!(!out.status.success());
+    assert!(!store.join("analytics").exists());
+}
+
+#[test]
+fn analytics_unusable_store_warns_once_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = series_file(dir.path(), 512);
+    let fault = library("lrdbench_fault_plugin");
+    // A file where the store's analytics directory should be: unusable even for root.
+    let store = dir.path().join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::write(store.join("analytics"), b"not a directory").unwrap();
+    let out = run(host_cmd(&store).args([
+        "--plugin",
+        fault.to_str().unwrap(),
+        "estimate",
+        "-e",
+        "fault_alloc",
+        "-p",
+        "mib=1",
+        series.to_str().unwrap(),
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("analytics recording is off"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+}
+
+#[test]
+fn analytics_forget_and_purge_delete_what_they_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    for user in ["alice", "bob"] {
+        let out = run(host_cmd(&store).env("USER", user).args([
+            "analytics",
+            "selftest",
+            "--events",
+            "5",
+        ]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let out = run(host_cmd(&store).args(["analytics", "forget", "--user", "alice"]));
+    assert_eq!(text(&out.stdout).trim(), "deleted 5 events of user alice");
+    assert_eq!(read_events(&store, 0).unwrap().calls.len(), 5);
+    let out = run(host_cmd(&store)
+        .args(["analytics", "purge"])
+        .stdin(Stdio::null()));
+    assert!(
+        !out.status.success(),
+        "purge without --yes refuses when it cannot ask"
+    );
+    let out = run(host_cmd(&store).args(["analytics", "purge", "--yes"]));
+    assert_eq!(text(&out.stdout).trim(), "deleted 5 events");
+    assert!(read_events(&store, 0).unwrap().calls.is_empty());
+    let out = run(host_cmd(&store).args(["analytics", "status"]));
+    assert!(
+        text(&out.stdout).contains("events: 0 calls"),
+        "{}",
+        text(&out.stdout)
+    );
+}
