@@ -314,13 +314,13 @@ fn isolation_workflow_with_every_fault_completes_and_records_each_call_once() {
 fn slow_workflow(dir: &Path) -> PathBuf {
     let mut body = String::from(
         "[workflow]\nname = \"slow\"\n[[data]]\nvalues = [0.25, 2.0, 3.0, 4.0, 5.0, 6.0]\n\
-         truth = { H = 0.5 }\n[[estimator]]\nname = \"fault_slow\"\nparams = { seconds = 0.03 }\n\
+         truth = { H = 0.5 }\n[[estimator]]\nname = \"fault_slow\"\nparams = { seconds = 0.06 }\n\
          [estimator.variants]\n",
     );
     for i in 0..16 {
         body.push_str(&format!(
             "v{i:02} = {{ seconds = {} }}\n",
-            0.03 + 0.001 * i as f64
+            0.06 + 0.001 * i as f64
         ));
     }
     body.push_str("[execution]\nthreads = 2\nisolation = \"process\"\ntimeout = 5\n");
@@ -340,10 +340,25 @@ fn jitter_ms(max: u64) -> u64 {
 }
 
 #[test]
-fn isolation_sigkill_of_host_keeps_events_and_leaves_no_worker() {
+fn isolation_sigkill_of_host_keeps_events_leaves_no_worker_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let fault = private_fault_plugin(dir.path());
     let wf = slow_workflow(dir.path());
+    let reference = {
+        let runs = dir.path().join("reference");
+        let out = host_cmd(&dir.path().join("store-ref"))
+            .args(["--plugin", fault.to_str().unwrap(), "run"])
+            .arg(&wf)
+            .args(["--out", runs.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        estimate_rows(&PathBuf::from(
+            text(&out.stdout).lines().last().unwrap().trim(),
+        ))
+    };
+    assert_eq!(reference.len(), 17);
+    let mut resumed = 0;
     for round in 0..20 {
         let store = dir.path().join(format!("store{round}"));
         let runs = dir.path().join(format!("runs{round}"));
@@ -410,5 +425,44 @@ fn isolation_sigkill_of_host_keeps_events_and_leaves_no_worker() {
             events.calls.len(),
             "{when}: an event is stored twice"
         );
+
+        // Resuming finishes the run with the results of an uninterrupted one.
+        let manifest = std::fs::read_to_string(run_dir.join("manifest.json")).unwrap_or_default();
+        if !manifest.contains("\"complete\"") {
+            let out = host_cmd(&store)
+                .args(["--plugin", fault.to_str().unwrap(), "run"])
+                .arg(&wf)
+                .args(["--resume", run_dir.to_str().unwrap()])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{when}: {}", text(&out.stderr));
+            resumed += 1;
+        }
+        assert_eq!(estimate_rows(&run_dir), reference, "{when}");
     }
+    // Kills land between 50 and 550 ms into a run of about 0.7 s: most rounds interrupt it.
+    assert!(
+        resumed >= 5,
+        "only {resumed} of 20 kills interrupted the run"
+    );
+}
+
+/// The rows of a run's `estimates.csv` that must not depend on interruptions: variant,
+/// value, validity and error kind, sorted.
+fn estimate_rows(run_dir: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::Reader::from_path(run_dir.join("estimates.csv")).unwrap();
+    let headers = r.headers().unwrap().clone();
+    let keep: Vec<usize> = ["variant", "value", "valid", "error_kind"]
+        .iter()
+        .map(|k| headers.iter().position(|h| h == *k).unwrap())
+        .collect();
+    let mut rows: Vec<Vec<String>> = r
+        .records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            keep.iter().map(|&i| rec[i].to_string()).collect()
+        })
+        .collect();
+    rows.sort();
+    rows
 }
