@@ -22,6 +22,16 @@ impl SlopeMap {
     };
 }
 
+/// How the points of a scaling fit are weighted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FitWeights {
+    /// Ordinary least squares (lrdbench 2.0, fathon).
+    Equal,
+    /// Weights ∝ the number of boxes behind each point, roughly the inverse variance of its
+    /// log-statistic, so that the largest scales (a handful of boxes) do not dominate.
+    BoxCount,
+}
+
 /// A fitted scaling law and the H it implies, with a regression-based interval.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HurstFit {

@@ -11,7 +11,8 @@
 //! use lrdbench_plugin_temporal::kernel::dfa::{dfa, DfaConfig};
 //! let x = lrdbench_numerics::fgn::fgn(0.5, 2048, 7).unwrap();
 //! let cfg = DfaConfig { order: Order::new(1).unwrap(), min_scale: 16, max_scale: None,
-//!                       ratio: 1.25, segments: Segments::Forward, level: 0.95 };
+//!                       ratio: 1.25, segments: Segments::Forward,
+//!                       fit: lrdbench_numerics::scaling::FitWeights::BoxCount, level: 0.95 };
 //! let fit = dfa(&x, &cfg).unwrap();
 //! assert!(fit.ci_low < fit.h && fit.h < fit.ci_high);
 //! ```

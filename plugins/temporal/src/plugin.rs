@@ -3,6 +3,7 @@
 
 use lrdbench_numerics::bootstrap::{uncertainty_params, Uncertainty};
 use lrdbench_numerics::fluctuation::{Order, Segments};
+use lrdbench_numerics::scaling::FitWeights;
 use lrdbench_plugin_api::prelude::*;
 use lrdbench_plugin_api::ComponentDescriptor;
 
@@ -41,6 +42,24 @@ fn ladder_params(
             .bounds(1.01, 4.0)
             .build(),
     )
+}
+
+/// The `fit` parameter: weighted by box count (default) or ordinary least squares.
+pub(crate) fn fit_param() -> lrdbench_plugin_api::ParamSpec {
+    param::choice(
+        "fit",
+        "wls",
+        &["wls", "ols"],
+        "scaling fit weighted by the number of boxes (wls) or unweighted as lrdbench 2.0 and fathon (ols)",
+    )
+    .build()
+}
+
+fn fit_weights(params: &Params) -> FitWeights {
+    match params.str("fit") {
+        "ols" => FitWeights::Equal,
+        _ => FitWeights::BoxCount,
+    }
 }
 
 fn max_scale(params: &Params) -> Option<usize> {
@@ -101,6 +120,7 @@ impl Dfa {
                 "both" => Segments::Both,
                 _ => Segments::Forward,
             },
+            fit: fit_weights(params),
             level,
         })
     }
@@ -116,15 +136,17 @@ impl Estimator for Dfa {
                     .bounds(1.0, 3.0)
                     .build(),
             );
-        let b = ladder_params(b, 16, 3.0, "largest box size (0: n/4)", 1.25).param(
-            param::choice(
-                "segments",
-                "forward",
-                &["forward", "both"],
-                "boxes from the start only, or also from the end",
+        let b = ladder_params(b, 16, 3.0, "largest box size (0: n/4)", 1.25)
+            .param(
+                param::choice(
+                    "segments",
+                    "forward",
+                    &["forward", "both"],
+                    "boxes from the start only, or also from the end",
+                )
+                .build(),
             )
-            .build(),
-        );
+            .param(fit_param());
         with_common(b)
     }
 

@@ -55,8 +55,10 @@ fn score(name: &str, params: &[(&str, ParamValue)], seeds: u64) -> (f64, f64) {
 
 #[test]
 fn dfa_mae_beats_lrdbench_dfa() {
-    // Peer: lrdbench DFA MAE 0.026 (fathon: the same).
+    // Peer: lrdbench DFA MAE 0.026 (fathon: the same). The unweighted fit is their method
+    // and is held to the same bound.
     assert!(score("dfa", &[], SEEDS).0 <= 0.026);
+    assert!(score("dfa", &[("fit", ParamValue::Str("ols".into()))], SEEDS).0 <= 0.026);
 }
 
 #[test]
@@ -107,17 +109,18 @@ fn dfa_orders_two_and_three_stay_accurate() {
 
 #[test]
 fn dfa_bootstrap_interval_covers_truth() {
-    // 6 H × 10 seeds with 200-replicate parametric bootstrap intervals at 95%. Under the fGn
+    // 6 H × 20 seeds with 200-replicate parametric bootstrap intervals at 95%. Under the fGn
     // model the interval is calibrated up to the estimator's bias at ĥ (which the basic interval
-    // corrects) and Monte-Carlo error, so coverage should be near 0.95; with 60 intervals the
-    // binomial sd is 0.028, and 0.85 is 3.5 sd below nominal: failing it means the interval
-    // is genuinely too narrow, not unlucky.
+    // corrects) and Monte-Carlo error, so coverage should be near 0.95 (the replicate sd was
+    // checked against the sd of DFA over 200 fresh fGn series: 0.0268 against 0.0273); with
+    // 120 intervals the binomial sd is 0.02, and 0.88 is 3.5 sd below nominal: failing it
+    // means the interval is genuinely too narrow, not unlucky.
     let params = [
         ("ci", ParamValue::Str("bootstrap".into())),
         ("seed", ParamValue::Int(7)),
     ];
-    let (_, cov) = score("dfa", &params, 10);
-    assert!(cov >= 0.85, "bootstrap coverage {cov}");
+    let (_, cov) = score("dfa", &params, 20);
+    assert!(cov >= 0.88, "bootstrap coverage {cov}");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Detrended fluctuation analysis of order 1 to 3.
 
 use lrdbench_numerics::fluctuation::{Detrender, Order, Segments};
-use lrdbench_numerics::scaling::{fit_hurst, HurstFit, SlopeMap};
+use lrdbench_numerics::scaling::{fit_hurst_weighted, FitWeights, HurstFit, SlopeMap};
 use lrdbench_numerics::{ladder, prefix, validate};
 use lrdbench_plugin_api::PluginError;
 
@@ -20,6 +20,8 @@ pub struct DfaConfig {
     pub ratio: f64,
     /// Which boxes are laid over the profile.
     pub segments: Segments,
+    /// Weighting of the scaling fit.
+    pub fit: FitWeights,
     /// Nominal level of the regression interval.
     pub level: f64,
 }
@@ -27,16 +29,17 @@ pub struct DfaConfig {
 /// Smallest series [`dfa`] accepts: boxes of 16 to n/4 by ×1.25 need n ≥ 100 for 3 scales.
 pub const DFA_MIN_N: usize = 100;
 
-/// The fluctuation function F(s) on the ladder of `cfg` (validated input assumed).
+/// The fluctuation function F(s) on the ladder of `cfg`, with the number of boxes behind each
+/// value (validated input assumed).
 pub fn fluctuation_function(
     x: &[f64],
     cfg: &DfaConfig,
-) -> Result<(Vec<usize>, Vec<f64>), PluginError> {
+) -> Result<(Vec<usize>, Vec<f64>, Vec<f64>), PluginError> {
     let n = x.len();
     let scales = ladder::geometric(cfg.min_scale, max_scale(n, cfg.max_scale, 4), cfg.ratio)?;
     let det = Detrender::new(prefix::profile(x), cfg.order);
     let mut buf = Vec::with_capacity(n / cfg.min_scale.max(1) * 2 + 2);
-    let (mut used, mut f) = (Vec::new(), Vec::new());
+    let (mut used, mut f, mut count) = (Vec::new(), Vec::new(), Vec::new());
     for s in scales {
         buf.clear();
         det.box_variances(s, cfg.segments, &mut buf);
@@ -47,9 +50,10 @@ pub fn fluctuation_function(
         if f2 > 0.0 {
             used.push(s);
             f.push(f2.sqrt());
+            count.push(buf.len() as f64);
         }
     }
-    Ok((used, f))
+    Ok((used, f, count))
 }
 
 /// Estimates H (the DFA exponent α) by detrended fluctuation analysis.
@@ -60,7 +64,8 @@ pub fn fluctuation_function(
 /// y_j = Σ_{i ≤ j} (x_i − x̄)                         profile
 /// F²(v, s) = (1/s) Σ_{j in box v} (y_j − p_v(j))²     p_v: least-squares polynomial of the order
 /// F(s) = sqrt(mean_v F²(v, s))
-/// log F(s) = c + α log s,   H = α (fGn)
+/// log F(s) = c + α log s,   H = α (fGn); least squares weighted by the number of boxes
+///   (default) or unweighted (as lrdbench 2.0 and fathon, for one-to-one comparison)
 /// ```
 ///
 /// # Reference
@@ -88,10 +93,12 @@ pub fn fluctuation_function(
 ///
 /// ```
 /// use lrdbench_numerics::fluctuation::{Order, Segments};
+/// use lrdbench_numerics::scaling::FitWeights;
 /// use lrdbench_plugin_temporal::kernel::dfa::{dfa, DfaConfig};
 /// let x = lrdbench_numerics::fgn::fgn(0.7, 4096, 1).unwrap();
 /// let cfg = DfaConfig { order: Order::new(1).unwrap(), min_scale: 16, max_scale: None,
-///                       ratio: 1.25, segments: Segments::Forward, level: 0.95 };
+///                       ratio: 1.25, segments: Segments::Forward,
+///                       fit: FitWeights::BoxCount, level: 0.95 };
 /// let fit = dfa(&x, &cfg).unwrap();
 /// assert!((fit.h - 0.7).abs() < 0.1);
 /// ```
@@ -105,8 +112,10 @@ pub fn dfa(x: &[f64], cfg: &DfaConfig) -> Result<HurstFit, PluginError> {
             cfg.min_scale
         )
     })?;
-    let (s, f) = fluctuation_function(x, cfg)?;
+    let (s, f, count) = fluctuation_function(x, cfg)?;
     let lx = s.iter().map(|v| (*v as f64).ln()).collect();
     let ly = f.iter().map(|v| v.ln()).collect();
-    fit_hurst(lx, ly, ("log s", "log F(s)"), SlopeMap::IDENTITY, cfg.level)
+    let w = (cfg.fit == FitWeights::BoxCount).then_some(count.as_slice());
+    let labels = ("log s", "log F(s)");
+    fit_hurst_weighted(lx, ly, w, labels, SlopeMap::IDENTITY, cfg.level)
 }
