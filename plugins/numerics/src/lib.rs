@@ -24,4 +24,6 @@ pub mod rng;
 pub mod fft;
 pub mod spectral_density;
 pub mod dwt;
+pub mod bootstrap;
+pub mod scaling;
 pub mod optimize;
