@@ -4,6 +4,7 @@
 //!
 //! Peer times (lrdbench 2.0, `shared/reference/peer-measurements.md`, section 3a) are printed
 //! next to nothing here: the closing report puts them side by side.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -3,6 +3,7 @@
 //!
 //! Peer bounds are the lrdbench 2.0 MAE values of `shared/reference/peer-measurements.md`,
 //! section 2 (20 seeds × H ∈ {0.2, 0.3, 0.5, 0.7, 0.8, 0.9}, n = 4096, exact fGn).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use lrdbench_numerics::fgn::DaviesHarte;
 use lrdbench_plugin_api::abi_stable::std_types::RResult;
@@ -43,7 +44,7 @@ fn score(name: &str, params: &[(&str, ParamValue)], seeds: u64) -> (f64, f64) {
             let e = call(name, &x, params).unwrap();
             assert!(e.value.is_finite());
             ae += (e.value - h).abs();
-            let ci = e.ci.clone().unwrap();
+            let ci = e.ci.unwrap();
             covered += usize::from(ci.low <= h && h <= ci.high);
             count += 1;
         }
@@ -142,7 +143,7 @@ fn estimates_carry_fit_and_interval() {
             "{name}"
         );
         assert!(e.r_squared.unwrap() > 0.9, "{name}");
-        let ci = e.ci.clone().unwrap();
+        let ci = e.ci.unwrap();
         assert!(ci.low < e.value && e.value < ci.high);
     }
 }

@@ -305,6 +305,7 @@ fn quantile(sorted: &[f64], p: f64) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

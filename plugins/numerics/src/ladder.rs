@@ -83,6 +83,7 @@ pub fn log_spaced(min: usize, max: usize, count: usize) -> Result<Vec<usize>, Pl
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

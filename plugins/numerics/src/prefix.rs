@@ -238,6 +238,7 @@ pub fn neumaier_sum(x: impl Iterator<Item = f64>) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

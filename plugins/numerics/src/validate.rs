@@ -72,6 +72,7 @@ pub fn mean_sd(x: &[f64]) -> (f64, f64) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use lrdbench_plugin_api::ErrorKind;

@@ -133,6 +133,7 @@ pub(crate) fn corrected_fit(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

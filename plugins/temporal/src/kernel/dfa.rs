@@ -29,12 +29,19 @@ pub struct DfaConfig {
 /// Smallest series [`dfa`] accepts: boxes of 16 to n/4 by ×1.25 need n ≥ 100 for 3 scales.
 pub const DFA_MIN_N: usize = 100;
 
-/// The fluctuation function F(s) on the ladder of `cfg`, with the number of boxes behind each
-/// value (validated input assumed).
-pub fn fluctuation_function(
-    x: &[f64],
-    cfg: &DfaConfig,
-) -> Result<(Vec<usize>, Vec<f64>, Vec<f64>), PluginError> {
+/// The fluctuation function on a ladder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fluctuations {
+    /// Box sizes with at least one box of positive variance.
+    pub scales: Vec<usize>,
+    /// F(s) at each.
+    pub f: Vec<f64>,
+    /// Number of boxes behind each F(s).
+    pub boxes: Vec<f64>,
+}
+
+/// The fluctuation function F(s) on the ladder of `cfg` (validated input assumed).
+pub fn fluctuation_function(x: &[f64], cfg: &DfaConfig) -> Result<Fluctuations, PluginError> {
     let n = x.len();
     let scales = ladder::geometric(cfg.min_scale, max_scale(n, cfg.max_scale, 4), cfg.ratio)?;
     let det = Detrender::new(prefix::profile(x), cfg.order);
@@ -53,7 +60,11 @@ pub fn fluctuation_function(
             count.push(buf.len() as f64);
         }
     }
-    Ok((used, f, count))
+    Ok(Fluctuations {
+        scales: used,
+        f,
+        boxes: count,
+    })
 }
 
 /// Estimates H (the DFA exponent α) by detrended fluctuation analysis.
@@ -112,10 +123,10 @@ pub fn dfa(x: &[f64], cfg: &DfaConfig) -> Result<HurstFit, PluginError> {
             cfg.min_scale
         )
     })?;
-    let (s, f, count) = fluctuation_function(x, cfg)?;
-    let lx = s.iter().map(|v| (*v as f64).ln()).collect();
-    let ly = f.iter().map(|v| v.ln()).collect();
-    let w = (cfg.fit == FitWeights::BoxCount).then_some(count.as_slice());
+    let fl = fluctuation_function(x, cfg)?;
+    let lx = fl.scales.iter().map(|v| (*v as f64).ln()).collect();
+    let ly = fl.f.iter().map(|v| v.ln()).collect();
+    let w = (cfg.fit == FitWeights::BoxCount).then_some(fl.boxes.as_slice());
     let labels = ("log s", "log F(s)");
     fit_hurst_weighted(lx, ly, w, labels, SlopeMap::IDENTITY, cfg.level)
 }

@@ -161,6 +161,7 @@ pub fn residual_variance_direct(y: &[f64], s: usize, window: DmaWindow) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
