@@ -52,7 +52,7 @@ impl Estimator for Higuchi {
             .param(input_param())
             .param(correction_param())
             .param(
-                param::int("k_max", 0, "largest lag (0: max(8, min(64, n/8)))")
+                param::int("k_max", 0, "largest lag (0: 16, clipped to n/4)")
                     .min(0.0)
                     .build(),
             );
