@@ -365,6 +365,17 @@ impl Dashboard {
     /// The spec's `create_visualizations(days)`: every chart as an SVG string, by name, plus
     /// the charts that could not be drawn.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lrdbench_dashboard::Dashboard;
+    ///
+    /// // Without data there is nothing to draw, and that is not an error.
+    /// let (charts, failed) = Dashboard::from_events(vec![], vec![]).create_visualizations(30)?;
+    /// assert!(charts.is_empty() && failed.is_empty());
+    /// # Ok::<(), lrdbench_dashboard::DashboardError>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`DashboardError::Store`] when the store cannot be read.
@@ -406,6 +417,20 @@ impl Dashboard {
     /// one file per record type (`usage`, `performance`, `errors`, `workflow_steps`; `.jsonl`
     /// and/or `.csv`), sanitized in privacy mode, plus `summary.json` and the four reports
     /// as JSON.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use lrdbench_dashboard::{Dashboard, ExportFormat};
+    ///
+    /// let out = tempfile::tempdir()?;
+    /// let files = Dashboard::from_events(vec![], vec![])
+    ///     .export_all_data(90, out.path(), &[ExportFormat::JsonLines, ExportFormat::Csv])?;
+    /// // usage, performance, errors, workflow_steps × 2 formats, summary.json, 4 reports.
+    /// assert_eq!(files.len(), 13);
+    /// assert!(out.path().join("errors.csv").is_file());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///

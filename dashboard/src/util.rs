@@ -147,6 +147,7 @@ pub fn length_bucket_label(bucket: Option<u32>) -> String {
     match bucket {
         None => "0".to_string(),
         Some(k) if k >= 63 => format!("≥2^{k}"),
+        Some(0) => "1 (2^0)".to_string(),
         Some(k) => format!("{}–{} (2^{k})", 1u64 << k, (1u64 << (k + 1)) - 1),
     }
 }
