@@ -291,6 +291,43 @@ mod tests {
     }
 
     #[test]
+    fn plain_f64_prefix_sums_fail_the_large_n_bound() {
+        // The same data as above through plain f64 prefix sums of y, j·y and y²: this is the
+        // shortcut the compensated path replaces, and it must miss the 1e-11 bound by orders
+        // of magnitude (else the large-n test above would not be discriminating).
+        let n = 1 << 20;
+        let x: Vec<f64> = noise(n, 11).iter().map(|v| v + 0.01).collect();
+        let mut y = profile(&x);
+        y.iter_mut()
+            .enumerate()
+            .for_each(|(j, v)| *v += 1e6 + 0.3 * j as f64);
+        let (mut py, mut pjy, mut pyy) = (vec![0.0], vec![0.0], vec![0.0]);
+        for (j, v) in y.iter().enumerate() {
+            py.push(py[j] + v);
+            pjy.push(pjy[j] + j as f64 * v);
+            pyy.push(pyy[j] + v * v);
+        }
+        let s = 16usize;
+        let stt = (s * (s * s - 1)) as f64 / 12.0;
+        let d = Detrender::new(y, Order::new(1).unwrap());
+        let mut r = Vec::new();
+        d.box_variances_direct(s, Segments::Forward, &mut r);
+        let mut worst = 0.0f64;
+        for (v, reference) in r.iter().enumerate() {
+            let (a, b) = (v * s, (v + 1) * s);
+            let sy = py[b] - py[a];
+            let c = a as f64 + (s as f64 - 1.0) / 2.0;
+            let sty = (pjy[b] - pjy[a]) - c * sy;
+            let rss = (pyy[b] - pyy[a]) - sy * sy / s as f64 - sty * sty / stt;
+            worst = worst.max((rss / s as f64 - reference).abs() / reference);
+        }
+        assert!(
+            worst > 1e-6,
+            "plain prefix sums unexpectedly accurate: {worst}"
+        );
+    }
+
+    #[test]
     fn direct_removes_polynomials_of_its_order() {
         // A cubic has zero residual under order-3 detrending but not under order 2.
         let y: Vec<f64> = (0..64)
