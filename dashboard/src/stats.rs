@@ -158,6 +158,12 @@ pub fn normal_cdf(x: f64) -> f64 {
     0.5 * erfc(-x / std::f64::consts::SQRT_2)
 }
 
+/// The standard normal upper tail 1 − Φ(x), computed as `erfc(x/√2)/2` directly so that tiny
+/// p-values keep their relative accuracy instead of cancelling to 0.
+pub fn normal_sf(x: f64) -> f64 {
+    0.5 * erfc(x / std::f64::consts::SQRT_2)
+}
+
 fn erfc(x: f64) -> f64 {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
@@ -411,7 +417,7 @@ pub struct RankTest {
 /// R₂ = sum of the mid-ranks of the later sample in the pooled sample (N = n₁ + n₂)
 /// U₂ = R₂ − n₂(n₂ + 1)/2,          E[U₂] = n₁n₂/2
 /// Var U₂ = n₁n₂/12 · ( (N + 1) − Σⱼ (tⱼ³ − tⱼ) / (N(N − 1)) )   (tⱼ sizes of tied groups)
-/// z = (U₂ − E[U₂] − 1/2) / sqrt(Var U₂),   p = 1 − Φ(z)
+/// z = (U₂ − E[U₂] − 1/2) / sqrt(Var U₂),   p = 1 − Φ(z)   (computed as the upper tail)
 /// ```
 ///
 /// # Reference
@@ -470,7 +476,7 @@ pub fn mann_whitney_greater(earlier: &[f64], later: &[f64]) -> Option<RankTest> 
         u_later: u,
         prob_later_greater: u / (n1f * n2f),
         z,
-        p_greater: 1.0 - normal_cdf(z),
+        p_greater: normal_sf(z),
     })
 }
 

@@ -60,6 +60,9 @@ fn normal_cdf_matches_tables() {
     assert!((normal_cdf(1.96) - 0.975_002_104_851_779_5).abs() < 2e-7);
     assert!((normal_cdf(0.0) - 0.5).abs() < 2e-7);
     assert!((normal_cdf(-2.5) - 0.006_209_665_325_776_132).abs() < 2e-9);
+    // Far tail keeps relative accuracy: 1 − Φ(10) = 7.6198530241605e-24 (math.erfc(10/√2)/2).
+    assert!((normal_sf(10.0) / 7.619_853_024_160_5e-24 - 1.0).abs() < 2e-7);
+    assert!((normal_sf(2.5) - 0.006_209_665_325_776_132).abs() < 2e-9);
 }
 
 #[test]
