@@ -9,7 +9,8 @@ use lrdbench_plugin_api::PluginError;
 /// At most this many plans are kept; a sweep cycles through a handful of (H, n) cells.
 pub const MAX_ENTRIES: usize = 16;
 
-/// At most this many bytes of plans are kept (about 24 bytes a point each).
+/// At most this many bytes of plans are kept (about 120 bytes a point each: the scale factors
+/// and FFT twiddles, plus up to two pooled sample buffer sets).
 pub const MAX_BYTES: usize = 1 << 30;
 
 /// What identifies a plan: the model, the bits of the parameters that shape the
@@ -42,7 +43,7 @@ pub struct Plans {
 }
 
 fn plan_bytes(n: usize) -> usize {
-    n.saturating_mul(24)
+    n.saturating_mul(120)
 }
 
 impl Plans {

@@ -36,6 +36,10 @@ use rustfft::{Fft, FftPlanner};
 
 use crate::rng::NormalStream;
 
+/// Buffer sets kept for reuse by one plan (about 48 bytes a point each): reuse avoids
+/// faulting in fresh pages on every sample; more concurrent callers allocate their own.
+pub const MAX_POOLED: usize = 2;
+
 /// Largest length for the O(n²) exact fallback; beyond it a failed embedding is an error, since
 /// one series would take minutes.
 pub const MAX_FALLBACK_LENGTH: usize = 1 << 17;
@@ -138,7 +142,7 @@ enum Method {
         c2r: Arc<dyn ComplexToReal<f64>>,
         /// Planned on the first paired draw only.
         complex: OnceLock<Arc<dyn Fft<f64>>>,
-        /// Reused spectrum and scratch buffers (a few; bounded by concurrent callers).
+        /// Reused spectrum, scratch and output buffers (at most [`MAX_POOLED`] sets).
         pool: Mutex<Vec<Buffers>>,
     },
     /// Exact Durbin–Levinson recursion (O(n²) per series), when the embedding fails.
@@ -151,6 +155,8 @@ enum Method {
 struct Buffers {
     spectrum: Vec<Complex<f64>>,
     scratch: Vec<Complex<f64>>,
+    /// The full length-M transform, of which the first n points are the series.
+    full: Vec<f64>,
 }
 
 /// Exact sampler of a stationary Gaussian series of given autocovariance, by circulant
@@ -361,6 +367,7 @@ impl CirculantEmbedding {
                     .unwrap_or_else(|| Buffers {
                         spectrum: vec![Complex::new(0.0, 0.0); n + 1],
                         scratch: vec![Complex::new(0.0, 0.0); c2r.get_scratch_len()],
+                        full: vec![0.0; 2 * n],
                     });
                 let spec = &mut bufs.spectrum;
                 spec[0] = Complex::new(scale[0] * rng.normal(), 0.0);
@@ -369,13 +376,12 @@ impl CirculantEmbedding {
                     spec[k] = Complex::new(scale[k] * u, scale[k] * v);
                 }
                 spec[n] = Complex::new(scale[n] * rng.normal(), 0.0);
-                let mut full = vec![0.0; 2 * n];
                 // Lengths match the plan by construction and the edge imaginary parts are 0,
                 // so the transform cannot report an error.
-                let _ = c2r.process_with_scratch(spec, &mut full, &mut bufs.scratch);
-                out.copy_from_slice(&full[..n]);
+                let _ = c2r.process_with_scratch(spec, &mut bufs.full, &mut bufs.scratch);
+                out.copy_from_slice(&bufs.full[..n]);
                 if let Ok(mut p) = pool.lock() {
-                    if p.len() < 4 {
+                    if p.len() < MAX_POOLED {
                         p.push(bufs);
                     }
                 }
