@@ -44,14 +44,27 @@ impl Dd {
         Dd { hi: x, lo: 0.0 }
     }
 
-    /// The exact product `a · b` (TwoProduct by fused multiply-add).
+    /// The exact product `a · b` (TwoProduct): by fused multiply-add where the target has it,
+    /// otherwise by Dekker's splitting, which stays inline (without the `fma` target feature
+    /// `f64::mul_add` is a library call) and is exact for |a|, |b| below 2^995.
     #[inline(always)]
     pub fn prod(a: f64, b: f64) -> Dd {
         let p = a * b;
-        Dd {
-            hi: p,
-            lo: a.mul_add(b, -p),
-        }
+        #[cfg(target_feature = "fma")]
+        let lo = a.mul_add(b, -p);
+        #[cfg(not(target_feature = "fma"))]
+        let lo = {
+            const SPLIT: f64 = 134_217_729.0; // 2^27 + 1
+            let split = |v: f64| {
+                let c = SPLIT * v;
+                let hi = c - (c - v);
+                (hi, v - hi)
+            };
+            let (ah, al) = split(a);
+            let (bh, bl) = split(b);
+            ((ah * bh - p) + ah * bl + al * bh) + al * bl
+        };
+        Dd { hi: p, lo }
     }
 
     /// Rounded to the nearest f64.
