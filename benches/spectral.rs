@@ -1,5 +1,6 @@
-//! Criterion benchmarks of the spectral and wavelet estimators at n = 4096, 65536 and 2^20,
-//! calling the kernels directly (the rlib), on exact fGn with H = 0.7.
+//! Criterion benchmarks of the spectral estimators at n = 4096, 65536 and 2^20, calling the
+//! kernels directly (the rlib), on exact fGn with H = 0.7. The wavelet estimators are in
+//! benches/wavelet.rs (one plugin rlib per bench binary: each exports the root-module symbol).
 //!
 //! Peer times (lrdbench 2.0, point estimate, one thread) are in
 //! reference/peer-measurements.md §3a; the closing report puts them side by side.
@@ -9,7 +10,6 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use lrdbench_plugin_spectral::kernel::{gph, local_whittle, periodogram, whittle, Bandwidth};
-use lrdbench_plugin_wavelet::kernel::{wavelet_av, wavelet_whittle};
 
 const LENGTHS: [usize; 3] = [4096, 65_536, 1 << 20];
 
@@ -46,14 +46,6 @@ fn bench(c: &mut Criterion) {
         let wcfg = whittle::Config { tolerance: 1e-7 };
         group.bench_with_input(BenchmarkId::new("whittle", n), &x, |b, x| {
             b.iter(|| whittle::whittle(black_box(x), &wcfg))
-        });
-        let acfg = wavelet_av::Config::new(4);
-        group.bench_with_input(BenchmarkId::new("wavelet_av", n), &x, |b, x| {
-            b.iter(|| wavelet_av::wavelet_av(black_box(x), &acfg))
-        });
-        let wwcfg = wavelet_whittle::Config::new(4);
-        group.bench_with_input(BenchmarkId::new("wavelet_whittle", n), &x, |b, x| {
-            b.iter(|| wavelet_whittle::wavelet_whittle(black_box(x), &wwcfg))
         });
     }
     group.finish();

@@ -189,8 +189,8 @@ pub fn analysis_step(a: &[f64], bank: &Daubechies, approx: &mut Vec<f64>, detail
         let w = &a[2 * k..2 * k + l];
         let (mut s, mut d) = (0.0, 0.0);
         for ((x, h), g) in w.iter().zip(&bank.low).zip(&bank.high) {
-            s = x.mul_add(*h, s);
-            d = x.mul_add(*g, d);
+            s += x * h;
+            d += x * g;
         }
         approx.push(s);
         detail.push(d);

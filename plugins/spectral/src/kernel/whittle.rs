@@ -18,8 +18,8 @@ pub const H_RANGE: (f64, f64) = (0.0005, 0.9995);
 /// Configuration of [`whittle`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Config {
-    /// Absolute tolerance on Ĥ of the Brent fallback (1e-7 is far below the standard error;
-    /// the Newton path converges to 1e-10).
+    /// Absolute tolerance on Ĥ: Newton stops at a step below it, Brent's fallback at an
+    /// interval below it (1e-7 is far below the standard error).
     pub tolerance: f64,
 }
 
@@ -46,7 +46,7 @@ impl Contrast {
         let mut prod = 1.0;
         for ((w, l), x) in self.w.iter().zip(&self.ln_lambda).zip(&self.abscissa) {
             let p = (a * l).exp();
-            let s = p.mul_add(plan.at_abscissa(*x), 1.0);
+            let s = p * plan.at_abscissa(*x) + 1.0;
             acc += w * p / s;
             // s ≥ 1, so the running product only grows; take its log before it can overflow.
             prod *= s;
@@ -64,7 +64,7 @@ impl Contrast {
     /// ∂R/∂H and ∂²R/∂H² come from central differences of the Chebyshev plans at H ± δ,
     /// δ = 1e-4: truncation ≈ δ²R‴/6 ≈ 1e-9 relative, rounding ≈ 1e-16/δ² = 1e-8 relative in
     /// R″ only, which slows Newton's last step a little but does not move the root.
-    fn derivatives(&self, h: f64) -> Result<(f64, f64), PluginError> {
+    fn derivatives(&self, h: f64) -> Result<(f64, f64, f64), PluginError> {
         let delta = 1e-4_f64.min(0.5 * h).min(0.5 * (1.0 - h));
         let (lo, mid, hi) = (
             FgnCorrection::new(h - delta)?,
@@ -75,6 +75,8 @@ impl Contrast {
         let m = self.w.len() as f64;
         let (mut a0, mut a1, mut a2) = (0.0, 0.0, 0.0);
         let (mut d1, mut d2) = (0.0, 0.0);
+        // D_j = ∂ ln g_j/∂H = −2 ln λ_j + s′_j/s_j, for the Fisher information.
+        let (mut f1, mut f2) = (0.0, 0.0);
         for ((w, l), x) in self.w.iter().zip(&self.ln_lambda).zip(&self.abscissa) {
             let p = (a * l).exp();
             let (rm, r0, rp) = (lo.at_abscissa(*x), mid.at_abscissa(*x), hi.at_abscissa(*x));
@@ -82,7 +84,7 @@ impl Contrast {
             let r2 = (rp - 2.0 * r0 + rm) / (delta * delta);
             let p1 = 2.0 * l * p;
             let p2 = 2.0 * l * p1;
-            let s = p.mul_add(r0, 1.0);
+            let s = p * r0 + 1.0;
             let s1 = p1 * r0 + p * r1;
             let s2 = p2 * r0 + 2.0 * p1 * r1 + p * r2;
             let inv = 1.0 / s;
@@ -95,12 +97,18 @@ impl Contrast {
             let g = s1 * inv;
             d1 += g;
             d2 += s2 * inv - g * g;
+            // Shifted by −2·mean(ln λ), near D's mean, so the one-pass variance keeps its digits.
+            let dj = g - 2.0 * (l - self.mean_ln_lambda);
+            f1 += dj;
+            f2 += dj * dj;
         }
         let r = a1 / a0;
         let first = r - 2.0 * self.mean_ln_lambda + d1 / m;
         let second = a2 / a0 - r * r + d2 / m;
+        // Σ (D − D̄)² from the shifted sums.
+        let information = f2 - f1 * f1 / m;
         if first.is_finite() && second.is_finite() {
-            Ok((first, second))
+            Ok((first, second, information))
         } else {
             Err(PluginError::numerical(format!(
                 "whittle: contrast derivatives not finite at H = {h}"
@@ -111,18 +119,21 @@ impl Contrast {
     /// Newton's method on L′ from `start`, steps capped at 0.1 and kept inside the search
     /// interval; `None` when the curvature is not positive or it does not settle in 12 steps
     /// (the caller then falls back to Brent's method).
-    fn newton(&self, start: f64) -> Result<Option<(f64, usize)>, PluginError> {
+    /// On success returns (Ĥ, steps, Fisher information Σ(D − D̄)² at the last iterate, within
+    /// `tol` of Ĥ).
+    fn newton(&self, start: f64, tol: f64) -> Result<Option<(f64, usize, f64)>, PluginError> {
         let (lo, hi) = (H_RANGE.0 + 1e-4, H_RANGE.1 - 1e-4);
         let mut h = start.clamp(lo, hi);
         for k in 1..=12 {
-            let (g, c) = self.derivatives(h)?;
+            let (g, c, information) = self.derivatives(h)?;
             if c <= 0.0 {
                 return Ok(None);
             }
             let step = (g / c).clamp(-0.1, 0.1);
             let next = (h - step).clamp(lo, hi);
-            if (next - h).abs() < 1e-10 {
-                return Ok(Some((next, k)));
+            // Quadratic convergence: a step below tol leaves an error of order tol²/0.01.
+            if (next - h).abs() < tol {
+                return Ok(Some((next, k, information)));
             }
             if next == lo || next == hi {
                 return Ok(None);
@@ -147,7 +158,7 @@ impl Contrast {
             let p = (a * l).exp();
             let r = mid.at_abscissa(*x);
             let dr = (hi.at_abscissa(*x) - lo.at_abscissa(*x)) / (2.0 * delta);
-            let s = p.mul_add(r, 1.0);
+            let s = p * r + 1.0;
             // ln g = ln(1 − cos λ) − a ln λ + ln s;  ∂a/∂H = 2,  ∂p/∂H = 2 ln λ · p.
             d.push(-2.0 * l + (2.0 * l * p * r + p * dr) / s);
         }
@@ -201,7 +212,7 @@ fn local_start(c: &Contrast) -> f64 {
 /// se(Ĥ) = 1 / √(Σ_j (D_j − D̄)²),  D_j = ∂ ln g(λ_j; H)/∂H at Ĥ   (Fisher information)
 /// ```
 ///
-/// B is evaluated through Chebyshev plans built once per trial H (16 exact evaluations,
+/// B is evaluated through Chebyshev plans built once per trial H (14 exact evaluations,
 /// [`lrdbench_numerics::spectral_density::FgnCorrection`]), so each frequency costs one `exp`
 /// and a few dozen multiply–adds per trial. The minimum is found by Newton's method on L′
 /// (analytic in the periodogram, 3–4 passes) from a local Whittle start, with Brent's method
@@ -275,14 +286,20 @@ pub fn whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError>
     // error is a few hundredths, inside Newton's basin for this smooth contrast); Brent's
     // method on the whole interval is the fallback.
     let start = local_start(&contrast);
-    let min = match contrast.newton(start)? {
-        Some((h, _)) => Minimum {
-            x: h,
-            value: contrast.value(h)?,
-            evaluations: 0,
-            at_bound: false,
-        },
-        None => brent_min(|h| contrast.value(h), H_RANGE.0, H_RANGE.1, cfg.tolerance)?,
+    let (min, information) = match contrast.newton(start, cfg.tolerance)? {
+        Some((h, steps, information)) => (
+            Minimum {
+                x: h,
+                value: f64::NAN,
+                evaluations: steps,
+                at_bound: false,
+            },
+            Some(information),
+        ),
+        None => (
+            brent_min(|h| contrast.value(h), H_RANGE.0, H_RANGE.1, cfg.tolerance)?,
+            None,
+        ),
     };
     let mut warnings = Vec::new();
     if min.at_bound {
@@ -292,7 +309,11 @@ pub fn whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError>
         ));
     }
     range_warning(min.x, &mut warnings);
-    let stderr = contrast.inverse_information(min.x)?.sqrt();
+    let inverse = match information {
+        Some(i) if i > 0.0 && i.is_finite() => 1.0 / i,
+        _ => contrast.inverse_information(min.x)?,
+    };
+    let stderr = inverse.sqrt();
     Ok(SpectralEstimate {
         h: min.x,
         stderr,
@@ -332,7 +353,14 @@ mod tests {
         for (h, seed) in [(0.1, 1), (0.35, 2), (0.6, 3), (0.95, 4)] {
             let x = lrdbench_numerics::fgn::fgn(h, 2048, seed).unwrap();
             let c = contrast_of(&x);
-            let (newton, steps) = c.newton(local_start(&c)).unwrap().unwrap();
+            let (newton, steps, info) = c.newton(local_start(&c), 1e-9).unwrap().unwrap();
+            let direct = 1.0 / c.inverse_information(newton).unwrap();
+            // The information from the last Newton pass matches the direct one; they differ by
+            // the H-steps of their difference quotients (1e-4 vs 1e-5): ~1e-6 relative at 0.1.
+            assert!(
+                (info / direct - 1.0).abs() < 1e-4,
+                "H={h}: {info} vs {direct}"
+            );
             let brent = brent_min(|h| c.value(h), H_RANGE.0, H_RANGE.1, 1e-9).unwrap();
             // Both minimise the same contrast: they agree to the tolerances, far below se ≈ 0.01.
             assert!(
@@ -349,7 +377,7 @@ mod tests {
         let x = lrdbench_numerics::fgn::fgn(0.7, 1024, 9).unwrap();
         let c = contrast_of(&x);
         for h in [0.2, 0.5, 0.8] {
-            let (g, curv) = c.derivatives(h).unwrap();
+            let (g, curv, _) = c.derivatives(h).unwrap();
             let e = 1e-4;
             let num = (c.value(h + e).unwrap() - c.value(h - e).unwrap()) / (2.0 * e);
             let num2 = (c.value(h + e).unwrap() - 2.0 * c.value(h).unwrap()
