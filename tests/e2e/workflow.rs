@@ -31,7 +31,7 @@ fn reduced(name: &str, dir: &Path) -> PathBuf {
                 d.insert("replicates".into(), toml::Value::Integer(1));
             }
             if let Some(toml::Value::Table(params)) = d.get_mut("params") {
-                for v in params.values_mut() {
+                for (_, v) in params.iter_mut() {
                     if let toml::Value::Array(a) = v {
                         a.truncate(2);
                     }
@@ -150,7 +150,16 @@ fn ctrl_c_stops_cleanly_and_resume_finishes() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // Interrupt once the first cell is in the journal (the machine may be slow to start it).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let first_cell_done = || {
+        std::fs::read_dir(&out_dir).into_iter().flatten().flatten().any(|e| {
+            std::fs::read_to_string(e.path().join("cells.jsonl")).is_ok_and(|t| t.lines().count() >= 1)
+        })
+    };
+    while !first_cell_done() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     // SAFETY: kill(2) on a child we own.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();

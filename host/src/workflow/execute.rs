@@ -148,7 +148,12 @@ pub fn execute(
         by_series.entry(plan.cells[i].series).or_default().push(i);
     }
 
-    let mut file = OpenOptions::new().create(true).append(true).open(journal)?;
+    let mut file = OpenOptions::new().create(true).append(true).read(true).open(journal)?;
+    // A kill mid-write can leave a torn last line; start on a fresh line so the first new
+    // record is not glued to it (the torn fragment is then skipped as unreadable).
+    if ends_without_newline(&mut file)? {
+        file.write_all(b"\n")?;
+    }
     let (tx, rx) = mpsc::channel::<CellRecord>();
     let bar = progress_bar(plan.cells.len() as u64, skipped as u64, options.progress);
     let writer_bar = bar.clone();
@@ -183,6 +188,18 @@ pub fn execute(
     let ran = writer.join().map_err(|_| std::io::Error::other("result writer panicked"))??;
     bar.finish_and_clear();
     Ok(ExecStats { ran, skipped, interrupted: skipped + ran < plan.cells.len(), elapsed: start.elapsed() })
+}
+
+fn ends_without_newline(file: &mut File) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.seek(SeekFrom::End(0))?;
+    if len == 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
 }
 
 fn progress_bar(total: u64, done: u64, visible: bool) -> ProgressBar {
