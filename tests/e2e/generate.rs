@@ -1,5 +1,6 @@
 //! `generate`: CSV shape, seeds, agreement with the model kernels, contaminations, and one-line
 //! errors for bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Command, Output};
 
