@@ -45,7 +45,10 @@ fn reduced_sweep(dir: &std::path::Path) -> std::path::PathBuf {
     let src = support::workspace_root().join("workflows/sweep.toml");
     let text = std::fs::read_to_string(src).expect("sweep.toml");
     let text = text
-        .replace("lengths = [512, 2048, 8192, 65536]", "lengths = [1024, 4096]")
+        .replace(
+            "lengths = [512, 2048, 8192, 65536]",
+            "lengths = [1024, 4096]",
+        )
         .replace("replicates = 10", "replicates = 2");
     let path = dir.join("sweep_small.toml");
     std::fs::write(&path, text).expect("write workflow");
@@ -61,26 +64,44 @@ fn harness(c: &mut Criterion) {
     let wf = overhead_workflow(tmp.path());
     let plan = workflow::plan::load(&wf, &catalog).expect("plan");
     let mut group = c.benchmark_group("workflow_overhead");
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
     group.throughput(Throughput::Elements(CELLS as u64));
     for threads in [1usize, 2] {
-        group.bench_with_input(BenchmarkId::new("trivial_cells", threads), &threads, |b, &t| {
-            b.iter(|| {
-                let options = RunOptions { out_dir: Some(tmp.path().join("runs")), threads: Some(t), resume: None, progress: false };
-                workflow::run(&plan, &invoker, &options, &stop).expect("run")
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new("trivial_cells", threads),
+            &threads,
+            |b, &t| {
+                b.iter(|| {
+                    let options = RunOptions {
+                        out_dir: Some(tmp.path().join("runs")),
+                        threads: Some(t),
+                        resume: None,
+                        progress: false,
+                    };
+                    workflow::run(&plan, &invoker, &options, &stop).expect("run")
+                })
+            },
+        );
     }
     group.finish();
 
     let wf = reduced_sweep(tmp.path());
     let plan = workflow::plan::load(&wf, &catalog).expect("plan");
     let mut group = c.benchmark_group("sweep_reduced");
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     for threads in [1usize, 2] {
         group.bench_with_input(BenchmarkId::new("threads", threads), &threads, |b, &t| {
             b.iter(|| {
-                let options = RunOptions { out_dir: Some(tmp.path().join("runs")), threads: Some(t), resume: None, progress: false };
+                let options = RunOptions {
+                    out_dir: Some(tmp.path().join("runs")),
+                    threads: Some(t),
+                    resume: None,
+                    progress: false,
+                };
                 workflow::run(&plan, &invoker, &options, &stop).expect("run")
             })
         });

@@ -84,7 +84,10 @@ pub fn read_series(path: &Path, column: Option<&ColumnSelector>) -> Result<Vec<f
     } else {
         std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
     };
-    res.map_err(|error| DataError::Io { source_name: name.clone(), error })?;
+    res.map_err(|error| DataError::Io {
+        source_name: name.clone(),
+        error,
+    })?;
     parse_series(&text, column, &name)
 }
 
@@ -95,9 +98,15 @@ pub fn read_series(path: &Path, column: Option<&ColumnSelector>) -> Result<Vec<f
 /// # Errors
 ///
 /// As [`read_series`].
-pub fn parse_series(text: &str, column: Option<&ColumnSelector>, source_name: &str) -> Result<Vec<f64>, DataError> {
+pub fn parse_series(
+    text: &str,
+    column: Option<&ColumnSelector>,
+    source_name: &str,
+) -> Result<Vec<f64>, DataError> {
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let delimiter = [b',', b';', b'\t'].into_iter().find(|d| first.as_bytes().contains(d));
+    let delimiter = [b',', b';', b'\t']
+        .into_iter()
+        .find(|d| first.as_bytes().contains(d));
     let Some(delimiter) = delimiter else {
         return parse_whitespace(text, column, source_name);
     };
@@ -111,22 +120,42 @@ pub fn parse_series(text: &str, column: Option<&ColumnSelector>, source_name: &s
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let malformed = |e: csv::Error| DataError::Malformed { source_name: source_name.to_string(), message: e.to_string() };
+    let malformed = |e: csv::Error| DataError::Malformed {
+        source_name: source_name.to_string(),
+        message: e.to_string(),
+    };
     let headers: Vec<String> = if has_header {
-        reader.headers().map_err(malformed)?.iter().map(String::from).collect()
+        reader
+            .headers()
+            .map_err(malformed)?
+            .iter()
+            .map(String::from)
+            .collect()
     } else {
         Vec::new()
     };
     let index = match column {
         None => 0,
         Some(ColumnSelector::Index(i)) => *i,
-        Some(ColumnSelector::Name(n)) => headers.iter().position(|h| h == n).ok_or_else(|| DataError::NoColumn {
-            source_name: source_name.to_string(),
-            column: format!("`{n}`"),
-            available: if headers.is_empty() { "no header".into() } else { headers.join(", ") },
-        })?,
+        Some(ColumnSelector::Name(n)) => {
+            headers
+                .iter()
+                .position(|h| h == n)
+                .ok_or_else(|| DataError::NoColumn {
+                    source_name: source_name.to_string(),
+                    column: format!("`{n}`"),
+                    available: if headers.is_empty() {
+                        "no header".into()
+                    } else {
+                        headers.join(", ")
+                    },
+                })?
+        }
     };
-    let column_name = headers.get(index).cloned().unwrap_or_else(|| index.to_string());
+    let column_name = headers
+        .get(index)
+        .cloned()
+        .unwrap_or_else(|| index.to_string());
     let mut out = Vec::new();
     for record in reader.records() {
         let record = record.map_err(malformed)?;
@@ -139,7 +168,9 @@ pub fn parse_series(text: &str, column: Option<&ColumnSelector>, source_name: &s
         out.push(parse_cell(cell, line, &column_name, source_name)?);
     }
     if out.is_empty() {
-        return Err(DataError::Empty { source_name: source_name.to_string() });
+        return Err(DataError::Empty {
+            source_name: source_name.to_string(),
+        });
     }
     Ok(out)
 }
@@ -156,7 +187,11 @@ fn parse_cell(cell: &str, line: u64, column: &str, source_name: &str) -> Result<
     })
 }
 
-fn parse_whitespace(text: &str, column: Option<&ColumnSelector>, source_name: &str) -> Result<Vec<f64>, DataError> {
+fn parse_whitespace(
+    text: &str,
+    column: Option<&ColumnSelector>,
+    source_name: &str,
+) -> Result<Vec<f64>, DataError> {
     let mut lines = text
         .lines()
         .enumerate()
@@ -175,11 +210,17 @@ fn parse_whitespace(text: &str, column: Option<&ColumnSelector>, source_name: &s
     let index = match column {
         None => None,
         Some(ColumnSelector::Index(i)) => Some(*i),
-        Some(ColumnSelector::Name(n)) => Some(headers.iter().position(|h| h == n).ok_or_else(|| DataError::NoColumn {
-            source_name: source_name.to_string(),
-            column: format!("`{n}`"),
-            available: if headers.is_empty() { "no header".into() } else { headers.join(", ") },
-        })?),
+        Some(ColumnSelector::Name(n)) => Some(headers.iter().position(|h| h == n).ok_or_else(
+            || DataError::NoColumn {
+                source_name: source_name.to_string(),
+                column: format!("`{n}`"),
+                available: if headers.is_empty() {
+                    "no header".into()
+                } else {
+                    headers.join(", ")
+                },
+            },
+        )?),
     };
     let column_name = |c: usize| headers.get(c).cloned().unwrap_or_else(|| c.to_string());
     let mut out = Vec::new();
@@ -202,7 +243,9 @@ fn parse_whitespace(text: &str, column: Option<&ColumnSelector>, source_name: &s
         }
     }
     if out.is_empty() {
-        return Err(DataError::Empty { source_name: source_name.to_string() });
+        return Err(DataError::Empty {
+            source_name: source_name.to_string(),
+        });
     }
     Ok(out)
 }
@@ -213,7 +256,12 @@ mod tests {
 
     #[test]
     fn parse_csv_with_header_by_name() {
-        let v = parse_series("t,x\n0,1.5\n1,2.5\n", Some(&ColumnSelector::Name("x".into())), "d").unwrap();
+        let v = parse_series(
+            "t,x\n0,1.5\n1,2.5\n",
+            Some(&ColumnSelector::Name("x".into())),
+            "d",
+        )
+        .unwrap();
         assert_eq!(v, vec![1.5, 2.5]);
     }
 
@@ -237,7 +285,8 @@ mod tests {
 
     #[test]
     fn parse_unknown_column_lists_columns() {
-        let e = parse_series("a,b\n1,2\n", Some(&ColumnSelector::Name("c".into())), "f").unwrap_err();
+        let e =
+            parse_series("a,b\n1,2\n", Some(&ColumnSelector::Name("c".into())), "f").unwrap_err();
         assert_eq!(e.to_string(), "f: no column `c` (columns: a, b)");
     }
 

@@ -24,9 +24,10 @@ impl RawParam {
     /// A message when there is no `=` or the name is empty.
     pub fn parse(text: &str) -> Result<RawParam, String> {
         match text.split_once('=') {
-            Some((n, v)) if !n.trim().is_empty() => {
-                Ok(RawParam { name: n.trim().to_string(), value: v.trim().to_string() })
-            }
+            Some((n, v)) if !n.trim().is_empty() => Ok(RawParam {
+                name: n.trim().to_string(),
+                value: v.trim().to_string(),
+            }),
             _ => Err(format!("`{text}` is not of the form NAME=VALUE")),
         }
     }
@@ -79,15 +80,32 @@ pub struct EstimateRow {
 /// # Errors
 ///
 /// [`RequestError`] for unknown or ambiguous names, or none at all.
-pub fn select<'c>(catalog: &'c Catalog, names: &[String]) -> Result<Vec<ComponentHandle<'c>>, RequestError> {
+pub fn select<'c>(
+    catalog: &'c Catalog,
+    names: &[String],
+) -> Result<Vec<ComponentHandle<'c>>, RequestError> {
     if names.iter().any(|n| n == "all") {
-        let all: Vec<_> = catalog.components().filter(|c| c.descriptor.kind == ComponentKind::Estimator).collect();
-        return if all.is_empty() { Err(RequestError::NoEstimator) } else { Ok(all) };
+        let all: Vec<_> = catalog
+            .components()
+            .filter(|c| c.descriptor.kind == ComponentKind::Estimator)
+            .collect();
+        return if all.is_empty() {
+            Err(RequestError::NoEstimator)
+        } else {
+            Ok(all)
+        };
     }
     if names.is_empty() {
         return Err(RequestError::NoEstimator);
     }
-    names.iter().map(|n| catalog.find(n, ComponentKind::Estimator).map_err(RequestError::from)).collect()
+    names
+        .iter()
+        .map(|n| {
+            catalog
+                .find(n, ComponentKind::Estimator)
+                .map_err(RequestError::from)
+        })
+        .collect()
 }
 
 /// Resolves command-line parameters for each selected estimator: each applies to the
@@ -96,17 +114,31 @@ pub fn select<'c>(catalog: &'c Catalog, names: &[String]) -> Result<Vec<Componen
 /// # Errors
 ///
 /// [`RequestError::UndeclaredParam`] or [`RequestError::BadParam`].
-pub fn resolve_params(handles: &[ComponentHandle<'_>], raw: &[RawParam]) -> Result<Vec<Vec<Param>>, RequestError> {
+pub fn resolve_params(
+    handles: &[ComponentHandle<'_>],
+    raw: &[RawParam],
+) -> Result<Vec<Vec<Param>>, RequestError> {
     for p in raw {
-        if !handles.iter().any(|h| h.descriptor.params.iter().any(|s| s.name == p.name.as_str())) {
-            let mut valid: Vec<String> =
-                handles.iter().flat_map(|h| h.descriptor.params.iter().map(|s| s.name.to_string())).collect();
+        if !handles.iter().any(|h| {
+            h.descriptor
+                .params
+                .iter()
+                .any(|s| s.name == p.name.as_str())
+        }) {
+            let mut valid: Vec<String> = handles
+                .iter()
+                .flat_map(|h| h.descriptor.params.iter().map(|s| s.name.to_string()))
+                .collect();
             valid.sort();
             valid.dedup();
             return Err(RequestError::UndeclaredParam {
                 name: p.name.clone(),
                 estimators: handles.iter().map(|h| h.name().to_string()).collect(),
-                valid: if valid.is_empty() { "none".into() } else { valid.join(", ") },
+                valid: if valid.is_empty() {
+                    "none".into()
+                } else {
+                    valid.join(", ")
+                },
             });
         }
     }
@@ -116,12 +148,27 @@ pub fn resolve_params(handles: &[ComponentHandle<'_>], raw: &[RawParam]) -> Resu
             let given: Vec<Param> = raw
                 .iter()
                 .filter_map(|p| {
-                    let spec = h.descriptor.params.iter().find(|s| s.name == p.name.as_str())?;
-                    Some(ParamValue::parse_as(spec.kind, &p.value).map(|value| Param { name: p.name.as_str().into(), value }))
+                    let spec = h
+                        .descriptor
+                        .params
+                        .iter()
+                        .find(|s| s.name == p.name.as_str())?;
+                    Some(
+                        ParamValue::parse_as(spec.kind, &p.value).map(|value| Param {
+                            name: p.name.as_str().into(),
+                            value,
+                        }),
+                    )
                 })
                 .collect::<Result<_, _>>()
-                .map_err(|message| RequestError::BadParam { estimator: h.name().to_string(), message })?;
-            h.resolve(&given).map_err(|e| RequestError::BadParam { estimator: h.name().to_string(), message: e.to_string() })
+                .map_err(|message| RequestError::BadParam {
+                    estimator: h.name().to_string(),
+                    message,
+                })?;
+            h.resolve(&given).map_err(|e| RequestError::BadParam {
+                estimator: h.name().to_string(),
+                message: e.to_string(),
+            })
         })
         .collect()
 }
@@ -156,7 +203,13 @@ mod tests {
 
     #[test]
     fn raw_param_parses_name_value() {
-        assert_eq!(RawParam::parse("order=2").unwrap(), RawParam { name: "order".into(), value: "2".into() });
+        assert_eq!(
+            RawParam::parse("order=2").unwrap(),
+            RawParam {
+                name: "order".into(),
+                value: "2".into()
+            }
+        );
         assert!(RawParam::parse("order").is_err());
         assert!(RawParam::parse("=2").is_err());
     }

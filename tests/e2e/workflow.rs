@@ -27,7 +27,10 @@ fn reduced(name: &str, dir: &Path) -> PathBuf {
     if let Some(toml::Value::Array(data)) = doc.get_mut("data") {
         for d in data.iter_mut().filter_map(|d| d.as_table_mut()) {
             if d.contains_key("lengths") {
-                d.insert("lengths".into(), toml::Value::Array(vec![toml::Value::Integer(1024)]));
+                d.insert(
+                    "lengths".into(),
+                    toml::Value::Array(vec![toml::Value::Integer(1024)]),
+                );
                 d.insert("replicates".into(), toml::Value::Integer(1));
             }
             if let Some(toml::Value::Table(params)) = d.get_mut("params") {
@@ -38,7 +41,12 @@ fn reduced(name: &str, dir: &Path) -> PathBuf {
                 }
             }
             if let Some(toml::Value::String(f)) = d.get_mut("files") {
-                *f = src.parent().unwrap().join(&*f).to_string_lossy().into_owned();
+                *f = src
+                    .parent()
+                    .unwrap()
+                    .join(&*f)
+                    .to_string_lossy()
+                    .into_owned();
             }
         }
     }
@@ -48,17 +56,39 @@ fn reduced(name: &str, dir: &Path) -> PathBuf {
 }
 
 fn run_dir_of(out: &Output) -> PathBuf {
-    PathBuf::from(text(&out.stdout).lines().last().expect("run dir printed last").trim())
+    PathBuf::from(
+        text(&out.stdout)
+            .lines()
+            .last()
+            .expect("run dir printed last")
+            .trim(),
+    )
 }
 
 fn estimates(dir: &Path) -> Vec<Vec<String>> {
     let mut r = csv::Reader::from_path(dir.join("estimates.csv")).unwrap();
     let headers = r.headers().unwrap().clone();
-    let keep: Vec<usize> = ["series_id", "contamination", "variant", "value", "stderr", "ci_low", "ci_high", "valid", "error_kind"]
-        .iter()
-        .map(|k| headers.iter().position(|h| h == *k).unwrap())
-        .collect();
-    r.records().map(|rec| keep.iter().map(|&i| rec.as_ref().unwrap()[i].to_string()).collect()).collect()
+    let keep: Vec<usize> = [
+        "series_id",
+        "contamination",
+        "variant",
+        "value",
+        "stderr",
+        "ci_low",
+        "ci_high",
+        "valid",
+        "error_kind",
+    ]
+    .iter()
+    .map(|k| headers.iter().position(|h| h == *k).unwrap())
+    .collect();
+    r.records()
+        .map(|rec| {
+            keep.iter()
+                .map(|&i| rec.as_ref().unwrap()[i].to_string())
+                .collect()
+        })
+        .collect()
 }
 
 #[test]
@@ -67,21 +97,47 @@ fn shipped_workflows_run_at_reduced_size() {
     for name in ["pipeline.toml", "sweep.toml", "stress.toml", "data.toml"] {
         let wf = reduced(name, tmp.path());
         let out_dir = tmp.path().join("runs");
-        let out = host(tmp.path(), &["run", wf.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+        let out = host(
+            tmp.path(),
+            &[
+                "run",
+                wf.to_str().unwrap(),
+                "--out",
+                out_dir.to_str().unwrap(),
+            ],
+        );
         let dir = run_dir_of(&out);
-        assert!(dir.join("report.html").exists(), "{name}: {}", text(&out.stderr));
-        for f in ["estimates.csv", "metrics.csv", "leaderboard.csv", "leaderboard.md", "manifest.json", "cells.jsonl"] {
+        assert!(
+            dir.join("report.html").exists(),
+            "{name}: {}",
+            text(&out.stderr)
+        );
+        for f in [
+            "estimates.csv",
+            "metrics.csv",
+            "leaderboard.csv",
+            "leaderboard.md",
+            "manifest.json",
+            "cells.jsonl",
+        ] {
             assert!(dir.join(f).exists(), "{name}: {f} missing");
         }
         let manifest: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap())
+                .unwrap();
         assert_eq!(manifest["status"], "complete", "{name}");
         assert_eq!(manifest["cells"], manifest["cells_done"]);
-        assert_eq!(estimates(&dir).len() as u64, manifest["cells"].as_u64().unwrap());
+        assert_eq!(
+            estimates(&dir).len() as u64,
+            manifest["cells"].as_u64().unwrap()
+        );
         assert!(manifest["machine"]["cores"].as_u64().unwrap() >= 1);
         assert_eq!(manifest["workflow_sha256"].as_str().unwrap().len(), 64);
         let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
-        assert!(html.contains("<svg") && !html.contains("http://") || html.contains("xmlns"), "{name}: report has inline svg");
+        assert!(
+            html.contains("<svg") && !html.contains("http://") || html.contains("xmlns"),
+            "{name}: report has inline svg"
+        );
         assert!(!html.contains("<script src"), "the report fetches nothing");
         if name == "pipeline.toml" {
             // Clean fGn: every cell valid, so the run exits 0.
@@ -95,9 +151,33 @@ fn results_do_not_depend_on_thread_count() {
     let tmp = tempfile::tempdir().unwrap();
     let wf = reduced("pipeline.toml", tmp.path());
     let out_dir = tmp.path().join("runs");
-    let one = host(tmp.path(), &["run", wf.to_str().unwrap(), "--threads", "1", "--out", out_dir.to_str().unwrap()]);
-    let two = host(tmp.path(), &["run", wf.to_str().unwrap(), "--threads", "2", "--out", out_dir.to_str().unwrap()]);
-    assert!(one.status.success() && two.status.success(), "{}", text(&two.stderr));
+    let one = host(
+        tmp.path(),
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--threads",
+            "1",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    let two = host(
+        tmp.path(),
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--threads",
+            "2",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        one.status.success() && two.status.success(),
+        "{}",
+        text(&two.stderr)
+    );
     assert_eq!(estimates(&run_dir_of(&one)), estimates(&run_dir_of(&two)));
 }
 
@@ -106,7 +186,15 @@ fn resume_completes_a_run_with_identical_results() {
     let tmp = tempfile::tempdir().unwrap();
     let wf = reduced("pipeline.toml", tmp.path());
     let out_dir = tmp.path().join("runs");
-    let full = host(tmp.path(), &["run", wf.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    let full = host(
+        tmp.path(),
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
     let full_dir = run_dir_of(&full);
     // Make a copy that looks interrupted: keep a third of the finished cells, and a torn line.
     let partial = tmp.path().join("partial");
@@ -118,12 +206,25 @@ fn resume_completes_a_run_with_identical_results() {
     kept.push_str(&lines[lines.len() / 3][..20]);
     std::fs::write(partial.join("cells.jsonl"), kept).unwrap();
     let mut manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(full_dir.join("manifest.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(full_dir.join("manifest.json")).unwrap())
+            .unwrap();
     manifest["status"] = "interrupted".into();
     std::fs::write(partial.join("manifest.json"), manifest.to_string()).unwrap();
-    let resumed = host(tmp.path(), &["run", wf.to_str().unwrap(), "--resume", partial.to_str().unwrap()]);
+    let resumed = host(
+        tmp.path(),
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--resume",
+            partial.to_str().unwrap(),
+        ],
+    );
     assert!(resumed.status.success(), "{}", text(&resumed.stderr));
-    assert!(text(&resumed.stderr).contains("resumed"), "{}", text(&resumed.stderr));
+    assert!(
+        text(&resumed.stderr).contains("resumed"),
+        "{}",
+        text(&resumed.stderr)
+    );
     assert_eq!(estimates(&full_dir), estimates(&partial));
 }
 
@@ -142,7 +243,14 @@ fn ctrl_c_stops_cleanly_and_resume_finishes() {
     .unwrap();
     let out_dir = tmp.path().join("runs");
     let child = Command::new(host_binary())
-        .args(["--plugin", fault.to_str().unwrap(), "run", wf.to_str().unwrap(), "--threads", "1"])
+        .args([
+            "--plugin",
+            fault.to_str().unwrap(),
+            "run",
+            wf.to_str().unwrap(),
+            "--threads",
+            "1",
+        ])
         .args(["--out", out_dir.to_str().unwrap()])
         .env("LRDBENCH_HOME", tmp.path())
         .env("LRDBENCH_ANALYTICS", "0")
@@ -153,9 +261,14 @@ fn ctrl_c_stops_cleanly_and_resume_finishes() {
     // Interrupt once the first cell is in the journal (the machine may be slow to start it).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let first_cell_done = || {
-        std::fs::read_dir(&out_dir).into_iter().flatten().flatten().any(|e| {
-            std::fs::read_to_string(e.path().join("cells.jsonl")).is_ok_and(|t| t.lines().count() >= 1)
-        })
+        std::fs::read_dir(&out_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                std::fs::read_to_string(e.path().join("cells.jsonl"))
+                    .is_ok_and(|t| t.lines().count() >= 1)
+            })
     };
     while !first_cell_done() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -170,7 +283,17 @@ fn ctrl_c_stops_cleanly_and_resume_finishes() {
     assert_eq!(manifest["status"], "interrupted");
     let done = manifest["cells_done"].as_u64().unwrap();
     assert!((1..8).contains(&done), "{done} cells done before the stop");
-    let resumed = host(tmp.path(), &["--plugin", fault.to_str().unwrap(), "run", wf.to_str().unwrap(), "--resume", dir.to_str().unwrap()]);
+    let resumed = host(
+        tmp.path(),
+        &[
+            "--plugin",
+            fault.to_str().unwrap(),
+            "run",
+            wf.to_str().unwrap(),
+            "--resume",
+            dir.to_str().unwrap(),
+        ],
+    );
     assert!(resumed.status.success(), "{}", text(&resumed.stderr));
     assert_eq!(estimates(&dir).len(), 8);
 }
@@ -197,18 +320,28 @@ fn validate_malformed_toml_names_the_line() {
 #[test]
 fn validate_unknown_estimator_lists_valid_ones() {
     let e = validate_error(&format!("{HEAD}[[estimator]]\nname = \"dfx\"\n"));
-    assert!(e.contains("w.toml:7:") && e.contains("unknown estimator `dfx`") && e.contains("dfa"), "{e}");
+    assert!(
+        e.contains("w.toml:7:") && e.contains("unknown estimator `dfx`") && e.contains("dfa"),
+        "{e}"
+    );
 }
 
 #[test]
 fn validate_misspelt_parameter_lists_valid_ones() {
-    let e = validate_error(&format!("{HEAD}[[estimator]]\nname = \"dfa\"\nparams = {{ ordr = 2 }}\n"));
-    assert!(e.contains("w.toml:8:") && e.contains("no parameter `ordr`") && e.contains("order"), "{e}");
+    let e = validate_error(&format!(
+        "{HEAD}[[estimator]]\nname = \"dfa\"\nparams = {{ ordr = 2 }}\n"
+    ));
+    assert!(
+        e.contains("w.toml:8:") && e.contains("no parameter `ordr`") && e.contains("order"),
+        "{e}"
+    );
 }
 
 #[test]
 fn validate_unknown_key_is_an_error() {
-    let e = validate_error(&format!("{HEAD}[[estimator]]\nname = \"dfa\"\nparmas = {{ order = 2 }}\n"));
+    let e = validate_error(&format!(
+        "{HEAD}[[estimator]]\nname = \"dfa\"\nparmas = {{ order = 2 }}\n"
+    ));
     assert!(e.contains("w.toml:8:") && e.contains("parmas"), "{e}");
 }
 
@@ -221,7 +354,17 @@ fn validate_out_of_range_model_parameter_is_located() {
 #[test]
 fn dry_run_prints_the_plan() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = host(tmp.path(), &["run", workspace_root().join("workflows/pipeline.toml").to_str().unwrap(), "--dry-run"]);
+    let out = host(
+        tmp.path(),
+        &[
+            "run",
+            workspace_root()
+                .join("workflows/pipeline.toml")
+                .to_str()
+                .unwrap(),
+            "--dry-run",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = text(&out.stdout);
     assert!(s.contains("40 series") && s.contains("cells"), "{s}");

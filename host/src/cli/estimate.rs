@@ -14,7 +14,13 @@ pub struct EstimateArgs {
     #[arg(long, value_name = "NAME|INDEX")]
     pub column: Option<String>,
     /// Estimators to run, comma-separated, or `all`
-    #[arg(long, short = 'e', value_delimiter = ',', required = true, value_name = "NAME[,NAME...]")]
+    #[arg(
+        long,
+        short = 'e',
+        value_delimiter = ',',
+        required = true,
+        value_name = "NAME[,NAME...]"
+    )]
     pub estimator: Vec<String>,
     /// A parameter, applied to every selected estimator that declares it (repeatable)
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]

@@ -12,8 +12,12 @@ use serde_json::{json, Value};
 use crate::cli::estimate::EstimateArgs;
 
 pub fn run(settings: &Settings, args: EstimateArgs, invoker: &Invoker) -> Result<ExitCode> {
-    let raw: Vec<RawParam> =
-        args.params.iter().map(|p| RawParam::parse(p)).collect::<Result<_, _>>().map_err(anyhow::Error::msg)?;
+    let raw: Vec<RawParam> = args
+        .params
+        .iter()
+        .map(|p| RawParam::parse(p))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)?;
     let invoker = super::isolate(invoker.clone(), settings, args.isolate, args.timeout)?;
     let invoker = &invoker;
     let catalog = super::load_catalog(settings)?;
@@ -29,7 +33,11 @@ pub fn run(settings: &Settings, args: EstimateArgs, invoker: &Invoker) -> Result
         print_table(&rows, series.len());
     }
     let failed = rows.iter().any(|r| r.outcome.is_err());
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn row_json(r: &EstimateRow) -> Value {
@@ -67,20 +75,23 @@ fn row_json(r: &EstimateRow) -> Value {
 }
 
 fn fmt_opt(v: Option<f64>, digits: usize) -> String {
-    v.map(|x| format!("{x:.digits$}")).unwrap_or_else(|| "-".into())
+    v.map(|x| format!("{x:.digits$}"))
+        .unwrap_or_else(|| "-".into())
 }
 
 fn print_table(rows: &[EstimateRow], n: usize) {
     println!("n = {n}");
-    println!("{:<16} {:<8} {:>8}  {:<19} {:>8} {:>7} {:>10}", "ESTIMATOR", "ESTIMAND", "VALUE", "95% CI", "STDERR", "R²", "TIME");
+    println!(
+        "{:<16} {:<8} {:>8}  {:<19} {:>8} {:>7} {:>10}",
+        "ESTIMATOR", "ESTIMAND", "VALUE", "95% CI", "STDERR", "R²", "TIME"
+    );
     for r in rows {
         match &r.outcome {
             Ok(e) => {
-                let ci = e
-                    .ci
-                    .into_option()
-                    .map(|c| format!("[{:.4}, {:.4}]", c.low, c.high))
-                    .unwrap_or_else(|| "-".into());
+                let ci =
+                    e.ci.into_option()
+                        .map(|c| format!("[{:.4}, {:.4}]", c.low, c.high))
+                        .unwrap_or_else(|| "-".into());
                 println!(
                     "{:<16} {:<8} {:>8.4}  {:<19} {:>8} {:>7} {:>8.2}ms",
                     r.estimator,
@@ -95,7 +106,10 @@ fn print_table(rows: &[EstimateRow], n: usize) {
                     println!("{:<16} warning: {w}", "");
                 }
             }
-            Err(err) => println!("{:<16} {:<8} error: {} ({})", r.estimator, r.estimand, err.message, err.kind),
+            Err(err) => println!(
+                "{:<16} {:<8} error: {} ({})",
+                r.estimator, r.estimand, err.message, err.kind
+            ),
         }
     }
 }

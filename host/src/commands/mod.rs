@@ -80,16 +80,23 @@ fn is_explicit(settings: &Settings, e: &LoadError) -> bool {
 
 /// Adds process isolation to `invoker` when asked for (`all`, or a timeout, which only a
 /// process boundary can enforce) or when `config.toml` marks plugins untrusted.
-pub fn isolate(invoker: Invoker, settings: &Settings, all: bool, timeout: Option<f64>) -> Result<Invoker> {
+pub fn isolate(
+    invoker: Invoker,
+    settings: &Settings,
+    all: bool,
+    timeout: Option<f64>,
+) -> Result<Invoker> {
     let request = lrdbench_host::isolate::IsolationRequest {
         all: all || timeout.is_some(),
         timeout_secs: timeout,
         memory_limit: None,
     };
-    Ok(match lrdbench_host::isolate::supervisor_for(&settings.store_dir, &request)? {
-        Some(supervisor) => invoker.with_isolation(supervisor),
-        None => invoker,
-    })
+    Ok(
+        match lrdbench_host::isolate::supervisor_for(&settings.store_dir, &request)? {
+            Some(supervisor) => invoker.with_isolation(supervisor),
+            None => invoker,
+        },
+    )
 }
 
 /// An invoker that records into the store's analytics, or, when the store cannot be used,

@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use lrdbench_host::interrupt;
 use lrdbench_host::invoke::Invoker;
 use lrdbench_host::settings::{Settings, Verbosity};
 use lrdbench_host::workflow::{self, plan::Plan, RunOptions};
-use lrdbench_host::interrupt;
 use std::io::IsTerminal;
 
 use crate::cli::run::{RunArgs, ValidateArgs};
@@ -82,7 +82,12 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
         return Ok(ExitCode::SUCCESS);
     }
     let isolated = args.isolate || plan.execution.isolation == workflow::plan::Isolation::Process;
-    let invoker = super::isolate(invoker.clone(), settings, isolated, args.timeout.or(plan.execution.timeout))?;
+    let invoker = super::isolate(
+        invoker.clone(),
+        settings,
+        isolated,
+        args.timeout.or(plan.execution.timeout),
+    )?;
     let invoker = &invoker;
     interrupt::install();
     let options = RunOptions {
@@ -130,5 +135,9 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
         eprintln!("report: {}", report.run_dir.join("report.html").display());
     }
     println!("{}", report.run_dir.display());
-    Ok(if report.failed_cells > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if report.failed_cells > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

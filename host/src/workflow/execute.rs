@@ -76,11 +76,13 @@ impl CellRecord {
     /// derived from `H` as `H − 1/2` when only `H` is known, and vice versa).
     pub fn truth_value(&self) -> Option<f64> {
         let t = &self.truth;
-        t.get(&self.estimand).copied().or_else(|| match self.estimand.as_str() {
-            "d" => t.get("H").map(|h| h - 0.5),
-            "H" => t.get("d").map(|d| d + 0.5),
-            _ => None,
-        })
+        t.get(&self.estimand)
+            .copied()
+            .or_else(|| match self.estimand.as_str() {
+                "d" => t.get("H").map(|h| h - 0.5),
+                "H" => t.get("d").map(|d| d + 0.5),
+                _ => None,
+            })
     }
 }
 
@@ -140,7 +142,9 @@ pub fn execute(
     stop: &AtomicBool,
 ) -> std::io::Result<ExecStats> {
     let start = Instant::now();
-    let todo: Vec<usize> = (0..plan.cells.len()).filter(|&i| !done.contains(&plan.cells[i].hash)).collect();
+    let todo: Vec<usize> = (0..plan.cells.len())
+        .filter(|&i| !done.contains(&plan.cells[i].hash))
+        .collect();
     let skipped = plan.cells.len() - todo.len();
     // Group the remaining cells by series: a series is produced once.
     let mut by_series: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -148,7 +152,11 @@ pub fn execute(
         by_series.entry(plan.cells[i].series).or_default().push(i);
     }
 
-    let mut file = OpenOptions::new().create(true).append(true).read(true).open(journal)?;
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .open(journal)?;
     // A kill mid-write can leave a torn last line; start on a fresh line so the first new
     // record is not glued to it (the torn fragment is then skipped as unreadable).
     if ends_without_newline(&mut file)? {
@@ -178,16 +186,25 @@ pub fn execute(
         .map_err(std::io::Error::other)?;
     let groups: Vec<(usize, Vec<usize>)> = by_series.into_iter().collect();
     pool.install(|| {
-        groups.par_iter().for_each_with(tx, |tx, (series_index, cells)| {
-            if stop.load(Ordering::Relaxed) {
-                return;
-            }
-            run_series(plan, invoker, ctx, *series_index, cells, tx, stop);
-        });
+        groups
+            .par_iter()
+            .for_each_with(tx, |tx, (series_index, cells)| {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                run_series(plan, invoker, ctx, *series_index, cells, tx, stop);
+            });
     });
-    let ran = writer.join().map_err(|_| std::io::Error::other("result writer panicked"))??;
+    let ran = writer
+        .join()
+        .map_err(|_| std::io::Error::other("result writer panicked"))??;
     bar.finish_and_clear();
-    Ok(ExecStats { ran, skipped, interrupted: skipped + ran < plan.cells.len(), elapsed: start.elapsed() })
+    Ok(ExecStats {
+        ran,
+        skipped,
+        interrupted: skipped + ran < plan.cells.len(),
+        elapsed: start.elapsed(),
+    })
 }
 
 fn ends_without_newline(file: &mut File) -> std::io::Result<bool> {
@@ -207,9 +224,9 @@ fn progress_bar(total: u64, done: u64, visible: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:32} {pos}/{len} cells  {per_sec}  {elapsed_precise} elapsed, ~{eta} left")
-    {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{bar:32} {pos}/{len} cells  {per_sec}  {elapsed_precise} elapsed, ~{eta} left",
+    ) {
         bar.set_style(style);
     }
     bar.set_position(done);
@@ -223,25 +240,41 @@ struct Input {
     truth: BTreeMap<String, f64>,
 }
 
-fn produce(plan: &Plan<'_>, s: &SeriesPlan<'_>, invoker: &Invoker, ctx: &CallContext) -> Result<Input, CallError> {
+fn produce(
+    plan: &Plan<'_>,
+    s: &SeriesPlan<'_>,
+    invoker: &Invoker,
+    ctx: &CallContext,
+) -> Result<Input, CallError> {
     let started = Instant::now();
     let result = match &s.source {
-        SeriesSource::Model { handle, params } => {
-            invoker.generate(handle, s.length as u64, s.seed, params, ctx).map(|g| {
+        SeriesSource::Model { handle, params } => invoker
+            .generate(handle, s.length as u64, s.seed, params, ctx)
+            .map(|g| {
                 let mut truth = s.truth.clone();
                 for t in g.truth.iter() {
                     truth.insert(t.name.to_string(), t.value);
                 }
-                Input { values: Arc::new(g.values.into_vec()), truth }
-            })
-        }
+                Input {
+                    values: Arc::new(g.values.into_vec()),
+                    truth,
+                }
+            }),
         SeriesSource::File { path, column } => crate::data::read_series(path, column.as_ref())
-            .map(|v| Input { values: Arc::new(v), truth: s.truth.clone() })
+            .map(|v| Input {
+                values: Arc::new(v),
+                truth: s.truth.clone(),
+            })
             .map_err(|e| CallError {
-                kind: crate::invoke::CallErrorKind::Plugin(lrdbench_plugin_api::ErrorKind::InvalidInput),
+                kind: crate::invoke::CallErrorKind::Plugin(
+                    lrdbench_plugin_api::ErrorKind::InvalidInput,
+                ),
                 message: e.to_string(),
             }),
-        SeriesSource::Inline { values } => Ok(Input { values: values.clone(), truth: s.truth.clone() }),
+        SeriesSource::Inline { values } => Ok(Input {
+            values: values.clone(),
+            truth: s.truth.clone(),
+        }),
     };
     if matches!(s.source, SeriesSource::Model { .. }) {
         invoker.record_step(
@@ -273,26 +306,31 @@ fn run_series(
     // Cells of one series, grouped by contamination variant.
     let mut by_contamination: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for &i in cells {
-        by_contamination.entry(plan.cells[i].contamination).or_default().push(i);
+        by_contamination
+            .entry(plan.cells[i].contamination)
+            .or_default()
+            .push(i);
     }
     let groups: Vec<(usize, Vec<usize>)> = by_contamination.into_iter().collect();
-    groups.par_iter().for_each_with(tx.clone(), |tx, (ci, cell_ids)| {
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
-        let input = match &produced {
-            Ok(input) => contaminate(plan, s, *ci, input, invoker, ctx),
-            Err(e) => Err(e.clone()),
-        };
-        cell_ids.par_iter().for_each_with(tx.clone(), |tx, &i| {
+    groups
+        .par_iter()
+        .for_each_with(tx.clone(), |tx, (ci, cell_ids)| {
             if stop.load(Ordering::Relaxed) {
                 return;
             }
-            let record = run_cell(plan, invoker, ctx, i, &plan.cells[i], &input);
-            // The receiver lives until every sender is gone.
-            let _ = tx.send(record);
+            let input = match &produced {
+                Ok(input) => contaminate(plan, s, *ci, input, invoker, ctx),
+                Err(e) => Err(e.clone()),
+            };
+            cell_ids.par_iter().for_each_with(tx.clone(), |tx, &i| {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let record = run_cell(plan, invoker, ctx, i, &plan.cells[i], &input);
+                // The receiver lives until every sender is gone.
+                let _ = tx.send(record);
+            });
         });
-    });
 }
 
 fn contaminate(
@@ -305,7 +343,10 @@ fn contaminate(
 ) -> Result<Input, CallError> {
     let c = &plan.contaminations[ci];
     let Some(name) = &c.name else {
-        return Ok(Input { values: input.values.clone(), truth: input.truth.clone() });
+        return Ok(Input {
+            values: input.values.clone(),
+            truth: input.truth.clone(),
+        });
     };
     let started = Instant::now();
     let mut values = input.values.as_ref().clone();
@@ -324,7 +365,10 @@ fn contaminate(
             success: result.is_ok(),
         },
     );
-    result.map(|()| Input { values: Arc::new(values), truth: input.truth.clone() })
+    result.map(|()| Input {
+        values: Arc::new(values),
+        truth: input.truth.clone(),
+    })
 }
 
 fn run_cell(
@@ -343,7 +387,10 @@ fn run_cell(
         hash: cell.hash.clone(),
         series_id: s.id.clone(),
         origin: s.origin.clone(),
-        truth: input.as_ref().map(|i| i.truth.clone()).unwrap_or_else(|_| s.truth.clone()),
+        truth: input
+            .as_ref()
+            .map(|i| i.truth.clone())
+            .unwrap_or_else(|_| s.truth.clone()),
         length: input.as_ref().map(|i| i.values.len()).unwrap_or(s.length),
         contamination: plan.contaminations[cell.contamination].id.clone(),
         estimator: e.handle.name().to_string(),

@@ -38,19 +38,29 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// Recorded seconds and lengths of one estimator in one length bucket.
+type Samples = (Vec<f64>, Vec<f64>);
+
 /// Forecasts the estimator work of `plan` from recorded successful estimator calls.
 pub fn forecast(plan: &Plan<'_>, calls: &[CallEvent]) -> Forecast {
     // Median seconds per (estimator, length bucket) and the bucket's median length.
-    let mut samples: BTreeMap<(&str, u32), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
-    for c in calls.iter().filter(|c| c.event_type == EventType::EstimatorUsage && c.success) {
+    let mut samples: BTreeMap<(&str, u32), Samples> = BTreeMap::new();
+    for c in calls
+        .iter()
+        .filter(|c| c.event_type == EventType::EstimatorUsage && c.success)
+    {
         if let Some(p) = &c.performance {
-            let e = samples.entry((c.component.as_str(), bucket(c.data_length))).or_default();
+            let e = samples
+                .entry((c.component.as_str(), bucket(c.data_length)))
+                .or_default();
             e.0.push(p.wall_ns as f64 * 1e-9);
             e.1.push(c.data_length as f64);
         }
     }
-    let table: BTreeMap<(&str, u32), (f64, f64)> =
-        samples.into_iter().map(|(k, (mut t, mut n))| (k, (median(&mut t), median(&mut n)))).collect();
+    let table: BTreeMap<(&str, u32), (f64, f64)> = samples
+        .into_iter()
+        .map(|(k, (mut t, mut n))| (k, (median(&mut t), median(&mut n))))
+        .collect();
     let mut cpu_seconds = 0.0;
     let mut unknown = Vec::new();
     for cell in &plan.cells {
@@ -71,5 +81,8 @@ pub fn forecast(plan: &Plan<'_>, calls: &[CallEvent]) -> Forecast {
             }
         }
     }
-    Forecast { cpu_seconds, unknown }
+    Forecast {
+        cpu_seconds,
+        unknown,
+    }
 }

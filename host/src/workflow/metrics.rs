@@ -71,7 +71,12 @@ pub struct MetricRow {
 fn stratum_value(r: &CellRecord, stratum: &str) -> String {
     match stratum {
         "length" => r.length.to_string(),
-        "h_band" => h_band(r.truth.get("H").copied().or_else(|| r.truth.get("d").map(|d| d + 0.5))),
+        "h_band" => h_band(
+            r.truth
+                .get("H")
+                .copied()
+                .or_else(|| r.truth.get("d").map(|d| d + 0.5)),
+        ),
         "contamination" => r.contamination.clone(),
         "model" => r.origin.clone(),
         _ => "all".into(),
@@ -84,20 +89,46 @@ fn median(v: &mut [f64]) -> Option<f64> {
     }
     v.sort_by(f64::total_cmp);
     let m = v.len() / 2;
-    Some(if v.len() % 2 == 1 { v[m] } else { 0.5 * (v[m - 1] + v[m]) })
+    Some(if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        0.5 * (v[m - 1] + v[m])
+    })
 }
 
-fn summarize(estimator: &str, stratum: BTreeMap<String, String>, cells: &[&CellRecord]) -> MetricRow {
+fn summarize(
+    estimator: &str,
+    stratum: BTreeMap<String, String>,
+    cells: &[&CellRecord],
+) -> MetricRow {
     let valid: Vec<&&CellRecord> = cells.iter().filter(|c| c.valid).collect();
-    let errors: Vec<f64> =
-        valid.iter().filter_map(|c| Some(c.value? - c.truth_value()?)).collect();
+    let errors: Vec<f64> = valid
+        .iter()
+        .filter_map(|c| Some(c.value? - c.truth_value()?))
+        .collect();
     let k = errors.len() as f64;
-    let mean = |f: &dyn Fn(f64) -> f64| if errors.is_empty() { None } else { Some(errors.iter().map(|e| f(*e)).sum::<f64>() / k) };
+    let mean = |f: &dyn Fn(f64) -> f64| {
+        if errors.is_empty() {
+            None
+        } else {
+            Some(errors.iter().map(|e| f(*e)).sum::<f64>() / k)
+        }
+    };
     let intervals: Vec<(f64, f64, f64, f64)> = valid
         .iter()
-        .filter_map(|c| Some((c.ci_low?, c.ci_high?, c.ci_level.unwrap_or(0.95), c.truth_value()?)))
+        .filter_map(|c| {
+            Some((
+                c.ci_low?,
+                c.ci_high?,
+                c.ci_level.unwrap_or(0.95),
+                c.truth_value()?,
+            ))
+        })
         .collect();
-    let covered = intervals.iter().filter(|(lo, hi, _, t)| lo <= t && t <= hi).count();
+    let covered = intervals
+        .iter()
+        .filter(|(lo, hi, _, t)| lo <= t && t <= hi)
+        .count();
     let ni = intervals.len() as f64;
     let mut times: Vec<f64> = valid.iter().map(|c| c.elapsed_ms).collect();
     MetricRow {
@@ -113,7 +144,11 @@ fn summarize(estimator: &str, stratum: BTreeMap<String, String>, cells: &[&CellR
         coverage: (ni > 0.0).then(|| covered as f64 / ni),
         nominal_level: (ni > 0.0).then(|| intervals.iter().map(|i| i.2).sum::<f64>() / ni),
         ci_width: (ni > 0.0).then(|| intervals.iter().map(|i| i.1 - i.0).sum::<f64>() / ni),
-        validity: if cells.is_empty() { 0.0 } else { valid.len() as f64 / cells.len() as f64 },
+        validity: if cells.is_empty() {
+            0.0
+        } else {
+            valid.len() as f64 / cells.len() as f64
+        },
         runtime_ms: median(&mut times),
     }
 }
@@ -124,14 +159,20 @@ pub fn compute(records: &[CellRecord], rows: &[String], strata: &[String]) -> Ve
     let mut out = Vec::new();
     for est in rows {
         let cells: Vec<&CellRecord> = records.iter().filter(|r| &r.variant == est).collect();
-        let all: BTreeMap<String, String> = strata.iter().map(|s| (s.clone(), "all".to_string())).collect();
+        let all: BTreeMap<String, String> = strata
+            .iter()
+            .map(|s| (s.clone(), "all".to_string()))
+            .collect();
         out.push(summarize(est, all, &cells));
         if strata.is_empty() {
             continue;
         }
         let mut groups: BTreeMap<Vec<String>, Vec<&CellRecord>> = BTreeMap::new();
         for c in &cells {
-            groups.entry(strata.iter().map(|s| stratum_value(c, s)).collect()).or_default().push(c);
+            groups
+                .entry(strata.iter().map(|s| stratum_value(c, s)).collect())
+                .or_default()
+                .push(c);
         }
         for (key, group) in groups {
             let stratum = strata.iter().cloned().zip(key).collect();
@@ -182,7 +223,11 @@ pub fn leaderboard(overall: &[MetricRow], weights: &BTreeMap<String, f64>) -> Ve
     let mut ranks: Vec<BTreeMap<String, f64>> = vec![BTreeMap::new(); n];
     for metric in weights.keys() {
         let keys: Vec<Option<f64>> = overall.iter().map(|m| rank_key(metric, m)).collect();
-        let mut present: Vec<(usize, f64)> = keys.iter().enumerate().filter_map(|(i, k)| k.map(|k| (i, k))).collect();
+        let mut present: Vec<(usize, f64)> = keys
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| k.map(|k| (i, k)))
+            .collect();
         present.sort_by(|a, b| a.1.total_cmp(&b.1));
         let mut i = 0;
         while i < present.len() {
@@ -208,14 +253,25 @@ pub fn leaderboard(overall: &[MetricRow], weights: &BTreeMap<String, f64>) -> Ve
         .map(|(m, r)| LeaderboardRow {
             rank: 0,
             estimator: m.estimator.clone(),
-            score: weights.iter().map(|(k, w)| w * r.get(k).copied().unwrap_or((n + 1) as f64)).sum(),
+            score: weights
+                .iter()
+                .map(|(k, w)| w * r.get(k).copied().unwrap_or((n + 1) as f64))
+                .sum(),
             ranks: r,
             metrics: m.clone(),
         })
         .collect();
-    rows.sort_by(|a, b| a.score.total_cmp(&b.score).then_with(|| a.estimator.cmp(&b.estimator)));
+    rows.sort_by(|a, b| {
+        a.score
+            .total_cmp(&b.score)
+            .then_with(|| a.estimator.cmp(&b.estimator))
+    });
     for i in 0..rows.len() {
-        rows[i].rank = if i > 0 && rows[i].score == rows[i - 1].score { rows[i - 1].rank } else { i + 1 };
+        rows[i].rank = if i > 0 && rows[i].score == rows[i - 1].score {
+            rows[i - 1].rank
+        } else {
+            i + 1
+        };
     }
     rows
 }
@@ -224,7 +280,13 @@ pub fn leaderboard(overall: &[MetricRow], weights: &BTreeMap<String, f64>) -> Ve
 mod tests {
     use super::*;
 
-    fn cell(variant: &str, value: Option<f64>, truth: f64, ci: Option<(f64, f64)>, ms: f64) -> CellRecord {
+    fn cell(
+        variant: &str,
+        value: Option<f64>,
+        truth: f64,
+        ci: Option<(f64, f64)>,
+        ms: f64,
+    ) -> CellRecord {
         CellRecord {
             index: 0,
             hash: String::new(),
@@ -273,7 +335,11 @@ mod tests {
     #[test]
     fn leaderboard_ties_share_average_ranks() {
         // Exactly representable values, so the two errors of 0.25 tie exactly.
-        let cells = vec![cell("a", Some(0.75), 0.5, None, 1.0), cell("b", Some(0.25), 0.5, None, 1.0), cell("c", Some(0.5), 0.5, None, 1.0)];
+        let cells = vec![
+            cell("a", Some(0.75), 0.5, None, 1.0),
+            cell("b", Some(0.25), 0.5, None, 1.0),
+            cell("c", Some(0.5), 0.5, None, 1.0),
+        ];
         let rows = compute(&cells, &["a".into(), "b".into(), "c".into()], &[]);
         let weights: BTreeMap<String, f64> = [("mae".to_string(), 1.0)].into_iter().collect();
         let lb = leaderboard(&rows, &weights);

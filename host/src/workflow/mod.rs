@@ -94,7 +94,10 @@ pub enum RunError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
-    move |source| RunError::Io { path: path.to_path_buf(), source }
+    move |source| RunError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Current time as RFC 3339 UTC, seconds precision.
@@ -103,33 +106,59 @@ pub fn now_rfc3339() -> String {
 }
 
 fn new_run_id(name: &str) -> String {
-    let stamp: String = now_rfc3339().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    let clean: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let stamp: String = now_rfc3339()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let tag = Sha256::digest(format!("{}-{nanos}", std::process::id()).as_bytes());
     format!("{clean}-{stamp}-{}", crate::plugin::hex(&tag[..3]))
 }
 
 fn read_manifest(dir: &Path) -> Result<serde_json::Value, RunError> {
     let path = dir.join("manifest.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| RunError::Resume { dir: dir.to_path_buf(), reason: format!("no readable manifest.json ({e})") })?;
-    serde_json::from_str(&text)
-        .map_err(|e| RunError::Resume { dir: dir.to_path_buf(), reason: format!("manifest.json is not valid JSON ({e})") })
+    let text = std::fs::read_to_string(&path).map_err(|e| RunError::Resume {
+        dir: dir.to_path_buf(),
+        reason: format!("no readable manifest.json ({e})"),
+    })?;
+    serde_json::from_str(&text).map_err(|e| RunError::Resume {
+        dir: dir.to_path_buf(),
+        reason: format!("manifest.json is not valid JSON ({e})"),
+    })
 }
 
 /// Finds the run directory to use: the one given to resume (checked to belong to this
 /// workflow), the latest unfinished run of the same workflow when `[execution] resume` is on,
 /// or a new one.
-fn choose_run_dir(plan: &Plan<'_>, options: &RunOptions, out: &Path) -> Result<(String, PathBuf, Option<String>), RunError> {
-    let matches = |m: &serde_json::Value| m["workflow_sha256"].as_str() == Some(plan.sha256.as_str());
+fn choose_run_dir(
+    plan: &Plan<'_>,
+    options: &RunOptions,
+    out: &Path,
+) -> Result<(String, PathBuf, Option<String>), RunError> {
+    let matches =
+        |m: &serde_json::Value| m["workflow_sha256"].as_str() == Some(plan.sha256.as_str());
     if let Some(dir) = &options.resume {
         let m = read_manifest(dir)?;
         if !matches(&m) {
             return Err(RunError::Resume {
                 dir: dir.clone(),
-                reason: format!("it was made by a different workflow file than {}", plan.path.display()),
+                reason: format!(
+                    "it was made by a different workflow file than {}",
+                    plan.path.display()
+                ),
             });
         }
         let id = m["run_id"].as_str().unwrap_or_default().to_string();
@@ -197,7 +226,10 @@ fn manifest(plan: &Plan<'_>, run_id: &str, started: &str, threads: usize) -> Man
 }
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), RunError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| RunError::Io { path: path.to_path_buf(), source: e.into() })?;
+    let text = serde_json::to_string_pretty(value).map_err(|e| RunError::Io {
+        path: path.to_path_buf(),
+        source: e.into(),
+    })?;
     // Write then rename, so a reader never sees half a manifest.
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, text).map_err(io(&tmp))?;
@@ -206,21 +238,46 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), RunError
 
 /// Records the run as one `benchmark_run` event (the spec's `track_benchmark_run`): the
 /// estimators used, the models, the success rate over cells and the total time.
-fn record_benchmark_run(plan: &Plan<'_>, invoker: &Invoker, run_id: &str, records: &[CellRecord], stats: &ExecStats) {
-    let Some(analytics) = invoker.analytics() else { return };
+fn record_benchmark_run(
+    plan: &Plan<'_>,
+    invoker: &Invoker,
+    run_id: &str,
+    records: &[CellRecord],
+    stats: &ExecStats,
+) {
+    let Some(analytics) = invoker.analytics() else {
+        return;
+    };
     let valid = records.iter().filter(|r| r.valid).count();
     let mut models: Vec<String> = plan.series.iter().map(|s| s.origin.clone()).collect();
     models.sort();
     models.dedup();
     let mut parameters = std::collections::BTreeMap::new();
     parameters.insert("benchmark_type".to_string(), "workflow".to_string());
-    parameters.insert("estimators_count".to_string(), plan.estimators.len().to_string());
-    parameters.insert("estimators".to_string(), plan.estimators.iter().map(|e| e.label.as_str()).collect::<Vec<_>>().join(","));
+    parameters.insert(
+        "estimators_count".to_string(),
+        plan.estimators.len().to_string(),
+    );
+    parameters.insert(
+        "estimators".to_string(),
+        plan.estimators
+            .iter()
+            .map(|e| e.label.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
     parameters.insert("data_models".to_string(), models.join(","));
     parameters.insert("cells".to_string(), records.len().to_string());
     parameters.insert(
         "success_rate".to_string(),
-        format!("{:.6}", if records.is_empty() { 0.0 } else { valid as f64 / records.len() as f64 }),
+        format!(
+            "{:.6}",
+            if records.is_empty() {
+                0.0
+            } else {
+                valid as f64 / records.len() as f64
+            }
+        ),
     );
     let wall_ns = u64::try_from(stats.elapsed.as_nanos()).unwrap_or(u64::MAX);
     analytics.record_call(lrdbench_analytics::event::CallEvent {
@@ -249,32 +306,62 @@ fn record_benchmark_run(plan: &Plan<'_>, invoker: &Invoker, run_id: &str, record
 ///
 /// [`RunError`] for file errors and unresumable directories. A failing estimator is recorded
 /// in its cell and does not stop the run.
-pub fn run(plan: &Plan<'_>, invoker: &Invoker, options: &RunOptions, stop: &AtomicBool) -> Result<RunReport, RunError> {
-    let out = options.out_dir.clone().unwrap_or_else(|| plan.out_dir.clone());
+pub fn run(
+    plan: &Plan<'_>,
+    invoker: &Invoker,
+    options: &RunOptions,
+    stop: &AtomicBool,
+) -> Result<RunReport, RunError> {
+    let out = options
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| plan.out_dir.clone());
     let (run_id, run_dir, started) = choose_run_dir(plan, options, &out)?;
     std::fs::create_dir_all(&run_dir).map_err(io(&run_dir))?;
     let threads = options.threads.unwrap_or(plan.execution.threads);
-    let effective_threads = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
-    let mut man = manifest(plan, &run_id, &started.unwrap_or_else(now_rfc3339), effective_threads);
+    let effective_threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
+    let mut man = manifest(
+        plan,
+        &run_id,
+        &started.unwrap_or_else(now_rfc3339),
+        effective_threads,
+    );
     let manifest_path = run_dir.join("manifest.json");
     write_json(&manifest_path, &man)?;
 
     let journal = run_dir.join("cells.jsonl");
-    let index_of: HashMap<&str, usize> = plan.cells.iter().enumerate().map(|(i, c)| (c.hash.as_str(), i)).collect();
+    let index_of: HashMap<&str, usize> = plan
+        .cells
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.hash.as_str(), i))
+        .collect();
     let done: HashSet<String> = execute::read_done(&journal)
         .map_err(io(&journal))?
         .into_iter()
         .filter(|r| index_of.contains_key(r.hash.as_str()))
         .map(|r| r.hash)
         .collect();
-    let ctx = CallContext { run_id: Some(run_id.clone()), workflow: Some(plan.name.clone()), cell: None, truth_h: None };
+    let ctx = CallContext {
+        run_id: Some(run_id.clone()),
+        workflow: Some(plan.name.clone()),
+        cell: None,
+        truth_h: None,
+    };
     let stats = execute::execute(
         plan,
         invoker,
         &ctx,
         &journal,
         &done,
-        &ExecOptions { threads: effective_threads, progress: options.progress },
+        &ExecOptions {
+            threads: effective_threads,
+            progress: options.progress,
+        },
         stop,
     )
     .map_err(io(&journal))?;
@@ -312,28 +399,43 @@ pub fn run(plan: &Plan<'_>, invoker: &Invoker, options: &RunOptions, stop: &Atom
     let evaluate_start = Instant::now();
     let rows: Vec<String> = plan.estimators.iter().map(|e| e.label.clone()).collect();
     let metric_rows = metrics::compute(&records, &rows, &plan.metrics.strata);
-    let overall: Vec<metrics::MetricRow> =
-        metric_rows.iter().filter(|m| m.stratum.values().all(|v| v == "all")).cloned().collect();
+    let overall: Vec<metrics::MetricRow> = metric_rows
+        .iter()
+        .filter(|m| m.stratum.values().all(|v| v == "all"))
+        .cloned()
+        .collect();
     let board = metrics::leaderboard(&overall, &plan.weights);
     invoker.record_step(
         &ctx,
-        StepRecord { step_type: StepType::Evaluate, component: "metrics", cell: None, duration: evaluate_start.elapsed(), success: true },
+        StepRecord {
+            step_type: StepType::Evaluate,
+            component: "metrics",
+            cell: None,
+            duration: evaluate_start.elapsed(),
+            success: true,
+        },
     );
 
     let report_start = Instant::now();
     let wants = |f: &str| plan.formats.iter().any(|x| x == f);
     let path = |name: &str| run_dir.join(name);
     if wants("csv") {
-        output::write_estimates(&path("estimates.csv"), &run_id, &records).map_err(io(&path("estimates.csv")))?;
-        output::write_metrics(&path("metrics.csv"), &metric_rows, &plan.metrics.strata).map_err(io(&path("metrics.csv")))?;
-        output::write_leaderboard_csv(&path("leaderboard.csv"), &board).map_err(io(&path("leaderboard.csv")))?;
+        output::write_estimates(&path("estimates.csv"), &run_id, &records)
+            .map_err(io(&path("estimates.csv")))?;
+        output::write_metrics(&path("metrics.csv"), &metric_rows, &plan.metrics.strata)
+            .map_err(io(&path("metrics.csv")))?;
+        output::write_leaderboard_csv(&path("leaderboard.csv"), &board)
+            .map_err(io(&path("leaderboard.csv")))?;
     }
     if wants("md") {
         let md = output::leaderboard_markdown(&plan.name, &board, &plan.weights);
         std::fs::write(path("leaderboard.md"), md).map_err(io(&path("leaderboard.md")))?;
     }
     if wants("json") {
-        write_json(&path("metrics.json"), &serde_json::json!({ "metrics": metric_rows, "leaderboard": board }))?;
+        write_json(
+            &path("metrics.json"),
+            &serde_json::json!({ "metrics": metric_rows, "leaderboard": board }),
+        )?;
     }
     man.status = "complete".into();
     man.finished = Some(now_rfc3339());
@@ -344,8 +446,21 @@ pub fn run(plan: &Plan<'_>, invoker: &Invoker, options: &RunOptions, stop: &Atom
     write_json(&manifest_path, &man)?;
     invoker.record_step(
         &ctx,
-        StepRecord { step_type: StepType::Report, component: "outputs", cell: None, duration: report_start.elapsed(), success: true },
+        StepRecord {
+            step_type: StepType::Report,
+            component: "outputs",
+            cell: None,
+            duration: report_start.elapsed(),
+            success: true,
+        },
     );
     record_benchmark_run(plan, invoker, &run_id, &records, &stats);
-    Ok(RunReport { run_id, run_dir, stats, leaderboard: board, failed_cells, total_cells: plan.cells.len() })
+    Ok(RunReport {
+        run_id,
+        run_dir,
+        stats,
+        leaderboard: board,
+        failed_cells,
+        total_cells: plan.cells.len(),
+    })
 }

@@ -17,7 +17,10 @@ fn opt(v: Option<f64>) -> String {
 }
 
 fn truth_text(t: &BTreeMap<String, f64>) -> String {
-    t.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";")
+    t.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// Writes `estimates.csv`: one row per cell, in plan order.
@@ -28,9 +31,28 @@ fn truth_text(t: &BTreeMap<String, f64>) -> String {
 pub fn write_estimates(path: &Path, run_id: &str, records: &[CellRecord]) -> std::io::Result<()> {
     let mut w = csv::Writer::from_path(path)?;
     w.write_record([
-        "run_id", "series_id", "model", "truth", "length", "contamination", "estimator", "variant", "params",
-        "estimand", "value", "stderr", "ci_low", "ci_high", "ci_level", "r_squared", "valid", "error_kind",
-        "error_message", "elapsed_ms", "warnings", "cell_sha256",
+        "run_id",
+        "series_id",
+        "model",
+        "truth",
+        "length",
+        "contamination",
+        "estimator",
+        "variant",
+        "params",
+        "estimand",
+        "value",
+        "stderr",
+        "ci_low",
+        "ci_high",
+        "ci_level",
+        "r_squared",
+        "valid",
+        "error_kind",
+        "error_message",
+        "elapsed_ms",
+        "warnings",
+        "cell_sha256",
     ])?;
     for r in records {
         w.write_record([
@@ -71,13 +93,30 @@ pub fn write_metrics(path: &Path, rows: &[MetricRow], strata: &[String]) -> std:
     let mut header = vec!["estimator".to_string()];
     header.extend(strata.iter().cloned());
     header.extend(
-        ["attempted", "valid", "validity", "with_truth", "bias", "mae", "rmse", "with_interval", "coverage", "nominal_level", "ci_width", "runtime_ms"]
-            .map(String::from),
+        [
+            "attempted",
+            "valid",
+            "validity",
+            "with_truth",
+            "bias",
+            "mae",
+            "rmse",
+            "with_interval",
+            "coverage",
+            "nominal_level",
+            "ci_width",
+            "runtime_ms",
+        ]
+        .map(String::from),
     );
     w.write_record(&header)?;
     for m in rows {
         let mut rec = vec![m.estimator.clone()];
-        rec.extend(strata.iter().map(|s| m.stratum.get(s).cloned().unwrap_or_else(|| "all".into())));
+        rec.extend(
+            strata
+                .iter()
+                .map(|s| m.stratum.get(s).cloned().unwrap_or_else(|| "all".into())),
+        );
         rec.extend([
             m.attempted.to_string(),
             m.valid.to_string(),
@@ -104,7 +143,19 @@ pub fn write_metrics(path: &Path, rows: &[MetricRow], strata: &[String]) -> std:
 /// I/O and CSV errors.
 pub fn write_leaderboard_csv(path: &Path, rows: &[LeaderboardRow]) -> std::io::Result<()> {
     let mut w = csv::Writer::from_path(path)?;
-    w.write_record(["rank", "estimator", "score", "mae", "bias", "rmse", "coverage", "ci_width", "validity", "runtime_ms", "component_ranks"])?;
+    w.write_record([
+        "rank",
+        "estimator",
+        "score",
+        "mae",
+        "bias",
+        "rmse",
+        "coverage",
+        "ci_width",
+        "validity",
+        "runtime_ms",
+        "component_ranks",
+    ])?;
     for r in rows {
         let m = &r.metrics;
         w.write_record([
@@ -118,18 +169,27 @@ pub fn write_leaderboard_csv(path: &Path, rows: &[LeaderboardRow]) -> std::io::R
             opt(m.ci_width),
             format!("{:.6}", m.validity),
             opt(m.runtime_ms),
-            r.ranks.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";"),
+            r.ranks
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(";"),
         ])?;
     }
     w.flush()
 }
 
 fn f(v: Option<f64>, digits: usize) -> String {
-    v.map(|x| format!("{x:.digits$}")).unwrap_or_else(|| "–".into())
+    v.map(|x| format!("{x:.digits$}"))
+        .unwrap_or_else(|| "–".into())
 }
 
 /// The leaderboard as a Markdown table, with the ranking rule stated under it.
-pub fn leaderboard_markdown(name: &str, rows: &[LeaderboardRow], weights: &BTreeMap<String, f64>) -> String {
+pub fn leaderboard_markdown(
+    name: &str,
+    rows: &[LeaderboardRow],
+    weights: &BTreeMap<String, f64>,
+) -> String {
     let mut s = format!("# Leaderboard: {name}\n\n");
     s += "| rank | estimator | score | MAE | bias | RMSE | coverage (n) | CI width | validity | median time |\n";
     s += "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
@@ -229,10 +289,16 @@ impl MachineFacts {
         use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
         let os = System::long_os_version().unwrap_or_else(|_| std::env::consts::OS.to_string());
         match System::new_with_specifics(
-            RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing()).with_memory(MemoryRefreshKind::nothing().with_ram()),
+            RefreshKind::nothing()
+                .with_cpu(CpuRefreshKind::nothing())
+                .with_memory(MemoryRefreshKind::nothing().with_ram()),
         ) {
             Ok(sys) => MachineFacts {
-                cpu: sys.cpus().first().map(|c| c.brand().trim().to_string()).unwrap_or_else(|| "unknown".into()),
+                cpu: sys
+                    .cpus()
+                    .first()
+                    .map(|c| c.brand().trim().to_string())
+                    .unwrap_or_else(|| "unknown".into()),
                 cores: sys.cpus().len().max(1),
                 memory_bytes: sys.total_memory(),
                 os,
@@ -270,13 +336,27 @@ fn plot_error(e: impl std::fmt::Display) -> String {
 pub fn svg_estimate_vs_truth(records: &[CellRecord], rows: &[String]) -> String {
     let pts: Vec<(usize, f64, f64)> = records
         .iter()
-        .filter_map(|r| Some((rows.iter().position(|x| x == &r.variant)?, r.truth_value()?, r.value?)))
+        .filter_map(|r| {
+            Some((
+                rows.iter().position(|x| x == &r.variant)?,
+                r.truth_value()?,
+                r.value?,
+            ))
+        })
         .collect();
     if pts.is_empty() {
         return "<p>No cell has a known truth.</p>".into();
     }
-    let lo = pts.iter().map(|p| p.1.min(p.2)).fold(f64::INFINITY, f64::min).min(0.0);
-    let hi = pts.iter().map(|p| p.1.max(p.2)).fold(f64::NEG_INFINITY, f64::max).max(1.0);
+    let lo = pts
+        .iter()
+        .map(|p| p.1.min(p.2))
+        .fold(f64::INFINITY, f64::min)
+        .min(0.0);
+    let hi = pts
+        .iter()
+        .map(|p| p.1.max(p.2))
+        .fold(f64::NEG_INFINITY, f64::max)
+        .max(1.0);
     let mut svg = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = SVGBackend::with_string(&mut svg, (720, 480)).into_drawing_area();
@@ -287,12 +367,21 @@ pub fn svg_estimate_vs_truth(records: &[CellRecord], rows: &[String]) -> String 
             .x_label_area_size(40)
             .y_label_area_size(50)
             .build_cartesian_2d(lo..hi, lo..hi)?;
-        chart.configure_mesh().light_line_style(WHITE).x_desc("true value").y_desc("estimate").draw()?;
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .x_desc("true value")
+            .y_desc("estimate")
+            .draw()?;
         chart.draw_series(LineSeries::new(vec![(lo, lo), (hi, hi)], BLACK.mix(0.4)))?;
         for (i, name) in rows.iter().enumerate() {
             let c = color(i);
             chart
-                .draw_series(pts.iter().filter(|p| p.0 == i).map(|p| Circle::new((p.1, p.2), 3, c.mix(0.6).filled())))?
+                .draw_series(
+                    pts.iter()
+                        .filter(|p| p.0 == i)
+                        .map(|p| Circle::new((p.1, p.2), 3, c.mix(0.6).filled())),
+                )?
                 .label(name.as_str())
                 .legend(move |(x, y)| Circle::new((x, y), 4, c.filled()));
         }
@@ -312,21 +401,42 @@ pub fn svg_estimate_vs_truth(records: &[CellRecord], rows: &[String]) -> String 
 }
 
 /// A per-estimator series of (length, value) on log axes.
-fn svg_by_length(title: &str, y_desc: &str, series: &[(String, Vec<(f64, f64)>)], log_y: bool) -> String {
-    let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.1.iter().copied()).filter(|p| p.0 > 0.0 && p.1 > 0.0).collect();
+fn svg_by_length(
+    title: &str,
+    y_desc: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+    log_y: bool,
+) -> String {
+    let all: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.1.iter().copied())
+        .filter(|p| p.0 > 0.0 && p.1 > 0.0)
+        .collect();
     if all.len() < 2 {
         return format!("<p>{title}: not enough data.</p>");
     }
-    let (x0, x1) = all.iter().fold((f64::INFINITY, 0f64), |a, p| (a.0.min(p.0), a.1.max(p.0)));
-    let (y0, y1) = all.iter().fold((f64::INFINITY, 0f64), |a, p| (a.0.min(p.1), a.1.max(p.1)));
+    let (x0, x1) = all
+        .iter()
+        .fold((f64::INFINITY, 0f64), |a, p| (a.0.min(p.0), a.1.max(p.0)));
+    let (y0, y1) = all
+        .iter()
+        .fold((f64::INFINITY, 0f64), |a, p| (a.0.min(p.1), a.1.max(p.1)));
     let (x0, x1) = (x0 / 1.3, x1 * 1.3);
-    let (y0, y1) = if log_y { (y0 / 1.5, y1 * 1.5) } else { (0.0, y1 * 1.1) };
+    let (y0, y1) = if log_y {
+        (y0 / 1.5, y1 * 1.5)
+    } else {
+        (0.0, y1 * 1.1)
+    };
     let mut svg = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = SVGBackend::with_string(&mut svg, (720, 480)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut builder = ChartBuilder::on(&root);
-        builder.caption(title, ("sans-serif", 18)).margin(10).x_label_area_size(40).y_label_area_size(60);
+        builder
+            .caption(title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(60);
         macro_rules! draw {
             ($chart:expr) => {{
                 let mut chart = $chart;
@@ -339,12 +449,18 @@ fn svg_by_length(title: &str, y_desc: &str, series: &[(String, Vec<(f64, f64)>)]
                     .draw()?;
                 for (i, (name, pts)) in series.iter().enumerate() {
                     let c = color(i);
-                    let mut pts: Vec<(f64, f64)> = pts.iter().copied().filter(|p| p.0 > 0.0 && p.1 > 0.0).collect();
+                    let mut pts: Vec<(f64, f64)> = pts
+                        .iter()
+                        .copied()
+                        .filter(|p| p.0 > 0.0 && p.1 > 0.0)
+                        .collect();
                     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
                     chart
                         .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))?
                         .label(name.as_str())
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
+                        });
                     chart.draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled())))?;
                 }
                 chart
@@ -455,23 +571,46 @@ pub fn report_html(
     html += "\n<h2>Error against length</h2>\n";
     html += &svg_by_length("Mean absolute error against length", "MAE", &mae, false);
     html += "\n<h2>Runtime against length</h2>\n";
-    html += &svg_by_length("Median time per call against length (log-log)", "ms", &runtime, true);
-    let errors: BTreeMap<(String, String), usize> = records.iter().filter(|r| !r.valid).fold(BTreeMap::new(), |mut m, r| {
-        *m.entry((r.variant.clone(), r.error_kind.clone().unwrap_or_default())).or_default() += 1;
-        m
-    });
+    html += &svg_by_length(
+        "Median time per call against length (log-log)",
+        "ms",
+        &runtime,
+        true,
+    );
+    let errors: BTreeMap<(String, String), usize> =
+        records
+            .iter()
+            .filter(|r| !r.valid)
+            .fold(BTreeMap::new(), |mut m, r| {
+                *m.entry((r.variant.clone(), r.error_kind.clone().unwrap_or_default()))
+                    .or_default() += 1;
+                m
+            });
     if !errors.is_empty() {
-        html += "\n<h2>Failures</h2>\n<table><tr><th>count</th><th>estimator</th><th>kind</th></tr>\n";
+        html +=
+            "\n<h2>Failures</h2>\n<table><tr><th>count</th><th>estimator</th><th>kind</th></tr>\n";
         for ((est, kind), n) in errors {
-            let _ = writeln!(html, "<tr><td>{n}</td><td>{}</td><td>{}</td></tr>", html_escape(&est), html_escape(&kind));
+            let _ = writeln!(
+                html,
+                "<tr><td>{n}</td><td>{}</td><td>{}</td></tr>",
+                html_escape(&est),
+                html_escape(&kind)
+            );
         }
         html += "</table>\n";
     }
-    let _ = writeln!(html, "<p class=\"muted\">{} metric rows in metrics.csv; every cell in estimates.csv.</p>", metrics.len());
+    let _ = writeln!(
+        html,
+        "<p class=\"muted\">{} metric rows in metrics.csv; every cell in estimates.csv.</p>",
+        metrics.len()
+    );
     html += "</body></html>\n";
     html
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

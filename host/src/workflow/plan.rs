@@ -17,7 +17,9 @@ use crate::contamination;
 use crate::plugin::{Catalog, ComponentHandle};
 
 /// The metrics a workflow can compute.
-pub const METRICS: &[&str] = &["bias", "mae", "rmse", "coverage", "ci_width", "validity", "runtime"];
+pub const METRICS: &[&str] = &[
+    "bias", "mae", "rmse", "coverage", "ci_width", "validity", "runtime",
+];
 
 /// The strata a workflow can aggregate over (besides the estimator, always present).
 pub const STRATA: &[&str] = &["length", "h_band", "contamination", "model"];
@@ -176,10 +178,16 @@ pub struct Plan<'c> {
 ///
 /// A [`SpecError`] naming the file, line and column, and the valid alternatives.
 pub fn load<'c>(path: &Path, catalog: &'c Catalog) -> Result<Plan<'c>, SpecError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| SpecError { path: path.to_path_buf(), position: None, message: format!("cannot read: {e}") })?;
-    let text = String::from_utf8(bytes.clone())
-        .map_err(|_| SpecError { path: path.to_path_buf(), position: None, message: "not UTF-8 text".into() })?;
+    let bytes = std::fs::read(path).map_err(|e| SpecError {
+        path: path.to_path_buf(),
+        position: None,
+        message: format!("cannot read: {e}"),
+    })?;
+    let text = String::from_utf8(bytes.clone()).map_err(|_| SpecError {
+        path: path.to_path_buf(),
+        position: None,
+        message: "not UTF-8 text".into(),
+    })?;
     let (file, map) = spec::parse(path, &text)?;
     let sha256 = crate::plugin::hex(&Sha256::digest(&bytes));
     build(path, sha256, file, &map, catalog)
@@ -211,18 +219,31 @@ fn build<'c>(
 
     let mut contaminations = Vec::new();
     if file.workflow.keep_clean || file.contamination.is_empty() {
-        contaminations.push(ContaminationPlan { id: "clean".into(), name: None, params: Vec::new() });
+        contaminations.push(ContaminationPlan {
+            id: "clean".into(),
+            name: None,
+            params: Vec::new(),
+        });
     }
     for c in &file.contamination {
         let name = c.name.get_ref();
         let schema = contamination::schema(name).ok_or_else(|| {
             map.error_at(
                 c.name.span(),
-                format!("unknown contamination `{name}` (valid: {})", contamination::names().join(", ")),
+                format!(
+                    "unknown contamination `{name}` (valid: {})",
+                    contamination::names().join(", ")
+                ),
             )
         })?;
         for combo in expand_grid(&c.params, &schema, map, &format!("contamination `{name}`"))? {
-            let resolved = resolve(&schema, &combo, map, &c.params, &format!("contamination `{name}`"))?;
+            let resolved = resolve(
+                &schema,
+                &combo,
+                map,
+                &c.params,
+                &format!("contamination `{name}`"),
+            )?;
             contaminations.push(ContaminationPlan {
                 id: format!("{name}{}", label_of(&combo)),
                 name: Some(name.clone()),
@@ -251,13 +272,28 @@ fn build<'c>(
             variants.push((format!("{}/{}", e.name.get_ref(), vname.get_ref()), given));
         }
         for (label, given) in variants {
-            if estimators.iter().any(|x: &EstimatorPlan<'_>| x.label == label) {
-                return Err(map.error_at(e.name.span(), format!("estimator row `{label}` appears twice")));
+            if estimators
+                .iter()
+                .any(|x: &EstimatorPlan<'_>| x.label == label)
+            {
+                return Err(map.error_at(
+                    e.name.span(),
+                    format!("estimator row `{label}` appears twice"),
+                ));
             }
             let params = resolve(&handle.descriptor.params, &given, map, &e.params, &what)?;
-            let declares_seed = handle.descriptor.params.iter().any(|s| s.name == "seed" && s.kind == ParamKind::Int);
+            let declares_seed = handle
+                .descriptor
+                .params
+                .iter()
+                .any(|s| s.name == "seed" && s.kind == ParamKind::Int);
             let fill_seed = declares_seed && !given.iter().any(|p| p.name == "seed");
-            estimators.push(EstimatorPlan { label, handle, params, fill_seed });
+            estimators.push(EstimatorPlan {
+                label,
+                handle,
+                params,
+                fill_seed,
+            });
         }
     }
 
@@ -269,17 +305,26 @@ fn build<'c>(
         },
     };
     let weights = match &file.leaderboard.weights {
-        None => [("mae", 0.4), ("coverage", 0.2), ("validity", 0.2), ("runtime", 0.2)]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
+        None => [
+            ("mae", 0.4),
+            ("coverage", 0.2),
+            ("validity", 0.2),
+            ("runtime", 0.2),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
         Some(w) => {
             let mut out = BTreeMap::new();
             for (k, v) in w {
                 if !METRICS.contains(&k.get_ref().as_str()) {
                     return Err(map.error_at(
                         k.span(),
-                        format!("unknown leaderboard metric `{}` (valid: {})", k.get_ref(), METRICS.join(", ")),
+                        format!(
+                            "unknown leaderboard metric `{}` (valid: {})",
+                            k.get_ref(),
+                            METRICS.join(", ")
+                        ),
                     ));
                 }
                 if !(v.get_ref().is_finite() && *v.get_ref() >= 0.0) {
@@ -290,7 +335,12 @@ fn build<'c>(
             out
         }
     };
-    let formats = choose(file.output.formats.as_deref(), FORMATS, map, "output format")?;
+    let formats = choose(
+        file.output.formats.as_deref(),
+        FORMATS,
+        map,
+        "output format",
+    )?;
     let isolation = match &file.execution.isolation {
         None => Isolation::InProcess,
         Some(s) => match s.get_ref().as_str() {
@@ -345,7 +395,10 @@ fn plan_data<'c>(
 ) -> Result<(), SpecError> {
     let kinds = [d.model.is_some(), d.files.is_some(), d.values.is_some()];
     if kinds.iter().filter(|k| **k).count() != 1 {
-        return Err(map.error(format!("[[data]] #{}: give exactly one of `model`, `files` or `values`", index + 1)));
+        return Err(map.error(format!(
+            "[[data]] #{}: give exactly one of `model`, `files` or `values`",
+            index + 1
+        )));
     }
     if let Some(model) = &d.model {
         let handle = catalog
@@ -353,7 +406,10 @@ fn plan_data<'c>(
             .map_err(|e| map.error_at(model.span(), e.to_string()))?;
         let what = format!("model `{}`", handle.name());
         let lengths = d.lengths.as_ref().ok_or_else(|| {
-            map.error_at(model.span(), format!("{what}: `lengths` is required (e.g. lengths = [1024, 4096])"))
+            map.error_at(
+                model.span(),
+                format!("{what}: `lengths` is required (e.g. lengths = [1024, 4096])"),
+            )
         })?;
         let replicates = match &d.replicates {
             None => 1,
@@ -373,7 +429,10 @@ fn plan_data<'c>(
                         seed: derive_seed(seed, &["series", &index.to_string(), &id]),
                         id,
                         origin: handle.name().to_string(),
-                        source: SeriesSource::Model { handle, params: params.clone() },
+                        source: SeriesSource::Model {
+                            handle,
+                            params: params.clone(),
+                        },
                         length: n as usize,
                         truth: BTreeMap::new(),
                     });
@@ -393,29 +452,49 @@ fn plan_data<'c>(
         }
         let column = d.column.as_ref().map(|c| match c {
             toml::Value::Integer(i) => crate::data::ColumnSelector::Index(*i as usize),
-            other => crate::data::ColumnSelector::Name(other.as_str().map(String::from).unwrap_or_else(|| other.to_string())),
+            other => crate::data::ColumnSelector::Name(
+                other
+                    .as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| other.to_string()),
+            ),
         });
         for p in paths {
-            let file_name = p.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
-            let truth = d.truth_per_file.get(&file_name).cloned().unwrap_or_else(|| d.truth.clone());
+            let file_name = p
+                .file_name()
+                .map(|f| f.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let truth = d
+                .truth_per_file
+                .get(&file_name)
+                .cloned()
+                .unwrap_or_else(|| d.truth.clone());
             let id = format!("file:{file_name}");
             out.push(SeriesPlan {
                 seed: derive_seed(seed, &["series", &index.to_string(), &id]),
                 id,
                 origin: file_name,
-                source: SeriesSource::File { path: p, column: column.clone() },
+                source: SeriesSource::File {
+                    path: p,
+                    column: column.clone(),
+                },
                 length: 0,
                 truth,
             });
         }
     } else if let Some(values) = &d.values {
-        let label = d.name.clone().unwrap_or_else(|| format!("inline{}", index + 1));
+        let label = d
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("inline{}", index + 1));
         out.push(SeriesPlan {
             seed: derive_seed(seed, &["series", &index.to_string(), &label]),
             id: format!("inline:{label}"),
             origin: label,
             length: values.get_ref().len(),
-            source: SeriesSource::Inline { values: std::sync::Arc::new(values.get_ref().clone()) },
+            source: SeriesSource::Inline {
+                values: std::sync::Arc::new(values.get_ref().clone()),
+            },
             truth: d.truth.clone(),
         });
     }
@@ -423,7 +502,12 @@ fn plan_data<'c>(
 }
 
 /// Builds every cell, with its SHA-256 and seed.
-fn make_cells(seed: u64, series: &[SeriesPlan<'_>], contaminations: &[ContaminationPlan], estimators: &[EstimatorPlan<'_>]) -> Vec<Cell> {
+fn make_cells(
+    seed: u64,
+    series: &[SeriesPlan<'_>],
+    contaminations: &[ContaminationPlan],
+    estimators: &[EstimatorPlan<'_>],
+) -> Vec<Cell> {
     let mut cells = Vec::with_capacity(series.len() * contaminations.len() * estimators.len());
     for (si, s) in series.iter().enumerate() {
         for (ci, c) in contaminations.iter().enumerate() {
@@ -446,7 +530,13 @@ fn make_cells(seed: u64, series: &[SeriesPlan<'_>], contaminations: &[Contaminat
                 let digest = h.finalize();
                 let hash = crate::plugin::hex(&digest);
                 let cell_seed = u64::from_le_bytes(digest[..8].try_into().unwrap_or([0; 8]));
-                cells.push(Cell { series: si, contamination: ci, estimator: ei, hash, seed: cell_seed });
+                cells.push(Cell {
+                    series: si,
+                    contamination: ci,
+                    estimator: ei,
+                    hash,
+                    seed: cell_seed,
+                });
             }
         }
     }
@@ -455,7 +545,12 @@ fn make_cells(seed: u64, series: &[SeriesPlan<'_>], contaminations: &[Contaminat
 
 fn source_fingerprint(s: &SeriesSource<'_>) -> String {
     match s {
-        SeriesSource::Model { handle, params } => format!("{}:{}:{}", handle.qualified_name(), handle.plugin.sha256, params_text(params)),
+        SeriesSource::Model { handle, params } => format!(
+            "{}:{}:{}",
+            handle.qualified_name(),
+            handle.plugin.sha256,
+            params_text(params)
+        ),
         SeriesSource::File { path, column } => format!("{}:{column:?}", path.display()),
         SeriesSource::Inline { values } => {
             let mut h = Sha256::new();
@@ -469,7 +564,11 @@ fn source_fingerprint(s: &SeriesSource<'_>) -> String {
 
 /// Parameters as `a=1,b=x`, for ids, hashes and CSV cells.
 pub fn params_text(params: &[Param]) -> String {
-    params.iter().map(|p| format!("{}={}", p.name, p.value)).collect::<Vec<_>>().join(",")
+    params
+        .iter()
+        .map(|p| format!("{}={}", p.name, p.value))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A 64-bit seed derived from the workflow seed and a path of labels (SHA-256, first 8 bytes).
@@ -492,7 +591,12 @@ fn label_of(combo: &[Param]) -> String {
     }
 }
 
-fn choose(given: Option<&[Spanned<String>]>, valid: &[&str], map: &SourceMap, what: &str) -> Result<Vec<String>, SpecError> {
+fn choose(
+    given: Option<&[Spanned<String>]>,
+    valid: &[&str],
+    map: &SourceMap,
+    what: &str,
+) -> Result<Vec<String>, SpecError> {
     match given {
         None => Ok(valid.iter().map(|s| s.to_string()).collect()),
         Some(list) => list
@@ -501,25 +605,44 @@ fn choose(given: Option<&[Spanned<String>]>, valid: &[&str], map: &SourceMap, wh
                 if valid.contains(&s.get_ref().as_str()) {
                     Ok(s.get_ref().clone())
                 } else {
-                    Err(map.error_at(s.span(), format!("unknown {what} `{}` (valid: {})", s.get_ref(), valid.join(", "))))
+                    Err(map.error_at(
+                        s.span(),
+                        format!(
+                            "unknown {what} `{}` (valid: {})",
+                            s.get_ref(),
+                            valid.join(", ")
+                        ),
+                    ))
                 }
             })
             .collect(),
     }
 }
 
-fn find_spec<'a>(schema: &'a [ParamSpec], name: &Spanned<String>, map: &SourceMap, what: &str) -> Result<&'a ParamSpec, SpecError> {
-    schema.iter().find(|s| s.name == name.get_ref().as_str()).ok_or_else(|| {
-        let valid: Vec<&str> = schema.iter().map(|s| s.name.as_str()).collect();
-        map.error_at(
-            name.span(),
-            format!(
-                "{what} has no parameter `{}` (valid: {})",
-                name.get_ref(),
-                if valid.is_empty() { "none".to_string() } else { valid.join(", ") }
-            ),
-        )
-    })
+fn find_spec<'a>(
+    schema: &'a [ParamSpec],
+    name: &Spanned<String>,
+    map: &SourceMap,
+    what: &str,
+) -> Result<&'a ParamSpec, SpecError> {
+    schema
+        .iter()
+        .find(|s| s.name == name.get_ref().as_str())
+        .ok_or_else(|| {
+            let valid: Vec<&str> = schema.iter().map(|s| s.name.as_str()).collect();
+            map.error_at(
+                name.span(),
+                format!(
+                    "{what} has no parameter `{}` (valid: {})",
+                    name.get_ref(),
+                    if valid.is_empty() {
+                        "none".to_string()
+                    } else {
+                        valid.join(", ")
+                    }
+                ),
+            )
+        })
 }
 
 /// Converts one TOML value to a parameter value of `kind`.
@@ -529,9 +652,12 @@ fn to_value(v: &toml::Value, kind: ParamKind) -> Option<ParamValue> {
         (toml::Value::Float(x), _) if kind != ParamKind::List => ParamValue::Float(*x),
         (toml::Value::Boolean(b), _) => ParamValue::Bool(*b),
         (toml::Value::String(s), _) => ParamValue::Str(s.as_str().into()),
-        (toml::Value::Array(a), ParamKind::List) => {
-            ParamValue::List(a.iter().map(|x| x.as_float().or_else(|| x.as_integer().map(|i| i as f64))).collect::<Option<Vec<f64>>>()?.into())
-        }
+        (toml::Value::Array(a), ParamKind::List) => ParamValue::List(
+            a.iter()
+                .map(|x| x.as_float().or_else(|| x.as_integer().map(|i| i as f64)))
+                .collect::<Option<Vec<f64>>>()?
+                .into(),
+        ),
         (toml::Value::Integer(i), ParamKind::List) => ParamValue::List(vec![*i as f64].into()),
         (toml::Value::Float(x), ParamKind::List) => ParamValue::List(vec![*x].into()),
         _ => return None,
@@ -540,26 +666,48 @@ fn to_value(v: &toml::Value, kind: ParamKind) -> Option<ParamValue> {
 
 /// Expands a parameter table into its Cartesian product: an array is a list of values to
 /// cross, except for list-typed parameters, where an array of arrays is.
-fn expand_grid(table: &ParamTable, schema: &[ParamSpec], map: &SourceMap, what: &str) -> Result<Vec<Vec<Param>>, SpecError> {
+fn expand_grid(
+    table: &ParamTable,
+    schema: &[ParamSpec],
+    map: &SourceMap,
+    what: &str,
+) -> Result<Vec<Vec<Param>>, SpecError> {
     let mut combos: Vec<Vec<Param>> = vec![Vec::new()];
     for (name, value) in table {
         let spec = find_spec(schema, name, map, what)?;
         let options: Vec<&toml::Value> = match (value.get_ref(), spec.kind) {
-            (toml::Value::Array(a), ParamKind::List) if a.iter().all(|x| x.is_array()) && !a.is_empty() => a.iter().collect(),
+            (toml::Value::Array(a), ParamKind::List)
+                if a.iter().all(|x| x.is_array()) && !a.is_empty() =>
+            {
+                a.iter().collect()
+            }
             (toml::Value::Array(a), k) if k != ParamKind::List => a.iter().collect(),
             (v, _) => vec![v],
         };
         if options.is_empty() {
-            return Err(map.error_at(value.span(), format!("{what}: parameter `{}` has an empty list", name.get_ref())));
+            return Err(map.error_at(
+                value.span(),
+                format!("{what}: parameter `{}` has an empty list", name.get_ref()),
+            ));
         }
         let mut next = Vec::with_capacity(combos.len() * options.len());
         for combo in &combos {
             for o in &options {
                 let v = to_value(o, spec.kind).ok_or_else(|| {
-                    map.error_at(value.span(), format!("{what}: parameter `{}` must be of type {}, got `{o}`", name.get_ref(), spec.kind))
+                    map.error_at(
+                        value.span(),
+                        format!(
+                            "{what}: parameter `{}` must be of type {}, got `{o}`",
+                            name.get_ref(),
+                            spec.kind
+                        ),
+                    )
                 })?;
                 let mut c = combo.clone();
-                c.push(Param { name: name.get_ref().as_str().into(), value: v });
+                c.push(Param {
+                    name: name.get_ref().as_str().into(),
+                    value: v,
+                });
                 next.push(c);
             }
         }
@@ -569,25 +717,48 @@ fn expand_grid(table: &ParamTable, schema: &[ParamSpec], map: &SourceMap, what: 
 }
 
 /// Reads a table of single values (no grids), for estimators.
-fn single_values(table: &ParamTable, schema: &[ParamSpec], map: &SourceMap, what: &str) -> Result<Vec<Param>, SpecError> {
+fn single_values(
+    table: &ParamTable,
+    schema: &[ParamSpec],
+    map: &SourceMap,
+    what: &str,
+) -> Result<Vec<Param>, SpecError> {
     table
         .iter()
         .map(|(name, value)| {
             let spec = find_spec(schema, name, map, what)?;
             let v = to_value(value.get_ref(), spec.kind).ok_or_else(|| {
-                let hint = if value.get_ref().is_array() { " (use `variants` for alternatives)" } else { "" };
+                let hint = if value.get_ref().is_array() {
+                    " (use `variants` for alternatives)"
+                } else {
+                    ""
+                };
                 map.error_at(
                     value.span(),
-                    format!("{what}: parameter `{}` must be of type {}, got `{}`{hint}", name.get_ref(), spec.kind, value.get_ref()),
+                    format!(
+                        "{what}: parameter `{}` must be of type {}, got `{}`{hint}",
+                        name.get_ref(),
+                        spec.kind,
+                        value.get_ref()
+                    ),
                 )
             })?;
-            Ok(Param { name: name.get_ref().as_str().into(), value: v })
+            Ok(Param {
+                name: name.get_ref().as_str().into(),
+                value: v,
+            })
         })
         .collect()
 }
 
 /// Resolves against the schema; an error is placed at the offending parameter when it can be.
-fn resolve(schema: &[ParamSpec], given: &[Param], map: &SourceMap, table: &ParamTable, what: &str) -> Result<Vec<Param>, SpecError> {
+fn resolve(
+    schema: &[ParamSpec],
+    given: &[Param],
+    map: &SourceMap,
+    table: &ParamTable,
+    what: &str,
+) -> Result<Vec<Param>, SpecError> {
     lrdbench_plugin_api::params::resolve(schema, given).map_err(|e| {
         let at = table.iter().find(|(k, _)| {
             let s = e.to_string();

@@ -177,7 +177,9 @@ pub struct SpecError {
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.position {
-            Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.path.display(), self.message),
+            Some((line, col)) => {
+                write!(f, "{}:{line}:{col}: {}", self.path.display(), self.message)
+            }
             None => write!(f, "{}: {}", self.path.display(), self.message),
         }
     }
@@ -197,7 +199,10 @@ impl SourceMap {
     pub fn new(path: &Path, text: &str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SourceMap { path: path.to_path_buf(), line_starts }
+        SourceMap {
+            path: path.to_path_buf(),
+            line_starts,
+        }
     }
 
     /// Line and column of byte `offset`.
@@ -208,12 +213,20 @@ impl SourceMap {
 
     /// An error at the start of `span`.
     pub fn error_at(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> SpecError {
-        SpecError { path: self.path.clone(), position: Some(self.position(span.start)), message: message.into() }
+        SpecError {
+            path: self.path.clone(),
+            position: Some(self.position(span.start)),
+            message: message.into(),
+        }
     }
 
     /// An error with no position.
     pub fn error(&self, message: impl Into<String>) -> SpecError {
-        SpecError { path: self.path.clone(), position: None, message: message.into() }
+        SpecError {
+            path: self.path.clone(),
+            position: None,
+            message: message.into(),
+        }
     }
 }
 
@@ -229,7 +242,13 @@ pub fn parse(path: &Path, text: &str) -> Result<(WorkflowFile, SourceMap), SpecE
         Err(e) => {
             // toml's message can span several lines with a source excerpt; keep its first
             // sentence and put the position in front.
-            let message = e.message().lines().next().unwrap_or("invalid TOML").trim().to_string();
+            let message = e
+                .message()
+                .lines()
+                .next()
+                .unwrap_or("invalid TOML")
+                .trim()
+                .to_string();
             Err(match e.span() {
                 Some(span) => map.error_at(span, message),
                 None => map.error(message),
@@ -253,7 +272,11 @@ mod tests {
 
     #[test]
     fn parse_malformed_toml_names_the_line() {
-        let e = parse(Path::new("w.toml"), "[workflow]\nname = \"w\"\nseed = = 3\n").unwrap_err();
+        let e = parse(
+            Path::new("w.toml"),
+            "[workflow]\nname = \"w\"\nseed = = 3\n",
+        )
+        .unwrap_err();
         assert_eq!(e.position.map(|p| p.0), Some(3), "{e}");
         assert_eq!(e.to_string().lines().count(), 1);
     }
