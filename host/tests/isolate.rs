@@ -42,6 +42,7 @@ fn catalog() -> Catalog {
         files: vec![
             library("lrdbench_fault_plugin"),
             library("lrdbench_plugin_spectral"),
+            library("lrdbench_plugin_models"),
         ],
     };
     let (catalog, errors) = Catalog::load(&sources);
@@ -406,4 +407,21 @@ fn isolate_missing_worker_program_is_load_error() {
         assert_eq!(e.kind, CallErrorKind::Load, "{e}");
     }
     assert_eq!(sup.quarantined().len(), 1);
+}
+
+#[test]
+fn isolate_generated_series_is_identical_to_in_process() {
+    let cat = catalog();
+    let sup = Supervisor::new(config());
+    let fgn = cat.find("fgn", ComponentKind::Model).unwrap();
+    let p = resolved(&fgn, &[("H", ParamValue::Float(0.7))]);
+    let inproc = fgn.generate(4096, 42, &p).unwrap();
+    let out = sup.generate(&fgn, 4096, 42, &p);
+    // Same code, same seed: the series and its declared truth, bit for bit.
+    let isolated = out.result.unwrap();
+    assert_eq!(isolated, inproc);
+    assert!(
+        out.usage.unwrap().heap_peak >= 4096 * 8,
+        "the series was allocated"
+    );
 }
