@@ -182,8 +182,7 @@ impl Invoker {
         };
         let performance = worker.or(probe.map(Probe::finish));
         let out = out
-            .and_then(|est| check_estimate(handle.name(), est))
-            .map_err(classify_panic);
+            .and_then(|est| check_estimate(handle.name(), est));
         self.record(
             handle,
             resolved,
@@ -229,8 +228,7 @@ impl Invoker {
         };
         let performance = worker.or(probe.map(Probe::finish));
         let out = out
-            .and_then(|g| check_generated(handle.name(), length, g))
-            .map_err(classify_panic);
+            .and_then(|g| check_generated(handle.name(), length, g));
         self.record(
             handle,
             resolved,
@@ -275,7 +273,10 @@ impl Invoker {
                 (name.to_string(), text)
             })
             .collect();
-        let error = measured.error.map(|e| {
+        // Callers see a caught panic as the `internal` error the plugin returned; the records
+        // file it under the host's `panic` kind, with its location split out.
+        let classified = measured.error.map(|e| classify_panic(e.clone()));
+        let error = classified.as_ref().map(|e| {
             let (message, location) = split_panic(e);
             ErrorInfo {
                 kind: e.kind.as_str().to_string(),
