@@ -156,6 +156,7 @@ impl Analytics {
             // The notice is shown again next time if this fails; nothing else depends on it.
             let _ = cfg.save(store_dir);
         }
+        privacy::restrict_permissions(store_dir);
         Ok(Analytics::build(
             store_dir,
             Some(recorder),

@@ -26,4 +26,5 @@ pub mod isolate;
 pub mod plugin;
 pub mod scaffold;
 pub mod settings;
+pub mod trust;
 pub mod workflow;

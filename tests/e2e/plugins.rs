@@ -174,3 +174,112 @@ fn plugins_new_scaffold_builds_and_loads() {
         .iter()
         .any(|r| r["name"] == "my_est" && r["plugin"] == "my_est"));
 }
+
+fn host_with_store(store: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(host_binary())
+        .args(args)
+        .env("LRDBENCH_HOME", store)
+        .env_remove("LRDBENCH_PLUGIN_PATH")
+        .output()
+        .expect("host runs")
+}
+
+#[test]
+fn allow_list_refuses_unlisted_plugin_naming_file_and_hash() {
+    let store = tempfile::tempdir().unwrap();
+    let fault = library("lrdbench_fault_plugin");
+    let other = "0".repeat(64);
+    std::fs::write(
+        store.path().join("config.toml"),
+        format!("[plugins]\nallowed = [\"{other}\"]\n"),
+    )
+    .unwrap();
+    let out = host_with_store(
+        store.path(),
+        &["plugins", "list", "--plugin", fault.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    let sha = lrdbench_host::plugin::sha256_file(&fault).unwrap();
+    assert!(
+        e.contains("not on the allow-list")
+            && e.contains(&sha)
+            && e.contains("lrdbench_fault_plugin"),
+        "{e}"
+    );
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    // Listing its hash lets it load.
+    std::fs::write(
+        store.path().join("config.toml"),
+        format!("[plugins]\nallowed = [\"{sha}\"]\n"),
+    )
+    .unwrap();
+    let out = host_with_store(
+        store.path(),
+        &["plugins", "list", "--plugin", fault.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn allow_list_in_isolate_mode_contains_an_unlisted_segfault() {
+    let store = tempfile::tempdir().unwrap();
+    let fault = library("lrdbench_fault_plugin");
+    std::fs::write(
+        store.path().join("config.toml"),
+        format!(
+            "[plugins]\nallowed = [\"{}\"]\nunlisted = \"isolate\"\n",
+            "0".repeat(64)
+        ),
+    )
+    .unwrap();
+    let data = store.path().join("x.txt");
+    std::fs::write(&data, "1 2 3 4 5 6 7 8\n").unwrap();
+    let out = host_with_store(
+        store.path(),
+        &[
+            "--plugin",
+            fault.to_str().unwrap(),
+            "estimate",
+            data.to_str().unwrap(),
+            "-e",
+            "fault_segfault",
+            "--json",
+        ],
+    );
+    // Isolated: the host survives and reports a crash instead of dying by SIGSEGV.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["error"]["kind"], "crash", "{v}");
+}
+
+#[cfg(unix)]
+#[test]
+fn store_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let store = tempfile::tempdir().unwrap();
+    let fault = library("lrdbench_fault_plugin");
+    let data = store.path().join("x.txt");
+    std::fs::write(&data, "1 2 3 4\n").unwrap();
+    let out = host_with_store(
+        store.path(),
+        &[
+            "--plugin",
+            fault.to_str().unwrap(),
+            "estimate",
+            data.to_str().unwrap(),
+            "-e",
+            "fault_trivial",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(store.path()), 0o700);
+    let analytics = store.path().join("analytics");
+    assert_eq!(mode(&analytics), 0o700);
+    for e in std::fs::read_dir(&analytics).unwrap().flatten() {
+        if e.file_type().unwrap().is_file() {
+            assert_eq!(mode(&e.path()), 0o600, "{}", e.path().display());
+        }
+    }
+}

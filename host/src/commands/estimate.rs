@@ -18,9 +18,15 @@ pub fn run(settings: &Settings, args: EstimateArgs, invoker: &Invoker) -> Result
         .map(|p| RawParam::parse(p))
         .collect::<Result<_, _>>()
         .map_err(anyhow::Error::msg)?;
-    let invoker = super::isolate(invoker.clone(), settings, args.isolate, args.timeout)?;
-    let invoker = &invoker;
     let catalog = super::load_catalog(settings)?;
+    let invoker = super::isolate(
+        invoker.clone(),
+        settings,
+        &catalog,
+        args.isolate,
+        args.timeout,
+    )?;
+    let invoker = &invoker;
     let handles = select(&catalog, &args.estimator)?;
     let params = resolve_params(&handles, &raw)?;
     let column = args.column.as_deref().map(ColumnSelector::parse);

@@ -14,6 +14,7 @@ use anyhow::Result;
 use lrdbench_host::invoke::Invoker;
 use lrdbench_host::plugin::{Catalog, LoadError};
 use lrdbench_host::settings::{Settings, Verbosity};
+use lrdbench_host::trust::{AllowList, Unlisted};
 
 use crate::cli::{Cli, Command};
 
@@ -38,7 +39,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 /// Loads the catalog. Failures of explicitly named files (`--plugin`) are errors; failures of
 /// discovered files are reported together as warnings.
 pub fn load_catalog(settings: &Settings) -> Result<Catalog> {
-    let (catalog, errors) = Catalog::load(&settings.plugins);
+    let (mut catalog, errors) = Catalog::load(&settings.plugins);
+    if let Some(list) = AllowList::load(&settings.store_dir)? {
+        let (refused, _) = list.apply(&mut catalog, &settings.store_dir.join("config.toml"));
+        let explicit: Vec<String> = refused
+            .iter()
+            .filter(|r| settings.plugins.files.iter().any(|f| f == &r.path))
+            .map(|r| r.to_string())
+            .collect();
+        if let Some(first) = explicit.first() {
+            anyhow::bail!("refusing plugin {first}");
+        }
+        for r in &refused {
+            if settings.verbosity >= Verbosity::Normal {
+                eprintln!("warning: refusing plugin {r}");
+            }
+        }
+    }
     let explicit: Vec<&LoadError> = errors.iter().filter(|e| is_explicit(settings, e)).collect();
     for e in &errors {
         if settings.verbosity >= Verbosity::Normal && !explicit.iter().any(|x| std::ptr::eq(*x, e))
@@ -79,17 +96,30 @@ fn is_explicit(settings: &Settings, e: &LoadError) -> bool {
 }
 
 /// Adds process isolation to `invoker` when asked for (`all`, or a timeout, which only a
-/// process boundary can enforce) or when `config.toml` marks plugins untrusted.
+/// process boundary can enforce), when `config.toml` marks plugins untrusted, or when the
+/// allow-list isolates the plugins it does not list.
 pub fn isolate(
     invoker: Invoker,
     settings: &Settings,
+    catalog: &Catalog,
     all: bool,
     timeout: Option<f64>,
 ) -> Result<Invoker> {
+    // Plugins missing from an allow-list in "isolate" mode always run in workers.
+    let also_untrusted = match AllowList::load(&settings.store_dir)? {
+        Some(list) if list.unlisted == Unlisted::Isolate => catalog
+            .plugins()
+            .iter()
+            .filter(|p| !list.allows(p))
+            .map(|p| format!("sha256:{}", p.sha256))
+            .collect(),
+        _ => Vec::new(),
+    };
     let request = lrdbench_host::isolate::IsolationRequest {
         all: all || timeout.is_some(),
         timeout_secs: timeout,
         memory_limit: None,
+        also_untrusted,
     };
     Ok(
         match lrdbench_host::isolate::supervisor_for(&settings.store_dir, &request)? {

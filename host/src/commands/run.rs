@@ -85,6 +85,7 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
     let invoker = super::isolate(
         invoker.clone(),
         settings,
+        &catalog,
         isolated,
         args.timeout.or(plan.execution.timeout),
     )?;

@@ -150,6 +150,9 @@ pub struct IsolationRequest {
     pub timeout_secs: Option<f64>,
     /// Per-worker memory limit in bytes.
     pub memory_limit: Option<u64>,
+    /// Plugins to isolate besides those `config.toml` marks untrusted (e.g. plugins missing
+    /// from the allow-list), in [`PluginList`] syntax.
+    pub also_untrusted: Vec<String>,
 }
 
 /// Why isolation could not be set up.
@@ -358,6 +361,7 @@ mod tests {
             all,
             timeout_secs,
             memory_limit: None,
+            also_untrusted: Vec::new(),
         };
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
             assert!(matches!(

@@ -111,6 +111,11 @@ impl Catalog {
         }
     }
 
+    /// Keeps only the plugins for which `keep` is true.
+    pub fn retain(&mut self, keep: impl FnMut(&LoadedPlugin) -> bool) {
+        self.plugins.retain(keep);
+    }
+
     /// The loaded plugins, in load order.
     pub fn plugins(&self) -> &[LoadedPlugin] {
         &self.plugins
