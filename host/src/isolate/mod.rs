@@ -187,7 +187,8 @@ pub fn supervisor_for(
         Some(t) => Some(Duration::from_secs_f64(t)),
         None => None,
     };
-    let stored = store_settings(store_dir)?;
+    let mut stored = store_settings(store_dir)?;
+    stored.untrusted.0.extend(request.also_untrusted.iter().cloned());
     let scope = if request.all {
         IsolationScope::All
     } else {
