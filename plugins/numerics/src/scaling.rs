@@ -169,8 +169,8 @@ impl HurstFit {
     }
 }
 
-/// The digamma function ψ(x) for x > 0 (recurrence to x ≥ 6, then the asymptotic series;
-/// absolute error below 1e-12).
+/// The digamma function ψ(x) for x > 0 (recurrence to x ≥ 10, then the asymptotic series to
+/// the x⁻¹⁰ term; the first omitted term, 691/(32760 x¹²), bounds the error by 2.2e-14).
 ///
 /// # Examples
 ///
@@ -181,7 +181,7 @@ impl HurstFit {
 /// ```
 pub fn digamma(mut x: f64) -> f64 {
     let mut acc = 0.0;
-    while x < 6.0 {
+    while x < 10.0 {
         acc -= 1.0 / x;
         x += 1.0;
     }
