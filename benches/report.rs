@@ -18,10 +18,25 @@ const CALLS: u64 = 900_000;
 const STEPS: u64 = 100_000;
 const DAY_US: i64 = 86_400_000_000;
 const ESTIMATORS: [&str; 12] = [
-    "dfa", "rs", "higuchi", "dma", "periodogram", "whittle", "gph", "cwt", "wavelet_var",
-    "wavelet_whittle", "mfdfa", "mse",
+    "dfa",
+    "rs",
+    "higuchi",
+    "dma",
+    "periodogram",
+    "whittle",
+    "gph",
+    "cwt",
+    "wavelet_var",
+    "wavelet_whittle",
+    "mfdfa",
+    "mse",
 ];
-const KINDS: [&str; 4] = ["insufficient_data", "numerical", "non_convergence", "parameter"];
+const KINDS: [&str; 4] = [
+    "insufficient_data",
+    "numerical",
+    "non_convergence",
+    "parameter",
+];
 
 /// A deterministic mix: 12 estimators, lengths 2^8..2^16, 7% failures of four kinds, three
 /// parameters, 200 sessions, 5 users, times spread over 20 days before `now`.
@@ -112,7 +127,9 @@ fn report_all(c: &mut Criterion) {
     let w = dashboard.window(30).expect("store reads");
     assert_eq!(w.calls.len() as u64 + w.steps.len() as u64, CALLS + STEPS);
     let mut group = c.benchmark_group("report");
-    group.sample_size(10).measurement_time(Duration::from_secs(30));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(30));
     group.bench_function("all_from_store_1M_events", |b| {
         b.iter(|| {
             dashboard

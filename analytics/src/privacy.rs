@@ -318,6 +318,40 @@ pub fn load_or_create_secret(dir: &Path) -> std::io::Result<Vec<u8>> {
     std::fs::read(&path)
 }
 
+/// Makes the store private to its owner: directories 0700, files 0600 (the store directory, its
+/// `analytics/` tree and `config.toml`). Best effort: a file another user owns is left as it is.
+pub fn restrict_permissions(store_dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fn walk(dir: &Path, depth: usize) {
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in entries.flatten() {
+                let path = e.path();
+                match e.file_type() {
+                    Ok(t) if t.is_dir() && depth > 0 => walk(&path, depth - 1),
+                    Ok(t) if t.is_file() => {
+                        let _ =
+                            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let _ = std::fs::set_permissions(store_dir, std::fs::Permissions::from_mode(0o700));
+        let config = store_dir.join("config.toml");
+        if config.is_file() {
+            let _ = std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600));
+        }
+        walk(&store_dir.join("analytics"), 2);
+    }
+    #[cfg(not(unix))]
+    let _ = store_dir;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,38 +462,4 @@ mod tests {
             "src/lib.rs:10:5"
         );
     }
-}
-
-/// Makes the store private to its owner: directories 0700, files 0600 (the store directory, its
-/// `analytics/` tree and `config.toml`). Best effort: a file another user owns is left as it is.
-pub fn restrict_permissions(store_dir: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fn walk(dir: &Path, depth: usize) {
-            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                return;
-            };
-            for e in entries.flatten() {
-                let path = e.path();
-                match e.file_type() {
-                    Ok(t) if t.is_dir() && depth > 0 => walk(&path, depth - 1),
-                    Ok(t) if t.is_file() => {
-                        let _ =
-                            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let _ = std::fs::set_permissions(store_dir, std::fs::Permissions::from_mode(0o700));
-        let config = store_dir.join("config.toml");
-        if config.is_file() {
-            let _ = std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600));
-        }
-        walk(&store_dir.join("analytics"), 2);
-    }
-    #[cfg(not(unix))]
-    let _ = store_dir;
 }

@@ -181,8 +181,7 @@ impl Invoker {
             ),
         };
         let performance = worker.or(probe.map(Probe::finish));
-        let out = out
-            .and_then(|est| check_estimate(handle.name(), est));
+        let out = out.and_then(|est| check_estimate(handle.name(), est));
         self.record(
             handle,
             resolved,
@@ -227,8 +226,7 @@ impl Invoker {
             ),
         };
         let performance = worker.or(probe.map(Probe::finish));
-        let out = out
-            .and_then(|g| check_generated(handle.name(), length, g));
+        let out = out.and_then(|g| check_generated(handle.name(), length, g));
         self.record(
             handle,
             resolved,

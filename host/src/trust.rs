@@ -108,7 +108,7 @@ impl AllowList {
 
     /// Whether `plugin` is on the list.
     pub fn allows(&self, plugin: &LoadedPlugin) -> bool {
-        self.hashes.iter().any(|h| *h == plugin.sha256)
+        self.hashes.contains(&plugin.sha256)
     }
 
     /// Applies the list to a loaded catalog: with [`Unlisted::Refuse`], removes every unlisted

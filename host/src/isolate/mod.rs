@@ -188,7 +188,10 @@ pub fn supervisor_for(
         None => None,
     };
     let mut stored = store_settings(store_dir)?;
-    stored.untrusted.0.extend(request.also_untrusted.iter().cloned());
+    stored
+        .untrusted
+        .0
+        .extend(request.also_untrusted.iter().cloned());
     let scope = if request.all {
         IsolationScope::All
     } else {

@@ -14,16 +14,16 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod regression;
+pub mod bootstrap;
+pub mod dwt;
+pub mod fft;
+pub mod fgn;
 pub mod fluctuation;
 pub mod ladder;
-pub mod prefix;
-pub mod validate;
-pub mod fgn;
-pub mod rng;
-pub mod fft;
-pub mod spectral_density;
-pub mod dwt;
-pub mod bootstrap;
-pub mod scaling;
 pub mod optimize;
+pub mod prefix;
+pub mod regression;
+pub mod rng;
+pub mod scaling;
+pub mod spectral_density;
+pub mod validate;
