@@ -3,7 +3,7 @@
 //! boundary, and [`Registry`] runs every call under `catch_unwind`.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
@@ -505,7 +505,7 @@ impl Registry {
 }
 
 thread_local! {
-    static IN_GUARD: RefCell<u32> = const { RefCell::new(0) };
+    static IN_GUARD: Cell<u32> = const { Cell::new(0) };
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
@@ -517,7 +517,7 @@ fn install_panic_hook() {
     HOOK.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            let guarded = IN_GUARD.with(|g| *g.borrow() > 0);
+            let guarded = IN_GUARD.with(|g| g.get() > 0);
             if guarded {
                 let location = info
                     .location()
@@ -546,9 +546,9 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 /// the host.
 pub fn guarded<T>(f: impl FnOnce() -> Result<T, PluginError>) -> RResult<T, PluginError> {
     install_panic_hook();
-    IN_GUARD.with(|g| *g.borrow_mut() += 1);
+    IN_GUARD.with(|g| g.set(g.get() + 1));
     let out = panic::catch_unwind(AssertUnwindSafe(f));
-    IN_GUARD.with(|g| *g.borrow_mut() -= 1);
+    IN_GUARD.with(|g| g.set(g.get() - 1));
     match out {
         Ok(Ok(v)) => RResult::ROk(v),
         Ok(Err(e)) => RResult::RErr(e),
