@@ -17,7 +17,7 @@
 //! runtime   = median wall time per call, ms
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -28,11 +28,16 @@ pub fn h_band(h: Option<f64>) -> String {
     match h {
         None => "unknown".into(),
         Some(h) => {
-            // The small offset keeps grid values such as 0.6 (0.59999…) in the band they name.
-            let lo = ((h * 5.0 + 1e-9).floor().clamp(0.0, 4.0)) / 5.0;
+            let lo = band_low(h);
             format!("{lo:.1}-{:.1}", lo + 0.2)
         }
     }
+}
+
+/// Lower edge of the H band of `h`. The small offset keeps grid values such as 0.6
+/// (0.59999…) in the band they name.
+fn band_low(h: f64) -> f64 {
+    ((h * 5.0 + 1e-9).floor().clamp(0.0, 4.0)) / 5.0
 }
 
 /// Metrics of one estimator row over one stratum.
@@ -68,18 +73,52 @@ pub struct MetricRow {
     pub runtime_ms: Option<f64>,
 }
 
-fn stratum_value(r: &CellRecord, stratum: &str) -> String {
-    match stratum {
-        "length" => r.length.to_string(),
-        "h_band" => h_band(
-            r.truth
-                .get("H")
-                .copied()
-                .or_else(|| r.truth.get("d").map(|d| d + 0.5)),
-        ),
-        "contamination" => r.contamination.clone(),
-        "model" => r.origin.clone(),
-        _ => "all".into(),
+/// The H of a record's truth (from `d` as `d + 1/2` when only `d` is known).
+fn truth_h(r: &CellRecord) -> Option<f64> {
+    r.truth
+        .get("H")
+        .copied()
+        .or_else(|| r.truth.get("d").map(|d| d + 0.5))
+}
+
+/// One stratum value of a record, in a form that is cheap to hash; [`Part::text`] gives the
+/// value written in the outputs. Distinct parts at one position have distinct texts, so grouping
+/// by parts groups exactly as grouping by texts would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Part<'a> {
+    Length(usize),
+    /// The bits of the band's lower edge, or `None` when H is unknown.
+    Band(Option<u64>),
+    Text(&'a str),
+    All,
+}
+
+impl<'a> Part<'a> {
+    fn of(r: &'a CellRecord, stratum: &str) -> Part<'a> {
+        match stratum {
+            "length" => Part::Length(r.length),
+            // Every NaN edge is one band ("NaN-NaN"), whatever its payload.
+            "h_band" => Part::Band(truth_h(r).map(|h| {
+                let lo = band_low(h);
+                if lo.is_nan() { f64::NAN } else { lo }.to_bits()
+            })),
+            "contamination" => Part::Text(&r.contamination),
+            "model" => Part::Text(&r.origin),
+            _ => Part::All,
+        }
+    }
+
+    fn text(self) -> String {
+        match self {
+            Part::Length(n) => n.to_string(),
+            Part::Band(None) => "unknown".into(),
+            Part::Band(Some(bits)) => {
+                let lo = f64::from_bits(bits);
+                format!("{lo:.1}-{:.1}", lo + 0.2)
+            }
+            Part::Text(t) => t.to_string(),
+            Part::All => "all".into(),
+        }
     }
 }
 
@@ -154,29 +193,48 @@ fn summarize(
 }
 
 /// Metric rows: one per estimator row over everything (every stratum `all`), then one per
-/// estimator row × combination of the requested strata. Rows follow the order of `rows`.
+/// estimator row × combination of the requested strata, in the order of the strata values'
+/// text. Rows follow the order of `rows`.
+///
+/// One pass over `records` groups them by row and stratum; each group keeps the records'
+/// order, so sums are taken in the same order whatever the grouping.
 pub fn compute(records: &[CellRecord], rows: &[String], strata: &[String]) -> Vec<MetricRow> {
-    let mut out = Vec::new();
-    for est in rows {
-        let cells: Vec<&CellRecord> = records.iter().filter(|r| &r.variant == est).collect();
-        let all: BTreeMap<String, String> = strata
-            .iter()
-            .map(|s| (s.clone(), "all".to_string()))
-            .collect();
-        out.push(summarize(est, all, &cells));
-        if strata.is_empty() {
+    let mut row_of: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let next = row_of.len();
+        row_of.entry(r.as_str()).or_insert(next);
+    }
+    let mut overall: Vec<Vec<&CellRecord>> = vec![Vec::new(); row_of.len()];
+    let mut groups: HashMap<(usize, Vec<Part<'_>>), Vec<&CellRecord>> = HashMap::new();
+    for r in records {
+        let Some(&i) = row_of.get(r.variant.as_str()) else {
             continue;
+        };
+        overall[i].push(r);
+        if !strata.is_empty() {
+            let key: Vec<Part<'_>> = strata.iter().map(|s| Part::of(r, s)).collect();
+            groups.entry((i, key)).or_default().push(r);
         }
-        let mut groups: BTreeMap<Vec<String>, Vec<&CellRecord>> = BTreeMap::new();
-        for c in &cells {
-            groups
-                .entry(strata.iter().map(|s| stratum_value(c, s)).collect())
-                .or_default()
-                .push(c);
-        }
-        for (key, group) in groups {
-            let stratum = strata.iter().cloned().zip(key).collect();
-            out.push(summarize(est, stratum, &group));
+    }
+    // Per row, its groups with their strata texts, sorted by those texts.
+    let mut per_row: Vec<Vec<(Vec<String>, Vec<&CellRecord>)>> = vec![Vec::new(); row_of.len()];
+    for ((i, key), cells) in groups {
+        per_row[i].push((key.into_iter().map(Part::text).collect(), cells));
+    }
+    for g in &mut per_row {
+        g.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    let all: BTreeMap<String, String> = strata
+        .iter()
+        .map(|s| (s.clone(), "all".to_string()))
+        .collect();
+    let mut out = Vec::with_capacity(rows.len() + per_row.iter().map(Vec::len).sum::<usize>());
+    for est in rows {
+        let i = row_of[est.as_str()];
+        out.push(summarize(est, all.clone(), &overall[i]));
+        for (key, group) in &per_row[i] {
+            let stratum = strata.iter().cloned().zip(key.iter().cloned()).collect();
+            out.push(summarize(est, stratum, group));
         }
     }
     out
@@ -347,6 +405,89 @@ mod tests {
         // a and b tie on MAE 0.25: ranks 2 and 3 averaged to 2.5, and they share rank 2.
         assert_eq!(lb[1].ranks["mae"], 2.5);
         assert_eq!((lb[1].rank, lb[2].rank), (2, 2));
+    }
+
+    /// The grouping by hand: per row, filter its records, then a sorted map keyed by the strata
+    /// texts. The one-pass [`compute`] must give the same rows in the same order.
+    fn compute_by_filtering(
+        records: &[CellRecord],
+        rows: &[String],
+        strata: &[String],
+    ) -> Vec<MetricRow> {
+        let text = |r: &CellRecord, s: &str| match s {
+            "length" => r.length.to_string(),
+            "h_band" => h_band(truth_h(r)),
+            "contamination" => r.contamination.clone(),
+            "model" => r.origin.clone(),
+            _ => "all".to_string(),
+        };
+        let mut out = Vec::new();
+        for est in rows {
+            let cells: Vec<&CellRecord> = records.iter().filter(|r| &r.variant == est).collect();
+            let all = strata
+                .iter()
+                .map(|s| (s.clone(), "all".to_string()))
+                .collect();
+            out.push(summarize(est, all, &cells));
+            if strata.is_empty() {
+                continue;
+            }
+            let mut groups: BTreeMap<Vec<String>, Vec<&CellRecord>> = BTreeMap::new();
+            for c in &cells {
+                groups
+                    .entry(strata.iter().map(|s| text(c, s)).collect())
+                    .or_default()
+                    .push(c);
+            }
+            for (key, group) in groups {
+                out.push(summarize(
+                    est,
+                    strata.iter().cloned().zip(key).collect(),
+                    &group,
+                ));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn one_pass_grouping_matches_filtering_per_row() {
+        // Lengths whose text order differs from their numeric order, every H band plus an
+        // unknown truth, two contaminations, an invalid cell every seventh, a record of a row
+        // that is not asked for, and an unknown stratum name (always `all`).
+        let mut records = Vec::new();
+        for i in 0..300usize {
+            let variant = ["a", "b", "c", "zzz"][i % 4];
+            let h = (i % 11) as f64 / 10.0;
+            let value = (i % 7 != 0).then(|| h + ((i * 37) % 13) as f64 / 100.0 - 0.06);
+            let mut c = cell(
+                variant,
+                value,
+                h,
+                Some((h - 0.05, h + 0.05)),
+                (i % 5) as f64,
+            );
+            c.length = [512, 1024, 4096, 65536][(i / 4) % 4];
+            c.contamination = ["clean", "spikes"][(i / 3) % 2].into();
+            if i % 17 == 0 {
+                c.truth.clear();
+            }
+            records.push(c);
+        }
+        let rows: Vec<String> = ["b", "a", "c"].map(String::from).to_vec();
+        for strata in [
+            vec![],
+            vec!["length".to_string()],
+            ["length", "h_band", "contamination"]
+                .map(String::from)
+                .to_vec(),
+            ["h_band", "model", "nonsense"].map(String::from).to_vec(),
+        ] {
+            let fast = serde_json::to_string(&compute(&records, &rows, &strata)).unwrap();
+            let slow =
+                serde_json::to_string(&compute_by_filtering(&records, &rows, &strata)).unwrap();
+            assert_eq!(fast, slow, "strata {strata:?}");
+        }
     }
 
     #[test]
