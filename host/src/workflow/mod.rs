@@ -216,7 +216,7 @@ fn manifest(plan: &Plan<'_>, run_id: &str, started: &str, threads: usize) -> Man
         seed: plan.seed,
         host_version: env!("CARGO_PKG_VERSION").to_string(),
         plugins,
-        machine: MachineFacts::read(),
+        machine: None,
         cells: plan.cells.len(),
         cells_done: 0,
         threads,
@@ -324,6 +324,9 @@ pub fn run(
     } else {
         threads
     };
+    // The machine facts take a few hundred microseconds of /proc reads: read them beside the
+    // cells, and add them to the manifest once they are needed.
+    let machine = std::thread::spawn(MachineFacts::read);
     let mut man = manifest(
         plan,
         &run_id,
@@ -340,45 +343,49 @@ pub fn run(
         .enumerate()
         .map(|(i, c)| (c.hash.as_str(), i))
         .collect();
-    let done: HashSet<String> = execute::read_done(&journal)
-        .map_err(io(&journal))?
-        .into_iter()
-        .filter(|r| index_of.contains_key(r.hash.as_str()))
-        .map(|r| r.hash)
-        .collect();
+    // The journal is the source of truth for earlier runs' cells: the first record of each
+    // cell of this plan. This run's cells come back from `execute` as journaled.
+    let mut records: Vec<CellRecord> = Vec::with_capacity(plan.cells.len());
+    let mut done: HashSet<String> = HashSet::new();
+    for mut r in execute::read_done(&journal).map_err(io(&journal))? {
+        if let Some(&i) = index_of.get(r.hash.as_str()) {
+            if done.insert(r.hash.clone()) {
+                r.index = i;
+                records.push(r);
+            }
+        }
+    }
     let ctx = CallContext {
         run_id: Some(run_id.clone()),
         workflow: Some(plan.name.clone()),
         cell: None,
         truth_h: None,
     };
-    let stats = execute::execute(
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(effective_threads)
+        .build()
+        .map_err(|e| RunError::Io {
+            path: run_dir.clone(),
+            source: std::io::Error::other(e),
+        })?;
+    let (stats, new_records) = execute::execute(
         plan,
         invoker,
         &ctx,
         &journal,
         &done,
-        &ExecOptions {
-            threads: effective_threads,
+        ExecOptions {
+            pool: &pool,
             progress: options.progress,
         },
         stop,
     )
     .map_err(io(&journal))?;
-
-    // The journal is the source of truth: every finished cell, this run's and earlier ones'.
-    let mut records: Vec<CellRecord> = Vec::with_capacity(plan.cells.len());
-    let mut seen = HashSet::new();
-    for mut r in execute::read_done(&journal).map_err(io(&journal))? {
-        if let Some(&i) = index_of.get(r.hash.as_str()) {
-            if seen.insert(r.hash.clone()) {
-                r.index = i;
-                records.push(r);
-            }
-        }
-    }
+    records.extend(new_records);
     records.sort_by_key(|r| r.index);
     man.cells_done = records.len();
+    // Reading /proc cannot panic in practice; if the thread did, the facts are unknown.
+    man.machine = Some(machine.join().unwrap_or_else(|_| MachineFacts::unknown()));
     let failed_cells = records.iter().filter(|r| !r.valid).count();
 
     if records.len() < plan.cells.len() {
@@ -396,53 +403,92 @@ pub fn run(
         });
     }
 
-    let evaluate_start = Instant::now();
-    let rows: Vec<String> = plan.estimators.iter().map(|e| e.label.clone()).collect();
-    let metric_rows = metrics::compute(&records, &rows, &plan.metrics.strata);
-    let overall: Vec<metrics::MetricRow> = metric_rows
-        .iter()
-        .filter(|m| m.stratum.values().all(|v| v == "all"))
-        .cloned()
-        .collect();
-    let board = metrics::leaderboard(&overall, &plan.weights);
-    invoker.record_step(
-        &ctx,
-        StepRecord {
-            step_type: StepType::Evaluate,
-            component: "metrics",
-            cell: None,
-            duration: evaluate_start.elapsed(),
-            success: true,
-        },
-    );
-
     let report_start = Instant::now();
-    let wants = |f: &str| plan.formats.iter().any(|x| x == f);
-    let path = |name: &str| run_dir.join(name);
-    if wants("csv") {
-        output::write_estimates(&path("estimates.csv"), &run_id, &records)
-            .map_err(io(&path("estimates.csv")))?;
-        output::write_metrics(&path("metrics.csv"), &metric_rows, &plan.metrics.strata)
-            .map_err(io(&path("metrics.csv")))?;
-        output::write_leaderboard_csv(&path("leaderboard.csv"), &board)
-            .map_err(io(&path("leaderboard.csv")))?;
-    }
-    if wants("md") {
-        let md = output::leaderboard_markdown(&plan.name, &board, &plan.weights);
-        std::fs::write(path("leaderboard.md"), md).map_err(io(&path("leaderboard.md")))?;
-    }
-    if wants("json") {
-        write_json(
-            &path("metrics.json"),
-            &serde_json::json!({ "metrics": metric_rows, "leaderboard": board }),
-        )?;
-    }
     man.status = "complete".into();
     man.finished = Some(now_rfc3339());
-    if wants("html") {
-        let html = output::report_html(&man, &board, &plan.weights, &metric_rows, &records, &rows);
-        std::fs::write(path("report.html"), html).map_err(io(&path("report.html")))?;
-    }
+    let wants = |f: &str| plan.formats.iter().any(|x| x == f);
+    let path = |name: &str| run_dir.join(name);
+    let write = |name: &str, text: &str| std::fs::write(path(name), text).map_err(io(&path(name)));
+    let rows: Vec<String> = plan.estimators.iter().map(|e| e.label.clone()).collect();
+    // The outputs are independent once the metrics exist; they are written side by side in the
+    // run's pool (so a one-thread run stays on one thread).
+    let (estimates, rest) = pool.install(|| {
+        rayon::join(
+            || {
+                if wants("csv") {
+                    output::write_estimates(&path("estimates.csv"), &run_id, &records)
+                        .map_err(io(&path("estimates.csv")))
+                } else {
+                    Ok(())
+                }
+            },
+            || -> Result<Vec<LeaderboardRow>, RunError> {
+                let evaluate_start = Instant::now();
+                let metric_rows = metrics::compute(&records, &rows, &plan.metrics.strata);
+                let overall: Vec<metrics::MetricRow> = metric_rows
+                    .iter()
+                    .filter(|m| m.stratum.values().all(|v| v == "all"))
+                    .cloned()
+                    .collect();
+                let board = metrics::leaderboard(&overall, &plan.weights);
+                invoker.record_step(
+                    &ctx,
+                    StepRecord {
+                        step_type: StepType::Evaluate,
+                        component: "metrics",
+                        cell: None,
+                        duration: evaluate_start.elapsed(),
+                        success: true,
+                    },
+                );
+                let (tables, html) = rayon::join(
+                    || -> Result<(), RunError> {
+                        if wants("csv") {
+                            output::write_metrics(
+                                &path("metrics.csv"),
+                                &metric_rows,
+                                &plan.metrics.strata,
+                            )
+                            .map_err(io(&path("metrics.csv")))?;
+                            output::write_leaderboard_csv(&path("leaderboard.csv"), &board)
+                                .map_err(io(&path("leaderboard.csv")))?;
+                        }
+                        if wants("md") {
+                            let md =
+                                output::leaderboard_markdown(&plan.name, &board, &plan.weights);
+                            write("leaderboard.md", &md)?;
+                        }
+                        if wants("json") {
+                            write_json(
+                                &path("metrics.json"),
+                                &serde_json::json!({ "metrics": metric_rows, "leaderboard": board }),
+                            )?;
+                        }
+                        Ok(())
+                    },
+                    || -> Result<(), RunError> {
+                        if wants("html") {
+                            let html = output::report_html(
+                                &man,
+                                &board,
+                                &plan.weights,
+                                &metric_rows,
+                                &records,
+                                &rows,
+                            );
+                            write("report.html", &html)?;
+                        }
+                        Ok(())
+                    },
+                );
+                tables?;
+                html?;
+                Ok(board)
+            },
+        )
+    });
+    estimates?;
+    let board = rest?;
     write_json(&manifest_path, &man)?;
     invoker.record_step(
         &ctx,

@@ -16,11 +16,33 @@ fn opt(v: Option<f64>) -> String {
     v.map(|x| format!("{x}")).unwrap_or_default()
 }
 
-fn truth_text(t: &BTreeMap<String, f64>) -> String {
-    t.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(";")
+/// Fields of one CSV row, formatted into one reused buffer (no allocation per field).
+struct Fields<W: std::io::Write> {
+    w: csv::Writer<W>,
+    buf: String,
+}
+
+impl<W: std::io::Write> Fields<W> {
+    fn text(&mut self, s: &str) -> csv::Result<()> {
+        self.w.write_field(s)
+    }
+
+    fn display(&mut self, v: impl std::fmt::Display) -> csv::Result<()> {
+        self.buf.clear();
+        let _ = write!(self.buf, "{v}");
+        self.w.write_field(&self.buf)
+    }
+
+    fn opt(&mut self, v: Option<f64>) -> csv::Result<()> {
+        match v {
+            Some(x) => self.display(x),
+            None => self.w.write_field(""),
+        }
+    }
+
+    fn end(&mut self) -> csv::Result<()> {
+        self.w.write_record(None::<&[u8]>)
+    }
 }
 
 /// Writes `estimates.csv`: one row per cell, in plan order.
@@ -29,8 +51,14 @@ fn truth_text(t: &BTreeMap<String, f64>) -> String {
 ///
 /// I/O and CSV errors.
 pub fn write_estimates(path: &Path, run_id: &str, records: &[CellRecord]) -> std::io::Result<()> {
-    let mut w = csv::Writer::from_path(path)?;
-    w.write_record([
+    let w = csv::WriterBuilder::new()
+        .buffer_capacity(1 << 16)
+        .from_path(path)?;
+    let mut f = Fields {
+        w,
+        buf: String::new(),
+    };
+    f.w.write_record([
         "run_id",
         "series_id",
         "model",
@@ -55,32 +83,43 @@ pub fn write_estimates(path: &Path, run_id: &str, records: &[CellRecord]) -> std
         "cell_sha256",
     ])?;
     for r in records {
-        w.write_record([
-            run_id.to_string(),
-            r.series_id.clone(),
-            r.origin.clone(),
-            truth_text(&r.truth),
-            r.length.to_string(),
-            r.contamination.clone(),
-            r.estimator.clone(),
-            r.variant.clone(),
-            r.params.clone(),
-            r.estimand.clone(),
-            opt(r.value),
-            opt(r.stderr),
-            opt(r.ci_low),
-            opt(r.ci_high),
-            opt(r.ci_level),
-            opt(r.r_squared),
-            r.valid.to_string(),
-            r.error_kind.clone().unwrap_or_default(),
-            r.error_message.clone().unwrap_or_default(),
-            format!("{:.4}", r.elapsed_ms),
-            r.warnings.join("; "),
-            r.hash.clone(),
-        ])?;
+        f.text(run_id)?;
+        f.text(&r.series_id)?;
+        f.text(&r.origin)?;
+        f.buf.clear();
+        for (i, (k, v)) in r.truth.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ";" };
+            let _ = write!(f.buf, "{sep}{k}={v}");
+        }
+        f.w.write_field(&f.buf)?;
+        f.display(r.length)?;
+        f.text(&r.contamination)?;
+        f.text(&r.estimator)?;
+        f.text(&r.variant)?;
+        f.text(&r.params)?;
+        f.text(&r.estimand)?;
+        f.opt(r.value)?;
+        f.opt(r.stderr)?;
+        f.opt(r.ci_low)?;
+        f.opt(r.ci_high)?;
+        f.opt(r.ci_level)?;
+        f.opt(r.r_squared)?;
+        f.text(if r.valid { "true" } else { "false" })?;
+        f.text(r.error_kind.as_deref().unwrap_or_default())?;
+        f.text(r.error_message.as_deref().unwrap_or_default())?;
+        f.buf.clear();
+        let _ = write!(f.buf, "{:.4}", r.elapsed_ms);
+        f.w.write_field(&f.buf)?;
+        f.buf.clear();
+        for (i, w) in r.warnings.iter().enumerate() {
+            f.buf += if i == 0 { "" } else { "; " };
+            f.buf += w;
+        }
+        f.w.write_field(&f.buf)?;
+        f.text(&r.hash)?;
+        f.end()?;
     }
-    w.flush()
+    f.w.flush()
 }
 
 /// Writes `metrics.csv`: one row per estimator row × stratum.
@@ -243,8 +282,9 @@ pub struct Manifest {
     pub host_version: String,
     /// Every plugin used.
     pub plugins: Vec<PluginProvenance>,
-    /// The machine.
-    pub machine: MachineFacts,
+    /// The machine (absent while the run is in progress: the facts are read beside the cells).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine: Option<MachineFacts>,
     /// Cells in the plan.
     pub cells: usize,
     /// Cells done.
@@ -284,7 +324,18 @@ pub struct MachineFacts {
 }
 
 impl MachineFacts {
-    /// Reads the facts with sysinfo (tens of microseconds: once per run, never per call).
+    /// The facts of a machine that could not be read.
+    pub fn unknown() -> MachineFacts {
+        MachineFacts {
+            cpu: "unknown".into(),
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            memory_bytes: 0,
+            os: std::env::consts::OS.to_string(),
+        }
+    }
+
+    /// Reads the facts with sysinfo (a few hundred microseconds of /proc reads: once per run,
+    /// on its own thread, never per call).
     pub fn read() -> MachineFacts {
         use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
         let os = System::long_os_version().unwrap_or_else(|_| std::env::consts::OS.to_string());
@@ -494,19 +545,17 @@ pub fn report_html(
     records: &[CellRecord],
     rows: &[String],
 ) -> String {
+    // Metrics per row × length, in one pass over the records.
+    let per_length = super::metrics::compute(records, rows, &["length".to_string()]);
     let by_length = |pick: &dyn Fn(&MetricRow) -> Option<f64>| -> Vec<(String, Vec<(f64, f64)>)> {
         rows.iter()
             .map(|r| {
-                let mut per_len: BTreeMap<usize, Vec<&CellRecord>> = BTreeMap::new();
-                for c in records.iter().filter(|c| &c.variant == r) {
-                    per_len.entry(c.length).or_default().push(c);
-                }
-                let pts = per_len
-                    .into_iter()
-                    .filter_map(|(len, cells)| {
-                        let owned: Vec<CellRecord> = cells.into_iter().cloned().collect();
-                        let m = super::metrics::compute(&owned, std::slice::from_ref(r), &[]);
-                        Some((len as f64, pick(m.first()?)?))
+                let pts = per_length
+                    .iter()
+                    .filter(|m| &m.estimator == r)
+                    .filter_map(|m| {
+                        let len: usize = m.stratum.get("length")?.parse().ok()?;
+                        Some((len as f64, pick(m)?))
                     })
                     .collect();
                 (r.clone(), pts)
@@ -515,7 +564,32 @@ pub fn report_html(
     };
     let mae = by_length(&|m| m.mae);
     let runtime = by_length(&|m| m.runtime_ms);
+    // The three plots are drawn side by side.
+    let (truth_svg, (mae_svg, runtime_svg)) = rayon::join(
+        || svg_estimate_vs_truth(records, rows),
+        || {
+            rayon::join(
+                || svg_by_length("Mean absolute error against length", "MAE", &mae, false),
+                || {
+                    svg_by_length(
+                        "Median time per call against length (log-log)",
+                        "ms",
+                        &runtime,
+                        true,
+                    )
+                },
+            )
+        },
+    );
     let failed = records.iter().filter(|r| !r.valid).count();
+    let unknown;
+    let machine = match &manifest.machine {
+        Some(m) => m,
+        None => {
+            unknown = MachineFacts::unknown();
+            &unknown
+        }
+    };
     let mut html = String::new();
     let _ = write!(
         html,
@@ -532,9 +606,9 @@ pub fn report_html(
         cells = manifest.cells,
         sha = &manifest.workflow_sha256[..16.min(manifest.workflow_sha256.len())],
         seed = manifest.seed,
-        cpu = html_escape(&manifest.machine.cpu),
-        cores = manifest.machine.cores,
-        os = html_escape(&manifest.machine.os),
+        cpu = html_escape(&machine.cpu),
+        cores = machine.cores,
+        os = html_escape(&machine.os),
     );
     html += "<h2>Leaderboard</h2>\n<table><tr><th>rank</th><th>estimator</th><th>score</th><th>MAE</th><th>bias</th><th>RMSE</th><th>coverage (n)</th><th>CI width</th><th>validity</th><th>median time (ms)</th></tr>\n";
     for r in leaderboard {
@@ -567,16 +641,11 @@ pub fn report_html(
         w.join(", ")
     );
     html += "<h2>Estimate vs truth</h2>\n";
-    html += &svg_estimate_vs_truth(records, rows);
+    html += &truth_svg;
     html += "\n<h2>Error against length</h2>\n";
-    html += &svg_by_length("Mean absolute error against length", "MAE", &mae, false);
+    html += &mae_svg;
     html += "\n<h2>Runtime against length</h2>\n";
-    html += &svg_by_length(
-        "Median time per call against length (log-log)",
-        "ms",
-        &runtime,
-        true,
-    );
+    html += &runtime_svg;
     let errors: BTreeMap<(String, String), usize> =
         records
             .iter()
