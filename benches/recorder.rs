@@ -199,6 +199,15 @@ fn parts(c: &mut Criterion) {
         })
     });
     group.bench_function("build_event", |b| b.iter(|| sample_event(black_box(1))));
+    group.bench_function("clone_event", |b| b.iter(|| black_box(&ev).clone()));
+    // Recorder::record of a ready event (its clone included): id, encode, journal append,
+    // and the hand-off to the recorder thread, which wakes for each event.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (rec, _) = Recorder::open(dir.path(), &OPTIONS).expect("recorder opens");
+    group.bench_function("recorder_record", |b| {
+        b.iter(|| rec.record(ev.clone()).expect("recorded"))
+    });
+    rec.close();
     group.finish();
 }
 

@@ -171,17 +171,20 @@ impl Invoker {
         ctx: &CallContext,
     ) -> Result<Estimate, CallError> {
         let started_us = lrdbench_analytics::now_us();
-        let (out, performance) = match self.isolating(handle) {
+        let probe = self.recorder().map(|_| Probe::start());
+        let (out, worker) = match self.isolating(handle) {
             Some(sup) => {
                 let r = sup.estimate(handle, series, resolved);
                 (r.result, r.usage.map(worker_performance))
             }
-            None => {
-                let probe = self.recorder().map(|_| Probe::start());
-                let out = handle.estimate(series, resolved).map_err(CallError::from);
-                (out, probe.map(Probe::finish))
-            }
+            None => (
+                handle.estimate(series, resolved).map_err(CallError::from),
+                None,
+            ),
         };
+        // The worker's own figures when it has them; the host's view (a crash, a timeout)
+        // otherwise.
+        let performance = worker.or_else(|| probe.map(Probe::finish));
         let out = out.and_then(|est| check_estimate(handle.name(), est));
         self.record(
             handle,
@@ -213,19 +216,20 @@ impl Invoker {
         ctx: &CallContext,
     ) -> Result<Generated, CallError> {
         let started_us = lrdbench_analytics::now_us();
-        let (out, performance) = match self.isolating(handle) {
+        let probe = self.recorder().map(|_| Probe::start());
+        let (out, worker) = match self.isolating(handle) {
             Some(sup) => {
                 let r = sup.generate(handle, length, seed, resolved);
                 (r.result, r.usage.map(worker_performance))
             }
-            None => {
-                let probe = self.recorder().map(|_| Probe::start());
-                let out = handle
+            None => (
+                handle
                     .generate(length, seed, resolved)
-                    .map_err(CallError::from);
-                (out, probe.map(Probe::finish))
-            }
+                    .map_err(CallError::from),
+                None,
+            ),
         };
+        let performance = worker.or_else(|| probe.map(Probe::finish));
         let out = out.and_then(|g| check_generated(handle.name(), length, g));
         self.record(
             handle,
