@@ -1,7 +1,8 @@
 //! The cost of recording: per wrapped in-process plugin call (recorded against unrecorded, the
-//! budget is 5 µs at the median), its parts (measurement, journal append), sustained ingest
-//! into redb (the target is at least 200,000 events/s), and the bytes per event on disk
-//! (printed once).
+//! budget is 5 µs at the median), the probe and the recording step apart, each piece of them
+//! on its own (`recorder_parts`: clocks, RSS, heap peak, sanitizing, encoding, CRC, the
+//! journal write), sustained ingest into redb (the target is at least 200,000 events/s), and
+//! the bytes per event on disk (printed once).
 //!
 //! Needs the fault plugin of the bench profile: `cargo build --release --workspace` first.
 
@@ -14,11 +15,12 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use lrdbench_analytics::event::{CallEvent, Event, EventType, Performance, PluginRef};
-use lrdbench_analytics::measure::Probe;
-use lrdbench_analytics::{Analytics, Recorder, RecorderOptions};
-use lrdbench_host::invoke::{CallContext, Invoker};
+use lrdbench_analytics::journal::JournalWriter;
+use lrdbench_analytics::measure::{self, Probe};
+use lrdbench_analytics::{sanitize_parameter, Analytics, ParamView, Recorder, RecorderOptions};
+use lrdbench_host::invoke::{CallContext, Invoker, Measured};
 use lrdbench_host::plugin::{load_plugin, Catalog};
-use lrdbench_plugin_api::ComponentKind;
+use lrdbench_plugin_api::{ComponentKind, Param, ParamValue};
 
 // As in the host: jemalloc is the process's malloc, so the heap-peak probe does real work.
 #[global_allocator]
@@ -61,6 +63,7 @@ fn sample_event(i: u64) -> Event {
             heap_peak: 200_000,
         }),
         error: None,
+        machine: None,
     })
 }
 
@@ -106,8 +109,106 @@ fn per_call(c: &mut Criterion) {
     group.bench_function("probe_only", |b| {
         b.iter(|| black_box(Probe::start()).finish())
     });
+    // What recording adds after the probe: sanitize, build and record the event.
+    let measured = |perf| Measured {
+        event_type: EventType::EstimatorUsage,
+        started_us: lrdbench_analytics::now_us(),
+        data_length: 4096,
+        performance: Some(perf),
+        error: None,
+    };
+    let perf = Probe::start().finish();
+    group.bench_function("record_only", |b| {
+        b.iter(|| recorded.record(&handle, &resolved, &ctx, measured(perf)))
+    });
+    // The same with a typical parameter set (sanitized once, then copied from the memo).
+    let three = [
+        Param {
+            name: "min_scale".into(),
+            value: ParamValue::Int(16),
+        },
+        Param {
+            name: "max_scale".into(),
+            value: ParamValue::Int(1024),
+        },
+        Param {
+            name: "detrend".into(),
+            value: ParamValue::Str("linear".into()),
+        },
+    ];
+    group.bench_function("record_only_3_params", |b| {
+        b.iter(|| recorded.record(&handle, &three, &ctx, measured(perf)))
+    });
     group.finish();
     analytics.close();
+}
+
+/// Each piece of a recorded call on its own, to find where the time goes.
+fn parts(c: &mut Criterion) {
+    let mut group = c.benchmark_group("recorder_parts");
+    group.bench_function("clock_monotonic_instant", |b| b.iter(Instant::now));
+    group.bench_function("clock_realtime_now_us", |b| {
+        b.iter(lrdbench_analytics::now_us)
+    });
+    group.bench_function("clock_thread_cputime", |b| {
+        b.iter(|| measure::cpu_ns(libc::CLOCK_THREAD_CPUTIME_ID))
+    });
+    group.bench_function("clock_process_cputime", |b| {
+        b.iter(|| measure::cpu_ns(libc::CLOCK_PROCESS_CPUTIME_ID))
+    });
+    group.bench_function("rss_statm_pread", |b| b.iter(measure::rss_bytes));
+    group.bench_function("rss_sampled", |b| {
+        b.iter(|| measure::rss_sampled(Instant::now()))
+    });
+    group.bench_function("heap_peak_reset", |b| b.iter(measure::reset_heap_peak));
+    group.bench_function("heap_peak_read", |b| b.iter(measure::read_heap_peak));
+
+    let ev = sample_event(1);
+    group.bench_function("encode", |b| {
+        let mut buf = Vec::with_capacity(512);
+        b.iter(|| {
+            buf.clear();
+            lrdbench_analytics::codec::encode(black_box(&ev), &mut buf);
+            buf.len()
+        })
+    });
+    let mut bytes = Vec::new();
+    lrdbench_analytics::codec::encode(&ev, &mut bytes);
+    group.bench_function("crc32", |b| {
+        b.iter(|| lrdbench_analytics::codec::crc32(black_box(&bytes)))
+    });
+    group.bench_function("crc32_sliced", |b| {
+        b.iter(|| lrdbench_analytics::journal::crc32_sliced(black_box(&bytes)))
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut journal = JournalWriter::create(dir.path(), "bench").expect("journal");
+    group.bench_function("journal_append", |b| {
+        b.iter(|| journal.append(black_box(&bytes)).expect("written"))
+    });
+    drop(journal);
+    group.bench_function("sanitize_3_params", |b| {
+        b.iter(|| {
+            [
+                ("min_scale", ParamView::Int(16)),
+                ("max_scale", ParamView::Int(1024)),
+                ("detrend", ParamView::Text("linear")),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), sanitize_parameter(k, *v, true)))
+            .collect::<BTreeMap<_, _>>()
+        })
+    });
+    group.bench_function("build_event", |b| b.iter(|| sample_event(black_box(1))));
+    group.bench_function("clone_event", |b| b.iter(|| black_box(&ev).clone()));
+    // Recorder::record of a ready event (its clone included): id, encode, journal append,
+    // and the hand-off to the recorder thread, which wakes for each event.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (rec, _) = Recorder::open(dir.path(), &OPTIONS).expect("recorder opens");
+    group.bench_function("recorder_record", |b| {
+        b.iter(|| rec.record(ev.clone()).expect("recorded"))
+    });
+    rec.close();
+    group.finish();
 }
 
 fn ingest(c: &mut Criterion) {
@@ -167,5 +268,5 @@ fn bytes_per_event(_: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, per_call, ingest, bytes_per_event);
+criterion_group!(benches, per_call, parts, ingest, bytes_per_event);
 criterion_main!(benches);

@@ -80,6 +80,7 @@ fn call(i: u64, now: i64) -> CallEvent {
             location: None,
             backtrace: None,
         }),
+        machine: None,
     }
 }
 

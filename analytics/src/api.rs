@@ -14,7 +14,9 @@
 //! and error linked), wrappers never change what the wrapped function returns, panics are
 //! recorded and re-raised, and workflow steps of one run share one run id and a sequence.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -55,6 +57,8 @@ struct Inner {
     who: Identity,
     warned: AtomicBool,
     implicit_run: Mutex<Option<Workflow>>,
+    /// The machine facts are still to be recorded (on the session's first call event).
+    machine_pending: AtomicBool,
 }
 
 impl std::fmt::Debug for Analytics {
@@ -157,6 +161,8 @@ impl Analytics {
             let _ = cfg.save(store_dir);
         }
         privacy::restrict_permissions(store_dir);
+        // Read here, once, so that the first recorded call does not pay for it.
+        crate::measure::machine();
         Ok(Analytics::build(
             store_dir,
             Some(recorder),
@@ -203,6 +209,7 @@ impl Analytics {
         hashed_user: String,
         who: Identity,
     ) -> Analytics {
+        let recording = recorder.is_some();
         let inner = Arc::new(Inner {
             store_dir: store_dir.to_path_buf(),
             recording: AtomicBool::new(recorder.is_some()),
@@ -213,6 +220,7 @@ impl Analytics {
             who,
             warned: AtomicBool::new(false),
             implicit_run: Mutex::new(None),
+            machine_pending: AtomicBool::new(recording),
         });
         if inner.recorder.is_some() {
             if let Ok(mut v) = OPEN.lock() {
@@ -295,17 +303,30 @@ impl Analytics {
         privacy::sanitize_parameter(key, value, self.privacy())
     }
 
-    /// Records a complete call event; `id`, `user_id` and `session_id` are filled in. Returns
-    /// the event's id, or `None` when not recording. A failure to record turns recording off
-    /// for the rest of the process, with one warning.
+    /// Records a complete call event; `id`, `user_id` and `session_id` are filled in, and the
+    /// session's first call event also gets the machine facts (`machine`). Returns the event's
+    /// id, or `None` when not recording. A failure to record turns recording off for the rest
+    /// of the process, with one warning.
     pub fn record_call(&self, mut event: CallEvent) -> Option<u64> {
+        if !self.is_recording() {
+            return None;
+        }
         event.user_id = self.user_id().to_string();
         event.session_id = self.session_id().to_string();
+        let pending = &self.inner.machine_pending;
+        if pending.load(Ordering::Relaxed) && pending.swap(false, Ordering::AcqRel) {
+            event
+                .machine
+                .get_or_insert_with(|| crate::measure::machine().clone());
+        }
         self.record(Event::Call(event))
     }
 
     /// Records a workflow step; `id`, `user_id` and `session_id` are filled in.
     pub fn record_step(&self, mut event: StepEvent) -> Option<u64> {
+        if !self.is_recording() {
+            return None;
+        }
         event.user_id = self.user_id().to_string();
         event.session_id = self.session_id().to_string();
         self.record(Event::Step(event))
@@ -368,10 +389,7 @@ impl Analytics {
             event_type: EventType::EstimatorUsage,
             component: usage.estimator_name.to_string(),
             plugin: None,
-            parameters: privacy::sanitize_text_parameters(
-                usage.parameters.iter().copied(),
-                self.privacy(),
-            ),
+            parameters: sanitized_text_parameters(usage.parameters, self.privacy()),
             data_length: usage.data_length,
             success: usage.success && usage.error_message.is_none(),
             user_id: String::new(),
@@ -390,6 +408,7 @@ impl Analytics {
                 heap_peak: 0,
             }),
             error,
+            machine: None,
         })
     }
 
@@ -534,10 +553,7 @@ impl Analytics {
             event_type: EventType::Custom,
             component: name.to_string(),
             plugin: None,
-            parameters: privacy::sanitize_text_parameters(
-                parameters.iter().copied(),
-                self.privacy(),
-            ),
+            parameters: sanitized_text_parameters(parameters, self.privacy()),
             data_length,
             success: error.is_none(),
             user_id: String::new(),
@@ -548,6 +564,7 @@ impl Analytics {
             truth_h: None,
             performance: Some(perf),
             error,
+            machine: None,
         });
         match out {
             Ok(r) => r,
@@ -684,5 +701,94 @@ pub fn parameters_from_text(
     analytics: &Analytics,
     params: &[(&str, &str)],
 ) -> BTreeMap<String, String> {
-    privacy::sanitize_text_parameters(params.iter().copied(), analytics.privacy())
+    sanitized_text_parameters(params, analytics.privacy())
+}
+
+/// Sanitized parameter sets by the raw set they came from, so that a call repeating a
+/// parameter set (the common case: a workflow calls each variant many times) copies the
+/// sanitized map instead of sanitizing again. Sanitizing is a pure function of the raw set and
+/// the privacy mode, so a memo is exact; keep one per thread (no lock on the call path).
+///
+/// The key `K` holds the raw set and the privacy mode, is found by a 64-bit hash and compared
+/// in full. Holds at most [`ParamMemo::CAPACITY`] sets; when full it starts over, which bounds
+/// its memory under parameter grids without any bookkeeping per hit.
+#[derive(Debug)]
+pub struct ParamMemo<K> {
+    sets: HashMap<u64, (K, BTreeMap<String, String>)>,
+}
+
+impl<K> Default for ParamMemo<K> {
+    fn default() -> Self {
+        ParamMemo {
+            sets: HashMap::new(),
+        }
+    }
+}
+
+impl<K> ParamMemo<K> {
+    /// Most parameter sets kept.
+    pub const CAPACITY: usize = 1024;
+
+    /// The sanitized map of the set hashed `hash`, when `same` confirms the stored key is this
+    /// set; otherwise `make()` gives the key and the map, which are kept.
+    pub fn get_or_make(
+        &mut self,
+        hash: u64,
+        same: impl FnOnce(&K) -> bool,
+        make: impl FnOnce() -> (K, BTreeMap<String, String>),
+    ) -> BTreeMap<String, String> {
+        if let Some((key, map)) = self.sets.get(&hash) {
+            if same(key) {
+                return map.clone();
+            }
+        }
+        let (key, map) = make();
+        if self.sets.len() >= Self::CAPACITY {
+            self.sets.clear();
+        }
+        self.sets.insert(hash, (key, map.clone()));
+        map
+    }
+}
+
+/// A hasher for [`ParamMemo`] keys (SipHash with fixed keys: the same set always hashes the
+/// same within the process).
+pub fn param_hasher() -> impl Hasher {
+    std::collections::hash_map::DefaultHasher::new()
+}
+
+type TextKey = (bool, Vec<(String, String)>);
+
+thread_local! {
+    static TEXT_MEMO: RefCell<ParamMemo<TextKey>> = RefCell::new(ParamMemo::default());
+}
+
+fn sanitized_text_parameters(params: &[(&str, &str)], privacy: bool) -> BTreeMap<String, String> {
+    if params.is_empty() {
+        return BTreeMap::new();
+    }
+    let mut h = param_hasher();
+    privacy.hash(&mut h);
+    params.hash(&mut h);
+    TEXT_MEMO.with(|memo| {
+        memo.borrow_mut().get_or_make(
+            h.finish(),
+            |(p, raw)| {
+                *p == privacy
+                    && raw.len() == params.len()
+                    && raw
+                        .iter()
+                        .zip(params)
+                        .all(|(a, b)| a.0 == b.0 && a.1 == b.1)
+            },
+            || {
+                let raw = params
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                let map = privacy::sanitize_text_parameters(params.iter().copied(), privacy);
+                ((privacy, raw), map)
+            },
+        )
+    })
 }

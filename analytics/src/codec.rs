@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use crate::event::{
-    CallEvent, ErrorInfo, Event, EventType, Performance, PluginRef, StepEvent, StepType,
+    CallEvent, ErrorInfo, Event, EventType, Machine, Performance, PluginRef, StepEvent, StepType,
 };
 
 /// A record that could not be decoded.
@@ -89,6 +89,15 @@ fn encode_call(c: &CallEvent, out: &mut Vec<u8>) {
         put_opt(o, e.location.as_ref(), |o, s| put_str(o, s));
         put_opt(o, e.backtrace.as_ref(), |o, s| put_str(o, s));
     });
+    // Appended field: written only when present (one event per session), so the other events
+    // stay as they were. A field appended after this one must write the `0` of a `None` here.
+    if let Some(m) = &c.machine {
+        out.push(1);
+        put_str(out, &m.cpu);
+        put_u64(out, m.cores);
+        put_u64(out, m.memory_bytes);
+        put_str(out, &m.os);
+    }
 }
 
 fn decode_call(r: &mut Reader<'_>) -> Result<CallEvent, DecodeError> {
@@ -143,6 +152,18 @@ fn decode_call(r: &mut Reader<'_>) -> Result<CallEvent, DecodeError> {
             backtrace: r.opt(Reader::string)?,
         })
     })?;
+    let machine = if r.b.is_empty() {
+        None
+    } else {
+        r.opt(|r| {
+            Ok(Machine {
+                cpu: r.string()?,
+                cores: r.u64()?,
+                memory_bytes: r.u64()?,
+                os: r.string()?,
+            })
+        })?
+    };
     Ok(CallEvent {
         id,
         timestamp_us,
@@ -160,6 +181,7 @@ fn decode_call(r: &mut Reader<'_>) -> Result<CallEvent, DecodeError> {
         truth_h,
         performance,
         error,
+        machine,
     })
 }
 
@@ -372,6 +394,7 @@ mod tests {
                 location: Some("src/x.rs:3".into()),
                 backtrace: None,
             }),
+            machine: None,
         }
     }
 
@@ -418,5 +441,27 @@ mod tests {
         // The CRC-32/ISO-HDLC check value of "123456789" is 0xCBF43926 (the catalogue of
         // parametrised CRC algorithms, Greg Cook).
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn codec_machine_facts_roundtrip_and_records_without_them_still_decode() {
+        let mut with = sample_call(7);
+        with.machine = Some(Machine {
+            cpu: "Some CPU @ 3.0GHz".into(),
+            cores: 16,
+            memory_bytes: 64 << 30,
+            os: "Linux 6.1".into(),
+        });
+        let mut buf = Vec::new();
+        encode(&Event::Call(with.clone()), &mut buf);
+        assert_eq!(decode(&buf).unwrap(), Event::Call(with));
+        // A record written before the field existed ends after `error`: it decodes as `None`.
+        let mut old = Vec::new();
+        encode(&Event::Call(sample_call(7)), &mut old);
+        assert_eq!(buf[..old.len()], old[..]);
+        match decode(&old).unwrap() {
+            Event::Call(c) => assert_eq!(c.machine, None),
+            Event::Step(_) => panic!("decoded a call as a step"),
+        }
     }
 }

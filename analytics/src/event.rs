@@ -47,9 +47,10 @@ pub struct Performance {
     pub cpu_process_ns: u64,
     /// Process CPU time over wall time, in percent (100 = one core busy).
     pub cpu_percent: f64,
-    /// Resident set size before the call, bytes.
+    /// Resident set size before the call, bytes (a process-wide sample at most 1 ms old; see
+    /// [`crate::measure`]).
     pub rss_before: u64,
-    /// Resident set size after the call, bytes.
+    /// Resident set size after the call, bytes (read afresh after calls that could move it).
     pub rss_after: u64,
     /// Peak heap bytes allocated during the call above the level at its start (including the
     /// plugin's own allocations), bytes.
@@ -106,6 +107,22 @@ pub struct CallEvent {
     pub performance: Option<Performance>,
     /// The error, when the call failed.
     pub error: Option<ErrorInfo>,
+    /// The machine the session runs on: set on the first call event each session records
+    /// (join on `session_id` for the others), `None` on the rest.
+    pub machine: Option<Machine>,
+}
+
+/// Facts about the machine a session ran on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machine {
+    /// CPU model.
+    pub cpu: String,
+    /// Logical cores.
+    pub cores: u64,
+    /// Total memory, bytes.
+    pub memory_bytes: u64,
+    /// Operating system and version.
+    pub os: String,
 }
 
 /// The kind of a workflow step.

@@ -40,7 +40,8 @@ use std::fs::File;
 use std::path::Path;
 
 pub use api::{
-    flush_all, install_signal_flush, Analytics, AnalyticsError, StepSequences, Usage, Workflow,
+    flush_all, install_signal_flush, param_hasher, Analytics, AnalyticsError, ParamMemo,
+    StepSequences, Usage, Workflow,
 };
 pub use config::AnalyticsConfig;
 pub use privacy::{sanitize_parameter, scrub_message, ParamView};

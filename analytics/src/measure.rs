@@ -8,15 +8,29 @@
 //! every 64 KiB of allocation activity and at each read, so a short spike smaller than that may
 //! be missed.
 //!
-//! RSS comes from `/proc/self/statm`, read with `pread` on a file kept open per thread: the
-//! cheapest source of the current RSS (getrusage only has the lifetime maximum).
+//! RSS comes from `/proc/self/statm`, read with `pread` on a file kept open for the process
+//! (getrusage only has the lifetime maximum). That read costs a few microseconds, more than the
+//! rest of the probe, so it is *sampled*: one process-wide reading is reused while it is younger
+//! than [`RSS_SAMPLE_INTERVAL`]. `rss_before` is that sample (at most 1 ms old, so it may miss
+//! what other threads did in the last millisecond). `rss_after` is read afresh whenever the
+//! call itself could have moved RSS: when it ran for the interval or longer, or when its heap
+//! peak reached [`RSS_FRESH_HEAP_BYTES`]; otherwise it is the same sample as `rss_before`. A
+//! call shorter than a millisecond that allocated under 64 KiB can add at most a few pages of
+//! stack or direct mappings by itself, well below what reports resolve.
 
-use std::cell::RefCell;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
-use crate::event::Performance;
+use crate::event::{Machine, Performance};
+
+/// How long one RSS reading is reused by later probes.
+pub const RSS_SAMPLE_INTERVAL: Duration = Duration::from_millis(1);
+
+/// Heap peak from which a call's `rss_after` is always read afresh.
+pub const RSS_FRESH_HEAP_BYTES: u64 = 64 << 10;
 
 /// A measurement in progress.
 #[derive(Debug, Clone, Copy)]
@@ -28,10 +42,10 @@ pub struct Probe {
 }
 
 impl Probe {
-    /// Starts measuring on the calling thread: resets its heap peak and reads the clocks and
-    /// RSS.
+    /// Starts measuring on the calling thread: takes the RSS sample, resets its heap peak and
+    /// reads the clocks.
     pub fn start() -> Probe {
-        let rss_before = rss_bytes();
+        let rss_before = rss_sampled(Instant::now());
         reset_heap_peak();
         Probe {
             thread_cpu_ns: cpu_ns(libc::CLOCK_THREAD_CPUTIME_ID),
@@ -43,13 +57,19 @@ impl Probe {
 
     /// Finishes: what the call cost since [`Probe::start`]. Must run on the same thread.
     pub fn finish(self) -> Performance {
-        let wall_ns = u64::try_from(self.wall.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let end = Instant::now();
+        let wall = end.saturating_duration_since(self.wall);
+        let wall_ns = u64::try_from(wall.as_nanos()).unwrap_or(u64::MAX);
         let cpu_process_ns =
             cpu_ns(libc::CLOCK_PROCESS_CPUTIME_ID).saturating_sub(self.process_cpu_ns);
         let cpu_thread_ns =
             cpu_ns(libc::CLOCK_THREAD_CPUTIME_ID).saturating_sub(self.thread_cpu_ns);
         let heap_peak = read_heap_peak();
-        let rss_after = rss_bytes();
+        let rss_after = if wall >= RSS_SAMPLE_INTERVAL || heap_peak >= RSS_FRESH_HEAP_BYTES {
+            rss_fresh(end)
+        } else {
+            rss_sampled(end)
+        };
         let cpu_percent = if wall_ns == 0 {
             0.0
         } else {
@@ -84,41 +104,132 @@ pub fn cpu_ns(clock: libc::clockid_t) -> u64 {
         .saturating_add(ts.tv_nsec as u64)
 }
 
-thread_local! {
-    static STATM: RefCell<Option<File>> = const { RefCell::new(None) };
+/// The process's resident set size now, bytes, read from `/proc/self/statm`; 0 when `/proc` is
+/// unavailable.
+pub fn rss_bytes() -> u64 {
+    static STATM: OnceLock<Option<File>> = OnceLock::new();
+    let Some(f) = STATM
+        .get_or_init(|| File::open("/proc/self/statm").ok())
+        .as_ref()
+    else {
+        return 0;
+    };
+    // `pread` at offset 0 re-renders the file on each call, without the cost of an open; the
+    // file is shared by threads since `pread` keeps no position.
+    let mut buf = [0u8; 128];
+    let Ok(n) = f.read_at(&mut buf, 0) else {
+        return 0;
+    };
+    // statm: size resident shared text lib data dt, in pages.
+    let resident = buf[..n]
+        .split(|b| *b == b' ')
+        .nth(1)
+        .and_then(|s| std::str::from_utf8(s).ok())
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(0);
+    resident * page_size()
 }
 
-/// The process's resident set size, bytes; 0 when `/proc` is unavailable.
-pub fn rss_bytes() -> u64 {
-    STATM.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.is_none() {
-            *slot = File::open("/proc/self/statm").ok();
+/// An RSS sample: its value and when it was taken, ns after [`epoch`] (0: never). The time is
+/// stored after the value (release) and loaded before it (acquire), so a value is never older
+/// than the time it is read with.
+struct RssSample {
+    value: AtomicU64,
+    at: AtomicU64,
+}
+
+/// The process-wide sample every probe shares.
+static RSS: RssSample = RssSample::new();
+
+impl RssSample {
+    const fn new() -> RssSample {
+        RssSample {
+            value: AtomicU64::new(0),
+            at: AtomicU64::new(0),
         }
-        let Some(f) = slot.as_ref() else { return 0 };
-        let mut buf = [0u8; 128];
-        let Ok(n) = f.read_at(&mut buf, 0) else {
-            return 0;
-        };
-        // statm: size resident shared text lib data dt, in pages.
-        let resident = buf[..n]
-            .split(|b| *b == b' ')
-            .nth(1)
-            .and_then(|s| std::str::from_utf8(s).ok())
-            .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(0);
-        resident * page_size()
-    })
+    }
+
+    fn sampled(&self, now: Instant) -> u64 {
+        let at = self.at.load(Ordering::Acquire);
+        if at != 0 && since_epoch_ns(now).saturating_sub(at) < RSS_SAMPLE_INTERVAL.as_nanos() as u64
+        {
+            return self.value.load(Ordering::Relaxed);
+        }
+        self.fresh(now)
+    }
+
+    fn fresh(&self, now: Instant) -> u64 {
+        let rss = rss_bytes();
+        self.value.store(rss, Ordering::Relaxed);
+        self.at.store(since_epoch_ns(now), Ordering::Release);
+        rss
+    }
+}
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn since_epoch_ns(now: Instant) -> u64 {
+    // +1 so that 0 always means "never sampled".
+    u64::try_from(now.saturating_duration_since(epoch()).as_nanos()).unwrap_or(u64::MAX - 1) + 1
+}
+
+/// The process's RSS sample when it is younger than [`RSS_SAMPLE_INTERVAL`] at `now`, else a
+/// fresh reading (which becomes the sample).
+pub fn rss_sampled(now: Instant) -> u64 {
+    RSS.sampled(now)
+}
+
+/// A fresh RSS reading, kept as the process's sample taken at `now`.
+pub fn rss_fresh(now: Instant) -> u64 {
+    RSS.fresh(now)
 }
 
 fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as u64
-    } else {
-        4096
-    }
+    static PAGE: OnceLock<u64> = OnceLock::new();
+    *PAGE.get_or_init(|| {
+        // SAFETY: sysconf has no preconditions.
+        let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        if p > 0 {
+            p as u64
+        } else {
+            4096
+        }
+    })
+}
+
+/// The machine's facts, read once per process with sysinfo (tens of microseconds) and kept.
+pub fn machine() -> &'static Machine {
+    static MACHINE: OnceLock<Machine> = OnceLock::new();
+    MACHINE.get_or_init(|| {
+        use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
+        let os = System::long_os_version().unwrap_or_else(|_| std::env::consts::OS.to_string());
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        match System::new_with_specifics(
+            RefreshKind::nothing()
+                .with_cpu(CpuRefreshKind::nothing())
+                .with_memory(MemoryRefreshKind::nothing().with_ram()),
+        ) {
+            Ok(sys) => Machine {
+                cpu: sys
+                    .cpus()
+                    .first()
+                    .map(|c| c.brand().trim().to_string())
+                    .unwrap_or_else(|| "unknown".into()),
+                cores: sys.cpus().len().max(1) as u64,
+                memory_bytes: sys.total_memory(),
+                os,
+            },
+            Err(_) => Machine {
+                cpu: "unknown".into(),
+                cores: cores as u64,
+                memory_bytes: 0,
+                os,
+            },
+        }
+    })
 }
 
 /// Resets the calling thread's jemalloc heap peak.
@@ -181,5 +292,48 @@ mod tests {
     #[test]
     fn rss_is_read_from_proc() {
         assert!(rss_bytes() > 0);
+    }
+
+    #[test]
+    fn rss_after_is_read_afresh_after_a_call_that_grows_memory() {
+        let p = Probe::start();
+        // 64 MiB written (not calloc'd), so its pages are resident when the call returns.
+        let v = vec![1u8; 64 << 20];
+        std::hint::black_box(&v);
+        let perf = p.finish();
+        drop(v);
+        // Other tests of this binary may free memory meanwhile, but not 32 MiB of it: a stale
+        // sample would show no growth at all.
+        assert!(
+            perf.rss_after >= perf.rss_before + (32 << 20),
+            "before {} after {}",
+            perf.rss_before,
+            perf.rss_after
+        );
+    }
+
+    #[test]
+    fn rss_sample_is_reused_within_the_interval_and_renewed_after_it() {
+        // A sample of its own, so that probes of other tests cannot renew it meanwhile.
+        let sample = RssSample::new();
+        let t0 = Instant::now();
+        let first = sample.sampled(t0);
+        assert!(first > 0);
+        assert_eq!(sample.at.load(Ordering::Acquire), since_epoch_ns(t0));
+        // A planted value within the interval is returned as is, not re-read.
+        sample.value.store(12_345, Ordering::Relaxed);
+        assert_eq!(sample.sampled(t0 + RSS_SAMPLE_INTERVAL / 2), 12_345);
+        // At the interval it is stale: read again and stamped with the new time.
+        let later = t0 + RSS_SAMPLE_INTERVAL;
+        assert_ne!(sample.sampled(later), 12_345);
+        assert_eq!(sample.at.load(Ordering::Acquire), since_epoch_ns(later));
+    }
+
+    #[test]
+    fn machine_facts_are_plausible() {
+        let m = machine();
+        assert!(m.cores >= 1);
+        assert!(!m.cpu.is_empty() && !m.os.is_empty());
+        assert!(m.memory_bytes > 0, "sysinfo reads total memory on Linux");
     }
 }

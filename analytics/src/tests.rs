@@ -28,6 +28,7 @@ fn call(component: &str, seq: u64) -> Event {
         truth_h: None,
         performance: None,
         error: None,
+        machine: None,
     })
 }
 
@@ -248,4 +249,64 @@ fn enable_analytics_off_stops_recording_and_is_saved() {
     assert!(!crate::AnalyticsConfig::load(dir.path()).unwrap().enabled);
     let again = crate::Analytics::open(dir.path()).unwrap();
     assert!(!again.is_recording());
+}
+
+#[test]
+fn machine_facts_are_recorded_once_per_session_on_its_first_call() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let a = crate::Analytics::open(dir.path()).unwrap();
+        for i in 0..3 {
+            a.track_usage("f", &[], i, || ());
+        }
+        a.close();
+    }
+    let calls = read_events(dir.path(), 0).unwrap().calls;
+    assert_eq!(calls.len(), 6);
+    let with: Vec<_> = calls.iter().filter(|c| c.machine.is_some()).collect();
+    assert_eq!(with.len(), 2, "one per session");
+    assert_ne!(with[0].session_id, with[1].session_id);
+    for c in with {
+        let first = calls
+            .iter()
+            .filter(|o| o.session_id == c.session_id)
+            .map(|o| o.id)
+            .min();
+        assert_eq!(
+            first,
+            Some(c.id),
+            "the facts ride on the session's first call"
+        );
+        assert_eq!(c.machine.as_ref(), Some(crate::measure::machine()));
+    }
+}
+
+#[test]
+fn memoized_parameters_follow_the_privacy_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = crate::Analytics::open(dir.path()).unwrap();
+    let params = [("input", "/home/someone/data.csv"), ("window", "10")];
+    a.track_usage("f", &params, 1, || ());
+    a.track_usage("f", &params, 1, || ());
+    // Privacy off (this process only; the settings file is restored below).
+    a.enable_analytics(true, false).unwrap();
+    a.track_usage("f", &params, 1, || ());
+    a.enable_analytics(true, true).unwrap();
+    a.track_usage("f", &params, 1, || ());
+    a.close();
+    let calls = read_events(dir.path(), 0).unwrap().calls;
+    let inputs: Vec<&str> = calls
+        .iter()
+        .map(|c| c.parameters["input"].as_str())
+        .collect();
+    assert_eq!(
+        inputs,
+        [
+            crate::privacy::REDACTED,
+            crate::privacy::REDACTED,
+            "/home/someone/data.csv",
+            crate::privacy::REDACTED
+        ]
+    );
+    assert!(calls.iter().all(|c| c.parameters["window"] == "10"));
 }

@@ -62,6 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 location: None,
                 backtrace: None,
             }),
+            machine: None,
         });
     }
     for r in 0..100u64 {

@@ -5,8 +5,10 @@
 //! Nothing else in the host calls [`ComponentHandle::estimate`] or
 //! [`ComponentHandle::generate`] directly.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::fmt;
-
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +16,7 @@ use lrdbench_analytics::event::{
     CallEvent, ErrorInfo, EventType, Performance, PluginRef, StepEvent, StepType,
 };
 use lrdbench_analytics::measure::Probe;
-use lrdbench_analytics::{Analytics, ParamView, StepSequences};
+use lrdbench_analytics::{param_hasher, Analytics, ParamMemo, ParamView, StepSequences};
 use lrdbench_plugin_api::{ErrorKind, Estimate, Generated, Param, ParamValue, PluginError};
 
 use crate::isolate::Supervisor;
@@ -180,7 +182,9 @@ impl Invoker {
                 None,
             ),
         };
-        let performance = worker.or(probe.map(Probe::finish));
+        // The worker's own figures when it has them; the host's view (a crash, a timeout)
+        // otherwise.
+        let performance = worker.or_else(|| probe.map(Probe::finish));
         let out = out.and_then(|est| check_estimate(handle.name(), est));
         self.record(
             handle,
@@ -225,7 +229,7 @@ impl Invoker {
                 None,
             ),
         };
-        let performance = worker.or(probe.map(Probe::finish));
+        let performance = worker.or_else(|| probe.map(Probe::finish));
         let out = out.and_then(|g| check_generated(handle.name(), length, g));
         self.record(
             handle,
@@ -255,22 +259,7 @@ impl Invoker {
     ) {
         let Some(rec) = self.recorder() else { return };
         let a = &rec.analytics;
-        let parameters = resolved
-            .iter()
-            .map(|p| {
-                let name = p.name.as_str();
-                let text = match &p.value {
-                    ParamValue::Int(i) => a.sanitize_parameter(name, ParamView::Int(*i)),
-                    ParamValue::Float(x) => a.sanitize_parameter(name, ParamView::Float(*x)),
-                    ParamValue::Bool(b) => a.sanitize_parameter(name, ParamView::Bool(*b)),
-                    ParamValue::Str(s) => a.sanitize_parameter(name, ParamView::Text(s.as_str())),
-                    ParamValue::List(xs) => {
-                        a.sanitize_parameter(name, ParamView::Numbers(xs.as_slice()))
-                    }
-                };
-                (name.to_string(), text)
-            })
-            .collect();
+        let parameters = sanitized_parameters(a, resolved);
         // Callers see a caught panic as the `internal` error the plugin returned; the records
         // file it under the host's `panic` kind, with its location split out.
         let classified = measured.error.map(|e| classify_panic(e.clone()));
@@ -304,8 +293,94 @@ impl Invoker {
             truth_h: ctx.truth_h,
             performance: measured.performance,
             error,
+            machine: None,
         });
     }
+}
+
+/// A raw parameter set with the privacy mode it was sanitized under, as [`ParamMemo`] keys it.
+type ParamKey = (bool, Vec<Param>);
+
+thread_local! {
+    static PARAM_MEMO: RefCell<ParamMemo<ParamKey>> = RefCell::new(ParamMemo::default());
+}
+
+/// The recorded form of `resolved`: sanitized once per distinct set (and privacy mode) on this
+/// thread, copied from the memo after that.
+fn sanitized_parameters(a: &Analytics, resolved: &[Param]) -> BTreeMap<String, String> {
+    if resolved.is_empty() {
+        return BTreeMap::new();
+    }
+    let privacy = a.privacy();
+    let mut h = param_hasher();
+    privacy.hash(&mut h);
+    for p in resolved {
+        hash_param(p, &mut h);
+    }
+    PARAM_MEMO.with(|memo| {
+        memo.borrow_mut().get_or_make(
+            h.finish(),
+            |(was_private, raw)| {
+                *was_private == privacy
+                    && raw.len() == resolved.len()
+                    && raw.iter().zip(resolved).all(|(x, y)| same_param(x, y))
+            },
+            || {
+                let map = resolved
+                    .iter()
+                    .map(|p| (p.name.to_string(), sanitize_one(a, p)))
+                    .collect();
+                ((privacy, resolved.to_vec()), map)
+            },
+        )
+    })
+}
+
+fn sanitize_one(a: &Analytics, p: &Param) -> String {
+    let name = p.name.as_str();
+    match &p.value {
+        ParamValue::Int(i) => a.sanitize_parameter(name, ParamView::Int(*i)),
+        ParamValue::Float(x) => a.sanitize_parameter(name, ParamView::Float(*x)),
+        ParamValue::Bool(b) => a.sanitize_parameter(name, ParamView::Bool(*b)),
+        ParamValue::Str(s) => a.sanitize_parameter(name, ParamView::Text(s.as_str())),
+        ParamValue::List(xs) => a.sanitize_parameter(name, ParamView::Numbers(xs.as_slice())),
+    }
+}
+
+fn hash_param(p: &Param, h: &mut impl Hasher) {
+    p.name.as_str().hash(h);
+    match &p.value {
+        ParamValue::Int(i) => (0u8, *i).hash(h),
+        ParamValue::Float(x) => (1u8, x.to_bits()).hash(h),
+        ParamValue::Bool(b) => (2u8, *b).hash(h),
+        ParamValue::Str(s) => (3u8, s.as_str()).hash(h),
+        ParamValue::List(xs) => {
+            4u8.hash(h);
+            xs.len().hash(h);
+            for x in xs.iter() {
+                x.to_bits().hash(h);
+            }
+        }
+    }
+}
+
+/// Equality as the memo needs it: floats by their bits, so a NaN matches itself (and 0.0 does
+/// not match -0.0, which render differently).
+fn same_param(x: &Param, y: &Param) -> bool {
+    x.name.as_str() == y.name.as_str()
+        && match (&x.value, &y.value) {
+            (ParamValue::Int(a), ParamValue::Int(b)) => a == b,
+            (ParamValue::Float(a), ParamValue::Float(b)) => a.to_bits() == b.to_bits(),
+            (ParamValue::Bool(a), ParamValue::Bool(b)) => a == b,
+            (ParamValue::Str(a), ParamValue::Str(b)) => a.as_str() == b.as_str(),
+            (ParamValue::List(a), ParamValue::List(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b.iter())
+                        .all(|(p, q)| p.to_bits() == q.to_bits())
+            }
+            _ => false,
+        }
 }
 
 /// A workflow step, as the engine reports it for the records.

@@ -35,6 +35,7 @@ pub fn call(component: &str, ts: i64, len: u64, ok: bool) -> CallEvent {
             location: None,
             backtrace: None,
         }),
+        machine: None,
     }
 }
 

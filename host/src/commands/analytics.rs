@@ -229,6 +229,7 @@ fn selftest(store_dir: &Path, args: &SelftestArgs) -> Result<ExitCode> {
             truth_h: None,
             performance: None,
             error,
+            machine: None,
         };
         let Some(id) = analytics.record_call(event) else {
             bail!("recording stopped");

@@ -297,6 +297,7 @@ fn record_benchmark_run(
         truth_h: None,
         performance: None,
         error: None,
+        machine: None,
     });
 }
 
