@@ -45,19 +45,18 @@ pub fn fluctuation_function(x: &[f64], cfg: &DfaConfig) -> Result<Fluctuations, 
     let n = x.len();
     let scales = ladder::geometric(cfg.min_scale, max_scale(n, cfg.max_scale, 4), cfg.ratio)?;
     let det = Detrender::new(prefix::profile(x), cfg.order);
-    let mut buf = Vec::with_capacity(n / cfg.min_scale.max(1) * 2 + 2);
+    let (mut sum, mut boxes) = (vec![0.0; scales.len()], vec![0usize; scales.len()]);
+    det.for_each_box(&scales, cfg.segments, |i, f2| {
+        sum[i] += f2;
+        boxes[i] += 1;
+    });
     let (mut used, mut f, mut count) = (Vec::new(), Vec::new(), Vec::new());
-    for s in scales {
-        buf.clear();
-        det.box_variances(s, cfg.segments, &mut buf);
-        if buf.is_empty() {
-            continue;
-        }
-        let f2 = buf.iter().sum::<f64>() / buf.len() as f64;
-        if f2 > 0.0 {
+    for ((s, sum), m) in scales.into_iter().zip(sum).zip(boxes) {
+        let f2 = sum / m.max(1) as f64;
+        if m > 0 && f2 > 0.0 {
             used.push(s);
             f.push(f2.sqrt());
-            count.push(buf.len() as f64);
+            count.push(m as f64);
         }
     }
     Ok(Fluctuations {
