@@ -85,13 +85,14 @@ pub fn fluctuation_function(x: &[f64], cfg: &DfaConfig) -> Result<Fluctuations, 
 ///
 /// # Complexity
 ///
-/// Order 1: O(n) set-up (double-double prefix sums, 6n f64) and O(n/s) per box size, so
-/// O(n) for the whole ladder. Orders 2–3: O(n · order) per box size, O(n log n) in all.
+/// Order 1: one O(n) sweep of the profile for the whole ladder (exact fixed-point prefix
+/// sums, built and used tile by tile) plus O(1) per box, Σ n/s = O(n) boxes; memory O(n) for
+/// the profile only. Orders 2–3: O(n · order) per box size, O(n log n) in all.
 ///
 /// # Accuracy
 ///
 /// n ≥ 100; scales 16 to n/4. Bias on fGn at n = 4096 is below 0.01 for H in [0.2, 0.9].
-/// Order-1 box variances match the direct two-pass fit to 1e-12 relative even at n = 2^20
+/// Order-1 box variances match the direct two-pass fit to 1e-11 relative even at n = 2^20
 /// (test `fast_linear_matches_direct_at_large_n` in lrdbench-numerics).
 ///
 /// # Errors

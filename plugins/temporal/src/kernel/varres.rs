@@ -28,7 +28,8 @@ pub const VARRES_MIN_N: usize = 64;
 ///
 /// Within a block the partial sums differ from the global profile by a constant, which the
 /// fitted line absorbs, so the residuals are those of DFA-1 on the same boxes; the kernel is
-/// the shared detrended-fluctuation core (compensated prefix sums), with this method's ladder.
+/// the shared detrended-fluctuation core (exact fixed-point prefix sums), with this method's
+/// ladder.
 ///
 /// # Formula
 ///
