@@ -4,6 +4,10 @@
 //!
 //! Peer times (lrdbench 2.0, point estimate, one thread) are in
 //! reference/peer-measurements.md §3a; the closing report puts them side by side.
+//!
+//! `fft_floor` is the cached-plan real FFT of the centred series alone (the first step of
+//! every estimator here, `lrdbench_numerics::fft::with_spectrum`), measured in the same run,
+//! so each estimator's time can be read as a multiple of this floor.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -24,6 +28,9 @@ fn bench(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(2));
     for n in LENGTHS {
         let x = series(n);
+        group.bench_with_input(BenchmarkId::new("fft_floor", n), &x, |b, x| {
+            b.iter(|| lrdbench_numerics::fft::with_spectrum(black_box(x), |s| s[1].re))
+        });
         let pcfg = periodogram::Config {
             bandwidth: Bandwidth::Fraction(0.1),
         };

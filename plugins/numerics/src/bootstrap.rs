@@ -21,7 +21,9 @@
 //! # Complexity
 //!
 //! One Davies–Harte plan per call (O(n log n) set-up), then per pair of replicates one complex
-//! FFT of length 2n plus two estimator runs.
+//! FFT of length 2n plus two estimator runs. Pairs run on up to
+//! `std::thread::available_parallelism()` scoped threads; replicate r always comes from pair
+//! ⌊r/2⌋'s seed and lands in slot r, so the interval is bit-identical for any thread count.
 
 use lrdbench_plugin_api::{param, Estimate, ParamSpec, Params, PluginError};
 
@@ -95,7 +97,7 @@ pub fn parametric_fgn_ci(
     n: usize,
     scale: f64,
     cfg: &BootstrapConfig,
-    estimate: impl Fn(&[f64]) -> Result<f64, PluginError>,
+    estimate: impl Fn(&[f64]) -> Result<f64, PluginError> + Sync,
 ) -> Result<BootstrapInterval, PluginError> {
     if cfg.replicates < MIN_REPLICATES {
         return Err(PluginError::parameter(format!(
@@ -121,23 +123,10 @@ pub fn parametric_fgn_ci(
         1.0
     };
     let plan = DaviesHarte::new(simulated_h, n)?;
-    let mut reps = Vec::with_capacity(cfg.replicates);
-    let mut failed = 0usize;
-    let mut pair = 0u64;
-    while reps.len() + failed < cfg.replicates {
-        let (mut a, mut b) = plan.sample_pair(stream_seed(cfg.seed, pair));
-        pair += 1;
-        for series in [&mut a, &mut b] {
-            if reps.len() + failed == cfg.replicates {
-                break;
-            }
-            series.iter_mut().for_each(|v| *v *= scale);
-            match estimate(series) {
-                Ok(v) if v.is_finite() => reps.push(v),
-                _ => failed += 1,
-            }
-        }
-    }
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let values = replicate_values(&plan, cfg, scale, &estimate, threads);
+    let mut reps: Vec<f64> = values.iter().flatten().copied().collect();
+    let failed = cfg.replicates - reps.len();
     if reps.len() * 2 < cfg.replicates {
         return Err(PluginError::numerical(format!(
             "bootstrap: {failed} of {} replicates failed",
@@ -166,6 +155,65 @@ pub fn parametric_fgn_ci(
         failed,
         simulated_h,
     })
+}
+
+/// The estimate of every replicate, in replicate order (`None` where the estimator failed or
+/// gave a non-finite value), computed on `threads` threads.
+///
+/// Thread t takes pairs t, t + threads, …; each pair's seed depends only on its index, so the
+/// values do not depend on `threads`.
+fn replicate_values(
+    plan: &DaviesHarte,
+    cfg: &BootstrapConfig,
+    scale: f64,
+    estimate: &(impl Fn(&[f64]) -> Result<f64, PluginError> + Sync),
+    threads: usize,
+) -> Vec<Option<f64>> {
+    let total = cfg.replicates;
+    let pairs = total.div_ceil(2);
+    let run_pair = |pair: usize, out: &mut Vec<(usize, Option<f64>)>| {
+        let (mut a, mut b) = plan.sample_pair(stream_seed(cfg.seed, pair as u64));
+        for (member, series) in [&mut a, &mut b].into_iter().enumerate() {
+            let r = 2 * pair + member;
+            if r == total {
+                break;
+            }
+            series.iter_mut().for_each(|v| *v *= scale);
+            let v = estimate(series).ok().filter(|v| v.is_finite());
+            out.push((r, v));
+        }
+    };
+    let threads = threads.clamp(1, pairs.max(1));
+    let mut values = vec![None; total];
+    if threads == 1 {
+        let mut out = Vec::with_capacity(total);
+        (0..pairs).for_each(|p| run_pair(p, &mut out));
+        out.into_iter().for_each(|(r, v)| values[r] = v);
+        return values;
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let run_pair = &run_pair;
+                scope.spawn(move || {
+                    let mut out = Vec::with_capacity(2 * pairs / threads + 2);
+                    (t..pairs)
+                        .step_by(threads)
+                        .for_each(|p| run_pair(p, &mut out));
+                    out
+                })
+            })
+            .collect();
+        for h in handles {
+            // A panicking estimator is re-raised here, on the caller's thread, where the
+            // plugin's guard turns it into an `internal` error.
+            match h.join() {
+                Ok(out) => out.into_iter().for_each(|(r, v)| values[r] = v),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
+    values
 }
 
 /// Which interval an estimator reports, as chosen by the `ci` parameter.
@@ -254,7 +302,7 @@ impl Uncertainty {
         fit: &HurstFit,
         estimand: &str,
         series: &[f64],
-        estimate: impl Fn(&[f64]) -> Result<f64, PluginError>,
+        estimate: impl Fn(&[f64]) -> Result<f64, PluginError> + Sync,
     ) -> Result<Estimate, PluginError> {
         let out = fit.to_estimate(estimand);
         if self.method == CiMethod::Asymptotic {
@@ -357,6 +405,37 @@ mod tests {
         let a = parametric_fgn_ci(0.3, 100, 2.0, &cfg, f).unwrap();
         let b = parametric_fgn_ci(0.3, 100, 2.0, &cfg, f).unwrap();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn replicates_do_not_depend_on_the_thread_count() {
+        // Determinism across thread counts: one thread is the sequential definition.
+        let cfg = BootstrapConfig {
+            replicates: 41,
+            seed: 4,
+            level: 0.95,
+            method: IntervalMethod::Basic,
+        };
+        let plan = DaviesHarte::new(0.6, 300).unwrap();
+        let f = |x: &[f64]| {
+            let v = x.iter().map(|v| v * v).sum::<f64>();
+            // Some failures, placed by value, to check their slots too.
+            if v > 330.0 {
+                Err(PluginError::numerical("x"))
+            } else {
+                Ok(v)
+            }
+        };
+        let one = replicate_values(&plan, &cfg, 1.1, &f, 1);
+        assert_eq!(one.len(), 41);
+        assert!(one.iter().any(|v| v.is_none()) && one.iter().any(|v| v.is_some()));
+        for t in [2, 3, 8, 64] {
+            assert_eq!(
+                replicate_values(&plan, &cfg, 1.1, &f, t),
+                one,
+                "{t} threads"
+            );
+        }
     }
 
     #[test]

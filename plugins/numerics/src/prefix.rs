@@ -205,8 +205,9 @@ impl DdPrefix {
     }
 }
 
-/// The profile `y_k = Σ_{i ≤ k} (x_i − x̄)` by compensated (Neumaier) summation, each value
-/// rounded once, so the profile's own error does not grow with n.
+/// The profile `y_k = Σ_{i ≤ k} (x_i − x̄)` by compensated summation (TwoSum error terms
+/// gathered beside the running sum), each value rounded once, so the profile's own error does
+/// not grow with n.
 ///
 /// # Examples
 ///
@@ -219,33 +220,27 @@ pub fn profile(x: &[f64]) -> Vec<f64> {
         return Vec::new();
     }
     let mean = neumaier_sum(x.iter().copied()) / x.len() as f64;
-    let mut out = Vec::with_capacity(x.len());
     let (mut s, mut c) = (0.0f64, 0.0f64);
-    for v in x {
-        let d = v - mean;
-        let t = s + d;
-        if s.abs() >= d.abs() {
-            c += (s - t) + d;
-        } else {
-            c += (d - t) + s;
-        }
-        s = t;
-        out.push(s + c);
-    }
-    out
+    // Branch-free TwoSum: the only loop-carried dependency is one addition per point (the
+    // branching Neumaier form mispredicts wherever the running sum crosses zero).
+    x.iter()
+        .map(|v| {
+            let (t, e) = two_sum(s, v - mean);
+            s = t;
+            c += e;
+            s + c
+        })
+        .collect()
 }
 
-/// Compensated (Neumaier) sum.
+/// Compensated sum (TwoSum error terms accumulated beside the running sum; as accurate as
+/// Neumaier's form, without its branch).
 pub fn neumaier_sum(x: impl Iterator<Item = f64>) -> f64 {
     let (mut s, mut c) = (0.0f64, 0.0f64);
     for v in x {
-        let t = s + v;
-        if s.abs() >= v.abs() {
-            c += (s - t) + v;
-        } else {
-            c += (v - t) + s;
-        }
+        let (t, e) = two_sum(s, v);
         s = t;
+        c += e;
     }
     s + c
 }

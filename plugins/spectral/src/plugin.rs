@@ -53,7 +53,7 @@ fn finish(
     x: &[f64],
     est: SpectralEstimate,
     params: &Params,
-    kernel: &dyn Fn(&[f64]) -> Result<SpectralEstimate, PluginError>,
+    kernel: &(dyn Fn(&[f64]) -> Result<SpectralEstimate, PluginError> + Sync),
 ) -> Result<Estimate, PluginError> {
     let unc = Uncertainty::from_params(params)?;
     let level = unc.bootstrap.level;

@@ -76,7 +76,7 @@ fn finish(
     x: &[f64],
     est: WaveletEstimate,
     params: &Params,
-    kernel: &dyn Fn(&[f64]) -> Result<WaveletEstimate, PluginError>,
+    kernel: &(dyn Fn(&[f64]) -> Result<WaveletEstimate, PluginError> + Sync),
 ) -> Result<Estimate, PluginError> {
     let unc = Uncertainty::from_params(params)?;
     let level = unc.bootstrap.level;

@@ -106,25 +106,22 @@ pub(crate) fn corrected_fit(
     map: lrdbench_numerics::scaling::SlopeMap,
     level: f64,
 ) -> Result<lrdbench_numerics::scaling::HurstFit, PluginError> {
-    use lrdbench_numerics::scaling::fit_hurst;
+    use lrdbench_numerics::scaling::{fit_hurst, fixed_point, slope};
     let lx: Vec<f64> = lags.iter().map(|l| l.ln()).collect();
-    let mut fit = fit_hurst(lx.clone(), log_stat.to_vec(), labels, map, level)?;
-    let mut converged = false;
-    for _ in 0..60 {
-        let h = fit.h.clamp(0.01, 0.99);
-        let y = log_stat
+    let fit = fit_hurst(lx.clone(), log_stat.to_vec(), labels, map, level)?;
+    let corrected = |h: f64| -> Vec<f64> {
+        let h = h.clamp(0.01, 0.99);
+        log_stat
             .iter()
             .zip(lags)
             .map(|(s, l)| s - 0.5 * power * demeaned_moment_factor(*l as usize, n, h).ln())
-            .collect();
-        let next = fit_hurst(lx.clone(), y, labels, map, level)?;
-        let step = (next.h - fit.h).abs();
-        fit = next;
-        if step < 1e-10 {
-            converged = true;
-            break;
-        }
-    }
+            .collect()
+    };
+    // Secant steps to the fixed point (about five evaluations instead of dozens: each costs
+    // a power sum per lag), then the full fit once at it.
+    let t = |h: f64| map.factor * slope(&lx, &corrected(h), None) + map.offset;
+    let (h, converged) = fixed_point(fit.h, t, 1e-10, 60);
+    let mut fit = fit_hurst(lx, corrected(h), labels, map, level)?;
     if !converged {
         fit.warnings
             .push("the demeaning correction did not converge in 60 iterations".to_string());

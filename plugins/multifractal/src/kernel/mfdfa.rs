@@ -121,29 +121,51 @@ pub fn mfdfa(x: &[f64], cfg: &MfdfaConfig) -> Result<Spectrum, PluginError> {
     let max = cfg.max_scale.unwrap_or(n / 4).min(n);
     let scales = ladder::geometric(cfg.min_scale, max, cfg.ratio)?;
     let det = Detrender::new(prefix::profile(x), cfg.order);
+    let mut per_scale: Vec<Vec<f64>> = scales
+        .iter()
+        .map(|s| Vec::with_capacity(2 * (n / s)))
+        .collect();
+    // One sweep of the profile for the whole ladder.
+    det.for_each_box(&scales, cfg.segments, |i, f2| {
+        if f2 > 0.0 {
+            per_scale[i].push(f2);
+        }
+    });
     let mut lx = Vec::with_capacity(scales.len());
     let mut count = Vec::with_capacity(scales.len());
     let mut ly: Vec<Vec<f64>> = vec![Vec::with_capacity(scales.len()); cfg.q.len()];
-    let mut buf = Vec::new();
-    for s in scales {
-        buf.clear();
-        det.box_variances(s, cfg.segments, &mut buf);
-        buf.retain(|v| *v > 0.0);
-        if buf.is_empty() {
+    let (mut up, mut down) = (Vec::new(), Vec::new());
+    for (s, f2) in scales.iter().zip(&per_scale) {
+        if f2.is_empty() {
             continue;
         }
-        lx.push((s as f64).ln());
-        let m = buf.len() as f64;
+        lx.push((*s as f64).ln());
+        let m = f2.len() as f64;
         count.push(m);
+        let (lo, hi) = f2
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(*v), b.max(*v))
+            });
+        // F relative to the largest box (for q > 0) and the smallest relative to F (q < 0):
+        // both in (0, 1], so integer powers of them cannot overflow (the largest term is 1,
+        // the log-sum-exp idea without a logarithm and an exponential per box and q).
+        up.clear();
+        up.extend(f2.iter().map(|v| (v / hi).sqrt()));
+        down.clear();
+        down.extend(f2.iter().map(|v| (lo / v).sqrt()));
         for (qi, q) in cfg.q.iter().enumerate() {
             let lf = if *q == 0.0 {
-                0.5 * buf.iter().map(|v| v.ln()).sum::<f64>() / m
+                0.5 * f2.iter().map(|v| v.ln()).sum::<f64>() / m
             } else {
-                // Moments by log-sum-exp: [F²]^{q/2} overflows for large |q| otherwise.
-                let e: Vec<f64> = buf.iter().map(|v| 0.5 * q * v.ln()).collect();
-                let top = e.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let mean = e.iter().map(|v| (v - top).exp()).sum::<f64>() / m;
-                (top + mean.ln()) / q
+                let (top, rel) = if *q > 0.0 { (hi, &up) } else { (lo, &down) };
+                let aq = q.abs();
+                let mean = if aq.fract() == 0.0 && aq <= 64.0 {
+                    rel.iter().map(|g| g.powi(aq as i32)).sum::<f64>() / m
+                } else {
+                    rel.iter().map(|g| g.powf(aq)).sum::<f64>() / m
+                };
+                0.5 * top.ln() + mean.ln() / q
             };
             ly[qi].push(lf);
         }

@@ -3,7 +3,7 @@
 use lrdbench_numerics::scaling::{HurstFit, SlopeMap};
 use lrdbench_plugin_api::PluginError;
 
-use super::aggvar::{block_statistics, corrected_fit, BlockConfig};
+use super::aggvar::{block_statistics, corrected_fit, BlockConfig, Moment};
 
 /// Bias of the log of a mean of k − 1 effective absolute normal deviates, to first order:
 /// −Var|Z|/(2 (E|Z|)²)/(k − 1) = −(1 − 2/π)/(4/π)/(k − 1) ≈ −0.2854/(k − 1).
@@ -31,7 +31,7 @@ const ABS_LOG_BIAS: f64 = 0.2854;
 ///
 /// # Complexity
 ///
-/// O(n) per block size, O(n log n) for the ladder.
+/// O(n) for one centred prefix sum, then O(n/m) per block size m: O(n) for the ladder.
 ///
 /// # Accuracy
 ///
@@ -55,9 +55,7 @@ const ABS_LOG_BIAS: f64 = 0.2854;
 /// assert!((absmom(&x, &cfg).unwrap().h - 0.5).abs() < 0.1);
 /// ```
 pub fn absmom(x: &[f64], cfg: &BlockConfig) -> Result<HurstFit, PluginError> {
-    let stats = block_statistics(x, cfg, "absmom", |means, mean| {
-        means.iter().map(|a| (a - mean).abs()).sum::<f64>() / means.len() as f64
-    })?;
+    let stats = block_statistics(x, cfg, "absmom", Moment::Absolute)?;
     let map = SlopeMap {
         factor: 1.0,
         offset: 1.0,

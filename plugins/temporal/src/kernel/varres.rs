@@ -28,7 +28,8 @@ pub const VARRES_MIN_N: usize = 64;
 ///
 /// Within a block the partial sums differ from the global profile by a constant, which the
 /// fitted line absorbs, so the residuals are those of DFA-1 on the same boxes; the kernel is
-/// the shared detrended-fluctuation core (compensated prefix sums), with this method's ladder.
+/// the shared detrended-fluctuation core (exact fixed-point prefix sums), with this method's
+/// ladder.
 ///
 /// # Formula
 ///
@@ -73,15 +74,18 @@ pub fn varres(x: &[f64], cfg: &VarresConfig) -> Result<HurstFit, PluginError> {
     let n = x.len();
     let scales = ladder::geometric(cfg.min_scale, max_scale(n, cfg.max_scale, 4), cfg.ratio)?;
     let det = Detrender::new(prefix::profile(x), Order::new(1)?);
-    let (mut lx, mut ly, mut buf, mut w) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for m in scales {
-        buf.clear();
-        det.box_variances(m, Segments::Forward, &mut buf);
-        let v = buf.iter().sum::<f64>() / buf.len().max(1) as f64;
+    let (mut sum, mut boxes) = (vec![0.0; scales.len()], vec![0usize; scales.len()]);
+    det.for_each_box(&scales, Segments::Forward, |i, f2| {
+        sum[i] += f2;
+        boxes[i] += 1;
+    });
+    let (mut lx, mut ly, mut w) = (Vec::new(), Vec::new(), Vec::new());
+    for ((m, sum), k) in scales.into_iter().zip(sum).zip(boxes) {
+        let v = sum / k.max(1) as f64;
         if v > 0.0 {
             lx.push((m as f64).ln());
             ly.push(v.ln());
-            w.push(buf.len() as f64);
+            w.push(k as f64);
         }
     }
     let map = SlopeMap {
