@@ -9,7 +9,8 @@
 //!   and its four decorators as closure wrappers); [`privacy`] sanitizes what is recorded;
 //!   [`measure`] measures a call.
 //! - [`read_events`] reads them back, including events still only in the journals of running
-//!   or dead processes, while other processes write.
+//!   or dead processes, while other processes write; [`read_table`] reads the same into the
+//!   reports' columnar form ([`table::CallTable`]).
 //!
 //! # Example: read the last day of events
 //!

@@ -175,6 +175,10 @@ impl Events {
     }
 }
 
+/// What [`Store::read_table_since`] returns: the calls as columns, the steps, and the journal
+/// offsets of the same snapshot.
+pub type TableSnapshot = (CallTable, Vec<StepEvent>, HashMap<String, u64>);
+
 /// Counts of what a store holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counts {
@@ -384,7 +388,7 @@ impl Store {
     pub fn read_table_since(
         &self,
         since_us: i64,
-    ) -> Result<(CallTable, Vec<StepEvent>, HashMap<String, u64>), StoreError> {
+    ) -> Result<TableSnapshot, StoreError> {
         let read = self.db.begin_read().map_err(|e| self.err(e))?;
         let (calls, steps) = rayon::join(
             || self.read_call_table(&read, since_us),
@@ -399,16 +403,57 @@ impl Store {
         read: &redb::ReadTransaction,
         since_us: i64,
     ) -> Result<CallTable, StoreError> {
+        let t = read.open_table(CALLS).map_err(|e| self.err(e))?;
+        let lo = first_id_at(since_us);
+        let mut range = t.range(lo..).map_err(|e| self.err(e))?;
+        let (first, last) = match (range.next(), range.next_back()) {
+            (Some(a), Some(b)) => (
+                a.map_err(|e| self.err(e))?.0.value(),
+                b.map_err(|e| self.err(e))?.0.value(),
+            ),
+            (Some(a), None) => {
+                let k = a.map_err(|e| self.err(e))?.0.value();
+                (k, k)
+            }
+            _ => return Ok(CallTable::default()),
+        };
+        drop(range);
+        // Key ranges of about equal width (ids follow time), decoded side by side, each into
+        // its own table; redb's iteration, the larger part of the cost, is shared out too.
+        let parts = (2 * rayon::current_num_threads()).max(1) as u64;
+        let width = (last - first) / parts + 1;
+        let bounds: Vec<(u64, u64)> = (0..parts)
+            .map(|i| (first + i * width, first.saturating_add((i + 1) * width)))
+            .filter(|(a, _)| *a <= last)
+            .collect();
+        let tables: Vec<CallTable> = bounds
+            .into_par_iter()
+            .map(|(a, b)| self.read_call_range(&t, a..b, since_us))
+            .collect::<Result<_, _>>()?;
+        let mut tables = tables.into_iter();
+        let mut table = tables.next().unwrap_or_default();
+        for part in tables {
+            table.append(part);
+        }
+        Ok(table)
+    }
+
+    fn read_call_range(
+        &self,
+        t: &redb::ReadOnlyTable<u64, &[u8]>,
+        keys: std::ops::Range<u64>,
+        since_us: i64,
+    ) -> Result<CallTable, StoreError> {
         let corrupt = |e: codec::DecodeError| StoreError::Corrupt {
             path: self.path.clone(),
             detail: e.to_string(),
         };
-        let t = read.open_table(CALLS).map_err(|e| self.err(e))?;
         let mut table = CallTable::default();
-        table.reserve(usize::try_from(t.len().map_err(|e| self.err(e))?).unwrap_or(0));
-        for row in t.range(first_id_at(since_us)..).map_err(|e| self.err(e))? {
+        for row in t.range(keys).map_err(|e| self.err(e))? {
             let (_, v) = row.map_err(|e| self.err(e))?;
             let v = v.value();
+            // Ids follow the time of recording, which is at or after the event's own time, so
+            // the range can start a little early.
             if codec::timestamp(v).map_err(corrupt)? >= since_us {
                 codec::decode_call_into(v, &mut table).map_err(corrupt)?;
             }

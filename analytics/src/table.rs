@@ -331,6 +331,52 @@ impl CallTable {
         self.error.reserve(n);
     }
 
+    /// Appends the rows of `other` (a table decoded apart, with its own symbols), mapping its
+    /// strings and parameter sets into this table's.
+    pub fn append(&mut self, other: CallTable) {
+        let strings: Vec<Sym> = other
+            .strings
+            .strings
+            .iter()
+            .map(|s| self.strings.intern(s))
+            .collect();
+        let map = |s: Sym| strings[s as usize];
+        let sets: Vec<SetId> = other
+            .param_sets
+            .iter()
+            .map(|set| self.intern_params_syms(set.iter().map(|&(k, v)| (map(k), map(v)))))
+            .collect();
+        self.reserve(other.len());
+        self.id.extend_from_slice(&other.id);
+        self.timestamp_us.extend_from_slice(&other.timestamp_us);
+        self.event_type.extend_from_slice(&other.event_type);
+        self.component
+            .extend(other.component.iter().map(|&s| map(s)));
+        self.params
+            .extend(other.params.iter().map(|&s| sets[s as usize]));
+        self.data_length.extend_from_slice(&other.data_length);
+        self.success.extend_from_slice(&other.success);
+        self.user.extend(other.user.iter().map(|&s| map(s)));
+        self.session.extend(other.session.iter().map(|&s| map(s)));
+        self.truth_h.extend_from_slice(&other.truth_h);
+        self.measured.extend_from_slice(&other.measured);
+        self.wall_ns.extend_from_slice(&other.wall_ns);
+        self.heap_peak.extend_from_slice(&other.heap_peak);
+        self.cpu_percent.extend_from_slice(&other.cpu_percent);
+        self.error.extend(other.error.iter().map(|e| {
+            e.map(|e| ErrorSyms {
+                kind: map(e.kind),
+                message: map(e.message),
+            })
+        }));
+    }
+
+    fn intern_params_syms(&mut self, pairs: impl Iterator<Item = (Sym, Sym)>) -> SetId {
+        self.scratch.clear();
+        self.scratch.extend(pairs);
+        self.end_params()
+    }
+
     /// The string of `sym`.
     pub fn str(&self, sym: Sym) -> &str {
         self.strings.get(sym)
@@ -431,6 +477,38 @@ mod tests {
         let (k, v) = t.param_set(t.params[3])[0];
         assert_eq!((t.str(k), t.str(v)), ("order", "2"));
         assert_eq!(t.truth_h, vec![Some(0.5), None, Some(0.5), None]);
+    }
+
+    #[test]
+    fn table_append_maps_symbols_of_a_table_decoded_apart() {
+        let calls = [
+            call(1, 10, "dfa", &[("order", "1")]),
+            call(2, 20, "rs", &[]),
+            call(3, 30, "higuchi", &[("kmax", "8")]),
+            call(4, 40, "dfa", &[("order", "1")]),
+        ];
+        let mut joined = CallTable::from_events(&calls[..2]);
+        joined.append(CallTable::from_events(&calls[2..]));
+        let whole = CallTable::from_events(&calls);
+        assert_eq!(joined.id, whole.id);
+        let names = |t: &CallTable| -> Vec<String> {
+            t.component.iter().map(|&s| t.str(s).to_string()).collect()
+        };
+        assert_eq!(names(&joined), names(&whole));
+        assert_eq!(joined.params[0], joined.params[3]);
+        let sets = |t: &CallTable| -> Vec<Vec<(String, String)>> {
+            t.params
+                .iter()
+                .map(|&p| {
+                    t.param_set(p)
+                        .iter()
+                        .map(|&(k, v)| (t.str(k).to_string(), t.str(v).to_string()))
+                        .collect()
+                })
+                .collect()
+        };
+        assert_eq!(sets(&joined), sets(&whole));
+        assert_eq!(joined.session, whole.session);
     }
 
     #[test]

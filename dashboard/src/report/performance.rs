@@ -149,7 +149,7 @@ struct Sample {
 }
 
 fn median(v: &mut Vec<f64>) -> Option<f64> {
-    Quantiles::of(v).map(|q| q.p50)
+    crate::stats::median(v)
 }
 
 impl PerformanceReport {
