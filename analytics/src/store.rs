@@ -385,10 +385,7 @@ impl Store {
     /// # Errors
     ///
     /// [`StoreError`] from redb, or a record that does not decode.
-    pub fn read_table_since(
-        &self,
-        since_us: i64,
-    ) -> Result<TableSnapshot, StoreError> {
+    pub fn read_table_since(&self, since_us: i64) -> Result<TableSnapshot, StoreError> {
         let read = self.db.begin_read().map_err(|e| self.err(e))?;
         let (calls, steps) = rayon::join(
             || self.read_call_table(&read, since_us),
