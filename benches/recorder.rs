@@ -1,8 +1,9 @@
 //! The cost of recording: per wrapped in-process plugin call (recorded against unrecorded, the
 //! budget is 5 µs at the median), the probe and the recording step apart, each piece of them
 //! on its own (`recorder_parts`: clocks, RSS, heap peak, sanitizing, encoding, CRC, the
-//! journal write), sustained ingest into redb (the target is at least 200,000 events/s), and
-//! the bytes per event on disk (printed once).
+//! journal write), sustained ingest into redb (the target is at least 200,000 events/s) and
+//! its commit side alone (what the recorder thread does per event), and the bytes per event
+//! on disk (printed once).
 //!
 //! Needs the fault plugin of the bench profile: `cargo build --release --workspace` first.
 
@@ -17,7 +18,11 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use lrdbench_analytics::event::{CallEvent, Event, EventType, Performance, PluginRef};
 use lrdbench_analytics::journal::JournalWriter;
 use lrdbench_analytics::measure::{self, Probe};
-use lrdbench_analytics::{sanitize_parameter, Analytics, ParamView, Recorder, RecorderOptions};
+use lrdbench_analytics::recorder::MAX_BATCH;
+use lrdbench_analytics::store::Store;
+use lrdbench_analytics::{
+    sanitize_parameter, Analytics, ParamView, Recorder, RecorderOptions, StorePaths,
+};
 use lrdbench_host::invoke::{CallContext, Invoker, Measured};
 use lrdbench_host::plugin::{load_plugin, Catalog};
 use lrdbench_plugin_api::{ComponentKind, Param, ParamValue};
@@ -240,6 +245,32 @@ fn ingest(c: &mut Criterion) {
         })
     });
     rec.close();
+    // The commit side alone (the recorder thread's work): file already encoded records into
+    // redb in batches of `MAX_BATCH`, one transaction each, as the recorder thread does.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&StorePaths::new(dir.path()).dir).expect("store opens");
+    let mut next_id = 1u64 << 40;
+    group.bench_function("commit_side_to_redb", |b| {
+        b.iter_custom(|iters| {
+            let records: Vec<Vec<u8>> = (0..iters)
+                .map(|i| {
+                    let mut e = sample_event(i);
+                    if let Event::Call(c) = &mut e {
+                        c.id = next_id;
+                    }
+                    next_id += 1;
+                    let mut buf = Vec::new();
+                    lrdbench_analytics::codec::encode(&e, &mut buf);
+                    buf
+                })
+                .collect();
+            let t0 = Instant::now();
+            for chunk in records.chunks(MAX_BATCH) {
+                store.ingest(chunk, None).expect("stored");
+            }
+            t0.elapsed()
+        })
+    });
     group.finish();
 }
 

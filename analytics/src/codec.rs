@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use crate::event::{
     CallEvent, ErrorInfo, Event, EventType, Machine, Performance, PluginRef, StepEvent, StepType,
 };
+use crate::table::{CallRow, CallTable};
 
 /// A record that could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +42,260 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
     match r.u8()? {
         TAG_CALL => decode_call(&mut r).map(Event::Call),
         TAG_STEP => decode_step(&mut r).map(Event::Step),
+        _ => Err(DecodeError("unknown record tag")),
+    }
+}
+
+/// The user id of an encoded event, read without decoding the rest (deleting one user's
+/// events scans the whole store with this).
+///
+/// # Errors
+///
+/// [`DecodeError`] when the bytes are not a record of this format.
+pub fn user_id(bytes: &[u8]) -> Result<&str, DecodeError> {
+    let mut r = Reader { b: bytes };
+    match r.u8()? {
+        TAG_CALL => {
+            r.u64()?;
+            r.u64()?;
+            r.u8()?;
+            r.skip_str()?;
+            if r.presence()? {
+                for _ in 0..3 {
+                    r.skip_str()?;
+                }
+            }
+            let n = r.u64()?;
+            for _ in 0..n {
+                r.skip_str()?;
+                r.skip_str()?;
+            }
+            r.u64()?;
+            r.u8()?;
+        }
+        TAG_STEP => {
+            r.u64()?;
+            r.u64()?;
+            r.skip_str()?;
+            r.skip_str()?;
+            r.u64()?;
+            r.u8()?;
+            r.skip_str()?;
+            if r.presence()? {
+                r.skip_str()?;
+            }
+            r.u64()?;
+            r.u8()?;
+        }
+        _ => return Err(DecodeError("unknown record tag")),
+    }
+    r.str_ref()
+}
+
+/// Decodes a record that must be a call (a value of the store's `calls` table).
+///
+/// # Errors
+///
+/// [`DecodeError`] when the bytes are not a call record of this format.
+pub fn decode_call_record(bytes: &[u8]) -> Result<CallEvent, DecodeError> {
+    let mut r = Reader { b: bytes };
+    match r.u8()? {
+        TAG_CALL => decode_call(&mut r),
+        _ => Err(DecodeError("not a call record")),
+    }
+}
+
+/// Decodes a record that must be a workflow step (a value of the store's `steps` table).
+///
+/// # Errors
+///
+/// [`DecodeError`] when the bytes are not a step record of this format.
+pub fn decode_step_record(bytes: &[u8]) -> Result<StepEvent, DecodeError> {
+    let mut r = Reader { b: bytes };
+    match r.u8()? {
+        TAG_STEP => decode_step(&mut r),
+        _ => Err(DecodeError("not a step record")),
+    }
+}
+
+/// Decodes a call record (a value of the store's `calls` table) into a new row of `table`,
+/// borrowing its strings from `bytes` until they are interned.
+///
+/// # Errors
+///
+/// [`DecodeError`] when the bytes are not a call record of this format; `table` then has no
+/// new row (it may have new interned strings).
+pub fn decode_call_into(bytes: &[u8], table: &mut CallTable) -> Result<(), DecodeError> {
+    let mut r = Reader { b: bytes };
+    if r.u8()? != TAG_CALL {
+        return Err(DecodeError("not a call record"));
+    }
+    let id = r.u64()?;
+    let timestamp_us = r.i64()?;
+    let event_type = event_type(r.u8()?)?;
+    let component = r.str_ref()?;
+    if r.presence()? {
+        for _ in 0..3 {
+            r.skip_str()?;
+        }
+    }
+    let n = r.u64()?;
+    table.begin_params();
+    for _ in 0..n {
+        let k = r.str_ref()?;
+        let v = r.str_ref()?;
+        table.push_param(k, v);
+    }
+    let params = table.end_params();
+    let data_length = r.u64()?;
+    let success = r.u8()? != 0;
+    let user = r.str_ref()?;
+    let session = r.str_ref()?;
+    for _ in 0..3 {
+        // run id, workflow, cell
+        if r.presence()? {
+            r.skip_str()?;
+        }
+    }
+    let truth_h = r.opt(Reader::f64)?;
+    let perf = r.opt(|r| {
+        let wall = r.u64()?;
+        r.u64()?;
+        r.u64()?;
+        let cpu = r.f64()?;
+        r.u64()?;
+        r.u64()?;
+        let heap = r.u64()?;
+        Ok((wall, heap, cpu))
+    })?;
+    let error = r.opt(|r| {
+        let kind = r.str_ref()?;
+        let message = r.str_ref()?;
+        if r.presence()? {
+            r.skip_str()?;
+        }
+        if r.presence()? {
+            r.skip_str()?;
+        }
+        Ok((kind, message))
+    })?;
+    table.push_row(
+        &CallRow {
+            id,
+            timestamp_us,
+            event_type,
+            component,
+            data_length,
+            success,
+            user,
+            session,
+            truth_h,
+            perf,
+            error,
+        },
+        params,
+    );
+    Ok(())
+}
+
+fn event_type(b: u8) -> Result<EventType, DecodeError> {
+    Ok(match b {
+        0 => EventType::EstimatorUsage,
+        1 => EventType::ModelUsage,
+        2 => EventType::BenchmarkRun,
+        3 => EventType::Custom,
+        _ => return Err(DecodeError("unknown event type")),
+    })
+}
+
+/// What the store needs of an encoded event to file it, read without decoding the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peek<'a> {
+    /// The event id.
+    pub id: u64,
+    /// Whether it is a workflow step (else a call).
+    pub is_step: bool,
+    /// The error kind of a failed call.
+    pub error_kind: Option<&'a str>,
+}
+
+/// Reads the id, the record type and the error kind of an encoded event.
+///
+/// # Errors
+///
+/// [`DecodeError`] when the bytes are not a record of this format (as far as read).
+pub fn peek(bytes: &[u8]) -> Result<Peek<'_>, DecodeError> {
+    let mut r = Reader { b: bytes };
+    let tag = r.u8()?;
+    let id = r.u64()?;
+    match tag {
+        TAG_STEP => Ok(Peek {
+            id,
+            is_step: true,
+            error_kind: None,
+        }),
+        TAG_CALL => {
+            r.u64()?;
+            r.u8()?;
+            r.skip_str()?;
+            if r.presence()? {
+                for _ in 0..3 {
+                    r.skip_str()?;
+                }
+            }
+            let n = r.u64()?;
+            for _ in 0..n {
+                r.skip_str()?;
+                r.skip_str()?;
+            }
+            r.u64()?;
+            r.u8()?;
+            r.skip_str()?;
+            r.skip_str()?;
+            for _ in 0..3 {
+                if r.presence()? {
+                    r.skip_str()?;
+                }
+            }
+            if r.presence()? {
+                r.take(8)?;
+            }
+            if r.presence()? {
+                for _ in 0..3 {
+                    r.u64()?;
+                }
+                r.take(8)?;
+                for _ in 0..3 {
+                    r.u64()?;
+                }
+            }
+            let error_kind = if r.presence()? {
+                Some(r.str_ref()?)
+            } else {
+                None
+            };
+            Ok(Peek {
+                id,
+                is_step: false,
+                error_kind,
+            })
+        }
+        _ => Err(DecodeError("unknown record tag")),
+    }
+}
+
+/// The timestamp (µs since the epoch) of an encoded event, read without decoding the rest.
+///
+/// # Errors
+///
+/// [`DecodeError`] when the bytes are not a record of this format.
+pub fn timestamp(bytes: &[u8]) -> Result<i64, DecodeError> {
+    let mut r = Reader { b: bytes };
+    match r.u8()? {
+        TAG_CALL | TAG_STEP => {
+            r.u64()?;
+            r.i64()
+        }
         _ => Err(DecodeError("unknown record tag")),
     }
 }
@@ -103,13 +358,7 @@ fn encode_call(c: &CallEvent, out: &mut Vec<u8>) {
 fn decode_call(r: &mut Reader<'_>) -> Result<CallEvent, DecodeError> {
     let id = r.u64()?;
     let timestamp_us = r.i64()?;
-    let event_type = match r.u8()? {
-        0 => EventType::EstimatorUsage,
-        1 => EventType::ModelUsage,
-        2 => EventType::BenchmarkRun,
-        3 => EventType::Custom,
-        _ => return Err(DecodeError("unknown event type")),
-    };
+    let event_type = event_type(r.u8()?)?;
     let component = r.string()?;
     let plugin = r.opt(|r| {
         Ok(PluginRef {
@@ -306,6 +555,25 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
+    fn str_ref(&mut self) -> Result<&'a str, DecodeError> {
+        let n = usize::try_from(self.u64()?).map_err(|_| DecodeError("string too long"))?;
+        let bytes = self.take(n)?;
+        std::str::from_utf8(bytes).map_err(|_| DecodeError("invalid utf-8"))
+    }
+
+    fn skip_str(&mut self) -> Result<(), DecodeError> {
+        let n = usize::try_from(self.u64()?).map_err(|_| DecodeError("string too long"))?;
+        self.take(n).map(|_| ())
+    }
+
+    fn presence(&mut self) -> Result<bool, DecodeError> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(DecodeError("bad option tag")),
+        }
+    }
+
     fn string(&mut self) -> Result<String, DecodeError> {
         let n = usize::try_from(self.u64()?).map_err(|_| DecodeError("string too long"))?;
         let bytes = self.take(n)?;
@@ -425,6 +693,95 @@ mod tests {
         let mut buf = Vec::new();
         encode(&e, &mut buf);
         assert_eq!(decode(&buf).unwrap(), e);
+    }
+
+    #[test]
+    fn codec_user_id_reads_the_field_of_both_record_types() {
+        let mut call = sample_call(7);
+        call.user_id = "the-user".into();
+        let mut buf = Vec::new();
+        encode(&Event::Call(call.clone()), &mut buf);
+        assert_eq!(user_id(&buf).unwrap(), "the-user");
+        // Without plugin and parameters, the optional fields are skipped the other way.
+        call.plugin = None;
+        call.parameters.clear();
+        buf.clear();
+        encode(&Event::Call(call), &mut buf);
+        assert_eq!(user_id(&buf).unwrap(), "the-user");
+        for cell in [None, Some("c".to_string())] {
+            let step = StepEvent {
+                id: 1,
+                timestamp_us: 2,
+                run_id: "r".into(),
+                workflow: "w".into(),
+                seq: 3,
+                step_type: StepType::Report,
+                component: "x".into(),
+                cell,
+                duration_ns: 4,
+                success: false,
+                user_id: "step-user".into(),
+                session_id: "s".into(),
+            };
+            buf.clear();
+            encode(&Event::Step(step), &mut buf);
+            assert_eq!(user_id(&buf).unwrap(), "step-user");
+        }
+        assert!(user_id(&buf[..buf.len() - 4]).is_err());
+    }
+
+    #[test]
+    fn codec_call_into_table_matches_the_table_of_the_decoded_event() {
+        let mut calls = vec![sample_call(1), sample_call(2)];
+        calls[1].plugin = None;
+        calls[1].performance = None;
+        calls[1].error = None;
+        calls[1].truth_h = None;
+        calls[1].run_id = None;
+        calls[1].parameters.insert("order".into(), "2".into());
+        let mut table = CallTable::default();
+        let mut buf = Vec::new();
+        for c in &calls {
+            buf.clear();
+            encode(&Event::Call(c.clone()), &mut buf);
+            decode_call_into(&buf, &mut table).unwrap();
+        }
+        let direct = CallTable::from_events(&calls);
+        assert_eq!(format!("{table:?}"), format!("{direct:?}"));
+        assert_eq!(table.wall_ns, vec![123, 0]);
+        assert_eq!(table.cpu_percent, vec![89.4, 0.0]);
+        let e = table.error[0].unwrap();
+        assert_eq!(
+            (table.str(e.kind), table.str(e.message)),
+            ("numerical", "singular fit")
+        );
+        for n in 0..buf.len() {
+            let before = table.len();
+            assert!(decode_call_into(&buf[..n], &mut table).is_err());
+            assert_eq!(table.len(), before);
+        }
+    }
+
+    #[test]
+    fn codec_peek_reads_id_type_and_error_kind() {
+        let mut buf = Vec::new();
+        encode(&Event::Call(sample_call(42)), &mut buf);
+        assert_eq!(
+            peek(&buf).unwrap(),
+            Peek {
+                id: 42,
+                is_step: false,
+                error_kind: Some("numerical")
+            }
+        );
+        let mut ok = sample_call(43);
+        ok.error = None;
+        ok.performance = None;
+        ok.truth_h = None;
+        buf.clear();
+        encode(&Event::Call(ok), &mut buf);
+        assert_eq!(peek(&buf).unwrap().error_kind, None);
+        assert!(peek(&buf[..buf.len() - 1]).is_err());
     }
 
     #[test]

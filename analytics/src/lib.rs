@@ -9,7 +9,8 @@
 //!   and its four decorators as closure wrappers); [`privacy`] sanitizes what is recorded;
 //!   [`measure`] measures a call.
 //! - [`read_events`] reads them back, including events still only in the journals of running
-//!   or dead processes, while other processes write.
+//!   or dead processes, while other processes write; [`read_table`] reads the same into the
+//!   reports' columnar form ([`table::CallTable`]).
 //!
 //! # Example: read the last day of events
 //!
@@ -34,10 +35,11 @@ pub mod measure;
 pub mod privacy;
 pub mod recorder;
 pub mod store;
+pub mod table;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use api::{
     flush_all, install_signal_flush, param_hasher, Analytics, AnalyticsError, ParamMemo,
@@ -72,6 +74,80 @@ pub fn now_us() -> i64 {
 /// store that does not exist yet is empty.
 pub fn read_events(store_dir: &Path, since_us: i64) -> Result<Events, StoreError> {
     let paths = StorePaths::new(store_dir);
+    let journals = open_journals(&paths)?;
+    let (mut events, offsets) = if paths.dir.join(store::FILE_NAME).exists() {
+        store::Store::open(&paths.dir)?.read_since(since_us)?
+    } else {
+        Default::default()
+    };
+    // Both lists are in key (id) order here, so membership is a binary search.
+    let (stored_calls, stored_steps) = (events.calls.len(), events.steps.len());
+    journal_events(journals, &offsets, since_us, |e| {
+        let id = store::event_id(&e);
+        let stored = match &e {
+            event::Event::Call(_) => events.calls[..stored_calls]
+                .binary_search_by_key(&id, |c| c.id)
+                .is_ok(),
+            event::Event::Step(_) => events.steps[..stored_steps]
+                .binary_search_by_key(&id, |s| s.id)
+                .is_ok(),
+        };
+        if !stored {
+            events.push(e);
+        }
+    })?;
+    events.sort();
+    Ok(events)
+}
+
+/// The events of a period in the reports' form: the calls as a [`table::CallTable`].
+#[derive(Debug, Clone, Default)]
+pub struct EventTable {
+    /// Plugin and function calls, in (timestamp, id) order.
+    pub calls: table::CallTable,
+    /// Workflow steps, in (timestamp, id) order.
+    pub steps: Vec<event::StepEvent>,
+}
+
+/// What [`read_events`] reads, with the same exactly-once guarantee, with the calls as a
+/// [`table::CallTable`] and both lists in (timestamp, id) order: the fast path of reports,
+/// which never build a [`event::CallEvent`] per stored call.
+///
+/// # Errors
+///
+/// As [`read_events`].
+pub fn read_table(store_dir: &Path, since_us: i64) -> Result<EventTable, StoreError> {
+    let paths = StorePaths::new(store_dir);
+    let journals = open_journals(&paths)?;
+    let (mut calls, mut steps, offsets) = if paths.dir.join(store::FILE_NAME).exists() {
+        store::Store::open(&paths.dir)?.read_table_since(since_us)?
+    } else {
+        Default::default()
+    };
+    let (stored_calls, stored_steps) = (calls.len(), steps.len());
+    journal_events(journals, &offsets, since_us, |e| match e {
+        event::Event::Call(c) => {
+            if calls.id[..stored_calls].binary_search(&c.id).is_err() {
+                calls.push(&c);
+            }
+        }
+        event::Event::Step(s) => {
+            if steps[..stored_steps]
+                .binary_search_by_key(&s.id, |x| x.id)
+                .is_err()
+            {
+                steps.push(s);
+            }
+        }
+    })?;
+    calls.sort_by_time();
+    steps.sort_by_key(|s| (s.timestamp_us, s.id));
+    Ok(EventTable { calls, steps })
+}
+
+/// Opens every journal, before the store's snapshot is taken (an open file survives its
+/// deletion by an ingesting process).
+fn open_journals(paths: &StorePaths) -> Result<Vec<(String, PathBuf, File)>, StoreError> {
     let mut journals = Vec::new();
     for (name, path) in
         journal::list(&paths.journals).map_err(|e| StoreError::io(&paths.journals, e))?
@@ -82,17 +158,19 @@ pub fn read_events(store_dir: &Path, since_us: i64) -> Result<Events, StoreError
             Err(e) => return Err(StoreError::io(&path, e)),
         }
     }
-    let (mut events, offsets) = if paths.dir.join(store::FILE_NAME).exists() {
-        store::Store::open(&paths.dir)?.read_since(since_us)?
-    } else {
-        Default::default()
-    };
-    let stored: HashSet<u64> = events
-        .calls
-        .iter()
-        .map(|c| c.id)
-        .chain(events.steps.iter().map(|s| s.id))
-        .collect();
+    Ok(journals)
+}
+
+/// Hands `f` every event of `journals` past the offset the snapshot stored for it, with a
+/// timestamp at or after `since_us`. The caller drops those whose id it already has: that
+/// guards the one window the offsets cannot, a journal ingested and its table row pruned
+/// between our open and our snapshot.
+fn journal_events(
+    journals: Vec<(String, PathBuf, File)>,
+    offsets: &HashMap<String, u64>,
+    since_us: i64,
+    mut f: impl FnMut(event::Event),
+) -> Result<(), StoreError> {
     for (name, path, mut file) in journals {
         let from = offsets.get(&name).copied().unwrap_or(journal::START);
         let frames = match journal::read_from(&mut file, from) {
@@ -104,15 +182,12 @@ pub fn read_events(store_dir: &Path, since_us: i64) -> Result<Events, StoreError
             let Ok(e) = codec::decode(&payload) else {
                 continue;
             };
-            // The id check guards the one window the offsets cannot: a journal ingested and
-            // its table row pruned between our open and our snapshot.
-            if store::event_timestamp(&e) >= since_us && !stored.contains(&store::event_id(&e)) {
-                events.push(e);
+            if store::event_timestamp(&e) >= since_us {
+                f(e);
             }
         }
     }
-    events.sort();
-    Ok(events)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use crate::journal::{self, JournalWriter};
 use crate::store::{first_id_at, Store, StoreError};
 
 /// Most events per redb commit.
-pub const MAX_BATCH: usize = 10_000;
+pub const MAX_BATCH: usize = 50_000;
 
 /// Longest time an event waits in memory before its batch is committed.
 pub const BATCH_INTERVAL: Duration = Duration::from_millis(50);
@@ -264,12 +264,12 @@ impl Drop for Inner {
 
 /// The recorder thread. Returns whether every event it received reached the store.
 fn run_worker(store: Store, journal: String, rx: mpsc::Receiver<Msg>) -> bool {
-    let mut batch: Vec<(Vec<u8>, Event)> = Vec::new();
+    let mut batch: Vec<Vec<u8>> = Vec::new();
     let mut offset = 0u64;
     let mut deadline: Option<Instant> = None;
     let mut warned = false;
     let mut given_up = false;
-    let mut commit = |batch: &mut Vec<(Vec<u8>, Event)>, offset: u64, given_up: &mut bool| {
+    let mut commit = |batch: &mut Vec<Vec<u8>>, offset: u64, given_up: &mut bool| {
         if batch.is_empty() || *given_up {
             batch.clear();
             return;
@@ -297,7 +297,10 @@ fn run_worker(store: Store, journal: String, rx: mpsc::Receiver<Msg>) -> bool {
         };
         match msg {
             Ok(Msg::Event(bytes, event, off)) => {
-                batch.push((bytes, event));
+                // The store files the encoded form; the event itself is only freed here, off
+                // the caller's thread.
+                drop(event);
+                batch.push(bytes);
                 offset = off;
                 deadline.get_or_insert_with(|| Instant::now() + BATCH_INTERVAL);
                 if batch.len() >= MAX_BATCH {
@@ -324,10 +327,10 @@ fn run_worker(store: Store, journal: String, rx: mpsc::Receiver<Msg>) -> bool {
     }
 }
 
-fn drain(rx: &mpsc::Receiver<Msg>, batch: &mut Vec<(Vec<u8>, Event)>, offset: &mut u64) {
+fn drain(rx: &mpsc::Receiver<Msg>, batch: &mut Vec<Vec<u8>>, offset: &mut u64) {
     while let Ok(msg) = rx.try_recv() {
-        if let Msg::Event(bytes, event, off) = msg {
-            batch.push((bytes, event));
+        if let Msg::Event(bytes, _, off) = msg {
+            batch.push(bytes);
             *offset = off;
         }
     }
@@ -357,12 +360,13 @@ pub fn replay_dead_journals(store: &Store, dir: &Path) -> Result<u64, StoreError
             Err(_) => continue,
         };
         for chunk in frames.chunks(MAX_BATCH) {
-            let mut batch = Vec::with_capacity(chunk.len());
-            for (payload, _) in chunk {
-                if let Ok(event) = codec::decode(payload) {
-                    batch.push((payload.clone(), event));
-                }
-            }
+            // Only records that decode in full are stored: a damaged frame that passed its
+            // CRC must not make the store unreadable.
+            let batch: Vec<&[u8]> = chunk
+                .iter()
+                .map(|(payload, _)| payload.as_slice())
+                .filter(|p| codec::decode(p).is_ok())
+                .collect();
             let end = chunk.last().map(|(_, end)| *end).unwrap_or(from);
             store.ingest(&batch, Some((&name, end)))?;
             replayed += batch.len() as u64;

@@ -2,12 +2,18 @@
 //!
 //! Tables (keys are event ids: `time_us << 12 | tag`, so key order is time order):
 //! - `calls`, `steps`: id → the event in [`crate::codec`] form;
-//! - `by_component`, `by_error_kind`: (name, id) → (), the reports' indexes;
-//! - `by_user`, `by_run`: (id string, id) → 0 for a call, 1 for a step (deletion of one user's
-//!   data, workflow reconstruction);
+//! - `by_error_kind`: (kind, id) → (), one row per failed call (the error counts of
+//!   `analytics status`, without decoding every call);
 //! - `journals`: journal name → (offset ingested, when, µs): updated in the same transaction as
 //!   the events it covers, which is what makes replay exactly-once;
 //! - `meta`: `schema_version`, `last_retention_us`.
+//!
+//! Why so few indexes: every report reads a period of time, which is a key range of `calls`
+//! and `steps`; an index per component, user or run would be written with every event (each
+//! insert costs about as much as the event's own) and read by nothing on a hot path. Deleting
+//! one user's events (`analytics forget`, rare) scans the tables instead. Schema 1 stores also
+//! had `by_component`, `by_user` and `by_run`; opening one drops them and moves it to schema 2,
+//! so that an older build, which would trust `by_user` to find a user's events, refuses it.
 //!
 //! Every process opens the file in redb's `MultiWriter` mode: several host processes and a
 //! report can have it open at once, write transactions take turns across processes. redb's
@@ -22,24 +28,32 @@ use redb::{
     TableDefinition, TableError,
 };
 
+use rayon::prelude::*;
+
 use crate::codec;
 use crate::event::{CallEvent, Event, StepEvent};
+use crate::table::CallTable;
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// The file name of the store within `<store>/analytics/`.
 pub const FILE_NAME: &str = "analytics.redb";
 
 const CACHE_BYTES: usize = 16 << 20;
 
+/// Records decoded per parallel task when reading: enough that a task's overhead vanishes,
+/// few enough that every core gets a share of a small period.
+const DECODE_CHUNK: usize = 4096;
+
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const CALLS: TableDefinition<u64, &[u8]> = TableDefinition::new("calls");
 const STEPS: TableDefinition<u64, &[u8]> = TableDefinition::new("steps");
-const BY_COMPONENT: TableDefinition<(&str, u64), ()> = TableDefinition::new("by_component");
 const BY_ERROR_KIND: TableDefinition<(&str, u64), ()> = TableDefinition::new("by_error_kind");
-const BY_USER: TableDefinition<(&str, u64), u8> = TableDefinition::new("by_user");
-const BY_RUN: TableDefinition<(&str, u64), u8> = TableDefinition::new("by_run");
+/// Indexes of schema 1, dropped by the migration to schema 2.
+const V1_BY_COMPONENT: TableDefinition<(&str, u64), ()> = TableDefinition::new("by_component");
+const V1_BY_USER: TableDefinition<(&str, u64), u8> = TableDefinition::new("by_user");
+const V1_BY_RUN: TableDefinition<(&str, u64), u8> = TableDefinition::new("by_run");
 const JOURNALS: TableDefinition<&str, (u64, i64)> = TableDefinition::new("journals");
 
 /// A failure of the analytics store. Every message says what happened and what to do.
@@ -161,6 +175,10 @@ impl Events {
     }
 }
 
+/// What [`Store::read_table_since`] returns: the calls as columns, the steps, and the journal
+/// offsets of the same snapshot.
+pub type TableSnapshot = (CallTable, Vec<StepEvent>, HashMap<String, u64>);
+
 /// Counts of what a store holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counts {
@@ -231,26 +249,36 @@ impl Store {
                 found: v,
                 supported: SCHEMA_VERSION,
             }),
-            Some(_) => Ok(()),
-            None => {
+            Some(SCHEMA_VERSION) => Ok(()),
+            _ => {
                 let tx = self.db.begin_write().map_err(|e| self.err(e))?;
                 {
                     let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
-                    if meta
+                    let current = meta
                         .get("schema_version")
                         .map_err(|e| self.err(e))?
-                        .is_none()
-                    {
+                        .map(|g| g.value());
+                    // Another process may have created or migrated the store meanwhile.
+                    if current != Some(SCHEMA_VERSION) {
+                        if current.is_some_and(|v| v > SCHEMA_VERSION) {
+                            return Err(StoreError::NewerVersion {
+                                path: self.path.clone(),
+                                found: current.unwrap_or_default(),
+                                supported: SCHEMA_VERSION,
+                            });
+                        }
+                        // Schema 1 → 2: the extra indexes go; events and journal offsets stay
+                        // as they are (the record format is unchanged).
+                        tx.delete_table(V1_BY_COMPONENT).map_err(|e| self.err(e))?;
+                        tx.delete_table(V1_BY_USER).map_err(|e| self.err(e))?;
+                        tx.delete_table(V1_BY_RUN).map_err(|e| self.err(e))?;
                         meta.insert("schema_version", SCHEMA_VERSION)
                             .map_err(|e| self.err(e))?;
                     }
                     // Create every table, so readers never meet a missing one.
                     tx.open_table(CALLS).map_err(|e| self.err(e))?;
                     tx.open_table(STEPS).map_err(|e| self.err(e))?;
-                    tx.open_table(BY_COMPONENT).map_err(|e| self.err(e))?;
                     tx.open_table(BY_ERROR_KIND).map_err(|e| self.err(e))?;
-                    tx.open_table(BY_USER).map_err(|e| self.err(e))?;
-                    tx.open_table(BY_RUN).map_err(|e| self.err(e))?;
                     tx.open_table(JOURNALS).map_err(|e| self.err(e))?;
                 }
                 tx.commit().map_err(|e| self.err(e))
@@ -258,8 +286,8 @@ impl Store {
         }
     }
 
-    /// Writes `events` (each with its encoded form) in one transaction, and, when given, records
-    /// that journal `name` is ingested up to `offset` in the same transaction.
+    /// Writes `records` (events in [`codec`] form) in one transaction, and, when given,
+    /// records that journal `name` is ingested up to `offset` in the same transaction.
     ///
     /// An id already taken by a different event (two processes in the same microsecond with
     /// the same tag) moves the new event to the next free id; an identical event already
@@ -267,26 +295,27 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError`] from redb; nothing of the batch is stored then.
-    pub fn ingest(
+    /// [`StoreError`] from redb or a record that does not decode; nothing of the batch is
+    /// stored then.
+    pub fn ingest<R: AsRef<[u8]>>(
         &self,
-        events: &[(Vec<u8>, Event)],
+        records: &[R],
         journal: Option<(&str, u64)>,
     ) -> Result<(), StoreError> {
+        let corrupt = |e: codec::DecodeError| StoreError::Corrupt {
+            path: self.path.clone(),
+            detail: e.to_string(),
+        };
         let tx = self.db.begin_write().map_err(|e| self.err(e))?;
         {
             let mut calls = tx.open_table(CALLS).map_err(|e| self.err(e))?;
             let mut steps = tx.open_table(STEPS).map_err(|e| self.err(e))?;
-            let mut by_component = tx.open_table(BY_COMPONENT).map_err(|e| self.err(e))?;
             let mut by_kind = tx.open_table(BY_ERROR_KIND).map_err(|e| self.err(e))?;
-            let mut by_user = tx.open_table(BY_USER).map_err(|e| self.err(e))?;
-            let mut by_run = tx.open_table(BY_RUN).map_err(|e| self.err(e))?;
-            for (bytes, event) in events {
-                let (table, is_step) = match event {
-                    Event::Call(_) => (&mut calls, 0u8),
-                    Event::Step(_) => (&mut steps, 1u8),
-                };
-                let mut id = event_id(event);
+            for bytes in records {
+                let bytes = bytes.as_ref();
+                let peek = codec::peek(bytes).map_err(corrupt)?;
+                let table = if peek.is_step { &mut steps } else { &mut calls };
+                let mut id = peek.id;
                 let mut owned: Option<Vec<u8>> = None;
                 loop {
                     let current: &[u8] = owned.as_deref().unwrap_or(bytes);
@@ -302,7 +331,7 @@ impl Store {
                             // Put the other event back and move this one to the next id.
                             table.insert(id, old.as_slice()).map_err(|e| self.err(e))?;
                             id += 1;
-                            let mut moved = event.clone();
+                            let mut moved = codec::decode(bytes).map_err(corrupt)?;
                             set_id(&mut moved, id);
                             let mut buf = Vec::with_capacity(current.len());
                             codec::encode(&moved, &mut buf);
@@ -310,36 +339,8 @@ impl Store {
                         }
                     }
                 }
-                match event {
-                    Event::Call(c) => {
-                        by_component
-                            .insert((c.component.as_str(), id), ())
-                            .map_err(|e| self.err(e))?;
-                        if let Some(err) = &c.error {
-                            by_kind
-                                .insert((err.kind.as_str(), id), ())
-                                .map_err(|e| self.err(e))?;
-                        }
-                        by_user
-                            .insert((c.user_id.as_str(), id), is_step)
-                            .map_err(|e| self.err(e))?;
-                        if let Some(run) = &c.run_id {
-                            by_run
-                                .insert((run.as_str(), id), is_step)
-                                .map_err(|e| self.err(e))?;
-                        }
-                    }
-                    Event::Step(s) => {
-                        by_component
-                            .insert((s.component.as_str(), id), ())
-                            .map_err(|e| self.err(e))?;
-                        by_user
-                            .insert((s.user_id.as_str(), id), is_step)
-                            .map_err(|e| self.err(e))?;
-                        by_run
-                            .insert((s.run_id.as_str(), id), is_step)
-                            .map_err(|e| self.err(e))?;
-                    }
+                if let Some(kind) = peek.error_kind {
+                    by_kind.insert((kind, id), ()).map_err(|e| self.err(e))?;
                 }
             }
             if let Some((name, offset)) = journal {
@@ -371,27 +372,147 @@ impl Store {
     /// [`StoreError`] from redb, or a record that does not decode.
     pub fn read_since(&self, since_us: i64) -> Result<(Events, HashMap<String, u64>), StoreError> {
         let read = self.db.begin_read().map_err(|e| self.err(e))?;
-        let mut events = Events::default();
-        for def in [CALLS, STEPS] {
-            let t = read.open_table(def).map_err(|e| self.err(e))?;
-            for row in t.range(first_id_at(since_us)..).map_err(|e| self.err(e))? {
-                let (_, v) = row.map_err(|e| self.err(e))?;
-                let e = codec::decode(v.value()).map_err(|e| StoreError::Corrupt {
-                    path: self.path.clone(),
-                    detail: e.to_string(),
-                })?;
-                if event_timestamp(&e) >= since_us {
-                    events.push(e);
-                }
+        let events = Events {
+            calls: self.read_table(&read, CALLS, since_us, codec::decode_call_record)?,
+            steps: self.read_table(&read, STEPS, since_us, codec::decode_step_record)?,
+        };
+        Ok((events, self.journal_offsets(&read)?))
+    }
+
+    /// As [`Store::read_since`], with the calls as a [`CallTable`] (the reports' form). The
+    /// calls are decoded on this thread while the steps are decoded on the others.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] from redb, or a record that does not decode.
+    pub fn read_table_since(&self, since_us: i64) -> Result<TableSnapshot, StoreError> {
+        let read = self.db.begin_read().map_err(|e| self.err(e))?;
+        let (calls, steps) = rayon::join(
+            || self.read_call_table(&read, since_us),
+            || self.read_table(&read, STEPS, since_us, codec::decode_step_record),
+        );
+        let (calls, steps) = (calls?, steps?);
+        Ok((calls, steps, self.journal_offsets(&read)?))
+    }
+
+    fn read_call_table(
+        &self,
+        read: &redb::ReadTransaction,
+        since_us: i64,
+    ) -> Result<CallTable, StoreError> {
+        let t = read.open_table(CALLS).map_err(|e| self.err(e))?;
+        let lo = first_id_at(since_us);
+        let mut range = t.range(lo..).map_err(|e| self.err(e))?;
+        let (first, last) = match (range.next(), range.next_back()) {
+            (Some(a), Some(b)) => (
+                a.map_err(|e| self.err(e))?.0.value(),
+                b.map_err(|e| self.err(e))?.0.value(),
+            ),
+            (Some(a), None) => {
+                let k = a.map_err(|e| self.err(e))?.0.value();
+                (k, k)
+            }
+            _ => return Ok(CallTable::default()),
+        };
+        drop(range);
+        // Key ranges of about equal width (ids follow time), decoded side by side, each into
+        // its own table; redb's iteration, the larger part of the cost, is shared out too.
+        let parts = (2 * rayon::current_num_threads()).max(1) as u64;
+        let width = (last - first) / parts + 1;
+        let bounds: Vec<(u64, u64)> = (0..parts)
+            .map(|i| (first + i * width, first.saturating_add((i + 1) * width)))
+            .filter(|(a, _)| *a <= last)
+            .collect();
+        let tables: Vec<CallTable> = bounds
+            .into_par_iter()
+            .map(|(a, b)| self.read_call_range(&t, a..b, since_us))
+            .collect::<Result<_, _>>()?;
+        let mut tables = tables.into_iter();
+        let mut table = tables.next().unwrap_or_default();
+        for part in tables {
+            table.append(part);
+        }
+        Ok(table)
+    }
+
+    fn read_call_range(
+        &self,
+        t: &redb::ReadOnlyTable<u64, &[u8]>,
+        keys: std::ops::Range<u64>,
+        since_us: i64,
+    ) -> Result<CallTable, StoreError> {
+        let corrupt = |e: codec::DecodeError| StoreError::Corrupt {
+            path: self.path.clone(),
+            detail: e.to_string(),
+        };
+        let mut table = CallTable::default();
+        for row in t.range(keys).map_err(|e| self.err(e))? {
+            let (_, v) = row.map_err(|e| self.err(e))?;
+            let v = v.value();
+            // Ids follow the time of recording, which is at or after the event's own time, so
+            // the range can start a little early.
+            if codec::timestamp(v).map_err(corrupt)? >= since_us {
+                codec::decode_call_into(v, &mut table).map_err(corrupt)?;
             }
         }
+        Ok(table)
+    }
+
+    fn journal_offsets(
+        &self,
+        read: &redb::ReadTransaction,
+    ) -> Result<HashMap<String, u64>, StoreError> {
         let mut offsets = HashMap::new();
         let t = read.open_table(JOURNALS).map_err(|e| self.err(e))?;
         for row in t.iter().map_err(|e| self.err(e))? {
             let (k, v) = row.map_err(|e| self.err(e))?;
             offsets.insert(k.value().to_string(), v.value().0);
         }
-        Ok((events, offsets))
+        Ok(offsets)
+    }
+
+    /// The records of `def` with `timestamp_us >= since_us`, decoded by `decode`, in key order.
+    ///
+    /// redb's iterator runs on this thread and only copies the values into one buffer (after
+    /// a look at each record's timestamp); decoding, the costly part (every string is
+    /// allocated), then runs on every core.
+    fn read_table<T: Send>(
+        &self,
+        read: &redb::ReadTransaction,
+        def: TableDefinition<u64, &[u8]>,
+        since_us: i64,
+        decode: fn(&[u8]) -> Result<T, codec::DecodeError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let corrupt = |e: codec::DecodeError| StoreError::Corrupt {
+            path: self.path.clone(),
+            detail: e.to_string(),
+        };
+        let t = read.open_table(def).map_err(|e| self.err(e))?;
+        let mut bytes = Vec::new();
+        let mut ends: Vec<usize> = Vec::new();
+        for row in t.range(first_id_at(since_us)..).map_err(|e| self.err(e))? {
+            let (_, v) = row.map_err(|e| self.err(e))?;
+            let v = v.value();
+            // Ids follow the time of recording, which is at or after the event's own time, so
+            // the range can start a little early.
+            if codec::timestamp(v).map_err(corrupt)? >= since_us {
+                bytes.extend_from_slice(v);
+                ends.push(bytes.len());
+            }
+        }
+        let decoded: Vec<Result<T, codec::DecodeError>> = (0..ends.len())
+            .into_par_iter()
+            .with_min_len(DECODE_CHUNK)
+            .map(|i| {
+                let start = if i == 0 { 0 } else { ends[i - 1] };
+                decode(&bytes[start..ends[i]])
+            })
+            .collect();
+        drop(bytes);
+        decoded
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .map_err(corrupt)
     }
 
     /// How many events the store holds.
@@ -420,14 +541,19 @@ impl Store {
         let tx = self.db.begin_write().map_err(|e| self.err(e))?;
         let mut ids = Vec::new();
         {
-            let mut by_user = tx.open_table(BY_USER).map_err(|e| self.err(e))?;
-            for user in user_ids {
-                let removed = by_user
-                    .extract_from_if((*user, 0u64)..=(*user, u64::MAX), |_, _| true)
-                    .map_err(|e| self.err(e))?;
-                for row in removed {
+            // No index by user (see the module docs): one pass over both tables, reading only
+            // as far as each record's user id.
+            for (def, is_step) in [(CALLS, 0u8), (STEPS, 1u8)] {
+                let t = tx.open_table(def).map_err(|e| self.err(e))?;
+                for row in t.iter().map_err(|e| self.err(e))? {
                     let (k, v) = row.map_err(|e| self.err(e))?;
-                    ids.push((k.value().1, v.value()));
+                    let user = codec::user_id(v.value()).map_err(|e| StoreError::Corrupt {
+                        path: self.path.clone(),
+                        detail: e.to_string(),
+                    })?;
+                    if user_ids.contains(&user) {
+                        ids.push((k.value(), is_step));
+                    }
                 }
             }
         }
@@ -502,14 +628,8 @@ impl Store {
                 let mut t = tx.open_table(def).map_err(|e| self.err(e))?;
                 t.retain(|_, _| false).map_err(|e| self.err(e))?;
             }
-            for def in [BY_COMPONENT, BY_ERROR_KIND] {
-                let mut t = tx.open_table(def).map_err(|e| self.err(e))?;
-                t.retain(|_, _| false).map_err(|e| self.err(e))?;
-            }
-            for def in [BY_USER, BY_RUN] {
-                let mut t = tx.open_table(def).map_err(|e| self.err(e))?;
-                t.retain(|_, _| false).map_err(|e| self.err(e))?;
-            }
+            let mut t = tx.open_table(BY_ERROR_KIND).map_err(|e| self.err(e))?;
+            t.retain(|_, _| false).map_err(|e| self.err(e))?;
         }
         tx.commit().map_err(|e| self.err(e))?;
         Ok(counts.calls + counts.steps)
@@ -541,43 +661,24 @@ impl Store {
     fn delete_ids(&self, tx: &redb::WriteTransaction, ids: &[(u64, u8)]) -> Result<(), StoreError> {
         let mut calls = tx.open_table(CALLS).map_err(|e| self.err(e))?;
         let mut steps = tx.open_table(STEPS).map_err(|e| self.err(e))?;
-        let mut by_component = tx.open_table(BY_COMPONENT).map_err(|e| self.err(e))?;
         let mut by_kind = tx.open_table(BY_ERROR_KIND).map_err(|e| self.err(e))?;
-        let mut by_user = tx.open_table(BY_USER).map_err(|e| self.err(e))?;
-        let mut by_run = tx.open_table(BY_RUN).map_err(|e| self.err(e))?;
         for &(id, is_step) in ids {
-            let table = if is_step == 1 { &mut steps } else { &mut calls };
-            let removed = table
+            if is_step == 1 {
+                steps.remove(id).map_err(|e| self.err(e))?;
+                continue;
+            }
+            let removed = calls
                 .remove(id)
                 .map_err(|e| self.err(e))?
                 .map(|g| g.value().to_vec());
             let Some(bytes) = removed else { continue };
-            let Ok(event) = codec::decode(&bytes) else {
-                continue;
-            };
-            let (component, user, run, kind) = match &event {
-                Event::Call(c) => (
-                    c.component.as_str(),
-                    c.user_id.as_str(),
-                    c.run_id.as_deref(),
-                    c.error.as_ref().map(|e| e.kind.as_str()),
-                ),
-                Event::Step(s) => (
-                    s.component.as_str(),
-                    s.user_id.as_str(),
-                    Some(s.run_id.as_str()),
-                    None,
-                ),
-            };
-            by_component
-                .remove((component, id))
-                .map_err(|e| self.err(e))?;
-            by_user.remove((user, id)).map_err(|e| self.err(e))?;
-            if let Some(run) = run {
-                by_run.remove((run, id)).map_err(|e| self.err(e))?;
-            }
-            if let Some(kind) = kind {
-                by_kind.remove((kind, id)).map_err(|e| self.err(e))?;
+            if let Ok(Event::Call(CallEvent {
+                error: Some(err), ..
+            })) = codec::decode(&bytes)
+            {
+                by_kind
+                    .remove((err.kind.as_str(), id))
+                    .map_err(|e| self.err(e))?;
             }
         }
         Ok(())

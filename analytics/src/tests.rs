@@ -310,3 +310,126 @@ fn memoized_parameters_follow_the_privacy_mode() {
     );
     assert!(calls.iter().all(|c| c.parameters["window"] == "10"));
 }
+
+#[test]
+fn read_table_holds_exactly_the_events_read_events_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, _) = Recorder::open(dir.path(), &OPTIONS).unwrap();
+    for i in 0..50 {
+        rec.record(call(if i % 3 == 0 { "a" } else { "b" }, i))
+            .unwrap();
+    }
+    rec.flush();
+    // These stay in the journal only (or reach the store meanwhile): either way, once each.
+    for i in 50..80 {
+        rec.record(call("c", i)).unwrap();
+    }
+    let events = read_events(dir.path(), 0).unwrap();
+    let table = crate::read_table(dir.path(), 0).unwrap();
+    let mut calls = events.calls.clone();
+    calls.sort_by_key(|c| (c.timestamp_us, c.id));
+    assert_eq!(table.calls.len(), 80);
+    assert_eq!(
+        table.calls.id,
+        calls.iter().map(|c| c.id).collect::<Vec<_>>()
+    );
+    let names: Vec<&str> = table
+        .calls
+        .component
+        .iter()
+        .map(|&s| table.calls.str(s))
+        .collect();
+    let expected: Vec<&str> = calls.iter().map(|c| c.component.as_str()).collect();
+    assert_eq!(names, expected);
+    assert_eq!(
+        table.calls.data_length,
+        calls.iter().map(|c| c.data_length).collect::<Vec<_>>()
+    );
+    for (i, c) in calls.iter().enumerate() {
+        let (k, v) = table.calls.param_set(table.calls.params[i])[0];
+        assert_eq!(table.calls.str(k), "seq");
+        assert_eq!(table.calls.str(v), c.parameters["seq"]);
+    }
+    assert_eq!(table.steps, events.steps);
+    rec.close();
+}
+
+#[test]
+fn store_forget_deletes_one_users_calls_and_steps_by_scanning() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, _) = Recorder::open(dir.path(), &OPTIONS).unwrap();
+    for i in 0..20 {
+        let Event::Call(mut c) = call("x", i) else {
+            unreachable!()
+        };
+        c.user_id = if i % 4 == 0 { "gone" } else { "kept" }.into();
+        if i % 8 == 0 {
+            c.success = false;
+            c.error = Some(crate::event::ErrorInfo {
+                kind: "numerical".into(),
+                message: "m".into(),
+                location: None,
+                backtrace: None,
+            });
+        }
+        rec.record(Event::Call(c)).unwrap();
+    }
+    rec.close();
+    let store = crate::store::Store::open(&crate::StorePaths::new(dir.path()).dir).unwrap();
+    assert_eq!(store.counts().unwrap().errors, 3);
+    assert_eq!(store.forget_users(&["gone"]).unwrap(), 5);
+    let left = read_events(dir.path(), 0).unwrap();
+    assert_eq!(left.calls.len(), 15);
+    assert!(left.calls.iter().all(|c| c.user_id == "kept"));
+    // The failed calls were all of the forgotten user: their index rows went with them.
+    assert_eq!(store.counts().unwrap().errors, 0);
+}
+
+#[test]
+fn store_of_schema_one_is_migrated_and_keeps_its_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, _) = Recorder::open(dir.path(), &OPTIONS).unwrap();
+    for i in 0..10 {
+        rec.record(call("x", i)).unwrap();
+    }
+    rec.close();
+    let file = crate::StorePaths::new(dir.path())
+        .dir
+        .join(crate::store::FILE_NAME);
+    let by_user = redb::TableDefinition::<(&str, u64), u8>::new("by_user");
+    let meta = redb::TableDefinition::<&str, u64>::new("meta");
+    {
+        // Make it look as schema 1 left it: version 1 and its per-user index.
+        let db = redb::Database::builder()
+            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+            .create(&file)
+            .unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.open_table(meta)
+            .unwrap()
+            .insert("schema_version", 1)
+            .unwrap();
+        tx.open_table(by_user).unwrap().insert(("u", 1), 0).unwrap();
+        tx.commit().unwrap();
+    }
+    let (rec, _) = Recorder::open(dir.path(), &OPTIONS).unwrap();
+    rec.close();
+    assert_eq!(read_events(dir.path(), 0).unwrap().calls.len(), 10);
+    let db = redb::Database::builder()
+        .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+        .create(&file)
+        .unwrap();
+    let read = redb::ReadableDatabase::begin_read(&db).unwrap();
+    let version = read
+        .open_table(meta)
+        .unwrap()
+        .get("schema_version")
+        .unwrap()
+        .unwrap()
+        .value();
+    assert_eq!(version, crate::store::SCHEMA_VERSION);
+    assert!(matches!(
+        read.open_table(by_user),
+        Err(redb::TableError::TableDoesNotExist(_))
+    ));
+}

@@ -2,13 +2,14 @@
 //! dashboard and written beside the Markdown reports. Text goes into the SVG as text (escaped
 //! by the backend), in a generic font family, so no font library is needed to build or view.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::error::Error;
 
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
-use lrdbench_analytics::event::{CallEvent, EventType};
+use lrdbench_analytics::event::EventType;
+use lrdbench_analytics::table::CallTable;
 
 use crate::report::performance::PerformanceReport;
 use crate::report::reliability::ReliabilityReport;
@@ -34,7 +35,7 @@ pub type Charts = BTreeMap<String, String>;
 #[derive(Debug, Clone, Copy)]
 pub struct ChartInputs<'a> {
     /// Calls of the period (for scatter plots of raw measurements).
-    pub calls: &'a [CallEvent],
+    pub calls: &'a CallTable,
     /// Usage report.
     pub usage: Option<&'a UsageReport>,
     /// Performance report.
@@ -236,28 +237,34 @@ enum Measure {
     Heap,
 }
 
-fn scatter(calls: &[CallEvent], p: &PerformanceReport, m: Measure) -> Res<Option<String>> {
+fn scatter(calls: &CallTable, p: &PerformanceReport, m: Measure) -> Res<Option<String>> {
     let shown: Vec<&str> = p
         .components
         .iter()
         .take(MAX_SERIES)
         .map(|c| c.component.as_str())
         .collect();
-    let index: HashMap<&str, usize> = shown.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+    // The shown components by symbol, so the pass over the calls compares integers.
+    let mut index: Vec<Option<usize>> = vec![None; calls.strings.len()];
+    for (i, name) in shown.iter().enumerate() {
+        if let Some(sym) = calls.strings.lookup(name) {
+            index[sym as usize] = Some(i);
+        }
+    }
     let mut points: Vec<Vec<(f64, f64)>> = vec![Vec::new(); shown.len()];
-    for c in calls {
-        if c.event_type == EventType::BenchmarkRun || c.data_length == 0 {
+    for r in 0..calls.len() {
+        if calls.event_type[r] == EventType::BenchmarkRun || calls.data_length[r] == 0 {
             continue;
         }
-        let (Some(i), Some(perf)) = (index.get(c.component.as_str()), &c.performance) else {
+        let (Some(i), true) = (index[calls.component[r] as usize], calls.measured[r]) else {
             continue;
         };
         let y = match m {
-            Measure::Time => perf.wall_ns as f64,
-            Measure::Heap => perf.heap_peak as f64,
+            Measure::Time => calls.wall_ns[r] as f64,
+            Measure::Heap => calls.heap_peak[r] as f64,
         };
         if y > 0.0 {
-            points[*i].push((c.data_length as f64, y));
+            points[i].push((calls.data_length[r] as f64, y));
         }
     }
     for v in &mut points {
@@ -442,7 +449,7 @@ fn day_number(s: &str) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn errors_by_kind(calls: &[CallEvent], r: &ReliabilityReport) -> Res<Option<String>> {
+fn errors_by_kind(calls: &CallTable, r: &ReliabilityReport) -> Res<Option<String>> {
     let failing: Vec<&str> = {
         let mut v: Vec<(&str, u64)> = r
             .components

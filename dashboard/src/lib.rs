@@ -57,6 +57,7 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use lrdbench_analytics::event::{CallEvent, StepEvent};
+use lrdbench_analytics::table::CallTable;
 use lrdbench_analytics::{AnalyticsConfig, StoreError};
 
 pub use charts::Charts;
@@ -164,17 +165,26 @@ pub struct Dashboard {
     privacy: bool,
 }
 
-/// The events of one period.
+/// The events of one period, in the reports' form.
 #[derive(Debug, Clone)]
-pub struct Window<'a> {
+pub struct Window {
     /// The period.
     pub period: Period,
-    /// Calls in it, in time order.
-    pub calls: Cow<'a, [CallEvent]>,
+    /// Calls in it, in time order, as columns.
+    pub calls: CallTable,
     /// Steps in it, in time order.
-    pub steps: Cow<'a, [StepEvent]>,
+    pub steps: Vec<StepEvent>,
     /// The time of the report.
     pub now_us: i64,
+}
+
+/// The events of one period as recorded (what exports write).
+#[derive(Debug, Clone)]
+struct EventWindow<'a> {
+    period: Period,
+    calls: Cow<'a, [CallEvent]>,
+    steps: Cow<'a, [StepEvent]>,
+    now_us: i64,
 }
 
 impl Dashboard {
@@ -218,21 +228,54 @@ impl Dashboard {
         self.privacy
     }
 
-    /// The events of the last `days` days (up to and including now).
+    fn period(&self, days: u32) -> (Period, i64) {
+        let now = self.now_us.unwrap_or_else(lrdbench_analytics::now_us);
+        (Period::ending_at(now.saturating_add(1), days), now)
+    }
+
+    /// The events of the last `days` days (up to and including now), the calls as a
+    /// [`CallTable`]: from a store, read without building a [`CallEvent`] per call.
     ///
     /// # Errors
     ///
     /// [`DashboardError::Store`] when the store cannot be read.
-    pub fn window(&self, days: u32) -> Result<Window<'_>, DashboardError> {
-        let now = self.now_us.unwrap_or_else(lrdbench_analytics::now_us);
-        let period = Period::ending_at(now.saturating_add(1), days);
+    pub fn window(&self, days: u32) -> Result<Window, DashboardError> {
+        let (period, now) = self.period(days);
+        match &self.source {
+            Source::Memory { .. } => {
+                let w = self.event_window(days)?;
+                Ok(Window {
+                    period,
+                    calls: CallTable::from_events(&w.calls),
+                    steps: w.steps.into_owned(),
+                    now_us: now,
+                })
+            }
+            Source::Store(dir) => {
+                let ev = lrdbench_analytics::read_table(dir, period.since_us)?;
+                let mut calls = ev.calls;
+                calls.retain_rows(|t, i| period.contains(t.timestamp_us[i]));
+                let mut steps = ev.steps;
+                steps.retain(|s| period.contains(s.timestamp_us));
+                Ok(Window {
+                    period,
+                    calls,
+                    steps,
+                    now_us: now,
+                })
+            }
+        }
+    }
+
+    fn event_window(&self, days: u32) -> Result<EventWindow<'_>, DashboardError> {
+        let (period, now) = self.period(days);
         match &self.source {
             Source::Memory { calls, steps } => {
                 let c0 = calls.partition_point(|c| c.timestamp_us < period.since_us);
                 let c1 = calls.partition_point(|c| c.timestamp_us < period.until_us);
                 let s0 = steps.partition_point(|s| s.timestamp_us < period.since_us);
                 let s1 = steps.partition_point(|s| s.timestamp_us < period.until_us);
-                Ok(Window {
+                Ok(EventWindow {
                     period,
                     calls: Cow::Borrowed(&calls[c0..c1]),
                     steps: Cow::Borrowed(&steps[s0..s1]),
@@ -245,7 +288,7 @@ impl Dashboard {
                 ev.steps.retain(|s| period.contains(s.timestamp_us));
                 ev.calls.sort_by_key(|c| (c.timestamp_us, c.id));
                 ev.steps.sort_by_key(|s| (s.timestamp_us, s.id));
-                Ok(Window {
+                Ok(EventWindow {
                     period,
                     calls: Cow::Owned(ev.calls),
                     steps: Cow::Owned(ev.steps),
@@ -262,7 +305,9 @@ impl Dashboard {
     /// [`DashboardError::Store`] when the store cannot be read.
     pub fn reports(&self, days: u32) -> Result<Reports, DashboardError> {
         let w = self.window(days)?;
-        Ok(Reports::compute(&w.calls, &w.steps, w.period, w.now_us))
+        Ok(Reports::compute_table(
+            &w.calls, &w.steps, w.period, w.now_us,
+        ))
     }
 
     /// The spec's `get_comprehensive_summary(days)`: the quick summary.
@@ -272,7 +317,9 @@ impl Dashboard {
     /// [`DashboardError::Store`] when the store cannot be read.
     pub fn comprehensive_summary(&self, days: u32) -> Result<Summary, DashboardError> {
         let w = self.window(days)?;
-        Ok(Summary::compute(&w.calls, &w.steps, w.period, w.now_us))
+        Ok(Summary::compute_table(
+            &w.calls, &w.steps, w.period, w.now_us,
+        ))
     }
 
     /// The spec's `get_analytics_summary(days)`; the same as [`Dashboard::comprehensive_summary`].
@@ -291,7 +338,7 @@ impl Dashboard {
     /// [`DashboardError::Store`] when the store cannot be read.
     pub fn generate_usage_report(&self, days: u32) -> Result<UsageReport, DashboardError> {
         let w = self.window(days)?;
-        Ok(UsageReport::compute(&w.calls, w.period))
+        Ok(UsageReport::compute_table(&w.calls, w.period))
     }
 
     /// The performance report of the last `days` days.
@@ -304,7 +351,7 @@ impl Dashboard {
         days: u32,
     ) -> Result<PerformanceReport, DashboardError> {
         let w = self.window(days)?;
-        Ok(PerformanceReport::compute(&w.calls, w.period))
+        Ok(PerformanceReport::compute_table(&w.calls, w.period))
     }
 
     /// The reliability report of the last `days` days.
@@ -317,7 +364,7 @@ impl Dashboard {
         days: u32,
     ) -> Result<ReliabilityReport, DashboardError> {
         let w = self.window(days)?;
-        Ok(ReliabilityReport::compute(&w.calls, w.period))
+        Ok(ReliabilityReport::compute_table(&w.calls, w.period))
     }
 
     /// The workflow report of the last `days` days.
@@ -384,7 +431,7 @@ impl Dashboard {
         days: u32,
     ) -> Result<(Charts, Vec<String>), DashboardError> {
         let w = self.window(days)?;
-        let r = Reports::compute(&w.calls, &w.steps, w.period, w.now_us);
+        let r = Reports::compute_table(&w.calls, &w.steps, w.period, w.now_us);
         Ok(charts::draw_all(charts::ChartInputs {
             calls: &w.calls,
             usage: Some(&r.usage),
@@ -409,7 +456,7 @@ impl Dashboard {
         formats: &[ReportFormat],
     ) -> Result<Written, DashboardError> {
         let w = self.window(days)?;
-        let reports = Reports::compute(&w.calls, &w.steps, w.period, w.now_us);
+        let reports = Reports::compute_table(&w.calls, &w.steps, w.period, w.now_us);
         write_reports(&reports, &w.calls, kinds, output_dir, formats)
     }
 
@@ -441,7 +488,7 @@ impl Dashboard {
         output_dir: &Path,
         formats: &[ExportFormat],
     ) -> Result<Vec<PathBuf>, DashboardError> {
-        let w = self.window(days)?;
+        let w = self.event_window(days)?;
         let opts = ExportOptions {
             formats: formats.to_vec(),
             privacy: self.privacy,
@@ -488,7 +535,7 @@ impl Dashboard {
 /// [`DashboardError`] when a file cannot be written.
 pub fn write_reports(
     reports: &Reports,
-    calls: &[CallEvent],
+    calls: &CallTable,
     kinds: &[ReportKind],
     output_dir: &Path,
     formats: &[ReportFormat],

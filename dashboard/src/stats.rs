@@ -134,18 +134,63 @@ pub struct Quantiles {
 }
 
 impl Quantiles {
-    /// Sorts `values` in place (non-finite values are dropped first) and summarises them;
-    /// `None` when nothing finite is left.
+    /// Summarises `values` (non-finite values are dropped first); `None` when nothing finite
+    /// is left. The rest is reordered in place by selection, not sorted: only the order
+    /// statistics the quantiles read are put in their sorted positions, in O(n), and each
+    /// quantile is [`quantile_sorted`]'s formula on them, so the values are the same.
     pub fn of(values: &mut Vec<f64>) -> Option<Quantiles> {
         values.retain(|v| v.is_finite());
-        values.sort_unstable_by(f64::total_cmp);
+        let n = values.len();
+        if n == 0 {
+            return None;
+        }
+        let (p50, p95, p99) = (type7_at(n, 0.5), type7_at(n, 0.95), type7_at(n, 0.99));
+        let mut ks = [p50.1, p50.2, p95.1, p95.2, p99.1, p99.2, n - 1];
+        ks.sort_unstable();
+        select_positions(values, &ks);
+        let q = |(h, lo, hi): (f64, usize, usize)| {
+            values[lo] + (h - lo as f64) * (values[hi] - values[lo])
+        };
         Some(Quantiles {
-            n: values.len(),
-            p50: quantile_sorted(values, 0.5)?,
-            p95: quantile_sorted(values, 0.95)?,
-            p99: quantile_sorted(values, 0.99)?,
-            max: *values.last()?,
+            n,
+            p50: q(p50),
+            p95: q(p95),
+            p99: q(p99),
+            max: values[n - 1],
         })
+    }
+}
+
+/// The median of `values` ([`quantile_sorted`] at 0.5, by selection); non-finite values are
+/// dropped first and the rest reordered. `None` when nothing finite is left.
+pub fn median(values: &mut Vec<f64>) -> Option<f64> {
+    values.retain(|v| v.is_finite());
+    if values.is_empty() {
+        return None;
+    }
+    let (h, lo, hi) = type7_at(values.len(), 0.5);
+    select_positions(values, &[lo, hi]);
+    Some(values[lo] + (h - lo as f64) * (values[hi] - values[lo]))
+}
+
+/// Hyndman–Fan 7 at `q` over `n` sorted values: `h = (n − 1)q` and the two order statistics
+/// it falls between.
+fn type7_at(n: usize, q: f64) -> (f64, usize, usize) {
+    let h = (n - 1) as f64 * q;
+    let lo = h.floor() as usize;
+    (h, lo, (lo + 1).min(n - 1))
+}
+
+/// Puts the `k`-th smallest value (in `f64::total_cmp` order) at index `k` for every `k` of
+/// `ks` (ascending), as a sort would; each selection only searches above the previous one.
+fn select_positions(values: &mut [f64], ks: &[usize]) {
+    let mut start = 0;
+    for &k in ks {
+        if k < start {
+            continue;
+        }
+        values[start..].select_nth_unstable_by(k - start, f64::total_cmp);
+        start = k + 1;
     }
 }
 

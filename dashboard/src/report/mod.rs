@@ -9,9 +9,10 @@ pub mod workflow;
 
 use serde::Serialize;
 
-use crate::util::{FastMap, FastSet};
+use crate::util::FastSet;
 
 use lrdbench_analytics::event::{CallEvent, EventType, StepEvent};
+use lrdbench_analytics::table::CallTable;
 
 use crate::render::Doc;
 use crate::stats::{reliability_score, Interval, Proportion, Quantiles};
@@ -133,41 +134,60 @@ impl Summary {
         period: Period,
         now_us: i64,
     ) -> Summary {
+        Summary::compute_table(&CallTable::from_events(calls), steps, period, now_us)
+    }
+
+    /// [`Summary::compute`] over calls as a [`CallTable`].
+    pub fn compute_table(
+        calls: &CallTable,
+        steps: &[StepEvent],
+        period: Period,
+        now_us: i64,
+    ) -> Summary {
         let mut users: FastSet<&str> = FastSet::default();
         let mut sessions: FastSet<&str> = FastSet::default();
-        let mut est: FastMap<&str, u64> = FastMap::default();
+        // Distinct users and sessions of the calls are distinct symbols: a flag per symbol.
+        let mut user_seen = vec![false; calls.strings.len()];
+        let mut session_seen = vec![false; calls.strings.len()];
+        let mut est = vec![0u64; calls.strings.len()];
         let (mut n, mut ok) = (0u64, 0u64);
         let mut times = Vec::new();
-        let (mut last_user, mut last_session) = ("", "");
-        for c in calls {
-            // Consecutive calls mostly share user and session: skip the repeats' hashing.
-            if c.user_id != last_user {
-                users.insert(&c.user_id);
-                last_user = &c.user_id;
+        for i in 0..calls.len() {
+            let (u, s) = (calls.user[i] as usize, calls.session[i] as usize);
+            if !user_seen[u] {
+                user_seen[u] = true;
+                users.insert(calls.str(calls.user[i]));
             }
-            if c.session_id != last_session {
-                sessions.insert(&c.session_id);
-                last_session = &c.session_id;
+            if !session_seen[s] {
+                session_seen[s] = true;
+                sessions.insert(calls.str(calls.session[i]));
             }
-            if c.event_type == EventType::BenchmarkRun {
+            let et = calls.event_type[i];
+            if et == EventType::BenchmarkRun {
                 continue;
             }
             n += 1;
-            ok += u64::from(c.success);
-            if c.event_type == EventType::EstimatorUsage {
-                *est.entry(&c.component).or_default() += 1;
+            ok += u64::from(calls.success[i]);
+            if et == EventType::EstimatorUsage {
+                est[calls.component[i] as usize] += 1;
             }
-            if let Some(p) = &c.performance {
-                times.push(p.wall_ns as f64 / 1e6);
+            if calls.measured[i] {
+                times.push(calls.wall_ns[i] as f64 / 1e6);
             }
         }
+        let est: Vec<(&str, u64)> = est
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(sym, &n)| (calls.str(sym as u32), n))
+            .collect();
         let mut runs: FastSet<&str> = FastSet::default();
         for s in steps {
             users.insert(&s.user_id);
             sessions.insert(&s.session_id);
             runs.insert(&s.run_id);
         }
-        let mut top: Vec<(&str, u64)> = est.into_iter().collect();
+        let mut top = est;
         top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         let q = Quantiles::of(&mut times);
         let success = Proportion::new(ok, n);
@@ -290,13 +310,23 @@ impl Reports {
         period: Period,
         now_us: i64,
     ) -> Reports {
+        Reports::compute_table(&CallTable::from_events(calls), steps, period, now_us)
+    }
+
+    /// [`Reports::compute`] over calls as a [`CallTable`].
+    pub fn compute_table(
+        calls: &CallTable,
+        steps: &[StepEvent],
+        period: Period,
+        now_us: i64,
+    ) -> Reports {
         // The reports are independent passes over the same events: run them side by side.
         let (summary, usage, performance, reliability, workflow) = std::thread::scope(|s| {
-            let usage = s.spawn(|| UsageReport::compute(calls, period));
-            let performance = s.spawn(|| PerformanceReport::compute(calls, period));
-            let reliability = s.spawn(|| ReliabilityReport::compute(calls, period));
+            let usage = s.spawn(|| UsageReport::compute_table(calls, period));
+            let performance = s.spawn(|| PerformanceReport::compute_table(calls, period));
+            let reliability = s.spawn(|| ReliabilityReport::compute_table(calls, period));
             let workflow = s.spawn(|| WorkflowReport::compute(steps, period));
-            let summary = Summary::compute(calls, steps, period, now_us);
+            let summary = Summary::compute_table(calls, steps, period, now_us);
             (
                 summary,
                 join(usage),

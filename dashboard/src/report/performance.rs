@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::util::FastMap;
 
 use lrdbench_analytics::event::{CallEvent, EventType};
+use lrdbench_analytics::table::{CallTable, Sym};
 
 use crate::render::Doc;
 use crate::stats::{
@@ -148,7 +149,7 @@ struct Sample {
 }
 
 fn median(v: &mut Vec<f64>) -> Option<f64> {
-    Quantiles::of(v).map(|q| q.p50)
+    crate::stats::median(v)
 }
 
 impl PerformanceReport {
@@ -156,25 +157,31 @@ impl PerformanceReport {
     /// a failure costs time too. Benchmark-run records are left out (their time is the sum of
     /// their calls).
     pub fn compute(calls: &[CallEvent], period: Period) -> PerformanceReport {
-        let mut groups: FastMap<(&str, EventType), Vec<Sample>> = FastMap::default();
+        PerformanceReport::compute_table(&CallTable::from_events(calls), period)
+    }
+
+    /// [`PerformanceReport::compute`] over calls as a [`CallTable`].
+    pub fn compute_table(t: &CallTable, period: Period) -> PerformanceReport {
+        let mut groups: FastMap<(Sym, EventType), Vec<Sample>> = FastMap::default();
         let mut unmeasured = 0u64;
-        for c in calls {
-            if c.event_type == EventType::BenchmarkRun {
+        for i in 0..t.len() {
+            let et = t.event_type[i];
+            if et == EventType::BenchmarkRun {
                 continue;
             }
-            let Some(p) = &c.performance else {
+            if !t.measured[i] {
                 unmeasured += 1;
                 continue;
-            };
+            }
             groups
-                .entry((c.component.as_str(), c.event_type))
+                .entry((t.component[i], et))
                 .or_default()
                 .push(Sample {
-                    ts: c.timestamp_us,
-                    len: c.data_length,
-                    wall: p.wall_ns as f64,
-                    heap: p.heap_peak as f64,
-                    cpu: p.cpu_percent,
+                    ts: t.timestamp_us[i],
+                    len: t.data_length[i],
+                    wall: t.wall_ns[i] as f64,
+                    heap: t.heap_peak[i] as f64,
+                    cpu: t.cpu_percent[i],
                 });
         }
         let measured: u64 = groups.values().map(|v| v.len() as u64).sum();
@@ -182,7 +189,7 @@ impl PerformanceReport {
         let mut components = Vec::with_capacity(groups.len());
         let mut daily = Vec::new();
         for ((name, et), samples) in &groups {
-            let (comp, days) = component(name, *et, samples, grand_total);
+            let (comp, days) = component(t.str(*name), *et, samples, grand_total);
             components.push(comp);
             daily.extend(days);
         }

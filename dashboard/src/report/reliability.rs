@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::util::FastMap;
 
 use lrdbench_analytics::event::{CallEvent, EventType};
+use lrdbench_analytics::table::{CallTable, SetId, Sym};
 
 use crate::render::Doc;
 use crate::report::usage::proportion_text;
@@ -124,6 +125,58 @@ struct Acc<'a> {
     by_h: BTreeMap<&'static str, (u64, u64)>,
 }
 
+/// [`Acc`] while the calls are counted: keyed by symbols, lengths in array slots.
+struct RawAcc {
+    attempts: u64,
+    failures: u64,
+    kinds: FastMap<Option<Sym>, u64>,
+    by_len: [(u64, u64); 66],
+    by_set: FastMap<SetId, (u64, u64)>,
+    by_h: BTreeMap<&'static str, (u64, u64)>,
+}
+
+impl RawAcc {
+    fn new() -> RawAcc {
+        RawAcc {
+            attempts: 0,
+            failures: 0,
+            kinds: FastMap::default(),
+            by_len: [(0, 0); 66],
+            by_set: FastMap::default(),
+            by_h: BTreeMap::new(),
+        }
+    }
+
+    fn resolve(self, t: &CallTable) -> Acc<'_> {
+        let mut kinds: FastMap<&str, u64> = FastMap::default();
+        for (k, n) in self.kinds {
+            *kinds.entry(k.map_or("unknown", |k| t.str(k))).or_default() += n;
+        }
+        let mut by_len = BTreeMap::new();
+        for (slot, c) in self.by_len.into_iter().enumerate() {
+            if c.0 > 0 {
+                by_len.insert(slot.checked_sub(1).map(|k| k as u32), c);
+            }
+        }
+        let mut by_param: FastMap<(&str, &str), (u64, u64)> = FastMap::default();
+        for (set, (n, k)) in self.by_set {
+            for &(key, value) in t.param_set(set) {
+                let e = by_param.entry((t.str(key), t.str(value))).or_default();
+                e.0 += n;
+                e.1 += k;
+            }
+        }
+        Acc {
+            attempts: self.attempts,
+            failures: self.failures,
+            kinds,
+            by_len,
+            by_param,
+            by_h: self.by_h,
+        }
+    }
+}
+
 fn bump(e: &mut (u64, u64), failed: bool) {
     e.0 += 1;
     e.1 += u64::from(failed);
@@ -133,35 +186,38 @@ impl ReliabilityReport {
     /// Computes the report over the calls of `period`: every estimator, model and custom call
     /// is an attempt; benchmark-run records are not.
     pub fn compute(calls: &[CallEvent], period: Period) -> ReliabilityReport {
-        let mut accs: FastMap<(&str, EventType), Acc> = FastMap::default();
-        for c in calls {
-            if c.event_type == EventType::BenchmarkRun {
+        ReliabilityReport::compute_table(&CallTable::from_events(calls), period)
+    }
+
+    /// [`ReliabilityReport::compute`] over calls as a [`CallTable`]: the pass over the calls
+    /// counts by symbols and parameter sets; strings are looked at once per distinct value.
+    pub fn compute_table(t: &CallTable, period: Period) -> ReliabilityReport {
+        let mut raw: FastMap<(Sym, EventType), RawAcc> = FastMap::default();
+        for i in 0..t.len() {
+            let et = t.event_type[i];
+            if et == EventType::BenchmarkRun {
                 continue;
             }
-            let failed = !c.success;
-            let a = accs
-                .entry((c.component.as_str(), c.event_type))
-                .or_default();
+            let failed = !t.success[i];
+            let a = raw.entry((t.component[i], et)).or_insert_with(RawAcc::new);
             a.attempts += 1;
             a.failures += u64::from(failed);
             if failed {
-                let kind = c.error.as_ref().map_or("unknown", |e| e.kind.as_str());
-                *a.kinds.entry(kind).or_default() += 1;
+                *a.kinds.entry(t.error[i].map(|e| e.kind)).or_default() += 1;
             }
             bump(
-                a.by_len.entry(length_bucket(c.data_length)).or_default(),
+                &mut a.by_len[length_bucket(t.data_length[i]).map_or(0, |k| k as usize + 1)],
                 failed,
             );
-            for (k, v) in &c.parameters {
-                bump(
-                    a.by_param.entry((k.as_str(), v.as_str())).or_default(),
-                    failed,
-                );
-            }
-            if let Some(band) = c.truth_h.and_then(h_band) {
+            bump(a.by_set.entry(t.params[i]).or_default(), failed);
+            if let Some(band) = t.truth_h[i].and_then(h_band) {
                 bump(a.by_h.entry(band).or_default(), failed);
             }
         }
+        let accs: FastMap<(&str, EventType), Acc> = raw
+            .into_iter()
+            .map(|((name, et), r)| ((t.str(name), et), r.resolve(t)))
+            .collect();
         let (mut attempts, mut failures) = (0, 0);
         let mut components = Vec::new();
         let mut kinds: FastMap<&str, u64> = FastMap::default();

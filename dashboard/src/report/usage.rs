@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::util::{FastMap, FastSet};
 
 use lrdbench_analytics::event::{CallEvent, EventType};
+use lrdbench_analytics::table::{CallTable, SetId, Sym};
 
 use crate::render::Doc;
 use crate::stats::{Proportion, Quantiles};
@@ -185,75 +186,109 @@ fn outcomes(event_type: &str, calls: u64, successes: u64) -> Outcomes {
 }
 
 #[derive(Default)]
-struct ComponentAcc<'a> {
+struct ComponentAcc {
     calls: u64,
     failures: u64,
-    keys: FastMap<&'a str, FastMap<&'a str, u64>>,
-    combos: FastMap<&'a BTreeMap<String, String>, u64>,
+    combos: FastMap<SetId, u64>,
+}
+
+/// The `[2^k, 2^(k+1))` buckets of [`length_bucket`] as array slots: 0 for length 0, k + 1
+/// otherwise.
+const LENGTH_SLOTS: usize = 66;
+
+fn length_slot(b: Option<u32>) -> usize {
+    b.map_or(0, |k| k as usize + 1)
 }
 
 impl UsageReport {
     /// Computes the report over the calls of `period` (the caller has filtered them).
     pub fn compute(calls: &[CallEvent], period: Period) -> UsageReport {
-        let mut users: FastSet<&str> = FastSet::default();
+        UsageReport::compute_table(&CallTable::from_events(calls), period)
+    }
+
+    /// [`UsageReport::compute`] over calls as a [`CallTable`]: one pass, every string
+    /// counted by its symbol in a `Vec` slot.
+    pub fn compute_table(t: &CallTable, period: Period) -> UsageReport {
+        let nsym = t.strings.len();
+        let mut user_seen = vec![false; nsym];
+        let mut unique_users = 0u64;
         let mut by_type: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
-        let mut comps: [FastMap<&str, ComponentAcc>; 3] = Default::default();
-        let mut lengths: BTreeMap<Option<u32>, u64> = BTreeMap::new();
-        let mut session_calls: FastMap<&str, u64> = FastMap::default();
-        let mut days: BTreeMap<i64, (FastSet<&str>, u64)> = BTreeMap::new();
-        let mut kinds: FastMap<&str, u64> = FastMap::default();
-        let mut messages: FastMap<(&str, &str), u64> = FastMap::default();
+        let mut type_counts = [(0u64, 0u64); 4];
+        let mut comps: [FastMap<Sym, ComponentAcc>; 3] = Default::default();
+        let mut lengths = [0u64; LENGTH_SLOTS];
+        let mut session_calls = vec![0u64; nsym];
+        let mut days: BTreeMap<i64, (FastSet<Sym>, u64)> = BTreeMap::new();
+        let mut kinds = vec![0u64; nsym];
+        let mut messages: FastMap<(Sym, Sym), u64> = FastMap::default();
         let (mut comp_calls, mut comp_ok) = (0u64, 0u64);
-        // Calls come in time order, and consecutive calls mostly share a user, a session and a
-        // day: skipping repeats avoids most hashing.
-        let (mut last_user, mut last_session, mut last_day) = ("", "", i64::MIN);
-        for c in calls {
-            if c.user_id != last_user {
-                users.insert(c.user_id.as_str());
-                last_user = c.user_id.as_str();
+        // Calls come in time order, and consecutive calls mostly share a session and a day:
+        // the current day's sessions are collected apart and merged when the day changes.
+        let mut cur: Option<(i64, FastSet<Sym>, u64)> = None;
+        let mut last_session = Sym::MAX;
+        for i in 0..t.len() {
+            let user = t.user[i] as usize;
+            if !user_seen[user] {
+                user_seen[user] = true;
+                unique_users += 1;
             }
-            let e = by_type.entry(type_name(c.event_type)).or_default();
-            e.0 += 1;
-            e.1 += u64::from(c.success);
-            *session_calls.entry(c.session_id.as_str()).or_default() += 1;
-            let day = day_of(c.timestamp_us);
-            if day != last_day {
-                last_day = day;
-                last_session = "";
+            let et = t.event_type[i];
+            let success = t.success[i];
+            let tc = &mut type_counts[et as usize];
+            tc.0 += 1;
+            tc.1 += u64::from(success);
+            let session = t.session[i];
+            session_calls[session as usize] += 1;
+            let day = day_of(t.timestamp_us[i]);
+            if cur.as_ref().is_none_or(|c| c.0 != day) {
+                if let Some((d, set, n)) = cur.take() {
+                    let e = days.entry(d).or_default();
+                    e.0.extend(set);
+                    e.1 += n;
+                }
+                cur = Some((day, FastSet::default(), 0));
+                last_session = Sym::MAX;
             }
-            let d = days.entry(day).or_default();
-            if c.session_id != last_session {
-                d.0.insert(c.session_id.as_str());
-                last_session = c.session_id.as_str();
+            if let Some(c) = cur.as_mut() {
+                if session != last_session {
+                    c.1.insert(session);
+                    last_session = session;
+                }
+                c.2 += 1;
             }
-            d.1 += 1;
-            if let Some(err) = &c.error {
-                *kinds.entry(err.kind.as_str()).or_default() += 1;
-                *messages
-                    .entry((err.kind.as_str(), err.message.as_str()))
-                    .or_default() += 1;
+            if let Some(err) = t.error[i] {
+                kinds[err.kind as usize] += 1;
+                *messages.entry((err.kind, err.message)).or_default() += 1;
             }
-            let slot = match c.event_type {
+            let slot = match et {
                 EventType::EstimatorUsage => 0,
                 EventType::ModelUsage => 1,
                 EventType::Custom => 2,
                 EventType::BenchmarkRun => continue,
             };
             comp_calls += 1;
-            comp_ok += u64::from(c.success);
-            *lengths.entry(length_bucket(c.data_length)).or_default() += 1;
-            let acc = comps[slot].entry(c.component.as_str()).or_default();
+            comp_ok += u64::from(success);
+            lengths[length_slot(length_bucket(t.data_length[i]))] += 1;
+            let acc = comps[slot].entry(t.component[i]).or_default();
             acc.calls += 1;
-            acc.failures += u64::from(!c.success);
+            acc.failures += u64::from(!success);
             if slot < 2 {
-                for (k, v) in &c.parameters {
-                    *acc.keys
-                        .entry(k.as_str())
-                        .or_default()
-                        .entry(v.as_str())
-                        .or_default() += 1;
-                }
-                *acc.combos.entry(&c.parameters).or_default() += 1;
+                *acc.combos.entry(t.params[i]).or_default() += 1;
+            }
+        }
+        if let Some((d, set, n)) = cur.take() {
+            let e = days.entry(d).or_default();
+            e.0.extend(set);
+            e.1 += n;
+        }
+        for et in [
+            EventType::EstimatorUsage,
+            EventType::ModelUsage,
+            EventType::BenchmarkRun,
+            EventType::Custom,
+        ] {
+            let (n, ok) = type_counts[et as usize];
+            if n > 0 {
+                by_type.insert(type_name(et), (n, ok));
             }
         }
         let mut parameters = Vec::new();
@@ -262,17 +297,28 @@ impl UsageReport {
             let total: u64 = map.values().map(|a| a.calls).sum();
             let mut list: Vec<ComponentUse> = Vec::with_capacity(map.len());
             for (name, acc) in map {
+                let name = t.str(name);
                 list.push(ComponentUse {
                     name: name.to_string(),
                     calls: acc.calls,
                     share: acc.calls as f64 / total as f64,
                     failures: acc.failures,
                 });
-                if acc.keys.is_empty() && acc.combos.is_empty() {
+                if acc.combos.is_empty() {
                     continue;
                 }
-                let mut keys: Vec<ParameterKeyUsage> = acc
-                    .keys
+                // Per parameter and value, from the counts of the full sets.
+                let mut keys: BTreeMap<&str, FastMap<&str, u64>> = BTreeMap::new();
+                for (&set, &n) in &acc.combos {
+                    for &(k, v) in t.param_set(set) {
+                        *keys
+                            .entry(t.str(k))
+                            .or_default()
+                            .entry(t.str(v))
+                            .or_default() += n;
+                    }
+                }
+                let keys: Vec<ParameterKeyUsage> = keys
                     .into_iter()
                     .map(|(key, values)| {
                         let distinct = values.len() as u64;
@@ -293,16 +339,27 @@ impl UsageReport {
                         }
                     })
                     .collect();
-                keys.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+                let combos: FastMap<Vec<(&str, &str)>, u64> = acc
+                    .combos
+                    .iter()
+                    .map(|(&set, &n)| {
+                        let pairs = t
+                            .param_set(set)
+                            .iter()
+                            .map(|&(k, v)| (t.str(k), t.str(v)))
+                            .collect();
+                        (pairs, n)
+                    })
+                    .collect();
                 parameters.push(ParameterUsage {
                     component: name.to_string(),
                     calls: acc.calls,
                     keys,
-                    top_combinations: sorted_counts(acc.combos)
+                    top_combinations: sorted_counts(combos)
                         .into_iter()
                         .take(TOP_N)
                         .map(|(params, calls)| ValueCount {
-                            value: combination(params),
+                            value: combination(&params),
                             calls,
                         })
                         .collect(),
@@ -319,7 +376,19 @@ impl UsageReport {
         let custom = lists.pop().unwrap_or_default();
         let models = lists.pop().unwrap_or_default();
         let estimators = lists.pop().unwrap_or_default();
-        let mut per_session: Vec<f64> = session_calls.values().map(|&n| n as f64).collect();
+        let session_calls: Vec<u64> = session_calls.into_iter().filter(|&n| n > 0).collect();
+        let kinds: FastMap<&str, u64> = kinds
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(k, &n)| (t.str(k as Sym), n))
+            .collect();
+        let messages: FastMap<(&str, &str), u64> = messages
+            .into_iter()
+            .map(|((k, m), n)| ((t.str(k), t.str(m)), n))
+            .collect();
+        let calls = &t.id;
+        let mut per_session: Vec<f64> = session_calls.iter().map(|&n| n as f64).collect();
         let sessions = Sessions {
             sessions: session_calls.len() as u64,
             mean_calls_per_session: (!per_session.is_empty())
@@ -337,7 +406,7 @@ impl UsageReport {
         UsageReport {
             period,
             total_calls: calls.len() as u64,
-            unique_users: users.len() as u64,
+            unique_users,
             outcomes: by_type
                 .into_iter()
                 .map(|(t, (n, ok))| outcomes(t, n, ok))
@@ -347,8 +416,10 @@ impl UsageReport {
             models,
             custom,
             parameters,
-            data_lengths: lengths
-                .into_iter()
+            data_lengths: std::iter::once(None)
+                .chain((0..LENGTH_SLOTS as u32 - 1).map(Some))
+                .filter(|&b| lengths[length_slot(b)] > 0)
+                .map(|b| (b, lengths[length_slot(b)]))
                 .map(|(b, n)| LengthCount {
                     log2: b,
                     label: length_bucket_label(b),
@@ -534,7 +605,7 @@ impl UsageReport {
     }
 }
 
-fn combination(params: &BTreeMap<String, String>) -> String {
+fn combination(params: &[(&str, &str)]) -> String {
     if params.is_empty() {
         "(none)".to_string()
     } else {

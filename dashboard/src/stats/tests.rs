@@ -209,3 +209,44 @@ fn reliability_score_is_wilson_lower_bound_of_success_rate() {
     assert!((reliability_score(1000, 1000).unwrap() - 99.617).abs() < 1e-3);
     assert!(reliability_score(0, 0).is_none());
 }
+
+#[test]
+fn quantiles_by_selection_equal_the_sorted_definition_bit_for_bit() {
+    // A deterministic mix with ties, negative values and a non-finite value, at every size
+    // from 1 to 300: the selection must read exactly the order statistics a sort would.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for n in 1..=300usize {
+        let mut v: Vec<f64> = (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                ((state % 1000) as f64 - 300.0) / 7.0
+            })
+            .collect();
+        v.push(f64::NAN);
+        let mut sorted: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+        sorted.sort_unstable_by(f64::total_cmp);
+        let q = Quantiles::of(&mut v.clone()).unwrap();
+        assert_eq!(q.n, n);
+        assert_eq!(
+            q.p50.to_bits(),
+            quantile_sorted(&sorted, 0.5).unwrap().to_bits()
+        );
+        assert_eq!(
+            q.p95.to_bits(),
+            quantile_sorted(&sorted, 0.95).unwrap().to_bits()
+        );
+        assert_eq!(
+            q.p99.to_bits(),
+            quantile_sorted(&sorted, 0.99).unwrap().to_bits()
+        );
+        assert_eq!(q.max.to_bits(), sorted[n - 1].to_bits());
+        let m = crate::stats::median(&mut v).unwrap();
+        assert_eq!(
+            m.to_bits(),
+            quantile_sorted(&sorted, 0.5).unwrap().to_bits()
+        );
+    }
+    assert!(crate::stats::median(&mut vec![f64::INFINITY]).is_none());
+}
