@@ -11,7 +11,7 @@ use abi_stable::{
     library::RootModule,
     package_version_strings,
     sabi_types::VersionStrings,
-    std_types::{ROption, RResult, RSlice, RString, RVec},
+    std_types::{RBox, RCowStr, ROption, RResult, RSlice, RString, RVec},
     StableAbi,
 };
 
@@ -214,16 +214,19 @@ pub struct NamedValues {
 pub struct Estimate {
     /// The point estimate.
     pub value: f64,
-    /// What was estimated (`H`, `d`, ...).
-    pub estimand: RString,
+    /// What was estimated (`H`, `d`, ...). Borrowed when it is static data of the plugin
+    /// (libraries are never unloaded, so such a borrow outlives every estimate), which spares
+    /// the call an allocation; owned otherwise.
+    pub estimand: RCowStr<'static>,
     /// Standard error of `value`, when known.
     pub stderr: ROption<f64>,
     /// Confidence interval, when known.
     pub ci: ROption<Interval>,
     /// Coefficient of determination of the scaling fit, when there is one.
     pub r_squared: ROption<f64>,
-    /// The scaling points and fitted line, when there is a fit.
-    pub fit: ROption<ScalingFit>,
+    /// The scaling points and fitted line, when there is a fit. Boxed: it is large and
+    /// optional, and every byte of `Estimate` is copied on each call's return path.
+    pub fit: ROption<RBox<ScalingFit>>,
     /// Warnings about this estimate (outside (0, 1), few scales, clipped bandwidth, ...).
     pub warnings: RVec<RString>,
     /// Further named diagnostics.

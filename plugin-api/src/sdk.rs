@@ -4,10 +4,11 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::mem::MaybeUninit;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
-use abi_stable::std_types::{ROption, RResult, RSlice, RString, RVec};
+use abi_stable::std_types::{RBox, RCowStr, ROption, RResult, RSlice, RString, RVec};
 
 use crate::abi::{
     ComponentDescriptor, ComponentKind, ErrorKind, Estimate, Family, Generated, Interval,
@@ -176,12 +177,26 @@ impl std::fmt::Display for PluginError {
 
 impl std::error::Error for PluginError {}
 
+/// The estimands the standard components return. [`Estimate::new`] borrows these from the
+/// plugin's static data instead of allocating a string on every call.
+const STATIC_ESTIMANDS: [&str; 5] = ["H", "d", "beta", "alpha", "D"];
+
+/// `estimand` as an ABI string: a borrow of static data when it is a well-known name, an
+/// owned copy otherwise.
+fn estimand_str(estimand: &str) -> RCowStr<'static> {
+    match STATIC_ESTIMANDS.iter().find(|s| **s == estimand) {
+        Some(s) => RCowStr::Borrowed((*s).into()),
+        None => RCowStr::Owned(estimand.into()),
+    }
+}
+
 impl Estimate {
-    /// A bare point estimate of `estimand`.
+    /// A bare point estimate of `estimand`. Well-known estimands (`H`, `d`, `beta`, `alpha`,
+    /// `D`) cost no allocation.
     pub fn new(value: f64, estimand: &str) -> Self {
         Estimate {
             value,
-            estimand: estimand.into(),
+            estimand: estimand_str(estimand),
             stderr: ROption::RNone,
             ci: ROption::RNone,
             r_squared: ROption::RNone,
@@ -214,13 +229,13 @@ impl Estimate {
         y: Vec<f64>,
         fitted: Vec<f64>,
     ) -> Self {
-        self.fit = ROption::RSome(ScalingFit {
+        self.fit = ROption::RSome(RBox::new(ScalingFit {
             x_label: x_label.into(),
             y_label: y_label.into(),
             x: x.into(),
             y: y.into(),
             fitted: fitted.into(),
-        });
+        }));
         self
     }
     /// Adds a warning.
@@ -426,6 +441,10 @@ pub struct Registry {
     estimators: Vec<Box<dyn Estimator>>,
     models: Vec<Box<dyn Model>>,
     descriptors: Vec<ComponentDescriptor>,
+    /// Per component, the parameters resolved from the schema's defaults alone (`None` when a
+    /// parameter is required), so a call that gives no parameters neither resolves nor
+    /// allocates them again.
+    defaults: Vec<Option<Params>>,
 }
 
 impl Registry {
@@ -436,10 +455,18 @@ impl Registry {
         estimators: Vec<Box<dyn Estimator>>,
         models: Vec<Box<dyn Model>>,
     ) -> Self {
-        let descriptors = estimators
+        let descriptors: Vec<ComponentDescriptor> = estimators
             .iter()
             .map(|e| e.describe())
             .chain(models.iter().map(|m| m.describe()))
+            .collect();
+        let defaults = descriptors
+            .iter()
+            .map(|d| {
+                params::resolve(&d.params, &[])
+                    .ok()
+                    .map(Params::from_resolved)
+            })
             .collect();
         Registry {
             name,
@@ -447,6 +474,24 @@ impl Registry {
             estimators,
             models,
             descriptors,
+            defaults,
+        }
+    }
+
+    /// Calls `f` with the parameters of component `idx` resolved from `given`: the cached
+    /// defaults when nothing is given, a fresh resolution otherwise.
+    fn with_params<T>(
+        &self,
+        idx: usize,
+        given: RSlice<'_, Param>,
+        f: impl FnOnce(&Params) -> Result<T, PluginError>,
+    ) -> Result<T, PluginError> {
+        match &self.defaults[idx] {
+            Some(defaults) if given.is_empty() => f(defaults),
+            _ => {
+                let resolved = params::resolve(&self.descriptors[idx].params, given.as_slice())?;
+                f(&Params::from_resolved(resolved))
+            }
         }
     }
 
@@ -474,8 +519,7 @@ impl Registry {
             let est = self.estimators.get(idx).ok_or_else(|| {
                 PluginError::internal(format!("no estimator at index {component}"))
             })?;
-            let resolved = params::resolve(&self.descriptors[idx].params, params.as_slice())?;
-            est.estimate(series.as_slice(), &Params::from_resolved(resolved))
+            self.with_params(idx, params, |p| est.estimate(series.as_slice(), p))
         })
     }
 
@@ -492,14 +536,12 @@ impl Registry {
                 .checked_sub(self.estimators.len())
                 .filter(|i| *i < self.models.len())
                 .ok_or_else(|| PluginError::internal(format!("no model at index {component}")))?;
-            let resolved = params::resolve(
-                &self.descriptors[self.estimators.len() + idx].params,
-                params.as_slice(),
-            )?;
             let length = usize::try_from(length).map_err(|_| {
                 PluginError::parameter(format!("length {length} does not fit in memory"))
             })?;
-            self.models[idx].generate(length, seed, &Params::from_resolved(resolved))
+            self.with_params(self.estimators.len() + idx, params, |p| {
+                self.models[idx].generate(length, seed, p)
+            })
         })
     }
 }
@@ -546,12 +588,30 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 /// the host.
 pub fn guarded<T>(f: impl FnOnce() -> Result<T, PluginError>) -> RResult<T, PluginError> {
     install_panic_hook();
-    IN_GUARD.with(|g| g.set(g.get() + 1));
-    let out = panic::catch_unwind(AssertUnwindSafe(f));
-    IN_GUARD.with(|g| g.set(g.get() - 1));
-    match out {
-        Ok(Ok(v)) => RResult::ROk(v),
-        Ok(Err(e)) => RResult::RErr(e),
+    // The closure's result is written into `out` instead of being returned through
+    // `catch_unwind`, and converted to the ABI's `RResult` only once, straight into this
+    // function's return value: an `Estimate` is a few hundred bytes, and each layer it passes
+    // through by value is one more copy on the hot path of every call.
+    let mut out = MaybeUninit::<Result<T, PluginError>>::uninit();
+    // One thread-local lookup for both updates: in a cdylib each lookup is a call into the
+    // dynamic linker's TLS resolver.
+    let caught = IN_GUARD.with(|g| {
+        g.set(g.get() + 1);
+        let slot = out.as_mut_ptr();
+        let caught = panic::catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: `slot` points to `out`, valid for writes and not otherwise accessed
+            // until the guard returns.
+            unsafe { slot.write(f()) };
+        }));
+        g.set(g.get() - 1);
+        caught
+    });
+    match caught {
+        // SAFETY: the closure returned normally, so it wrote `out`.
+        Ok(()) => match unsafe { out.assume_init() } {
+            Ok(v) => RResult::ROk(v),
+            Err(e) => RResult::RErr(e),
+        },
         Err(payload) => {
             let location = LAST_PANIC
                 .with(|p| p.borrow_mut().take())
@@ -647,6 +707,67 @@ mod tests {
             ROOT_MODULE_SYMBOL,
             abi_stable::library::ROOT_MODULE_LOADER_NAME
         );
+    }
+
+    #[test]
+    fn well_known_estimands_are_borrowed_and_others_owned() {
+        let e = Estimate::new(0.7, "H");
+        assert!(matches!(e.estimand, RCowStr::Borrowed(_)));
+        assert_eq!(e.estimand.as_str(), "H");
+        let e = Estimate::new(0.7, &String::from("d"));
+        assert!(matches!(e.estimand, RCowStr::Borrowed(_)));
+        let e = Estimate::new(0.7, "gamma");
+        assert!(matches!(e.estimand, RCowStr::Owned(_)));
+        assert_eq!(e.estimand.as_str(), "gamma");
+    }
+
+    /// Echoes its resolved parameters as diagnostics, to compare the cached-defaults path with
+    /// a full resolution.
+    struct Echo;
+
+    impl Estimator for Echo {
+        fn describe(&self) -> ComponentDescriptor {
+            component(ComponentKind::Estimator, "echo", Family::Other, "H")
+                .param(param::int("order", 2, "an int").bounds(1.0, 3.0).build())
+                .param(param::choice("ci", "a", &["a", "b"], "a choice").build())
+                .build()
+        }
+        fn estimate(&self, _series: &[f64], params: &Params) -> Result<Estimate, PluginError> {
+            Ok(Estimate::new(params.float("order"), "H").with_warning(params.str("ci")))
+        }
+    }
+
+    struct Needs;
+
+    impl Estimator for Needs {
+        fn describe(&self) -> ComponentDescriptor {
+            component(ComponentKind::Estimator, "needs", Family::Other, "H")
+                .param(param::required("q", ParamKind::Float, "required").build())
+                .build()
+        }
+        fn estimate(&self, _series: &[f64], params: &Params) -> Result<Estimate, PluginError> {
+            Ok(Estimate::new(params.float("q"), "H"))
+        }
+    }
+
+    #[test]
+    fn calls_without_parameters_use_the_defaults_and_still_check_required_ones() {
+        let r = Registry::new("t", "0", vec![Box::new(Echo), Box::new(Needs)], vec![]);
+        let none: &[Param] = &[];
+        let e = r.estimate(0, (&[1.0][..]).into(), none.into()).unwrap();
+        assert_eq!(e.value, 2.0);
+        assert_eq!(e.warnings.as_slice(), &[RString::from("a")]);
+        let given = [Param {
+            name: "ci".into(),
+            value: ParamValue::Str("b".into()),
+        }];
+        let e = r
+            .estimate(0, (&[1.0][..]).into(), (&given[..]).into())
+            .unwrap();
+        assert_eq!((e.value, e.warnings[0].as_str()), (2.0, "b"));
+        let err = r.estimate(1, (&[1.0][..]).into(), none.into()).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Parameter);
+        assert!(err.message.contains("`q` is missing"), "{}", err.message);
     }
 
     #[test]

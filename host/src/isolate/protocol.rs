@@ -10,7 +10,7 @@
 //! never an allocation larger than the input it was given (lengths are checked against the
 //! bytes that remain before anything is reserved).
 
-use abi_stable::std_types::{ROption, RString, RVec};
+use abi_stable::std_types::{RBox, ROption, RString, RVec};
 use lrdbench_plugin_api::{
     ErrorKind, Estimate, Generated, Interval, NamedValues, Param, ParamValue, ScalingFit, TrueValue,
 };
@@ -718,13 +718,13 @@ impl<'a> Reader<'a> {
         };
         let r_squared = self.opt_f64()?;
         let fit = if self.flag()? {
-            ROption::RSome(ScalingFit {
+            ROption::RSome(RBox::new(ScalingFit {
                 x_label: self.rstring()?,
                 y_label: self.rstring()?,
                 x: self.f64s()?,
                 y: self.f64s()?,
                 fitted: self.f64s()?,
-            })
+            }))
         } else {
             ROption::RNone
         };
@@ -740,7 +740,7 @@ impl<'a> Reader<'a> {
             .collect::<Result<RVec<_>, DecodeError>>()?;
         Ok(Estimate {
             value,
-            estimand,
+            estimand: estimand.into(),
             stderr,
             ci,
             r_squared,

@@ -107,6 +107,7 @@ impl fmt::Debug for LoadedPlugin {
 impl LoadedPlugin {
     /// Calls estimator `component` on a borrowed series. `params` must already be resolved
     /// against the component's schema (the plugin checks again).
+    #[inline]
     pub fn estimate(
         &self,
         component: u32,

@@ -36,8 +36,10 @@ use rustfft::{Fft, FftPlanner};
 
 use crate::rng::NormalStream;
 
-/// Buffer sets kept for reuse by one plan (about 48 bytes a point each): reuse avoids
-/// faulting in fresh pages on every sample; more concurrent callers allocate their own.
+/// Buffer sets kept for reuse by one plan, per kind (about 48 bytes a point for single series,
+/// 80 for pairs): reuse avoids allocating and faulting in fresh pages on every sample; more
+/// concurrent callers allocate their own. The buffers are fully overwritten before use, so
+/// which set a call gets never changes its values.
 pub const MAX_POOLED: usize = 2;
 
 /// Largest length for the O(n²) exact fallback; beyond it a failed embedding is an error, since
@@ -144,12 +146,44 @@ enum Method {
         complex: OnceLock<Arc<dyn Fft<f64>>>,
         /// Reused spectrum, scratch and output buffers (at most [`MAX_POOLED`] sets).
         pool: Mutex<Vec<Buffers>>,
+        /// Reused length-M complex buffers of [`CirculantEmbedding::sample_pair`] (at most
+        /// [`MAX_POOLED`] sets).
+        pair_pool: Mutex<Vec<PairBuffers>>,
     },
     /// Exact Durbin–Levinson recursion (O(n²) per series), when the embedding fails.
     Levinson {
         /// γ(0..n).
         acvf: Vec<f64>,
     },
+}
+
+struct PairBuffers {
+    data: Vec<Complex<f64>>,
+    scratch: Vec<Complex<f64>>,
+}
+
+/// Takes a buffer set from `pool`, or makes one with `make` when the pool is empty.
+fn take<B>(pool: &Mutex<Vec<B>>, make: impl FnOnce() -> B) -> B {
+    pool.lock()
+        .ok()
+        .and_then(|mut p| p.pop())
+        .unwrap_or_else(make)
+}
+
+/// Returns a buffer set to `pool`, keeping at most [`MAX_POOLED`].
+fn give<B>(pool: &Mutex<Vec<B>>, bufs: B) {
+    if let Ok(mut p) = pool.lock() {
+        if p.len() < MAX_POOLED {
+            p.push(bufs);
+        }
+    }
+}
+
+/// The interleaved re, im of complex values: `Complex<f64>` is `#[repr(C)] { re, im }`.
+fn as_f64s(z: &mut [Complex<f64>]) -> &mut [f64] {
+    // SAFETY: `Complex<f64>` is `#[repr(C)]` with two `f64` fields and no padding, so a slice
+    // of n of them is a valid, aligned slice of 2n `f64`, borrowed for the same lifetime.
+    unsafe { std::slice::from_raw_parts_mut(z.as_mut_ptr().cast::<f64>(), 2 * z.len()) }
 }
 
 struct Buffers {
@@ -247,6 +281,7 @@ impl CirculantEmbedding {
                     c2r,
                     complex: OnceLock::new(),
                     pool: Mutex::new(Vec::new()),
+                    pair_pool: Mutex::new(Vec::new()),
                 },
                 min_eigenvalue,
                 warning: None,
@@ -294,9 +329,21 @@ impl CirculantEmbedding {
 
     /// One series of length n from `seed` (stream 0 of [`NormalStream`]).
     pub fn sample(&self, seed: u64) -> Vec<f64> {
-        let mut out = vec![0.0; self.n];
-        self.fill(&mut NormalStream::new(seed), &mut out);
-        out
+        let mut rng = NormalStream::new(seed);
+        match &self.method {
+            // The transform lands in a pooled buffer; the series is copied out of it once,
+            // into a vector that is never zeroed first.
+            Method::Circulant { .. } => {
+                let mut out = Vec::with_capacity(self.n);
+                self.circulant(&mut rng, |x| out.extend_from_slice(x));
+                out
+            }
+            Method::Levinson { .. } => {
+                let mut out = vec![0.0; self.n];
+                self.fill(&mut rng, &mut out);
+                out
+            }
+        }
     }
 
     /// Writes one series from `seed` into `out`, the same values as [`Self::sample`].
@@ -319,73 +366,86 @@ impl CirculantEmbedding {
     /// Two independent series from one complex FFT (its real and imaginary parts), the fastest
     /// way to draw many replicates. Different values from [`Self::sample`] of the same seed.
     pub fn sample_pair(&self, seed: u64) -> (Vec<f64>, Vec<f64>) {
-        let mut a = vec![0.0; self.n];
-        let mut b = vec![0.0; self.n];
         let mut rng = NormalStream::new(seed);
         match &self.method {
-            Method::Circulant { scale, complex, .. } => {
+            Method::Circulant {
+                scale,
+                complex,
+                pair_pool,
+                ..
+            } => {
                 let n = self.n;
                 let m = 2 * n;
                 let fft = complex.get_or_init(|| FftPlanner::new().plan_fft_forward(m));
-                let mut buf = vec![Complex::new(0.0, 0.0); m];
-                // √(λ_k/M) for every k of 0..M, from the stored half (λ_{M−k} = λ_k).
-                for (k, z) in buf.iter_mut().enumerate() {
-                    let kk = if k <= n { k } else { m - k };
-                    let s = if kk == 0 || kk == n {
-                        scale[kk]
-                    } else {
-                        scale[kk] * std::f64::consts::SQRT_2
-                    };
-                    let (u, v) = rng.normal_pair();
-                    *z = Complex::new(s * u, s * v);
+                let mut bufs = take(pair_pool, || PairBuffers {
+                    data: vec![Complex::new(0.0, 0.0); m],
+                    scratch: vec![Complex::new(0.0, 0.0); fft.get_inplace_scratch_len()],
+                });
+                let buf = &mut bufs.data;
+                // One polar pair per frequency, in order, scaled by √(λ_k/M) for every k of
+                // 0..M from the stored half (λ_{M−k} = λ_k).
+                rng.fill_normal_pairs(as_f64s(buf));
+                buf[0] *= scale[0];
+                buf[n] *= scale[n];
+                let (low, high) = buf[1..].split_at_mut(n - 1);
+                let high = &mut high[1..];
+                for (k, (z, w)) in low.iter_mut().zip(high.iter_mut().rev()).enumerate() {
+                    let s = scale[k + 1] * std::f64::consts::SQRT_2;
+                    *z *= s;
+                    *w *= s;
                 }
-                let mut scratch = vec![Complex::new(0.0, 0.0); fft.get_inplace_scratch_len()];
-                fft.process_with_scratch(&mut buf, &mut scratch);
-                for ((x, y), z) in a.iter_mut().zip(b.iter_mut()).zip(&buf) {
-                    *x = z.re;
-                    *y = z.im;
-                }
+                fft.process_with_scratch(buf, &mut bufs.scratch);
+                let a = buf[..n].iter().map(|z| z.re).collect();
+                let b = buf[..n].iter().map(|z| z.im).collect();
+                give(pair_pool, bufs);
+                (a, b)
             }
             Method::Levinson { .. } => {
+                let mut a = vec![0.0; self.n];
+                let mut b = vec![0.0; self.n];
                 self.fill(&mut rng, &mut a);
                 self.fill(&mut rng, &mut b);
+                (a, b)
             }
         }
-        (a, b)
+    }
+
+    /// Draws one series by circulant embedding and hands its n points to `emit` (they live
+    /// in a pooled buffer). Only for [`Method::Circulant`].
+    fn circulant(&self, rng: &mut NormalStream, emit: impl FnOnce(&[f64])) {
+        let Method::Circulant {
+            scale, c2r, pool, ..
+        } = &self.method
+        else {
+            unreachable!("circulant sampling of a Levinson plan")
+        };
+        let n = self.n;
+        let mut bufs = take(pool, || Buffers {
+            spectrum: vec![Complex::new(0.0, 0.0); n + 1],
+            scratch: vec![Complex::new(0.0, 0.0); c2r.get_scratch_len()],
+            full: vec![0.0; 2 * n],
+        });
+        let spec = &mut bufs.spectrum;
+        // The first polar pair gives the two real edge frequencies (0 and n), the next n − 1
+        // pairs the interior ones, written straight into the spectrum and scaled in place.
+        let mut edge = [0.0; 2];
+        rng.fill_normal_pairs(&mut edge);
+        rng.fill_normal_pairs(as_f64s(&mut spec[1..n]));
+        spec[0] = Complex::new(scale[0] * edge[0], 0.0);
+        spec[n] = Complex::new(scale[n] * edge[1], 0.0);
+        for (z, &s) in spec[1..n].iter_mut().zip(&scale[1..n]) {
+            *z *= s;
+        }
+        // Lengths match the plan by construction and the edge imaginary parts are 0, so the
+        // transform cannot report an error.
+        let _ = c2r.process_with_scratch(spec, &mut bufs.full, &mut bufs.scratch);
+        emit(&bufs.full[..n]);
+        give(pool, bufs);
     }
 
     fn fill(&self, rng: &mut NormalStream, out: &mut [f64]) {
         match &self.method {
-            Method::Circulant {
-                scale, c2r, pool, ..
-            } => {
-                let n = self.n;
-                let mut bufs = pool
-                    .lock()
-                    .ok()
-                    .and_then(|mut p| p.pop())
-                    .unwrap_or_else(|| Buffers {
-                        spectrum: vec![Complex::new(0.0, 0.0); n + 1],
-                        scratch: vec![Complex::new(0.0, 0.0); c2r.get_scratch_len()],
-                        full: vec![0.0; 2 * n],
-                    });
-                let spec = &mut bufs.spectrum;
-                spec[0] = Complex::new(scale[0] * rng.normal(), 0.0);
-                for k in 1..n {
-                    let (u, v) = rng.normal_pair();
-                    spec[k] = Complex::new(scale[k] * u, scale[k] * v);
-                }
-                spec[n] = Complex::new(scale[n] * rng.normal(), 0.0);
-                // Lengths match the plan by construction and the edge imaginary parts are 0,
-                // so the transform cannot report an error.
-                let _ = c2r.process_with_scratch(spec, &mut bufs.full, &mut bufs.scratch);
-                out.copy_from_slice(&bufs.full[..n]);
-                if let Ok(mut p) = pool.lock() {
-                    if p.len() < MAX_POOLED {
-                        p.push(bufs);
-                    }
-                }
-            }
+            Method::Circulant { .. } => self.circulant(rng, |x| out.copy_from_slice(x)),
             Method::Levinson { acvf } => levinson_sample(acvf, rng, out),
         }
     }

@@ -20,13 +20,13 @@ fn full_estimate() -> Estimate {
             level: 0.95,
         }),
         r_squared: ROption::RSome(0.998),
-        fit: ROption::RSome(ScalingFit {
+        fit: ROption::RSome(RBox::new(ScalingFit {
             x_label: "log2(s)".into(),
             y_label: "log2(F)".into(),
             x: RVec::from(vec![4.0, 5.0, 6.0]),
             y: RVec::from(vec![1.0, 1.7, 2.4]),
             fitted: RVec::from(vec![1.01, 1.69, 2.41]),
-        }),
+        })),
         warnings: RVec::from(vec![RString::from("few scales"), RString::from("é ü")]),
         diagnostics: RVec::from(vec![NamedValues {
             name: "h(q)".into(),
