@@ -456,6 +456,7 @@ mod tests {
             truth_h: (id % 2 == 1).then_some(0.5),
             performance: None,
             error: None,
+            machine: None,
         }
     }
 
