@@ -1,11 +1,14 @@
 //! The recorder: journal first, then a background thread that batches events into redb.
 //!
 //! [`Recorder::record`] assigns the event its id, encodes it, appends it to this process's
-//! journal with one `write(2)` and hands it to the recorder thread; it returns once the write
-//! is done, so an event whose `record` returned survives the process being killed. The recorder
-//! thread commits batches (up to [`MAX_BATCH`] events or [`BATCH_INTERVAL`] after the first
-//! pending one) together with the journal offset they reach, in one redb transaction. A call
-//! never waits on a disk commit, and commits never run on the thread of a measured call.
+//! journal (see [`journal`]) and queues it in memory; it returns once the append is done, so
+//! an event whose `record` returned survives the process being killed. The recorder thread
+//! is woken once per batch, not per event (a wake is a system call and a context switch,
+//! which cost more than the rest of recording): by the first event of a batch, by the
+//! [`MAX_BATCH`]th, and by flush and close. It commits batches (up to [`MAX_BATCH`] events or
+//! [`BATCH_INTERVAL`] after the first pending one) together with the journal offset they
+//! reach, in one redb transaction. A call never waits on a disk commit, and commits never run
+//! on the thread of a measured call.
 //!
 //! Opening a recorder replays the journals of dead processes (their lock is free) from the
 //! offset the store recorded for them, then deletes them. A clean [`Recorder::close`] ingests
@@ -60,22 +63,39 @@ pub struct RecorderOptions {
     pub retention_days: u32,
 }
 
-// Events dominate the channel's traffic, so the large variant is the common one.
-#[allow(clippy::large_enum_variant)]
+/// What the recorder thread is told. Events do not travel here: they wait in
+/// [`Pending`], and `Wake` says there is something to take.
 enum Msg {
-    Event(Vec<u8>, Event, u64),
+    Wake,
     Flush(mpsc::Sender<()>),
     Stop,
+}
+
+/// Events appended to the journal and not yet taken by the recorder thread, in journal order.
+#[derive(Default)]
+struct Pending {
+    records: Vec<Vec<u8>>,
+    /// Kept only so that they are freed on the recorder thread, not the caller's.
+    events: Vec<Event>,
+    /// Journal offset just past the last record.
+    offset: u64,
 }
 
 struct JournalState {
     writer: JournalWriter,
     buf: Vec<u8>,
     last_time_us: i64,
+    pending: Pending,
+}
+
+fn lock(journal: &Mutex<JournalState>) -> std::sync::MutexGuard<'_, JournalState> {
+    // A poisoned lock only means another thread panicked between two plain writes; the state
+    // (a file and buffers) is still consistent.
+    journal.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 struct Inner {
-    journal: Mutex<JournalState>,
+    journal: Arc<Mutex<JournalState>>,
     sender: mpsc::Sender<Msg>,
     worker: Mutex<Option<JoinHandle<bool>>>,
     tag: u64,
@@ -140,18 +160,21 @@ impl Recorder {
         let writer = JournalWriter::create(&paths.journals, &session_id)
             .map_err(|e| StoreError::io(&paths.journals, e))?;
         let journal_name = session_id.clone();
+        let journal = Arc::new(Mutex::new(JournalState {
+            writer,
+            buf: Vec::with_capacity(512),
+            last_time_us: 0,
+            pending: Pending::default(),
+        }));
         let (sender, receiver) = mpsc::channel();
+        let shared = Arc::clone(&journal);
         let worker = std::thread::Builder::new()
             .name("lrdbench-recorder".into())
-            .spawn(move || run_worker(store, journal_name, receiver))
+            .spawn(move || run_worker(store, journal_name, shared, receiver))
             .map_err(|e| StoreError::io(&paths.dir, e))?;
         let tag = u64::from_str_radix(&random_hex(2), 16).unwrap_or(0) & 0xfff;
         let inner = Inner {
-            journal: Mutex::new(JournalState {
-                writer,
-                buf: Vec::with_capacity(512),
-                last_time_us: 0,
-            }),
+            journal,
             sender,
             worker: Mutex::new(Some(worker)),
             tag,
@@ -193,9 +216,7 @@ impl Recorder {
                 detail: "the recorder is closed".into(),
             });
         }
-        // A poisoned lock only means another thread panicked between two plain writes; the
-        // state (a file and a buffer) is still consistent.
-        let mut j = inner.journal.lock().unwrap_or_else(|p| p.into_inner());
+        let mut j = lock(&inner.journal);
         let now = crate::now_us();
         let t = now.max(j.last_time_us + 1);
         j.last_time_us = t;
@@ -204,16 +225,27 @@ impl Recorder {
             Event::Call(c) => c.id = id,
             Event::Step(s) => s.id = id,
         }
-        let JournalState { writer, buf, .. } = &mut *j;
+        let JournalState {
+            writer,
+            buf,
+            pending,
+            ..
+        } = &mut *j;
         buf.clear();
         codec::encode(&event, buf);
         let bytes = buf.clone();
         let offset = writer
             .append(&bytes)
             .map_err(|e| StoreError::io(writer.path(), e))?;
-        // Sent under the lock so that the recorder thread sees events in journal order: the
+        // Queued under the lock, so the recorder thread takes events in journal order: the
         // offset it commits always covers a prefix of the journal.
-        let _ = inner.sender.send(Msg::Event(bytes, event, offset));
+        pending.records.push(bytes);
+        pending.events.push(event);
+        pending.offset = offset;
+        let queued = pending.records.len();
+        if queued == 1 || queued == MAX_BATCH {
+            let _ = inner.sender.send(Msg::Wake);
+        }
         Ok(id)
     }
 
@@ -240,7 +272,7 @@ impl Recorder {
             .take();
         let all_stored = worker.map(|w| w.join().unwrap_or(false)).unwrap_or(false);
         if all_stored {
-            let j = inner.journal.lock().unwrap_or_else(|p| p.into_inner());
+            let j = lock(&inner.journal);
             // Deleted while the lock is still held, so no other process replays it meanwhile.
             let _ = std::fs::remove_file(j.writer.path());
         }
@@ -253,9 +285,7 @@ impl Drop for Inner {
             let _ = self.sender.send(Msg::Stop);
             if let Some(w) = self.worker.get_mut().ok().and_then(Option::take) {
                 if w.join().unwrap_or(false) {
-                    if let Ok(j) = self.journal.get_mut() {
-                        let _ = std::fs::remove_file(j.writer.path());
-                    }
+                    let _ = std::fs::remove_file(lock(&self.journal).writer.path());
                 }
             }
         }
@@ -263,7 +293,12 @@ impl Drop for Inner {
 }
 
 /// The recorder thread. Returns whether every event it received reached the store.
-fn run_worker(store: Store, journal: String, rx: mpsc::Receiver<Msg>) -> bool {
+fn run_worker(
+    store: Store,
+    journal: String,
+    shared: Arc<Mutex<JournalState>>,
+    rx: mpsc::Receiver<Msg>,
+) -> bool {
     let mut batch: Vec<Vec<u8>> = Vec::new();
     let mut offset = 0u64;
     let mut deadline: Option<Instant> = None;
@@ -290,49 +325,52 @@ fn run_worker(store: Store, journal: String, rx: mpsc::Receiver<Msg>) -> bool {
             }
         }
     };
+    let next_deadline =
+        |batch: &Vec<Vec<u8>>| (!batch.is_empty()).then(|| Instant::now() + BATCH_INTERVAL);
     loop {
         let msg = match deadline {
             None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
             Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
         };
+        take_pending(&shared, &mut batch, &mut offset);
         match msg {
-            Ok(Msg::Event(bytes, event, off)) => {
-                // The store files the encoded form; the event itself is only freed here, off
-                // the caller's thread.
-                drop(event);
-                batch.push(bytes);
-                offset = off;
-                deadline.get_or_insert_with(|| Instant::now() + BATCH_INTERVAL);
+            Ok(Msg::Wake) => {
                 if batch.len() >= MAX_BATCH {
                     commit(&mut batch, offset, &mut given_up);
-                    deadline = (!batch.is_empty()).then(|| Instant::now() + BATCH_INTERVAL);
+                    deadline = next_deadline(&batch);
+                } else if deadline.is_none() {
+                    deadline = next_deadline(&batch);
                 }
             }
             Ok(Msg::Flush(ack)) => {
-                drain(&rx, &mut batch, &mut offset);
                 commit(&mut batch, offset, &mut given_up);
-                deadline = (!batch.is_empty()).then(|| Instant::now() + BATCH_INTERVAL);
+                deadline = next_deadline(&batch);
                 let _ = ack.send(());
             }
             Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => {
-                drain(&rx, &mut batch, &mut offset);
                 commit(&mut batch, offset, &mut given_up);
                 return batch.is_empty() && !given_up;
             }
             Err(RecvTimeoutError::Timeout) => {
                 commit(&mut batch, offset, &mut given_up);
-                deadline = (!batch.is_empty()).then(|| Instant::now() + BATCH_INTERVAL);
+                deadline = next_deadline(&batch);
             }
         }
     }
 }
 
-fn drain(rx: &mpsc::Receiver<Msg>, batch: &mut Vec<Vec<u8>>, offset: &mut u64) {
-    while let Ok(msg) = rx.try_recv() {
-        if let Msg::Event(bytes, _, off) = msg {
-            batch.push(bytes);
-            *offset = off;
-        }
+/// Moves the queued records onto `batch` and frees their events, here rather than on the
+/// callers' threads.
+fn take_pending(shared: &Mutex<JournalState>, batch: &mut Vec<Vec<u8>>, offset: &mut u64) {
+    let taken = std::mem::take(&mut lock(shared).pending);
+    if taken.records.is_empty() {
+        return;
+    }
+    *offset = taken.offset;
+    if batch.is_empty() {
+        *batch = taken.records;
+    } else {
+        batch.extend(taken.records);
     }
 }
 
