@@ -334,32 +334,15 @@ impl MachineFacts {
         }
     }
 
-    /// Reads the facts with sysinfo (a few hundred microseconds of /proc reads: once per run,
-    /// on its own thread, never per call).
+    /// The facts analytics reads once per process with sysinfo (a few hundred microseconds
+    /// of /proc reads: at most once per process, on the run's own thread, never per call).
     pub fn read() -> MachineFacts {
-        use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
-        let os = System::long_os_version().unwrap_or_else(|_| std::env::consts::OS.to_string());
-        match System::new_with_specifics(
-            RefreshKind::nothing()
-                .with_cpu(CpuRefreshKind::nothing())
-                .with_memory(MemoryRefreshKind::nothing().with_ram()),
-        ) {
-            Ok(sys) => MachineFacts {
-                cpu: sys
-                    .cpus()
-                    .first()
-                    .map(|c| c.brand().trim().to_string())
-                    .unwrap_or_else(|| "unknown".into()),
-                cores: sys.cpus().len().max(1),
-                memory_bytes: sys.total_memory(),
-                os,
-            },
-            Err(_) => MachineFacts {
-                cpu: "unknown".into(),
-                cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-                memory_bytes: 0,
-                os,
-            },
+        let m = lrdbench_analytics::measure::machine();
+        MachineFacts {
+            cpu: m.cpu.clone(),
+            cores: usize::try_from(m.cores).unwrap_or(usize::MAX),
+            memory_bytes: m.memory_bytes,
+            os: m.os.clone(),
         }
     }
 }
