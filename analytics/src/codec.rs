@@ -58,20 +58,7 @@ pub fn user_id(bytes: &[u8]) -> Result<&str, DecodeError> {
         TAG_CALL => {
             r.u64()?;
             r.u64()?;
-            r.u8()?;
-            r.skip_str()?;
-            if r.presence()? {
-                for _ in 0..3 {
-                    r.skip_str()?;
-                }
-            }
-            let n = r.u64()?;
-            for _ in 0..n {
-                r.skip_str()?;
-                r.skip_str()?;
-            }
-            r.u64()?;
-            r.u8()?;
+            skip_call_to_user(&mut r)?;
         }
         TAG_STEP => {
             r.u64()?;
@@ -90,6 +77,26 @@ pub fn user_id(bytes: &[u8]) -> Result<&str, DecodeError> {
         _ => return Err(DecodeError("unknown record tag")),
     }
     r.str_ref()
+}
+
+/// Skips a call record's fields from its event type to its success flag (after id and
+/// timestamp), leaving the reader at the user id: the part `user_id` and `peek` both pass over.
+fn skip_call_to_user(r: &mut Reader<'_>) -> Result<(), DecodeError> {
+    r.u8()?;
+    r.skip_str()?;
+    if r.presence()? {
+        for _ in 0..3 {
+            r.skip_str()?;
+        }
+    }
+    let n = r.u64()?;
+    for _ in 0..n {
+        r.skip_str()?;
+        r.skip_str()?;
+    }
+    r.u64()?;
+    r.u8()?;
+    Ok(())
 }
 
 /// Decodes a record that must be a call (a value of the store's `calls` table).
@@ -236,20 +243,7 @@ pub fn peek(bytes: &[u8]) -> Result<Peek<'_>, DecodeError> {
         }),
         TAG_CALL => {
             r.u64()?;
-            r.u8()?;
-            r.skip_str()?;
-            if r.presence()? {
-                for _ in 0..3 {
-                    r.skip_str()?;
-                }
-            }
-            let n = r.u64()?;
-            for _ in 0..n {
-                r.skip_str()?;
-                r.skip_str()?;
-            }
-            r.u64()?;
-            r.u8()?;
+            skip_call_to_user(&mut r)?;
             r.skip_str()?;
             r.skip_str()?;
             for _ in 0..3 {
@@ -601,7 +595,8 @@ pub fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
-const CRC_TABLE: [u32; 256] = {
+/// The byte-at-a-time CRC-32 (IEEE, reflected) table.
+pub(crate) const CRC_TABLE: [u32; 256] = {
     let mut table = [0u32; 256];
     let mut i = 0;
     while i < 256 {

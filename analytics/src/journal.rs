@@ -304,24 +304,11 @@ pub fn crc32_sliced(bytes: &[u8]) -> u32 {
     !crc
 }
 
-/// `CRC_SLICES[k][b]`: the CRC register after byte `b` followed by `k` zero bytes.
+/// `CRC_SLICES[k][b]`: the CRC register after byte `b` followed by `k` zero bytes; row 0 is
+/// the byte table of [`codec::crc32`](crate::codec::crc32).
 static CRC_SLICES: [[u32; 256]; 8] = {
     let mut t = [[0u32; 256]; 8];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        t[0][i] = c;
-        i += 1;
-    }
+    t[0] = crate::codec::CRC_TABLE;
     let mut k = 1;
     while k < 8 {
         let mut i = 0;
