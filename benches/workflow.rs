@@ -102,6 +102,16 @@ fn harness(c: &mut Criterion) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let invoker = Invoker::unrecorded();
     let stop = AtomicBool::new(false);
+    // One whole run into `tmp/runs` with `threads` workers, as `lrdbench-host run` does it.
+    let run_plan = |plan: &workflow::plan::Plan, invoker: &Invoker, threads: usize| {
+        let options = RunOptions {
+            out_dir: Some(tmp.path().join("runs")),
+            threads: Some(threads),
+            resume: None,
+            progress: false,
+        };
+        workflow::run(plan, invoker, &options, &stop).expect("run")
+    };
 
     let wf = overhead_workflow(tmp.path());
     let plan = workflow::plan::load(&wf, &catalog).expect("plan");
@@ -114,17 +124,7 @@ fn harness(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new("trivial_cells", threads),
             &threads,
-            |b, &t| {
-                b.iter(|| {
-                    let options = RunOptions {
-                        out_dir: Some(tmp.path().join("runs")),
-                        threads: Some(t),
-                        resume: None,
-                        progress: false,
-                    };
-                    workflow::run(&plan, &invoker, &options, &stop).expect("run")
-                })
-            },
+            |b, &t| b.iter(|| run_plan(&plan, &invoker, t)),
         );
         assert!(
             plan.cells
@@ -150,17 +150,7 @@ fn harness(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new("trivial_cells_recorded", threads),
             &threads,
-            |b, &t| {
-                b.iter(|| {
-                    let options = RunOptions {
-                        out_dir: Some(tmp.path().join("runs")),
-                        threads: Some(t),
-                        resume: None,
-                        progress: false,
-                    };
-                    workflow::run(&plan, &recorded, &options, &stop).expect("run")
-                })
-            },
+            |b, &t| b.iter(|| run_plan(&plan, &recorded, t)),
         );
     }
     group.finish();
@@ -173,15 +163,7 @@ fn harness(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(20));
     for threads in [1usize, 2] {
         group.bench_with_input(BenchmarkId::new("threads", threads), &threads, |b, &t| {
-            b.iter(|| {
-                let options = RunOptions {
-                    out_dir: Some(tmp.path().join("runs")),
-                    threads: Some(t),
-                    resume: None,
-                    progress: false,
-                };
-                workflow::run(&plan, &invoker, &options, &stop).expect("run")
-            })
+            b.iter(|| run_plan(&plan, &invoker, t))
         });
     }
     group.finish();
