@@ -137,20 +137,7 @@ pub fn parse_series(
     let index = match column {
         None => 0,
         Some(ColumnSelector::Index(i)) => *i,
-        Some(ColumnSelector::Name(n)) => {
-            headers
-                .iter()
-                .position(|h| h == n)
-                .ok_or_else(|| DataError::NoColumn {
-                    source_name: source_name.to_string(),
-                    column: format!("`{n}`"),
-                    available: if headers.is_empty() {
-                        "no header".into()
-                    } else {
-                        headers.join(", ")
-                    },
-                })?
-        }
+        Some(ColumnSelector::Name(n)) => named_column(&headers, n, source_name)?,
     };
     let column_name = headers
         .get(index)
@@ -210,17 +197,7 @@ fn parse_whitespace(
     let index = match column {
         None => None,
         Some(ColumnSelector::Index(i)) => Some(*i),
-        Some(ColumnSelector::Name(n)) => Some(headers.iter().position(|h| h == n).ok_or_else(
-            || DataError::NoColumn {
-                source_name: source_name.to_string(),
-                column: format!("`{n}`"),
-                available: if headers.is_empty() {
-                    "no header".into()
-                } else {
-                    headers.join(", ")
-                },
-            },
-        )?),
+        Some(ColumnSelector::Name(n)) => Some(named_column(&headers, n, source_name)?),
     };
     let column_name = |c: usize| headers.get(c).cloned().unwrap_or_else(|| c.to_string());
     let mut out = Vec::new();
@@ -248,6 +225,22 @@ fn parse_whitespace(
         });
     }
     Ok(out)
+}
+
+/// The index of the header `name`, or the error listing the headers there are.
+fn named_column(headers: &[String], name: &str, source_name: &str) -> Result<usize, DataError> {
+    headers
+        .iter()
+        .position(|h| h == name)
+        .ok_or_else(|| DataError::NoColumn {
+            source_name: source_name.to_string(),
+            column: format!("`{name}`"),
+            available: if headers.is_empty() {
+                "no header".into()
+            } else {
+                headers.join(", ")
+            },
+        })
 }
 
 #[cfg(test)]
