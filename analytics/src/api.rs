@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
 use crate::config::{self, AnalyticsConfig, ConfigError};
-use crate::event::{CallEvent, ErrorInfo, Event, EventType, StepEvent, StepType};
+use crate::event::{CallEvent, CallView, ErrorInfo, Event, EventType, StepEvent, StepType};
 use crate::measure::Probe;
 use crate::privacy::{self, Identity};
 use crate::recorder::{Recorder, RecorderOptions};
@@ -307,19 +307,23 @@ impl Analytics {
     /// session's first call event also gets the machine facts (`machine`). Returns the event's
     /// id, or `None` when not recording. A failure to record turns recording off for the rest
     /// of the process, with one warning.
-    pub fn record_call(&self, mut event: CallEvent) -> Option<u64> {
+    pub fn record_call(&self, event: CallEvent) -> Option<u64> {
+        self.record_call_view(&event.view())
+    }
+
+    /// Records a call event from borrowed data (how the host records every plugin call):
+    /// the same record as [`Analytics::record_call`] of the owned event, without building it.
+    /// The id, user and session are filled in, and the machine facts on the session's first
+    /// call event.
+    pub fn record_call_view(&self, call: &CallView<'_>) -> Option<u64> {
         if !self.is_recording() {
             return None;
         }
-        event.user_id = self.user_id().to_string();
-        event.session_id = self.session_id().to_string();
+        let recorder = self.inner.recorder.as_ref()?;
         let pending = &self.inner.machine_pending;
-        if pending.load(Ordering::Relaxed) && pending.swap(false, Ordering::AcqRel) {
-            event
-                .machine
-                .get_or_insert_with(|| crate::measure::machine().clone());
-        }
-        self.record(Event::Call(event))
+        let machine = (pending.load(Ordering::Relaxed) && pending.swap(false, Ordering::AcqRel))
+            .then(crate::measure::machine);
+        self.recorded(recorder.record_call(call, self.user_id(), machine))
     }
 
     /// Records a workflow step; `id`, `user_id` and `session_id` are filled in.
@@ -337,7 +341,13 @@ impl Analytics {
             return None;
         }
         let recorder = self.inner.recorder.as_ref()?;
-        match recorder.record(event) {
+        self.recorded(recorder.record(event))
+    }
+
+    /// The id of a recorded event; on failure, recording is turned off for the rest of the
+    /// process with one warning.
+    fn recorded(&self, result: Result<u64, StoreError>) -> Option<u64> {
+        match result {
             Ok(id) => Some(id),
             Err(e) => {
                 self.inner.recording.store(false, Ordering::Release);
@@ -712,12 +722,15 @@ pub fn parameters_from_text(
 /// The key `K` holds the raw set and the privacy mode, is found by a 64-bit hash and compared
 /// in full. Holds at most [`ParamMemo::CAPACITY`] sets; when full it starts over, which bounds
 /// its memory under parameter grids without any bookkeeping per hit.
+///
+/// `V` is what is kept per set: the sanitized map, or any form made from it (the host keeps
+/// its [`crate::codec::EncodedParameters`]); hits return a clone of it.
 #[derive(Debug)]
-pub struct ParamMemo<K> {
-    sets: HashMap<u64, (K, BTreeMap<String, String>)>,
+pub struct ParamMemo<K, V = BTreeMap<String, String>> {
+    sets: HashMap<u64, (K, V)>,
 }
 
-impl<K> Default for ParamMemo<K> {
+impl<K, V> Default for ParamMemo<K, V> {
     fn default() -> Self {
         ParamMemo {
             sets: HashMap::new(),
@@ -725,18 +738,18 @@ impl<K> Default for ParamMemo<K> {
     }
 }
 
-impl<K> ParamMemo<K> {
+impl<K, V: Clone> ParamMemo<K, V> {
     /// Most parameter sets kept.
     pub const CAPACITY: usize = 1024;
 
-    /// The sanitized map of the set hashed `hash`, when `same` confirms the stored key is this
-    /// set; otherwise `make()` gives the key and the map, which are kept.
+    /// The value kept for the set hashed `hash`, when `same` confirms the stored key is this
+    /// set; otherwise `make()` gives the key and the value, which are kept.
     pub fn get_or_make(
         &mut self,
         hash: u64,
         same: impl FnOnce(&K) -> bool,
-        make: impl FnOnce() -> (K, BTreeMap<String, String>),
-    ) -> BTreeMap<String, String> {
+        make: impl FnOnce() -> (K, V),
+    ) -> V {
         if let Some((key, map)) = self.sets.get(&hash) {
             if same(key) {
                 return map.clone();

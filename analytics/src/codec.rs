@@ -12,7 +12,8 @@
 use std::collections::BTreeMap;
 
 use crate::event::{
-    CallEvent, ErrorInfo, Event, EventType, Machine, Performance, PluginRef, StepEvent, StepType,
+    CallEvent, CallView, ErrorInfo, Event, EventType, Machine, ParametersView, Performance,
+    PluginRef, StepEvent, StepType,
 };
 use crate::table::{CallRow, CallTable};
 
@@ -295,35 +296,83 @@ pub fn timestamp(bytes: &[u8]) -> Result<i64, DecodeError> {
 }
 
 fn encode_call(c: &CallEvent, out: &mut Vec<u8>) {
+    let who = Who {
+        id: c.id,
+        user_id: &c.user_id,
+        session_id: &c.session_id,
+        machine: c.machine.as_ref(),
+    };
+    encode_call_view(&c.view(), &who, out);
+}
+
+/// What a [`CallView`] leaves to the recorder: the event's id, who recorded it, and the
+/// machine facts (on a session's first call event).
+#[derive(Debug, Clone, Copy)]
+pub struct Who<'a> {
+    /// The event's id.
+    pub id: u64,
+    /// User id (already hashed in privacy mode).
+    pub user_id: &'a str,
+    /// Session id.
+    pub session_id: &'a str,
+    /// The machine facts, when this event carries them.
+    pub machine: Option<&'a Machine>,
+}
+
+/// A sanitized parameter map in its encoded form (count, then name and value of each entry),
+/// made once per distinct set and copied into each record: a repeated set costs one `memcpy`
+/// instead of a map clone and its re-encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedParameters(Vec<u8>);
+
+impl EncodedParameters {
+    /// Encodes `map`.
+    pub fn new(map: &BTreeMap<String, String>) -> EncodedParameters {
+        let mut out = Vec::new();
+        put_parameters(&mut out, map);
+        EncodedParameters(out)
+    }
+}
+
+fn put_parameters(out: &mut Vec<u8>, map: &BTreeMap<String, String>) {
+    put_u64(out, map.len() as u64);
+    for (k, v) in map {
+        put_str(out, k);
+        put_str(out, v);
+    }
+}
+
+/// Appends the encoding of the call event `v` recorded as `who` to `out`: the same bytes as
+/// [`encode`] of the owned event.
+pub fn encode_call_view(v: &CallView<'_>, who: &Who<'_>, out: &mut Vec<u8>) {
     out.push(TAG_CALL);
-    put_u64(out, c.id);
-    put_i64(out, c.timestamp_us);
-    out.push(match c.event_type {
+    put_u64(out, who.id);
+    put_i64(out, v.timestamp_us);
+    out.push(match v.event_type {
         EventType::EstimatorUsage => 0,
         EventType::ModelUsage => 1,
         EventType::BenchmarkRun => 2,
         EventType::Custom => 3,
     });
-    put_str(out, &c.component);
-    put_opt(out, c.plugin.as_ref(), |out, p| {
-        put_str(out, &p.name);
-        put_str(out, &p.version);
-        put_str(out, &p.sha256);
+    put_str(out, v.component);
+    put_opt(out, v.plugin.as_ref(), |out, p| {
+        put_str(out, p.name);
+        put_str(out, p.version);
+        put_str(out, p.sha256);
     });
-    put_u64(out, c.parameters.len() as u64);
-    for (k, v) in &c.parameters {
-        put_str(out, k);
-        put_str(out, v);
+    match v.parameters {
+        ParametersView::Map(map) => put_parameters(out, map),
+        ParametersView::Encoded(enc) => out.extend_from_slice(&enc.0),
     }
-    put_u64(out, c.data_length);
-    out.push(u8::from(c.success));
-    put_str(out, &c.user_id);
-    put_str(out, &c.session_id);
-    put_opt(out, c.run_id.as_ref(), |o, s| put_str(o, s));
-    put_opt(out, c.workflow.as_ref(), |o, s| put_str(o, s));
-    put_opt(out, c.cell.as_ref(), |o, s| put_str(o, s));
-    put_opt(out, c.truth_h.as_ref(), |o, h| put_f64(o, *h));
-    put_opt(out, c.performance.as_ref(), |o, p| {
+    put_u64(out, v.data_length);
+    out.push(u8::from(v.success));
+    put_str(out, who.user_id);
+    put_str(out, who.session_id);
+    put_opt(out, v.run_id, put_str);
+    put_opt(out, v.workflow, put_str);
+    put_opt(out, v.cell, put_str);
+    put_opt(out, v.truth_h.as_ref(), |o, h| put_f64(o, *h));
+    put_opt(out, v.performance.as_ref(), |o, p| {
         put_u64(o, p.wall_ns);
         put_u64(o, p.cpu_thread_ns);
         put_u64(o, p.cpu_process_ns);
@@ -332,7 +381,7 @@ fn encode_call(c: &CallEvent, out: &mut Vec<u8>) {
         put_u64(o, p.rss_after);
         put_u64(o, p.heap_peak);
     });
-    put_opt(out, c.error.as_ref(), |o, e| {
+    put_opt(out, v.error, |o, e| {
         put_str(o, &e.kind);
         put_str(o, &e.message);
         put_opt(o, e.location.as_ref(), |o, s| put_str(o, s));
@@ -340,7 +389,7 @@ fn encode_call(c: &CallEvent, out: &mut Vec<u8>) {
     });
     // Appended field: written only when present (one event per session), so the other events
     // stay as they were. A field appended after this one must write the `0` of a `None` here.
-    if let Some(m) = &c.machine {
+    if let Some(m) = who.machine {
         out.push(1);
         put_str(out, &m.cpu);
         put_u64(out, m.cores);
@@ -495,7 +544,7 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn put_opt<T>(out: &mut Vec<u8>, v: Option<&T>, f: impl FnOnce(&mut Vec<u8>, &T)) {
+fn put_opt<T: ?Sized>(out: &mut Vec<u8>, v: Option<&T>, f: impl FnOnce(&mut Vec<u8>, &T)) {
     match v {
         Some(x) => {
             out.push(1);
@@ -667,6 +716,35 @@ mod tests {
         let mut buf = Vec::new();
         encode(&e, &mut buf);
         assert_eq!(decode(&buf).unwrap(), e);
+    }
+
+    #[test]
+    fn codec_view_with_encoded_parameters_writes_the_owned_events_bytes() {
+        let mut owned = sample_call(42);
+        owned.parameters.insert("detrend".into(), "linear".into());
+        owned.machine = Some(Machine {
+            cpu: "cpu".into(),
+            cores: 2,
+            memory_bytes: 1 << 30,
+            os: "os".into(),
+        });
+        let mut expected = Vec::new();
+        encode(&Event::Call(owned.clone()), &mut expected);
+        let params = EncodedParameters::new(&owned.parameters);
+        let view = CallView {
+            parameters: ParametersView::Encoded(&params),
+            ..owned.view()
+        };
+        let who = Who {
+            id: 42,
+            user_id: "u",
+            session_id: "s",
+            machine: owned.machine.as_ref(),
+        };
+        let mut got = Vec::new();
+        encode_call_view(&view, &who, &mut got);
+        assert_eq!(got, expected);
+        assert_eq!(decode(&got).unwrap(), Event::Call(owned));
     }
 
     #[test]

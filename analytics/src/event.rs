@@ -112,6 +112,88 @@ pub struct CallEvent {
     pub machine: Option<Machine>,
 }
 
+/// A call event borrowed from the caller's own data: the form the host records its plugin
+/// calls in. Encoding it straight into the journal skips building an owned [`CallEvent`]
+/// (about ten allocations, a copy of the parameter map, and their frees), which is most of
+/// what recording a call cost besides the clocks. The id, user, session and machine facts are
+/// added by [`crate::Analytics::record_call_view`].
+#[derive(Debug, Clone, Copy)]
+pub struct CallView<'a> {
+    /// When the call started, µs since the Unix epoch (UTC).
+    pub timestamp_us: i64,
+    /// What kind of call.
+    pub event_type: EventType,
+    /// The estimator, model or function name.
+    pub component: &'a str,
+    /// The plugin, for plugin calls.
+    pub plugin: Option<PluginView<'a>>,
+    /// Parameters, already sanitized.
+    pub parameters: ParametersView<'a>,
+    /// Length of the series (input for estimators, output for models).
+    pub data_length: u64,
+    /// Whether the call returned a usable result.
+    pub success: bool,
+    /// Workflow run id, inside a workflow.
+    pub run_id: Option<&'a str>,
+    /// Workflow name, inside a workflow.
+    pub workflow: Option<&'a str>,
+    /// Cell id within the run, inside a workflow.
+    pub cell: Option<&'a str>,
+    /// The true H of the input series, when known.
+    pub truth_h: Option<f64>,
+    /// Resource use, when measured.
+    pub performance: Option<Performance>,
+    /// The error (already sanitized), when the call failed.
+    pub error: Option<&'a ErrorInfo>,
+}
+
+/// [`PluginRef`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PluginView<'a> {
+    /// Plugin name.
+    pub name: &'a str,
+    /// Plugin version.
+    pub version: &'a str,
+    /// SHA-256 of the library file.
+    pub sha256: &'a str,
+}
+
+/// The sanitized parameters of a [`CallView`]: a map, or the same map encoded once by
+/// [`crate::codec::EncodedParameters`] and copied byte for byte into every record that
+/// repeats it.
+#[derive(Debug, Clone, Copy)]
+pub enum ParametersView<'a> {
+    /// Name to rendered value.
+    Map(&'a BTreeMap<String, String>),
+    /// The encoded form of a map.
+    Encoded(&'a crate::codec::EncodedParameters),
+}
+
+impl CallEvent {
+    /// This event as a [`CallView`] (its id, user, session and machine are not part of it).
+    pub fn view(&self) -> CallView<'_> {
+        CallView {
+            timestamp_us: self.timestamp_us,
+            event_type: self.event_type,
+            component: &self.component,
+            plugin: self.plugin.as_ref().map(|p| PluginView {
+                name: &p.name,
+                version: &p.version,
+                sha256: &p.sha256,
+            }),
+            parameters: ParametersView::Map(&self.parameters),
+            data_length: self.data_length,
+            success: self.success,
+            run_id: self.run_id.as_deref(),
+            workflow: self.workflow.as_deref(),
+            cell: self.cell.as_deref(),
+            truth_h: self.truth_h,
+            performance: self.performance,
+            error: self.error.as_ref(),
+        }
+    }
+}
+
 /// Facts about the machine a session ran on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Machine {

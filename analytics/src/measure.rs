@@ -45,6 +45,8 @@ impl Probe {
     /// Starts measuring on the calling thread: takes the RSS sample, resets its heap peak and
     /// reads the clocks.
     pub fn start() -> Probe {
+        // The RSS sample first: when it is stale, its read must not fall inside the call's
+        // measured time.
         let rss_before = rss_sampled(Instant::now());
         reset_heap_peak();
         Probe {
@@ -232,13 +234,50 @@ pub fn machine() -> &'static Machine {
     })
 }
 
+/// A jemalloc control name resolved once to its numeric path (a "MIB"): reading or writing by
+/// MIB skips the name lookup, which cost as much as the control itself.
+struct Mib {
+    path: [usize; 3],
+    len: usize,
+}
+
+impl Mib {
+    /// The MIB of `name`, or `None` when this jemalloc lacks the control.
+    fn resolve(name: &std::ffi::CStr) -> Option<Mib> {
+        let mut mib = Mib {
+            path: [0; 3],
+            len: 3,
+        };
+        // SAFETY: `path` has room for `len` components, and jemalloc writes at most that many
+        // and the number written back into `len`.
+        let rc = unsafe {
+            tikv_jemalloc_sys::mallctlnametomib(name.as_ptr(), mib.path.as_mut_ptr(), &mut mib.len)
+        };
+        (rc == 0).then_some(mib)
+    }
+}
+
+fn peak_reset_mib() -> Option<&'static Mib> {
+    static MIB: OnceLock<Option<Mib>> = OnceLock::new();
+    MIB.get_or_init(|| Mib::resolve(c"thread.peak.reset"))
+        .as_ref()
+}
+
+fn peak_read_mib() -> Option<&'static Mib> {
+    static MIB: OnceLock<Option<Mib>> = OnceLock::new();
+    MIB.get_or_init(|| Mib::resolve(c"thread.peak.read"))
+        .as_ref()
+}
+
 /// Resets the calling thread's jemalloc heap peak.
 pub fn reset_heap_peak() {
+    let Some(mib) = peak_reset_mib() else { return };
     // SAFETY: "thread.peak.reset" takes no input and gives no output; all pointers null is its
-    // documented calling form.
+    // documented calling form, and `mib` is its resolved path.
     unsafe {
-        tikv_jemalloc_sys::mallctl(
-            c"thread.peak.reset".as_ptr(),
+        tikv_jemalloc_sys::mallctlbymib(
+            mib.path.as_ptr(),
+            mib.len,
             std::ptr::null_mut(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
@@ -250,12 +289,15 @@ pub fn reset_heap_peak() {
 /// The calling thread's jemalloc heap peak since the last reset, bytes (0 without jemalloc
 /// statistics).
 pub fn read_heap_peak() -> u64 {
+    let Some(mib) = peak_read_mib() else { return 0 };
     let mut value: u64 = 0;
     let mut len = std::mem::size_of::<u64>();
-    // SAFETY: "thread.peak.read" writes one uint64_t into `value`, whose size `len` gives.
+    // SAFETY: "thread.peak.read" writes one uint64_t into `value`, whose size `len` gives;
+    // `mib` is its resolved path.
     let rc = unsafe {
-        tikv_jemalloc_sys::mallctl(
-            c"thread.peak.read".as_ptr(),
+        tikv_jemalloc_sys::mallctlbymib(
+            mib.path.as_ptr(),
+            mib.len,
             (&mut value as *mut u64).cast(),
             &mut len,
             std::ptr::null_mut(),

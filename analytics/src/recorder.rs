@@ -23,7 +23,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::codec;
-use crate::event::Event;
+use crate::codec::Who;
+use crate::event::{CallView, Event, Machine};
 use crate::journal::{self, JournalWriter};
 use crate::store::{first_id_at, Store, StoreError};
 
@@ -71,19 +72,65 @@ enum Msg {
     Stop,
 }
 
+/// Encoded events one after another in one buffer: recording an event appends its bytes
+/// instead of allocating a buffer of its own, and the buffers change hands between the callers
+/// and the recorder thread with their capacity kept.
+#[derive(Default)]
+struct Records {
+    bytes: Vec<u8>,
+    /// End of each record in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl Records {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    /// Moves `other`'s records after these, leaving `other` empty with its capacity.
+    fn append(&mut self, other: &mut Records) {
+        if self.is_empty() {
+            std::mem::swap(self, other);
+            return;
+        }
+        let base = self.bytes.len();
+        self.bytes.extend_from_slice(&other.bytes);
+        self.ends.extend(other.ends.iter().map(|e| base + e));
+        other.clear();
+    }
+
+    fn slices(&self) -> Vec<&[u8]> {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&end| {
+                let r = &self.bytes[start..end];
+                start = end;
+                r
+            })
+            .collect()
+    }
+}
+
 /// Events appended to the journal and not yet taken by the recorder thread, in journal order.
 #[derive(Default)]
 struct Pending {
-    records: Vec<Vec<u8>>,
-    /// Kept only so that they are freed on the recorder thread, not the caller's.
-    events: Vec<Event>,
+    records: Records,
     /// Journal offset just past the last record.
     offset: u64,
 }
 
 struct JournalState {
     writer: JournalWriter,
-    buf: Vec<u8>,
     last_time_us: i64,
     pending: Pending,
 }
@@ -162,7 +209,6 @@ impl Recorder {
         let journal_name = session_id.clone();
         let journal = Arc::new(Mutex::new(JournalState {
             writer,
-            buf: Vec::with_capacity(512),
             last_time_us: 0,
             pending: Pending::default(),
         }));
@@ -209,6 +255,41 @@ impl Recorder {
     /// [`StoreError`] when the journal cannot be written (disk full, ...) or the recorder is
     /// closed.
     pub fn record(&self, mut event: Event) -> Result<u64, StoreError> {
+        self.append(|id, out| {
+            match &mut event {
+                Event::Call(c) => c.id = id,
+                Event::Step(s) => s.id = id,
+            }
+            codec::encode(&event, out);
+        })
+    }
+
+    /// Records one call event from borrowed data, as [`Recorder::record`] records an owned
+    /// one; `user_id` and `machine` complete it (the session is this recorder's).
+    ///
+    /// # Errors
+    ///
+    /// As [`Recorder::record`].
+    pub fn record_call(
+        &self,
+        call: &CallView<'_>,
+        user_id: &str,
+        machine: Option<&Machine>,
+    ) -> Result<u64, StoreError> {
+        self.append(|id, out| {
+            let who = Who {
+                id,
+                user_id,
+                session_id: &self.inner.session_id,
+                machine,
+            };
+            codec::encode_call_view(call, &who, out);
+        })
+    }
+
+    /// Gives the next event its id, has `encode` append its bytes to the pending records,
+    /// writes them to the journal and queues them, all under the journal lock.
+    fn append(&self, encode: impl FnOnce(u64, &mut Vec<u8>)) -> Result<u64, StoreError> {
         let inner = &*self.inner;
         if inner.closed.load(Ordering::Acquire) {
             return Err(StoreError::Database {
@@ -221,28 +302,26 @@ impl Recorder {
         let t = now.max(j.last_time_us + 1);
         j.last_time_us = t;
         let id = (t.max(0) as u64) << 12 | inner.tag;
-        match &mut event {
-            Event::Call(c) => c.id = id,
-            Event::Step(s) => s.id = id,
-        }
         let JournalState {
-            writer,
-            buf,
-            pending,
-            ..
+            writer, pending, ..
         } = &mut *j;
-        buf.clear();
-        codec::encode(&event, buf);
-        let bytes = buf.clone();
-        let offset = writer
-            .append(&bytes)
-            .map_err(|e| StoreError::io(writer.path(), e))?;
+        // Encoded in place at the end of the pending records: no buffer of its own, no copy
+        // but the journal's.
+        let records = &mut pending.records;
+        let start = records.bytes.len();
+        encode(id, &mut records.bytes);
+        let offset = match writer.append(&records.bytes[start..]) {
+            Ok(offset) => offset,
+            Err(e) => {
+                records.bytes.truncate(start);
+                return Err(StoreError::io(writer.path(), e));
+            }
+        };
         // Queued under the lock, so the recorder thread takes events in journal order: the
         // offset it commits always covers a prefix of the journal.
-        pending.records.push(bytes);
-        pending.events.push(event);
+        records.ends.push(records.bytes.len());
         pending.offset = offset;
-        let queued = pending.records.len();
+        let queued = records.len();
         if queued == 1 || queued == MAX_BATCH {
             let _ = inner.sender.send(Msg::Wake);
         }
@@ -299,17 +378,19 @@ fn run_worker(
     shared: Arc<Mutex<JournalState>>,
     rx: mpsc::Receiver<Msg>,
 ) -> bool {
-    let mut batch: Vec<Vec<u8>> = Vec::new();
+    let mut batch = Records::default();
+    // The buffers handed back to the callers in exchange for theirs, capacity kept.
+    let mut spare = Records::default();
     let mut offset = 0u64;
     let mut deadline: Option<Instant> = None;
     let mut warned = false;
     let mut given_up = false;
-    let mut commit = |batch: &mut Vec<Vec<u8>>, offset: u64, given_up: &mut bool| {
+    let mut commit = |batch: &mut Records, offset: u64, given_up: &mut bool| {
         if batch.is_empty() || *given_up {
             batch.clear();
             return;
         }
-        match store.ingest(batch, Some((&journal, offset))) {
+        match store.ingest(&batch.slices(), Some((&journal, offset))) {
             Ok(()) => batch.clear(),
             Err(e) => {
                 if !warned {
@@ -326,13 +407,13 @@ fn run_worker(
         }
     };
     let next_deadline =
-        |batch: &Vec<Vec<u8>>| (!batch.is_empty()).then(|| Instant::now() + BATCH_INTERVAL);
+        |batch: &Records| (!batch.is_empty()).then(|| Instant::now() + BATCH_INTERVAL);
     loop {
         let msg = match deadline {
             None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
             Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
         };
-        take_pending(&shared, &mut batch, &mut offset);
+        take_pending(&shared, &mut batch, &mut spare, &mut offset);
         match msg {
             Ok(Msg::Wake) => {
                 if batch.len() >= MAX_BATCH {
@@ -359,19 +440,23 @@ fn run_worker(
     }
 }
 
-/// Moves the queued records onto `batch` and frees their events, here rather than on the
-/// callers' threads.
-fn take_pending(shared: &Mutex<JournalState>, batch: &mut Vec<Vec<u8>>, offset: &mut u64) {
-    let taken = std::mem::take(&mut lock(shared).pending);
-    if taken.records.is_empty() {
-        return;
+/// Moves the queued records onto `batch`, leaving the empty `spare` (with its capacity) to
+/// the callers in their place, so that neither side allocates in the steady state.
+fn take_pending(
+    shared: &Mutex<JournalState>,
+    batch: &mut Records,
+    spare: &mut Records,
+    offset: &mut u64,
+) {
+    {
+        let mut j = lock(shared);
+        if j.pending.records.is_empty() {
+            return;
+        }
+        *offset = j.pending.offset;
+        std::mem::swap(&mut j.pending.records, spare);
     }
-    *offset = taken.offset;
-    if batch.is_empty() {
-        *batch = taken.records;
-    } else {
-        batch.extend(taken.records);
-    }
+    batch.append(spare);
 }
 
 /// Replays every journal whose process is dead into `store`, then deletes it. Returns how many

@@ -9,11 +9,13 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use lrdbench_analytics::codec::EncodedParameters;
 use lrdbench_analytics::event::{
-    CallEvent, ErrorInfo, EventType, Performance, PluginRef, StepEvent, StepType,
+    CallView, ErrorInfo, EventType, ParametersView, Performance, PluginView, StepEvent, StepType,
 };
 use lrdbench_analytics::measure::Probe;
 use lrdbench_analytics::{param_hasher, Analytics, ParamMemo, ParamView, StepSequences};
@@ -272,44 +274,48 @@ impl Invoker {
                 backtrace: None,
             }
         });
-        a.record_call(CallEvent {
-            id: 0,
+        let descriptor = &handle.plugin.descriptor;
+        // Borrowed, not built: an owned event would cost about ten allocations per call.
+        a.record_call_view(&CallView {
             timestamp_us: measured.started_us,
             event_type: measured.event_type,
-            component: handle.name().to_string(),
-            plugin: Some(PluginRef {
-                name: handle.plugin.descriptor.name.to_string(),
-                version: handle.plugin.descriptor.version.to_string(),
-                sha256: handle.plugin.sha256.clone(),
+            component: handle.name(),
+            plugin: Some(PluginView {
+                name: descriptor.name.as_str(),
+                version: descriptor.version.as_str(),
+                sha256: &handle.plugin.sha256,
             }),
-            parameters,
+            parameters: match &parameters {
+                Some(encoded) => ParametersView::Encoded(encoded),
+                None => ParametersView::Map(&NO_PARAMETERS),
+            },
             data_length: measured.data_length,
             success: error.is_none(),
-            user_id: String::new(),
-            session_id: String::new(),
-            run_id: ctx.run_id.clone(),
-            workflow: ctx.workflow.clone(),
-            cell: ctx.cell.clone(),
+            run_id: ctx.run_id.as_deref(),
+            workflow: ctx.workflow.as_deref(),
+            cell: ctx.cell.as_deref(),
             truth_h: ctx.truth_h,
             performance: measured.performance,
-            error,
-            machine: None,
+            error: error.as_ref(),
         });
     }
 }
+
+static NO_PARAMETERS: BTreeMap<String, String> = BTreeMap::new();
 
 /// A raw parameter set with the privacy mode it was sanitized under, as [`ParamMemo`] keys it.
 type ParamKey = (bool, Vec<Param>);
 
 thread_local! {
-    static PARAM_MEMO: RefCell<ParamMemo<ParamKey>> = RefCell::new(ParamMemo::default());
+    static PARAM_MEMO: RefCell<ParamMemo<ParamKey, Rc<EncodedParameters>>> =
+        RefCell::new(ParamMemo::default());
 }
 
-/// The recorded form of `resolved`: sanitized once per distinct set (and privacy mode) on this
-/// thread, copied from the memo after that.
-fn sanitized_parameters(a: &Analytics, resolved: &[Param]) -> BTreeMap<String, String> {
+/// The recorded form of `resolved`, encoded: sanitized and encoded once per distinct set (and
+/// privacy mode) on this thread, shared from the memo after that. `None` for no parameters.
+fn sanitized_parameters(a: &Analytics, resolved: &[Param]) -> Option<Rc<EncodedParameters>> {
     if resolved.is_empty() {
-        return BTreeMap::new();
+        return None;
     }
     let privacy = a.privacy();
     let mut h = param_hasher();
@@ -317,7 +323,7 @@ fn sanitized_parameters(a: &Analytics, resolved: &[Param]) -> BTreeMap<String, S
     for p in resolved {
         hash_param(p, &mut h);
     }
-    PARAM_MEMO.with(|memo| {
+    Some(PARAM_MEMO.with(|memo| {
         memo.borrow_mut().get_or_make(
             h.finish(),
             |(was_private, raw)| {
@@ -326,14 +332,17 @@ fn sanitized_parameters(a: &Analytics, resolved: &[Param]) -> BTreeMap<String, S
                     && raw.iter().zip(resolved).all(|(x, y)| same_param(x, y))
             },
             || {
-                let map = resolved
+                let map: BTreeMap<String, String> = resolved
                     .iter()
                     .map(|p| (p.name.to_string(), sanitize_one(a, p)))
                     .collect();
-                ((privacy, resolved.to_vec()), map)
+                (
+                    (privacy, resolved.to_vec()),
+                    Rc::new(EncodedParameters::new(&map)),
+                )
             },
         )
-    })
+    }))
 }
 
 fn sanitize_one(a: &Analytics, p: &Param) -> String {
