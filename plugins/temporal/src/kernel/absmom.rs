@@ -60,7 +60,7 @@ pub fn absmom(x: &[f64], cfg: &BlockConfig) -> Result<HurstFit, PluginError> {
         factor: 1.0,
         offset: 1.0,
     };
-    let factor =
-        |k: f64, h: f64| 0.5 * (1.0 - k.powf(2.0 * h - 2.0)).ln() - ABS_LOG_BIAS / (k - 1.0);
-    corrected_fit(stats, cfg, map, ("log m", "log AM(m)"), factor)
+    let fixed = |k: f64| -ABS_LOG_BIAS / (k - 1.0);
+    let varying = |k: f64, h: f64| 0.5 * (1.0 - k.powf(2.0 * h - 2.0)).ln();
+    corrected_fit(stats, cfg, map, ("log m", "log AM(m)"), fixed, varying)
 }

@@ -1,8 +1,6 @@
 //! Aggregated variance: the variance of block means against the block size.
 
-use lrdbench_numerics::scaling::{
-    digamma, fit_hurst_weighted, fixed_point, slope, HurstFit, SlopeMap,
-};
+use lrdbench_numerics::scaling::{digamma, fit_hurst_weighted, fixed_point, HurstFit, SlopeMap};
 use lrdbench_numerics::{ladder, validate};
 use lrdbench_plugin_api::PluginError;
 
@@ -89,11 +87,10 @@ pub fn aggvar(x: &[f64], cfg: &BlockConfig) -> Result<HurstFit, PluginError> {
         factor: 0.5,
         offset: 1.0,
     };
-    let factor = |k: f64, h: f64| {
-        let nu = k - 1.0;
-        ((k - k.powf(2.0 * h - 1.0)) / nu).ln() + digamma(nu / 2.0) - (nu / 2.0).ln()
-    };
-    corrected_fit(stats, cfg, map, ("log m", "log S²(m)"), factor)
+    // E log(χ²_ν/ν), ν = k − 1, does not depend on H; the variance factor does.
+    let fixed = |k: f64| digamma((k - 1.0) / 2.0) - ((k - 1.0) / 2.0).ln();
+    let varying = |k: f64, h: f64| ((k - k.powf(2.0 * h - 1.0)) / (k - 1.0)).ln();
+    corrected_fit(stats, cfg, map, ("log m", "log S²(m)"), fixed, varying)
 }
 
 /// Per block size m: (m, k, statistic of the block means).
@@ -112,108 +109,247 @@ pub(crate) enum Moment {
     Absolute,
 }
 
-/// The prefix sums `P[0] = 0, P[k] = Σ_{i<k} (x_i − x̄)` in plain f64.
-///
-/// Centring first keeps |P| at the scale of the fluctuations (∝ n^H) rather than n·|x̄|, and
-/// a block sum `P[b] − P[a]` then carries only the rounding committed inside the block
-/// (about ε·|P|·√m), so plain f64 suffices: `block_statistics_match_naive_sums` checks the
-/// statistics against direct block sums to 1e-9 relative at n = 2^20, offset included.
-fn centred_prefix(x: &[f64]) -> Vec<f64> {
-    let n = x.len();
-    // Four accumulators: a vectorisable sum, one rounding order fixed by the code.
-    let mut lanes = [0.0f64; 4];
-    let chunks = x.chunks_exact(4);
-    let tail: f64 = chunks.remainder().iter().sum();
-    for c in chunks {
-        for (l, v) in lanes.iter_mut().zip(c) {
-            *l += v;
+/// Points of the centred prefix held at a time: the block statistics of every scale are
+/// taken tile by tile from a buffer that stays in the L1 cache (8 KiB, with the 8 KiB of the
+/// series it came from), so the prefix is never stored whole and no scale re-reads memory.
+const TILE: usize = 1024;
+
+/// Independent dependency chains of the prefix scan within a tile: the tile is cut into this
+/// many runs, scanned side by side, so their additions overlap in the pipeline instead of
+/// waiting on one another (one chain costs an addition's latency per point, about four
+/// cycles). Four keep every pointer and sum in registers; eight measured slower.
+const CHAINS: usize = 4;
+
+/// Points per run of the interleaved scan.
+const RUN: usize = TILE / CHAINS;
+
+/// The input error of a series the fast checks of [`block_statistics`] flagged: the shared
+/// validator's (non-finite value, too short, constant), or an overflowing sum.
+fn input_error(x: &[f64], min_len: usize, method: &str) -> PluginError {
+    match validate::series(x, min_len, method) {
+        Err(e) => e,
+        Ok(()) => PluginError::invalid_input(format!(
+            "{method}: the sum of the series overflows (values too large)"
+        )),
+    }
+}
+
+/// Σ (v − c) over `x` in eight lanes (vectorisable; one rounding order fixed by the code).
+fn shifted_sum(x: &[f64], c: f64) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = x.chunks_exact(8);
+    let rest: f64 = chunks.remainder().iter().map(|v| v - c).sum();
+    for ch in chunks {
+        for (l, v) in lanes.iter_mut().zip(ch) {
+            *l += v - c;
         }
     }
-    let mean = (lanes[0] + lanes[1] + lanes[2] + lanes[3] + tail) / n as f64;
-    let mut p = Vec::with_capacity(n + 1);
-    p.push(0.0);
-    let mut acc = 0.0;
-    p.extend(x.iter().map(|v| {
-        acc += v - mean;
-        acc
-    }));
-    p
+    ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
+        + rest
+}
+
+/// One block size's running state while the prefix streams past.
+struct Scale {
+    /// Block size.
+    m: usize,
+    /// Number of blocks, ⌊n/m⌋.
+    k: usize,
+    /// Index of the next block boundary to read in the prefix.
+    next: usize,
+    /// The prefix at the previous boundary.
+    prev: f64,
+    /// Mean block sum, P[km]/k.
+    bar: f64,
+    /// Four partial sums of f(block sum − bar) (four independent chains).
+    acc: [f64; 4],
+}
+
+impl Scale {
+    /// Takes the boundaries of this scale that fall in `buf`, which holds P[t0 + 1 ..= t0 +
+    /// buf.len()].
+    #[inline(always)]
+    fn advance(&mut self, buf: &[f64], t0: usize, f: &impl Fn(f64) -> f64) {
+        let end = (t0 + buf.len()).min(self.k * self.m);
+        if self.next > end {
+            return;
+        }
+        let m = self.m;
+        let count = (end - self.next) / m + 1;
+        let first = self.next - t0 - 1;
+        let (mut prev, bar, mut a) = (self.prev, self.bar, self.acc);
+        // Four boundaries per chunk of 4m points, at its offsets 0, m, 2m and 3m (the last
+        // chunk may end right after its fourth boundary). Reading the farthest first lets
+        // the compiler drop the other three bounds checks.
+        for q in buf[first..].chunks(4 * m).take(count / 4) {
+            let e3 = q[3 * m];
+            let e = [q[0], q[m], q[2 * m], e3];
+            a[0] += f(e[0] - prev - bar);
+            a[1] += f(e[1] - e[0] - bar);
+            a[2] += f(e[2] - e[1] - bar);
+            a[3] += f(e[3] - e[2] - bar);
+            prev = e[3];
+        }
+        for e in buf[first..]
+            .iter()
+            .step_by(m)
+            .skip(count / 4 * 4)
+            .take(count % 4)
+        {
+            a[0] += f(e - prev - bar);
+            prev = *e;
+        }
+        self.next += count * m;
+        self.prev = prev;
+        self.acc = a;
+    }
+}
+
+/// Streams the centred prefix `P[0] = 0, P[j] = Σ_{i<j} (x_i − mean)` tile by tile and feeds
+/// every scale its block sums `P[(b+1)m] − P[bm]`.
+///
+/// Within a whole tile, [`CHAINS`] runs are scanned interleaved, each starting from the
+/// prefix at its start (the tile's prefix plus the sums of the runs before it, taken in a
+/// vectorised pass over the tile while it is loaded into the cache); the last, partial tile
+/// is scanned as one chain.
+fn sweep(x: &[f64], mean: f64, scales: &mut [Scale], f: impl Fn(f64) -> f64) {
+    // Runs as rows: constant lengths, so the scan's indexing needs no bounds checks.
+    let mut buf = [[0.0f64; RUN]; CHAINS];
+    let mut base = 0.0f64;
+    let tiles = x.chunks_exact(TILE);
+    let rest = tiles.remainder();
+    let whole = x.len() / TILE;
+    for (ti, tile) in tiles.enumerate() {
+        let Some(tile) = tile.first_chunk::<TILE>() else {
+            continue;
+        };
+        let mut acc = [base; CHAINS];
+        for c in 1..CHAINS {
+            acc[c] = acc[c - 1] + shifted_sum(&tile[(c - 1) * RUN..c * RUN], mean);
+        }
+        for j in 0..RUN {
+            for c in 0..CHAINS {
+                acc[c] += tile[c * RUN + j] - mean;
+                buf[c][j] = acc[c];
+            }
+        }
+        base = acc[CHAINS - 1];
+        for s in scales.iter_mut() {
+            s.advance(buf.as_flattened(), ti * TILE, &f);
+        }
+    }
+    let out = &mut buf.as_flattened_mut()[..rest.len()];
+    for (p, v) in out.iter_mut().zip(rest) {
+        base += v - mean;
+        *p = base;
+    }
+    for s in scales.iter_mut() {
+        s.advance(out, whole * TILE, &f);
+    }
 }
 
 /// Validates, then evaluates the moment of the block means on the ladder.
+///
+/// Two passes over the series. The first sums `x_i − x_0`: a non-finite value makes the sum
+/// non-finite, so it doubles as the finiteness check (the shared validator runs only on
+/// failure, for its message), and shifting by `x_0` keeps the sum at the scale of the
+/// fluctuations. The second, [`sweep`], streams the centred prefix through every scale.
+///
+/// Centring keeps |P| at the scale of the fluctuations (∝ n^H) rather than n·|x̄|, and a
+/// block sum `P[b] − P[a]` then carries only the rounding committed inside the block (about
+/// ε·|P|·√m; a block that straddles two runs of the scan adds the rounding of the run's
+/// start, of the same order), so plain f64 suffices. Each scale's mean block sum P[km]/k is
+/// needed before its blocks stream past: P[km] = −Σ_{i ≥ km} (x_i − mean), from tail sums
+/// (every tail is shorter than its block size and ends at n, so one backward walk over the
+/// longest tail gives them all). `block_statistics_match_naive_sums` checks the statistics
+/// against direct block sums to 1e-9 relative at n = 2^20, offset included.
 pub(crate) fn block_statistics(
     x: &[f64],
     cfg: &BlockConfig,
     method: &str,
     moment: Moment,
 ) -> Result<BlockStats, PluginError> {
-    validate::series(x, BLOCK_MIN_N, method)?;
+    let n = x.len();
+    if n < BLOCK_MIN_N {
+        return Err(input_error(x, BLOCK_MIN_N, method));
+    }
+    let c = x[0];
+    let total = shifted_sum(x, c);
+    // A constant series is caught at its second point otherwise, so this costs nothing.
+    if !total.is_finite() || x[1..].iter().all(|v| *v == c) {
+        return Err(input_error(x, BLOCK_MIN_N, method));
+    }
     check_level(cfg.level)?;
     validate::require(cfg.min_scale >= 2, || {
         format!("min_scale must be at least 2, got {}", cfg.min_scale)
     })?;
-    let n = x.len();
+    let d = total / n as f64;
+    let mean = c + d;
     let max = max_scale(n, cfg.max_scale, 4).min(n / 2);
-    let scales = ladder::geometric(cfg.min_scale, max, cfg.ratio)?;
+    let mut scales: Vec<Scale> = ladder::geometric(cfg.min_scale, max, cfg.ratio)?
+        .into_iter()
+        .map(|m| Scale {
+            m,
+            k: n / m,
+            next: m,
+            prev: 0.0,
+            bar: 0.0,
+            acc: [0.0; 4],
+        })
+        .collect();
+    // Tails from the shortest up: each extends the previous one.
+    let mut order: Vec<usize> = (0..scales.len()).collect();
+    order.sort_unstable_by_key(|&i| std::cmp::Reverse(scales[i].k * scales[i].m));
+    let (mut end, mut tail) = (n, 0.0f64);
+    for i in order {
+        let s = &mut scales[i];
+        let start = s.k * s.m;
+        tail += shifted_sum(&x[start..end], c);
+        end = start;
+        s.bar = -(tail - (n - start) as f64 * d) / s.k as f64;
+    }
+    match moment {
+        Moment::Variance => sweep(x, mean, &mut scales, |v| v * v),
+        Moment::Absolute => sweep(x, mean, &mut scales, f64::abs),
+    }
     let mut out = BlockStats {
         m: Vec::with_capacity(scales.len()),
         k: Vec::with_capacity(scales.len()),
         value: Vec::with_capacity(scales.len()),
     };
-    let p = centred_prefix(x);
-    for m in scales {
-        let k = n / m;
-        // The mean of the block sums is one difference; each block sum is one more.
-        let bar = p[k * m] / k as f64;
-        // Block sums at stride m, two blocks per step into two accumulators, which halves
-        // the loop-carried latency of the sums.
-        let block = |b: usize| p[(b + 1) * m] - p[b * m] - bar;
-        let (mut a0, mut a1) = (0.0f64, 0.0f64);
-        let pairs = k / 2;
+    for s in &scales {
+        let sum = (s.acc[0] + s.acc[1]) + (s.acc[2] + s.acc[3]);
+        let (m, k) = (s.m as f64, s.k as f64);
         let v = match moment {
-            Moment::Variance => {
-                for b in 0..pairs {
-                    let (d0, d1) = (block(2 * b), block(2 * b + 1));
-                    a0 += d0 * d0;
-                    a1 += d1 * d1;
-                }
-                if k % 2 == 1 {
-                    a0 += block(k - 1).powi(2);
-                }
-                (a0 + a1) / ((k - 1) as f64 * (m * m) as f64)
-            }
-            Moment::Absolute => {
-                for b in 0..pairs {
-                    a0 += block(2 * b).abs();
-                    a1 += block(2 * b + 1).abs();
-                }
-                if k % 2 == 1 {
-                    a0 += block(k - 1).abs();
-                }
-                (a0 + a1) / (k as f64 * m as f64)
-            }
+            Moment::Variance => sum / ((k - 1.0) * m * m),
+            Moment::Absolute => sum / (k * m),
         };
         if v > 0.0 && v.is_finite() {
-            out.m.push(m as f64);
-            out.k.push(k as f64);
+            out.m.push(m);
+            out.k.push(k);
             out.value.push(v);
         }
     }
     Ok(out)
 }
 
-/// Fits log(value) − log_factor(k, H) on log m, iterating H to a fixed point when the
-/// correction is on. H is clamped to [0.01, 0.99] inside the factor, where it stays finite.
+/// Fits log(value) − fixed(k) − varying(k, H) on log m, iterating H to a fixed point when
+/// the correction is on. H is clamped to [0.01, 0.99] inside the factor, where it stays
+/// finite. The log-expectation factor is given in two parts so that the part independent of H
+/// is evaluated once, not at every step.
 ///
 /// The fixed point H = T(H) (T: the slope of the corrected points, mapped to H) is found by
-/// secant steps on T(H) − H, each a closed-form weighted slope without allocation; the full
-/// fit (interval, r², line) is formed once, at the converged H.
+/// secant steps on T(H) − H. The weighted slope is linear in the ordinates, slope =
+/// Σ c_i y_i with c_i = w_i (x_i − x̄_w)/Σ w (x − x̄_w)², so each step is one sum over the
+/// points with the coefficients and the H-free part folded in beforehand, without
+/// allocation; the full fit (interval, r², line) is formed once, at the converged H.
 pub(crate) fn corrected_fit(
     stats: BlockStats,
     cfg: &BlockConfig,
     map: SlopeMap,
     labels: (&'static str, &'static str),
-    log_factor: impl Fn(f64, f64) -> f64,
+    fixed: impl Fn(f64) -> f64,
+    varying: impl Fn(f64, f64) -> f64,
 ) -> Result<HurstFit, PluginError> {
     let lx: Vec<f64> = stats.m.iter().map(|m| m.ln()).collect();
     let raw: Vec<f64> = stats.value.iter().map(|v| v.ln()).collect();
@@ -223,19 +359,34 @@ pub(crate) fn corrected_fit(
     if cfg.correction == BiasCorrection::None {
         return Ok(fit);
     }
-    let mut y = raw.clone();
+    let mut y: Vec<f64> = raw
+        .iter()
+        .zip(&stats.k)
+        .map(|(r, k)| r - fixed(*k))
+        .collect();
+    let sw: f64 = w.iter().sum();
+    let mx = w.iter().zip(&lx).map(|(w, x)| w * x).sum::<f64>() / sw;
+    let sxx: f64 = w
+        .iter()
+        .zip(&lx)
+        .map(|(w, x)| w * (x - mx) * (x - mx))
+        .sum();
+    let coef: Vec<f64> = w.iter().zip(&lx).map(|(w, x)| w * (x - mx) / sxx).collect();
+    let base: f64 = coef.iter().zip(&y).map(|(c, y)| c * y).sum();
     let t = |h: f64| {
         let h = h.clamp(0.01, 0.99);
-        let y: Vec<f64> = (0..raw.len())
-            .map(|i| raw[i] - log_factor(stats.k[i], h))
-            .collect();
-        map.factor * slope(&lx, &y, weights) + map.offset
+        let shift: f64 = coef
+            .iter()
+            .zip(&stats.k)
+            .map(|(c, k)| c * varying(*k, h))
+            .sum();
+        map.factor * (base - shift) + map.offset
     };
     let (h1, converged) = fixed_point(fit.h, t, 1e-10, 60);
     let hc = h1.clamp(0.01, 0.99);
     y.iter_mut()
         .zip(&stats.k)
-        .for_each(|(v, k)| *v -= log_factor(*k, hc));
+        .for_each(|(v, k)| *v -= varying(*k, hc));
     let mut fit = fit_hurst_weighted(lx, y, weights, labels, map, cfg.level)?;
     if !converged {
         fit.warnings
