@@ -21,7 +21,7 @@ use lrdbench_plugin_api::PluginError;
 /// assert!(series(&[2.0; 8], 3, "demo").is_err());
 /// ```
 pub fn series(x: &[f64], min_len: usize, method: &str) -> Result<(), PluginError> {
-    if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+    if let Some(i) = first_non_finite(x) {
         return Err(PluginError::invalid_input(format!(
             "{method}: value at index {i} is not finite ({})",
             x[i]
@@ -40,6 +40,29 @@ pub fn series(x: &[f64], min_len: usize, method: &str) -> Result<(), PluginError
         )));
     }
     Ok(())
+}
+
+/// The index of the first NaN or infinite value, if any.
+///
+/// A search that stops at the first hit cannot be vectorized, and at n = 65,536 it took 20–40
+/// µs, as long as some whole estimates. So whole chunks are tested first with an OR of their
+/// exponent bits (all ones only for NaN and ±∞), which the compiler vectorizes; the position
+/// is looked for only inside a chunk that has a hit.
+pub fn first_non_finite(x: &[f64]) -> Option<usize> {
+    const EXP: u64 = 0x7ff0_0000_0000_0000;
+    const CHUNK: usize = 256;
+    for (c, chunk) in x.chunks(CHUNK).enumerate() {
+        let hit = chunk
+            .iter()
+            .fold(0u64, |acc, v| acc | u64::from(v.to_bits() & EXP == EXP));
+        if hit != 0 {
+            return chunk
+                .iter()
+                .position(|v| !v.is_finite())
+                .map(|i| c * CHUNK + i);
+        }
+    }
+    None
 }
 
 /// Returns `Err(parameter)` with `message` unless `ok`.
@@ -76,6 +99,31 @@ pub fn mean_sd(x: &[f64]) -> (f64, f64) {
 mod tests {
     use super::*;
     use lrdbench_plugin_api::ErrorKind;
+
+    #[test]
+    fn first_non_finite_finds_the_first_bad_value_wherever_it_is() {
+        let mut x: Vec<f64> = (0..1000).map(|i| f64::from(i) - 500.0).collect();
+        assert_eq!(first_non_finite(&x), None);
+        assert_eq!(first_non_finite(&[]), None);
+        // Each kind of bad value, at chunk edges and inside chunks; the earliest one wins.
+        for (bad, at) in [
+            (f64::NAN, 0),
+            (f64::INFINITY, 255),
+            (f64::NEG_INFINITY, 256),
+            (-f64::NAN, 777),
+            (f64::INFINITY, 999),
+        ] {
+            let mut y = x.clone();
+            y[at] = bad;
+            y[999] = f64::NAN;
+            assert_eq!(first_non_finite(&y), Some(at), "{bad} at {at}");
+        }
+        // The largest finite values and subnormals are finite.
+        x[3] = f64::MAX;
+        x[4] = -f64::MAX;
+        x[5] = f64::MIN_POSITIVE / 2.0;
+        assert_eq!(first_non_finite(&x), None);
+    }
 
     #[test]
     fn series_non_finite_is_invalid_input_even_when_short() {
