@@ -413,26 +413,35 @@ fn run_worker(
             None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
             Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
         };
-        take_pending(&shared, &mut batch, &mut spare, &mut offset);
         match msg {
+            // The first event of a batch: only start the clock. Its events stay pending, so
+            // the callers recording the rest of the batch find a queue that is not empty and
+            // send no more wakes; taking them now would make every next event a first one,
+            // and each wake a system call on the caller's thread.
+            Ok(Msg::Wake) if deadline.is_none() => {
+                deadline = Some(Instant::now() + BATCH_INTERVAL);
+            }
+            // The MAX_BATCH-th event of a batch (or a wake that raced with a take).
             Ok(Msg::Wake) => {
+                take_pending(&shared, &mut batch, &mut spare, &mut offset);
                 if batch.len() >= MAX_BATCH {
                     commit(&mut batch, offset, &mut given_up);
-                    deadline = next_deadline(&batch);
-                } else if deadline.is_none() {
                     deadline = next_deadline(&batch);
                 }
             }
             Ok(Msg::Flush(ack)) => {
+                take_pending(&shared, &mut batch, &mut spare, &mut offset);
                 commit(&mut batch, offset, &mut given_up);
                 deadline = next_deadline(&batch);
                 let _ = ack.send(());
             }
             Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => {
+                take_pending(&shared, &mut batch, &mut spare, &mut offset);
                 commit(&mut batch, offset, &mut given_up);
                 return batch.is_empty() && !given_up;
             }
             Err(RecvTimeoutError::Timeout) => {
+                take_pending(&shared, &mut batch, &mut spare, &mut offset);
                 commit(&mut batch, offset, &mut given_up);
                 deadline = next_deadline(&batch);
             }
