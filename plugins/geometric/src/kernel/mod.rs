@@ -2,8 +2,8 @@
 
 pub mod ghe;
 pub mod higuchi;
+pub mod path;
 
-use lrdbench_numerics::prefix;
 use lrdbench_plugin_api::PluginError;
 
 /// What the input series is: the noise (increments) or its cumulative path.
@@ -27,41 +27,11 @@ pub enum Demeaning {
     Fgn,
 }
 
-/// The demeaned increments of the path, whichever representation `x` is in (validated input).
-pub(crate) fn increments(x: &[f64], input: Input) -> Vec<f64> {
-    let d: Vec<f64> = match input {
-        Input::Increments => x.to_vec(),
-        Input::Path => x.windows(2).map(|w| w[1] - w[0]).collect(),
-    };
-    let mean = prefix::neumaier_sum(d.iter().copied()) / d.len().max(1) as f64;
-    d.into_iter().map(|v| v - mean).collect()
-}
-
-/// The path X_0 = 0, X_j = Σ_{i<j} z_i of demeaned increments (compensated), length n + 1.
-pub(crate) fn path(z: &[f64]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(z.len() + 1);
-    out.push(0.0);
-    out.extend(prefix::profile(z));
-    out
-}
-
 /// Checks the interval level shared by every kernel.
 pub(crate) fn check_level(level: f64) -> Result<(), PluginError> {
     lrdbench_numerics::validate::require(level > 0.0 && level < 1.0, || {
         format!("level must be in (0, 1), got {level}")
     })
-}
-
-/// Rejects a path whose increments are all equal (a straight line has no roughness).
-pub(crate) fn check_increments(z: &[f64], method: &str) -> Result<(), PluginError> {
-    if z.iter()
-        .all(|v| v.abs() <= f64::EPSILON * 16.0 * z.len() as f64)
-    {
-        return Err(PluginError::invalid_input(format!(
-            "{method}: the increments are constant (the path is a straight line)"
-        )));
-    }
-    Ok(())
 }
 
 /// E[(X_{t+τ} − X_t)²] / τ^{2H} averaged over t, for the path of *demeaned* unit-variance fGn
@@ -95,6 +65,76 @@ pub fn demeaned_moment_factor(tau: usize, n: usize, h: f64) -> f64 {
     (e / t.powf(p)).max(1e-12)
 }
 
+/// Lags up to which [`DemeanedFactors`] takes the power sums from cached logarithms (those
+/// [`demeaned_moment_factor`] sums term by term; both default ladders stay below it).
+const CACHED_LAG: usize = 64;
+
+/// `ln` [`demeaned_moment_factor`]`(τ, n, H)` for fixed lags and n at any H, as the fixed point
+/// in H needs it five or so times per fit. For τ ≤ [`CACHED_LAG`] the two power sums are
+/// prefix sums over u = 1.. and u = n, n − 1, .., shared by every lag, and each u^{2H} is
+/// exp(2H ln u) from logarithms taken once: about 2·τ_max exponentials per H instead of
+/// 2·Σ τ powers. Larger lags call [`demeaned_moment_factor`].
+struct DemeanedFactors<'a> {
+    lags: &'a [f64],
+    n: usize,
+    /// ln u for u = 0..=τ_max (index 0 unused).
+    ln_low: Vec<f64>,
+    /// ln (n − i) for i = 0..τ_max.
+    ln_top: Vec<f64>,
+    ln_n: f64,
+}
+
+impl<'a> DemeanedFactors<'a> {
+    fn new(lags: &'a [f64], n: usize) -> DemeanedFactors<'a> {
+        let top = lags
+            .iter()
+            .map(|l| *l as usize)
+            .filter(|t| *t <= CACHED_LAG && *t <= n)
+            .max()
+            .unwrap_or(0);
+        DemeanedFactors {
+            lags,
+            n,
+            ln_low: (0..=top).map(|u| (u as f64).ln()).collect(),
+            ln_top: (0..top).map(|i| ((n - i) as f64).ln()).collect(),
+            ln_n: (n as f64).ln(),
+        }
+    }
+
+    /// ln factor per lag at `h`, into `out`.
+    fn ln_factors(&self, h: f64, out: &mut Vec<f64>) {
+        let p = 2.0 * h;
+        let top = self.ln_top.len();
+        // low[j] = Σ_{u=1}^{j} u^p, high[j] = Σ_{i<j} (n − i)^p, for j = 0..=top.
+        let mut low = Vec::with_capacity(top + 1);
+        let mut high = Vec::with_capacity(top + 1);
+        let (mut a, mut b) = (0.0, 0.0);
+        low.push(0.0);
+        high.push(0.0);
+        for j in 0..top {
+            a += (p * self.ln_low[j + 1]).exp();
+            b += (p * self.ln_top[j]).exp();
+            low.push(a);
+            high.push(b);
+        }
+        let nf = self.n as f64;
+        let n_pow = ((p - 2.0) * self.ln_n).exp();
+        out.clear();
+        out.extend(self.lags.iter().map(|l| {
+            let tau = *l as usize;
+            if tau == 0 || tau > top {
+                return demeaned_moment_factor(tau, self.n, h).ln();
+            }
+            let t = *l;
+            let t_pow = (p * self.ln_low[tau]).exp();
+            let cov_sum = high[tau] - low[tau - 1];
+            let positions = (self.n - tau + 1) as f64;
+            let e = t_pow - 2.0 * (t / nf) * cov_sum / positions + t * t * n_pow;
+            (e / t_pow).max(1e-12).ln()
+        }));
+    }
+}
+
 /// Fits `log_stat − (power/2)·log factor(lag, H)` on log lag, iterating H to a fixed point
 /// (the correction for the demeaned path; see [`demeaned_moment_factor`]).
 pub(crate) fn corrected_fit(
@@ -109,16 +149,18 @@ pub(crate) fn corrected_fit(
     use lrdbench_numerics::scaling::{fit_hurst, fixed_point, slope};
     let lx: Vec<f64> = lags.iter().map(|l| l.ln()).collect();
     let fit = fit_hurst(lx.clone(), log_stat.to_vec(), labels, map, level)?;
+    let factors = DemeanedFactors::new(lags, n);
     let corrected = |h: f64| -> Vec<f64> {
-        let h = h.clamp(0.01, 0.99);
+        let mut ln_c = Vec::with_capacity(lags.len());
+        factors.ln_factors(h.clamp(0.01, 0.99), &mut ln_c);
         log_stat
             .iter()
-            .zip(lags)
-            .map(|(s, l)| s - 0.5 * power * demeaned_moment_factor(*l as usize, n, h).ln())
+            .zip(&ln_c)
+            .map(|(s, c)| s - 0.5 * power * c)
             .collect()
     };
     // Secant steps to the fixed point (about five evaluations instead of dozens: each costs
-    // a power sum per lag), then the full fit once at it.
+    // the power sums of `factors`), then the full fit once at it.
     let t = |h: f64| map.factor * slope(&lx, &corrected(h), None) + map.offset;
     let (h, converged) = fixed_point(fit.h, t, 1e-10, 60);
     let mut fit = fit_hurst(lx, corrected(h), labels, map, level)?;
@@ -156,6 +198,32 @@ mod tests {
                 (direct / closed - 1.0).abs() < 1e-6,
                 "τ={tau}: {direct} vs {closed}"
             );
+        }
+    }
+
+    #[test]
+    fn cached_factors_match_the_direct_function() {
+        // Same sums in another order with exp(p ln u) for u^p: agreement to 1e-12 relative
+        // (each term carries a few ulp, the sums have at most 64 terms). Lags past the cache
+        // go through the function itself.
+        let lags: Vec<f64> = [1usize, 2, 3, 7, 16, 37, 64, 65, 200]
+            .iter()
+            .map(|v| *v as f64)
+            .collect();
+        for n in [600usize, 65_536] {
+            let table = DemeanedFactors::new(&lags, n);
+            let mut got = Vec::new();
+            for h in [0.01, 0.3, 0.7, 0.99] {
+                table.ln_factors(h, &mut got);
+                for (l, g) in lags.iter().zip(&got) {
+                    let want = demeaned_moment_factor(*l as usize, n, h);
+                    assert!(
+                        (g.exp() / want - 1.0).abs() < 1e-12,
+                        "n={n} h={h} τ={l}: {} vs {want}",
+                        g.exp()
+                    );
+                }
+            }
         }
     }
 }
