@@ -4,7 +4,7 @@ use lrdbench_numerics::scaling::{fit_hurst, HurstFit, SlopeMap};
 use lrdbench_numerics::{ladder, validate};
 use lrdbench_plugin_api::PluginError;
 
-use super::path::{check_not_straight, checked_mean, demeaned_path};
+use super::path::{check_not_straight, checked_mean, demeaned_path, lane_paths, LanePaths};
 use super::{check_level, corrected_fit, Demeaning, Input};
 
 /// Settings of [`ghe`].
@@ -79,11 +79,22 @@ pub fn ghe(x: &[f64], cfg: &GheConfig) -> Result<HurstFit, PluginError> {
         format!("q must be positive, got {}", cfg.q)
     })?;
     check_not_straight(x, cfg.input, mean, "ghe")?;
-    let p = demeaned_path(x, cfg.input, mean);
-    let n = p.len();
+    let n = match cfg.input {
+        Input::Increments => x.len() + 1,
+        Input::Path => x.len(),
+    };
     let max_lag = cfg.max_lag.unwrap_or((n / 8).min(64)).min(n / 2);
     let lags = ladder::log_spaced(1, max_lag.max(1), cfg.lags)?;
-    let moments = moments(&p, &lags, cfg.q);
+    let fast = if cfg.q == 2.0 && avx2_fma() {
+        let reach = lags.last().copied().unwrap_or(1);
+        lane_paths(x, cfg.input, mean, reach).and_then(|l| square_moments(&l, &lags))
+    } else {
+        None
+    };
+    let moments = match fast {
+        Some(k) => k,
+        None => moments(&demeaned_path(x, cfg.input, mean), &lags, cfg.q),
+    };
     let (mut lx, mut ly) = (
         Vec::with_capacity(lags.len()),
         Vec::with_capacity(lags.len()),
@@ -108,17 +119,25 @@ pub fn ghe(x: &[f64], cfg: &GheConfig) -> Result<HurstFit, PluginError> {
     }
 }
 
-/// K_q(τ) of the path `p` for every lag of `lags` (each below `p.len()`).
-///
-/// At q = 2 with AVX2 and FMA, one sweep per group of up to eight lags: p_t is loaded once for
-/// the group and each lag adds one subtraction and one fused multiply-add per point, four
-/// points at a time. Otherwise [`moment`] per lag.
+/// K_q(τ) of the path `p` for every lag of `lags` (each below `p.len()`), by [`moment`].
 pub fn moments(p: &[f64], lags: &[usize], q: f64) -> Vec<f64> {
+    lags.iter().map(|tau| moment(p, *tau, q)).collect()
+}
+
+/// K_2(τ) for every lag of `lags` from the lane layout of the path, or `None` without AVX2
+/// and FMA (the caller then builds the flat path and uses [`moments`]).
+///
+/// One sweep per group of up to [`LAG_GROUP`] lags: each aligned row of four path values is
+/// loaded once for the group, and each lag adds one aligned load, one subtraction and one
+/// fused multiply-add per four points (unaligned loads of the flat path split cache lines
+/// three times in eight, which bound the flat sweep).
+pub fn square_moments(lanes: &LanePaths, lags: &[usize]) -> Option<Vec<f64>> {
     #[cfg(target_arch = "x86_64")]
-    if q == 2.0
-        && std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("fma")
-    {
+    if avx2_fma() {
+        let reach = lanes.rows.len() - lanes.segment;
+        if lags.iter().any(|t| *t > reach || *t == 0) {
+            return None;
+        }
         let mut out = vec![0.0; lags.len()];
         // Groups of near-equal size: 14 lags (the default ladder) run as two groups of 7.
         let groups = lags.len().div_ceil(LAG_GROUP);
@@ -126,70 +145,79 @@ pub fn moments(p: &[f64], lags: &[usize], q: f64) -> Vec<f64> {
         for g in 0..groups {
             let end = lags.len() * (g + 1) / groups;
             // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            unsafe { square_sums_avx2(p, &lags[start..end], &mut out[start..end]) };
+            unsafe { square_sums_avx2(lanes, &lags[start..end], &mut out[start..end]) };
             start = end;
         }
         for (k, tau) in out.iter_mut().zip(lags) {
-            *k /= (p.len() - tau) as f64;
+            *k /= (lanes.len - tau) as f64;
         }
-        return out;
+        return Some(out);
     }
-    lags.iter().map(|tau| moment(p, *tau, q)).collect()
+    None
 }
 
-/// Most lags one sweep of [`moments`] carries (eight accumulators and two working registers
-/// of the sixteen).
+/// Whether the CPU runs [`square_moments`].
+fn avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// Most lags one sweep of [`square_moments`] carries (eight accumulators and two working
+/// registers of the sixteen).
 const LAG_GROUP: usize = 8;
 
-/// `out[j] = Σ_t (p[t + lags[j]] − p[t])²` for up to [`LAG_GROUP`] lags.
+/// `out[j] = Σ_t (X_{t + lags[j]} − X_t)²` for up to [`LAG_GROUP`] lags, each ≤ the lanes'
+/// reach.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn square_sums_avx2(p: &[f64], lags: &[usize], out: &mut [f64]) {
+unsafe fn square_sums_avx2(lanes: &LanePaths, lags: &[usize], out: &mut [f64]) {
     match lags.len() {
         // SAFETY (all arms): the caller guarantees AVX2 and FMA.
-        1 => unsafe { square_sums_group::<1>(p, lags, out) },
-        2 => unsafe { square_sums_group::<2>(p, lags, out) },
-        3 => unsafe { square_sums_group::<3>(p, lags, out) },
-        4 => unsafe { square_sums_group::<4>(p, lags, out) },
-        5 => unsafe { square_sums_group::<5>(p, lags, out) },
-        6 => unsafe { square_sums_group::<6>(p, lags, out) },
-        7 => unsafe { square_sums_group::<7>(p, lags, out) },
-        _ => unsafe { square_sums_group::<8>(p, lags, out) },
+        1 => unsafe { square_sums_group::<1>(lanes, lags, out) },
+        2 => unsafe { square_sums_group::<2>(lanes, lags, out) },
+        3 => unsafe { square_sums_group::<3>(lanes, lags, out) },
+        4 => unsafe { square_sums_group::<4>(lanes, lags, out) },
+        5 => unsafe { square_sums_group::<5>(lanes, lags, out) },
+        6 => unsafe { square_sums_group::<6>(lanes, lags, out) },
+        7 => unsafe { square_sums_group::<7>(lanes, lags, out) },
+        _ => unsafe { square_sums_group::<8>(lanes, lags, out) },
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn square_sums_group<const G: usize>(p: &[f64], lags: &[usize], out: &mut [f64]) {
+unsafe fn square_sums_group<const G: usize>(lanes: &LanePaths, lags: &[usize], out: &mut [f64]) {
     use std::arch::x86_64::*;
     let mut tau = [0usize; G];
     tau.copy_from_slice(&lags[..G]);
-    let np = p.len();
-    let widest = tau.iter().copied().max().unwrap_or(0);
-    // Every lag of the group is defined for t < end.
-    let end = np.saturating_sub(widest);
-    let base = p.as_ptr();
+    let rows = &lanes.rows;
+    let s = lanes.segment;
+    let base = rows.as_ptr().cast::<f64>();
     let mut acc = [_mm256_setzero_pd(); G];
-    let mut t = 0;
-    while t + 4 <= end {
-        // SAFETY: t + 4 ≤ end ≤ np − τ_j for every j, so both loads are inside `p`.
+    for i in 0..s {
+        // SAFETY: i + τ_j < S + reach ≤ R for every j (checked by the caller), and rows are
+        // 32-byte aligned.
         unsafe {
-            let lo = _mm256_loadu_pd(base.add(t));
+            let lo = _mm256_load_pd(base.add(4 * i));
             for j in 0..G {
-                let d = _mm256_sub_pd(_mm256_loadu_pd(base.add(t + tau[j])), lo);
+                let d = _mm256_sub_pd(_mm256_load_pd(base.add(4 * (i + tau[j]))), lo);
                 acc[j] = _mm256_fmadd_pd(d, d, acc[j]);
             }
         }
-        t += 4;
     }
     for j in 0..G {
-        let mut lanes = [0.0f64; 4];
-        // SAFETY: `lanes` holds four f64.
-        unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), acc[j]) };
-        let tail: f64 = (t..np - tau[j])
-            .map(|u| (p[u + tau[j]] - p[u]).powi(2))
+        let mut lane = [0.0f64; 4];
+        // SAFETY: `lane` holds four f64.
+        unsafe { _mm256_storeu_pd(lane.as_mut_ptr(), acc[j]) };
+        // t from 4S on: lane 3, row t − 3S.
+        let tail: f64 = (s..lanes.len - 3 * s - tau[j])
+            .map(|i| (rows[i + tau[j]].0[3] - rows[i].0[3]).powi(2))
             .sum();
-        out[j] = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail;
+        out[j] = (lane[0] + lane[1]) + (lane[2] + lane[3]) + tail;
     }
 }
 
@@ -260,31 +288,48 @@ mod tests {
     }
 
     #[test]
-    fn lag_sweeps_match_the_definition() {
-        // `moments` (the grouped AVX2 sweep where the CPU has it) against the definition,
-        // 1e-9 relative: group sizes 1 to 8, lags that leave every remainder of the four-wide
-        // step, and a path far from zero (fBm plus 1e6), where the differences must still be
-        // taken before squaring.
+    fn lane_sweeps_match_the_definition() {
+        // `square_moments` on the lane layout (where the CPU has AVX2 and FMA) against the
+        // definition on the flat path, 1e-9 relative: group sizes 1 to 8, lengths that leave
+        // every remainder of the four-row steps and of the 64-row blocks, both input
+        // representations, and fBm riding on 1e6 read as a path, where the large values must
+        // cost nothing. The flat path itself is held to a double-double reference in `path`.
         let ladders: [&[usize]; 4] = [
             &[1, 2, 3, 4, 5, 7, 9, 12, 16, 21, 28, 37, 49, 64],
             &[5],
             &[1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144],
             &[2, 3, 4, 6, 7, 11, 17, 30, 31],
         ];
-        for (n, h) in [(1001usize, 0.3), (4099, 0.95)] {
-            let base = fgn_path(h, n, 9);
-            let shifted: Vec<f64> = base.iter().map(|v| v + 1e6).collect();
-            for p in [&base, &shifted] {
+        let mut checked = 0;
+        for (n, h) in [(1001usize, 0.3), (4099, 0.95), (70_003, 0.7)] {
+            let z = lrdbench_numerics::fgn::fgn(h, n, 9).unwrap();
+            let mut fbm = vec![1e6];
+            for v in &z {
+                fbm.push(fbm[fbm.len() - 1] + v);
+            }
+            for (x, input) in [(&z, Input::Increments), (&fbm, Input::Path)] {
+                let mean = checked_mean(x, input, 8, "t").unwrap();
+                let p = demeaned_path(x, input, mean);
                 for lags in ladders {
-                    for q in [2.0, 1.0] {
-                        let got = moments(p, lags, q);
-                        for (tau, g) in lags.iter().zip(&got) {
-                            let want = naive(p, *tau, q);
-                            assert!(((g - want) / want).abs() < 1e-9, "n={n} τ={tau} q={q}");
-                        }
+                    let reach = *lags.iter().max().unwrap();
+                    let Some(lanes) = lane_paths(x, input, mean, reach) else {
+                        continue;
+                    };
+                    assert_eq!(lanes.len, p.len());
+                    let Some(got) = square_moments(&lanes, lags) else {
+                        continue;
+                    };
+                    for (tau, g) in lags.iter().zip(&got) {
+                        let want = naive(&p, *tau, 2.0);
+                        assert!(((g - want) / want).abs() < 1e-9, "n={n} τ={tau} {input:?}");
                     }
+                    checked += 1;
                 }
             }
+        }
+        // Without AVX2 and FMA the lane layout is not used and there is nothing to compare.
+        if avx2_fma() {
+            assert_eq!(checked, 24);
         }
     }
 }

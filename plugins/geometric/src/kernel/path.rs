@@ -209,6 +209,141 @@ unsafe fn demeaned_path_avx2(x: &[f64], input: Input, mean: f64) -> Vec<f64> {
     out
 }
 
+/// Four path values in one 32-byte-aligned row (see [`LanePaths`]).
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(32))]
+pub struct Row(pub [f64; 4]);
+
+/// The path cut into four segments laid side by side, for sweeps that only take differences
+/// X_{t+τ} − X_t: lane l of row i holds X_{lS+i} − X_{lS} (the segment's own path, from 0),
+/// rows 0..R with R = N − 3S, so every lane runs on past its segment by R − S ≥ `reach` rows.
+///
+/// A difference of lag τ ≤ `reach` at t < 4S is then `rows[i + τ].0[l] − rows[i].0[l]` with
+/// t = lS + i, i < S, and one aligned load serves four t at once; t ≥ 4S are in lane 3 at
+/// row t − 3S. The offsets between lanes cancel in every difference, so none is stored.
+#[derive(Debug, Clone)]
+pub struct LanePaths {
+    /// The rows.
+    pub rows: Vec<Row>,
+    /// Segment length S.
+    pub segment: usize,
+    /// Length N of the whole path.
+    pub len: usize,
+}
+
+/// Rows per block of [`lane_paths`]: each lane sums 256 terms locally per block.
+const LANE_BLOCK: usize = 64;
+
+/// The [`LanePaths`] of the demeaned increments of `x` for lags up to `reach`, or `None`
+/// without AVX2 (or for a path shorter than 32 + `reach`).
+///
+/// Built as [`demeaned_path`] is, lane by lane in the four lanes of a vector: a 4 × 4
+/// transpose turns four contiguous loads into four rows, each lane sums its block locally on
+/// a double-double offset, and the loop-carried chain is two additions per four rows.
+pub fn lane_paths(x: &[f64], input: Input, mean: f64, reach: usize) -> Option<LanePaths> {
+    let m = match input {
+        Input::Increments => x.len(),
+        Input::Path => x.len().saturating_sub(1),
+    };
+    let len = m + 1;
+    if len < 32 + reach {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        let segment = (len - reach) / 4;
+        // SAFETY: the CPU supports AVX2, checked just above.
+        let rows = unsafe { lane_rows_avx2(x, input, mean, segment, len - 3 * segment) };
+        return Some(LanePaths { rows, segment, len });
+    }
+    None
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn lane_rows_avx2(x: &[f64], input: Input, mean: f64, s: usize, r: usize) -> Vec<Row> {
+    use std::arch::x86_64::*;
+    let mut rows: Vec<Row> = Vec::with_capacity(r);
+    // SAFETY: r ≥ 1; rows 1..r are all written below before the length is set.
+    unsafe { rows.as_mut_ptr().write(Row([0.0; 4])) };
+    let src = x.as_ptr();
+    let path = input == Input::Path;
+    let mv = _mm256_set1_pd(mean);
+    // Four demeaned increments from k on (k + 4 ≤ m).
+    let load = |k: usize| -> __m256d {
+        // SAFETY: k + 4 ≤ m ≤ x.len(), and k + 5 ≤ x.len() for a path.
+        unsafe {
+            if path {
+                let d = _mm256_sub_pd(_mm256_loadu_pd(src.add(k + 1)), _mm256_loadu_pd(src.add(k)));
+                _mm256_sub_pd(d, mv)
+            } else {
+                _mm256_sub_pd(_mm256_loadu_pd(src.add(k)), mv)
+            }
+        }
+    };
+    let (mut hi, mut lo) = (_mm256_setzero_pd(), _mm256_setzero_pd());
+    // Row i (≥ 1) of lane l adds the increment lS + i − 1; lane 3's last row, r − 1, adds
+    // increment 3s + r − 2 = m − 1.
+    let mut i = 1;
+    while i < r {
+        let end = (i + LANE_BLOCK).min(r);
+        let mut carry = _mm256_setzero_pd();
+        while i + 4 <= end {
+            let k = i - 1;
+            let (a0, a1, a2, a3) = (load(k), load(k + s), load(k + 2 * s), load(k + 3 * s));
+            let (t0, t1) = (_mm256_unpacklo_pd(a0, a1), _mm256_unpackhi_pd(a0, a1));
+            let (t2, t3) = (_mm256_unpacklo_pd(a2, a3), _mm256_unpackhi_pd(a2, a3));
+            let r0 = _mm256_permute2f128_pd::<0x20>(t0, t2);
+            let r1 = _mm256_permute2f128_pd::<0x20>(t1, t3);
+            let r2 = _mm256_permute2f128_pd::<0x31>(t0, t2);
+            let r3 = _mm256_permute2f128_pd::<0x31>(t1, t3);
+            let l0 = _mm256_add_pd(carry, r0);
+            let l1 = _mm256_add_pd(carry, _mm256_add_pd(r0, r1));
+            let l2 = _mm256_add_pd(l1, r2);
+            let l3 = _mm256_add_pd(l1, _mm256_add_pd(r2, r3));
+            carry = l3;
+            // SAFETY: rows i..i + 4 < r are inside the capacity, and 32-byte aligned.
+            unsafe {
+                let dst = rows.as_mut_ptr().add(i).cast::<f64>();
+                _mm256_store_pd(dst, _mm256_add_pd(hi, l0));
+                _mm256_store_pd(dst.add(4), _mm256_add_pd(hi, l1));
+                _mm256_store_pd(dst.add(8), _mm256_add_pd(hi, l2));
+                _mm256_store_pd(dst.add(12), _mm256_add_pd(hi, l3));
+            }
+            i += 4;
+        }
+        let mut c = [0.0f64; 4];
+        let (mut h, mut o) = ([0.0f64; 4], [0.0f64; 4]);
+        // SAFETY: the arrays hold four f64.
+        unsafe {
+            _mm256_storeu_pd(c.as_mut_ptr(), carry);
+            _mm256_storeu_pd(h.as_mut_ptr(), hi);
+            _mm256_storeu_pd(o.as_mut_ptr(), lo);
+        }
+        while i < end {
+            let mut row = Row([0.0; 4]);
+            for l in 0..4 {
+                c[l] += term(x, input, mean, l * s + i - 1);
+                row.0[l] = h[l] + c[l];
+            }
+            // SAFETY: row i < r is inside the capacity.
+            unsafe { rows.as_mut_ptr().add(i).write(row) };
+            i += 1;
+        }
+        for l in 0..4 {
+            (h[l], o[l]) = add_to_offset(h[l], o[l], c[l]);
+        }
+        // SAFETY: the arrays hold four f64.
+        unsafe {
+            hi = _mm256_loadu_pd(h.as_ptr());
+            lo = _mm256_loadu_pd(o.as_ptr());
+        }
+    }
+    // SAFETY: rows 0..r were written above.
+    unsafe { rows.set_len(r) };
+    rows
+}
+
 /// Σ (x_i − shift) in eight lanes.
 fn shifted_sum(x: &[f64], shift: f64) -> f64 {
     #[cfg(target_arch = "x86_64")]
