@@ -47,8 +47,8 @@ pub const GHE_MIN_N: usize = 128;
 /// # Complexity
 ///
 /// O(n) per lag, O(n · lags) in all (16 lags by default, 14 distinct once rounded to
-/// integers). Two streaming passes build the path; at q = 2 the lags are summed in sweeps of
-/// up to eight (see [`moments`]).
+/// integers). Two streaming passes build the path; at q = 2 with AVX2 and FMA the lags are
+/// summed in sweeps of up to eight over a four-lane layout of it (see [`square_moments`]).
 ///
 /// # Accuracy
 ///
@@ -153,6 +153,7 @@ pub fn square_moments(lanes: &LanePaths, lags: &[usize]) -> Option<Vec<f64>> {
         }
         return Some(out);
     }
+    let _ = (lanes, lags);
     None
 }
 
@@ -168,6 +169,7 @@ fn avx2_fma() -> bool {
 
 /// Most lags one sweep of [`square_moments`] carries (eight accumulators and two working
 /// registers of the sixteen).
+#[cfg(target_arch = "x86_64")]
 const LAG_GROUP: usize = 8;
 
 /// `out[j] = Σ_t (X_{t + lags[j]} − X_t)²` for up to [`LAG_GROUP`] lags, each ≤ the lanes'
@@ -204,7 +206,9 @@ unsafe fn square_sums_group<const G: usize>(lanes: &LanePaths, lags: &[usize], o
         unsafe {
             let lo = _mm256_load_pd(base.add(4 * i));
             for j in 0..G {
-                let d = _mm256_sub_pd(_mm256_load_pd(base.add(4 * (i + tau[j]))), lo);
+                // X_t − X_{t+τ} (the square is the same) lets the load fold into the
+                // subtraction as its memory operand: one instruction fewer per lag.
+                let d = _mm256_sub_pd(lo, _mm256_load_pd(base.add(4 * (i + tau[j]))));
                 acc[j] = _mm256_fmadd_pd(d, d, acc[j]);
             }
         }

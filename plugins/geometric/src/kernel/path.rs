@@ -1,6 +1,6 @@
 //! The demeaned path both estimators measure, built in two streaming passes over the input.
 //!
-//! The first pass checks finiteness and takes the mean at once: it sums `x_i − x_0` in eight
+//! The first pass checks finiteness and takes the mean at once: it sums `x_i − x_0` in sixteen
 //! independent lanes (a single running sum would serialise on the addition's latency), and a
 //! non-finite value or an overflow shows as a non-finite sum. Shifting by `x_0` keeps the
 //! summands at the scale of the series' spread, so a large common offset costs no accuracy.
@@ -232,6 +232,7 @@ pub struct LanePaths {
 }
 
 /// Rows per block of [`lane_paths`]: each lane sums 256 terms locally per block.
+#[cfg(target_arch = "x86_64")]
 const LANE_BLOCK: usize = 64;
 
 /// The [`LanePaths`] of the demeaned increments of `x` for lags up to `reach`, or `None`
@@ -256,6 +257,7 @@ pub fn lane_paths(x: &[f64], input: Input, mean: f64, reach: usize) -> Option<La
         let rows = unsafe { lane_rows_avx2(x, input, mean, segment, len - 3 * segment) };
         return Some(LanePaths { rows, segment, len });
     }
+    let _ = mean;
     None
 }
 
@@ -344,7 +346,7 @@ unsafe fn lane_rows_avx2(x: &[f64], input: Input, mean: f64, s: usize, r: usize)
     rows
 }
 
-/// Σ (x_i − shift) in eight lanes.
+/// Σ (x_i − shift) in sixteen lanes.
 fn shifted_sum(x: &[f64], shift: f64) -> f64 {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
@@ -360,7 +362,7 @@ unsafe fn shifted_sum_avx2(x: &[f64], shift: f64) -> f64 {
     lanes_sum(x, x, |a, _| a - shift)
 }
 
-/// Σ (x_{i+1} − x_i) in eight lanes (the rounded increments the path is built from).
+/// Σ (x_{i+1} − x_i) in sixteen lanes (the rounded increments the path is built from).
 fn diff_sum(x: &[f64]) -> f64 {
     let (hi, lo) = (&x[1..], &x[..x.len() - 1]);
     #[cfg(target_arch = "x86_64")]
@@ -377,12 +379,13 @@ unsafe fn diff_sum_avx2(hi: &[f64], lo: &[f64]) -> f64 {
     lanes_sum(hi, lo, |a, b| a - b)
 }
 
-/// Σ f(a_i, b_i) over eight accumulators (vectorised in whatever build inlines it; `a` and
-/// `b` of equal length).
+/// Σ f(a_i, b_i) over sixteen accumulators (`a` and `b` of equal length): vectorised in
+/// whatever build inlines it, four AVX2 registers, so the additions' latency does not bound
+/// the loop.
 #[inline(always)]
 fn lanes_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
-    let mut acc = [0.0f64; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let mut acc = [0.0f64; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
     let tail: f64 = ca
         .remainder()
         .iter()
@@ -390,7 +393,7 @@ fn lanes_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
         .map(|(x, y)| f(*x, *y))
         .sum();
     for (xa, xb) in ca.zip(cb) {
-        for l in 0..8 {
+        for l in 0..16 {
             acc[l] += f(xa[l], xb[l]);
         }
     }
