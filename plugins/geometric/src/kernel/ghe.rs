@@ -127,7 +127,7 @@ pub fn moments(p: &[f64], lags: &[usize], q: f64) -> Vec<f64> {
 /// K_2(τ) for every lag of `lags` from the lane layout of the path, or `None` without AVX2
 /// and FMA (the caller then builds the flat path and uses [`moments`]).
 ///
-/// One sweep per group of up to [`LAG_GROUP`] lags: each aligned row of four path values is
+/// One sweep per group of up to eight lags: each aligned row of four path values is
 /// loaded once for the group, and each lag adds one aligned load, one subtraction and one
 /// fused multiply-add per four points (unaligned loads of the flat path split cache lines
 /// three times in eight, which bound the flat sweep).

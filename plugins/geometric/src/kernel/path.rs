@@ -5,13 +5,16 @@
 //! non-finite value or an overflow shows as a non-finite sum. Shifting by `x_0` keeps the
 //! summands at the scale of the series' spread, so a large common offset costs no accuracy.
 //!
-//! The second pass is a blocked prefix sum. Within a block of [`BLOCK`] terms the running sum
+//! The second pass is a blocked prefix sum. Within a block of 256 terms the running sum
 //! starts from zero, so its rounding stays at the scale of the block's own partial sums; the
 //! sum of the blocks before is carried in double-double (TwoSum) and each path value is the
 //! block's local sum plus that offset, rounded once. The error of a value is about one ulp of
 //! the value plus the in-block rounding, and does not grow with n (as with the serial
 //! compensated profile it replaces). With AVX2 the block sum runs four terms at a time by an
 //! in-register scan, eight terms per step of the only loop-carried addition.
+//!
+//! For sweeps that only take differences X_{t+τ} − X_t, [`lane_paths`] builds the same path
+//! as four segments side by side ([`LanePaths`]), so that every load is an aligned row.
 
 use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
@@ -29,7 +32,7 @@ const BLOCK: usize = 256;
 ///
 /// `invalid_input` for a non-finite or constant series, or one whose sum overflows;
 /// `insufficient_data` below `min_len`.
-pub(crate) fn checked_mean(
+pub fn checked_mean(
     x: &[f64],
     input: Input,
     min_len: usize,
