@@ -2,8 +2,8 @@
 
 pub mod ghe;
 pub mod higuchi;
+pub mod path;
 
-use lrdbench_numerics::prefix;
 use lrdbench_plugin_api::PluginError;
 
 /// What the input series is: the noise (increments) or its cumulative path.
@@ -27,41 +27,11 @@ pub enum Demeaning {
     Fgn,
 }
 
-/// The demeaned increments of the path, whichever representation `x` is in (validated input).
-pub(crate) fn increments(x: &[f64], input: Input) -> Vec<f64> {
-    let d: Vec<f64> = match input {
-        Input::Increments => x.to_vec(),
-        Input::Path => x.windows(2).map(|w| w[1] - w[0]).collect(),
-    };
-    let mean = prefix::neumaier_sum(d.iter().copied()) / d.len().max(1) as f64;
-    d.into_iter().map(|v| v - mean).collect()
-}
-
-/// The path X_0 = 0, X_j = Σ_{i<j} z_i of demeaned increments (compensated), length n + 1.
-pub(crate) fn path(z: &[f64]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(z.len() + 1);
-    out.push(0.0);
-    out.extend(prefix::profile(z));
-    out
-}
-
 /// Checks the interval level shared by every kernel.
 pub(crate) fn check_level(level: f64) -> Result<(), PluginError> {
     lrdbench_numerics::validate::require(level > 0.0 && level < 1.0, || {
         format!("level must be in (0, 1), got {level}")
     })
-}
-
-/// Rejects a path whose increments are all equal (a straight line has no roughness).
-pub(crate) fn check_increments(z: &[f64], method: &str) -> Result<(), PluginError> {
-    if z.iter()
-        .all(|v| v.abs() <= f64::EPSILON * 16.0 * z.len() as f64)
-    {
-        return Err(PluginError::invalid_input(format!(
-            "{method}: the increments are constant (the path is a straight line)"
-        )));
-    }
-    Ok(())
 }
 
 /// E[(X_{t+τ} − X_t)²] / τ^{2H} averaged over t, for the path of *demeaned* unit-variance fGn
@@ -95,6 +65,163 @@ pub fn demeaned_moment_factor(tau: usize, n: usize, h: f64) -> f64 {
     (e / t.powf(p)).max(1e-12)
 }
 
+/// Lags up to which [`DemeanedFactors`] takes the power sums from cached logarithms (those
+/// [`demeaned_moment_factor`] sums term by term; both default ladders stay below it).
+const CACHED_LAG: usize = 64;
+
+/// `ln` [`demeaned_moment_factor`]`(τ, n, H)` for fixed lags and n at any H, as the fixed point
+/// in H needs it five or so times per fit. For τ ≤ [`CACHED_LAG`] the two power sums are
+/// prefix sums shared by every lag, and everything that does not depend on H is computed once:
+///
+/// - u^{2H} for u ≤ τ_max: exp(2H ln u) for the primes only, products for the rest
+///   (u^{2H} = a^{2H} (u/a)^{2H}; at most six products, a few ulp);
+/// - Σ_{i<τ} (n − i)^{2H} = n^{2H} Σ_k C(2H, k) (−1/n)^k S_k(τ) with S_k(τ) = Σ_{i<τ} i^k
+///   cached, truncated where (τ_max/n)^k < 1e-17 (|C(2H, k)| ≤ 1 for 2H ≤ 2, so the tail is
+///   below 3e-17 relative for τ_max ≤ n/4); for τ_max > n/4, exp(2H ln(n − i)) term by term.
+///
+/// About twenty exponentials per H instead of 2·Σ τ powers. Larger lags call
+/// [`demeaned_moment_factor`].
+struct DemeanedFactors<'a> {
+    lags: &'a [f64],
+    n: usize,
+    /// Largest cached lag.
+    top: usize,
+    /// ln u for prime u ≤ top, 0 elsewhere.
+    ln_prime: Vec<f64>,
+    /// Smallest prime factor of u ≤ top (u itself for a prime).
+    factor: Vec<usize>,
+    /// S_k(τ) for each lag (row) and k < terms, or empty when the series is not used.
+    moments: Vec<f64>,
+    terms: usize,
+    /// ln (n − i) for i < top when the series is not used.
+    ln_top: Vec<f64>,
+    ln_n: f64,
+}
+
+impl<'a> DemeanedFactors<'a> {
+    fn new(lags: &'a [f64], n: usize) -> DemeanedFactors<'a> {
+        let top = lags
+            .iter()
+            .map(|l| *l as usize)
+            .filter(|t| *t <= CACHED_LAG && *t <= n)
+            .max()
+            .unwrap_or(0);
+        // Sieve of smallest prime factors.
+        let mut factor: Vec<usize> = (0..=top).collect();
+        for d in 2..=top {
+            if factor[d] == d {
+                for multiple in (d * d..=top).step_by(d) {
+                    factor[multiple] = factor[multiple].min(d);
+                }
+            }
+        }
+        let ln_prime = (0..=top)
+            .map(|u| {
+                if u >= 2 && factor[u] == u {
+                    (u as f64).ln()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let ratio = top as f64 / n as f64;
+        let (terms, moments, ln_top) = if top > 0 && ratio <= 0.25 {
+            let terms = ((1e-17f64.ln() / ratio.ln()).ceil() as usize).max(1);
+            // all[τ·terms + k] = S_k(τ) for τ ≤ top, by running powers and prefix sums.
+            let mut all = vec![0.0; (top + 1) * terms];
+            let mut power = vec![0.0; terms];
+            for i in 0..top {
+                let mut v = 1.0;
+                for (k, pw) in power.iter_mut().enumerate() {
+                    *pw = v;
+                    v *= i as f64;
+                    all[(i + 1) * terms + k] = all[i * terms + k] + *pw;
+                }
+            }
+            let mut moments = Vec::with_capacity(lags.len() * terms);
+            for l in lags {
+                let tau = *l as usize;
+                if tau <= top {
+                    moments.extend_from_slice(&all[tau * terms..(tau + 1) * terms]);
+                } else {
+                    moments.extend(std::iter::repeat_n(0.0, terms));
+                }
+            }
+            (terms, moments, Vec::new())
+        } else {
+            let ln_top = (0..top).map(|i| ((n - i) as f64).ln()).collect();
+            (0, Vec::new(), ln_top)
+        };
+        DemeanedFactors {
+            lags,
+            n,
+            top,
+            ln_prime,
+            factor,
+            moments,
+            terms,
+            ln_top,
+            ln_n: (n as f64).ln(),
+        }
+    }
+
+    /// ln factor per lag at `h`, into `out`.
+    fn ln_factors(&self, h: f64, out: &mut Vec<f64>) {
+        let p = 2.0 * h;
+        let top = self.top;
+        // pow[u] = u^p; low[j] = Σ_{u=1}^{j} u^p.
+        let mut pow = vec![0.0; top + 1];
+        let mut low = vec![0.0; top + 1];
+        for u in 1..=top {
+            let a = self.factor[u];
+            pow[u] = match u {
+                1 => 1.0,
+                _ if a == u => (p * self.ln_prime[u]).exp(),
+                _ => pow[a] * pow[u / a],
+            };
+            low[u] = low[u - 1] + pow[u];
+        }
+        let nf = self.n as f64;
+        let n_p = (p * self.ln_n).exp();
+        let n_pow = n_p / (nf * nf);
+        // c_k = C(p, k) (−1/n)^k.
+        let mut coef = Vec::with_capacity(self.terms);
+        let mut c = 1.0;
+        for k in 0..self.terms {
+            coef.push(c);
+            c *= (p - k as f64) / (k + 1) as f64 * (-1.0 / nf);
+        }
+        // Without the series: high[j] = Σ_{i<j} (n − i)^p.
+        let mut high = Vec::with_capacity(self.ln_top.len() + 1);
+        high.push(0.0);
+        let mut b = 0.0;
+        for l in &self.ln_top {
+            b += (p * l).exp();
+            high.push(b);
+        }
+        out.clear();
+        out.extend(self.lags.iter().enumerate().map(|(row, l)| {
+            let tau = *l as usize;
+            if tau == 0 || tau > top {
+                return demeaned_moment_factor(tau, self.n, h).ln();
+            }
+            let top_sum = if self.terms > 0 {
+                let s = &self.moments[row * self.terms..(row + 1) * self.terms];
+                // Smallest terms first.
+                n_p * coef.iter().zip(s).rev().map(|(c, s)| c * s).sum::<f64>()
+            } else {
+                high[tau]
+            };
+            let t = *l;
+            let t_pow = pow[tau];
+            let cov_sum = top_sum - low[tau - 1];
+            let positions = (self.n - tau + 1) as f64;
+            let e = t_pow - 2.0 * (t / nf) * cov_sum / positions + t * t * n_pow;
+            (e / t_pow).max(1e-12).ln()
+        }));
+    }
+}
+
 /// Fits `log_stat − (power/2)·log factor(lag, H)` on log lag, iterating H to a fixed point
 /// (the correction for the demeaned path; see [`demeaned_moment_factor`]).
 pub(crate) fn corrected_fit(
@@ -109,16 +236,18 @@ pub(crate) fn corrected_fit(
     use lrdbench_numerics::scaling::{fit_hurst, fixed_point, slope};
     let lx: Vec<f64> = lags.iter().map(|l| l.ln()).collect();
     let fit = fit_hurst(lx.clone(), log_stat.to_vec(), labels, map, level)?;
+    let factors = DemeanedFactors::new(lags, n);
     let corrected = |h: f64| -> Vec<f64> {
-        let h = h.clamp(0.01, 0.99);
+        let mut ln_c = Vec::with_capacity(lags.len());
+        factors.ln_factors(h.clamp(0.01, 0.99), &mut ln_c);
         log_stat
             .iter()
-            .zip(lags)
-            .map(|(s, l)| s - 0.5 * power * demeaned_moment_factor(*l as usize, n, h).ln())
+            .zip(&ln_c)
+            .map(|(s, c)| s - 0.5 * power * c)
             .collect()
     };
     // Secant steps to the fixed point (about five evaluations instead of dozens: each costs
-    // a power sum per lag), then the full fit once at it.
+    // the power sums of `factors`), then the full fit once at it.
     let t = |h: f64| map.factor * slope(&lx, &corrected(h), None) + map.offset;
     let (h, converged) = fixed_point(fit.h, t, 1e-10, 60);
     let mut fit = fit_hurst(lx, corrected(h), labels, map, level)?;
@@ -156,6 +285,34 @@ mod tests {
                 (direct / closed - 1.0).abs() < 1e-6,
                 "τ={tau}: {direct} vs {closed}"
             );
+        }
+    }
+
+    #[test]
+    fn cached_factors_match_the_direct_function() {
+        // Same sums by other means (u^p from prime powers, the top sum by its binomial
+        // series, or term by term when τ_max > n/4 as at n = 128 and 257): agreement to 1e-12
+        // relative (each term carries a few ulp, the sums have at most 64 terms, the series is
+        // truncated below 3e-17). Lags past the cache go through the function itself.
+        for n in [128usize, 257, 600, 65_536] {
+            let lags: Vec<f64> = [1usize, 2, 3, 7, 16, 37, 64, 65, 200]
+                .iter()
+                .filter(|v| **v <= n / 2)
+                .map(|v| *v as f64)
+                .collect();
+            let table = DemeanedFactors::new(&lags, n);
+            let mut got = Vec::new();
+            for h in [0.01, 0.3, 0.7, 0.99] {
+                table.ln_factors(h, &mut got);
+                for (l, g) in lags.iter().zip(&got) {
+                    let want = demeaned_moment_factor(*l as usize, n, h);
+                    assert!(
+                        (g.exp() / want - 1.0).abs() < 1e-12,
+                        "n={n} h={h} τ={l}: {} vs {want}",
+                        g.exp()
+                    );
+                }
+            }
         }
     }
 }

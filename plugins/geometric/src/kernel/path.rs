@@ -1,0 +1,516 @@
+//! The demeaned path both estimators measure, built in two streaming passes over the input.
+//!
+//! The first pass checks finiteness and takes the mean at once: it sums `x_i − x_0` in sixteen
+//! independent lanes (a single running sum would serialise on the addition's latency), and a
+//! non-finite value or an overflow shows as a non-finite sum. Shifting by `x_0` keeps the
+//! summands at the scale of the series' spread, so a large common offset costs no accuracy.
+//!
+//! The second pass is a blocked prefix sum. Within a block of 256 terms the running sum
+//! starts from zero, so its rounding stays at the scale of the block's own partial sums; the
+//! sum of the blocks before is carried in double-double (TwoSum) and each path value is the
+//! block's local sum plus that offset, rounded once. The error of a value is about one ulp of
+//! the value plus the in-block rounding, and does not grow with n (as with the serial
+//! compensated profile it replaces). With AVX2 the block sum runs four terms at a time by an
+//! in-register scan, eight terms per step of the only loop-carried addition.
+//!
+//! For sweeps that only take differences X_{t+τ} − X_t, [`lane_paths`] builds the same path
+//! as four segments side by side ([`LanePaths`]), so that every load is an aligned row.
+
+use lrdbench_numerics::validate;
+use lrdbench_plugin_api::PluginError;
+
+use super::Input;
+
+/// Terms per block of the prefix sum (a multiple of 8, the AVX2 step).
+const BLOCK: usize = 256;
+
+/// Validates `x` as [`lrdbench_numerics::validate::series`] does (finite, at least `min_len`
+/// points, not constant) and returns the mean of its increments (of `x` itself for
+/// [`Input::Increments`], of its first differences for [`Input::Path`]).
+///
+/// # Errors
+///
+/// `invalid_input` for a non-finite or constant series, or one whose sum overflows;
+/// `insufficient_data` below `min_len`.
+pub fn checked_mean(
+    x: &[f64],
+    input: Input,
+    min_len: usize,
+    method: &str,
+) -> Result<f64, PluginError> {
+    let terms = match input {
+        Input::Increments => x.len(),
+        Input::Path => x.len().saturating_sub(1),
+    };
+    let sum = if x.len() < min_len || terms == 0 {
+        f64::NAN
+    } else {
+        match input {
+            Input::Increments => shifted_sum(x, x[0]),
+            Input::Path => diff_sum(x),
+        }
+    };
+    if !sum.is_finite() {
+        // The slow scan finds the first offending value (or the length) for the message.
+        validate::series(x, min_len, method)?;
+        return Err(PluginError::invalid_input(format!(
+            "{method}: the values are too large to sum in f64"
+        )));
+    }
+    let first = x[0];
+    if x.iter().all(|v| *v == first) {
+        return Err(PluginError::invalid_input(format!(
+            "{method}: the series is constant"
+        )));
+    }
+    Ok(match input {
+        Input::Increments => first + sum / terms as f64,
+        Input::Path => sum / terms as f64,
+    })
+}
+
+/// The i-th demeaned increment.
+#[inline(always)]
+fn term(x: &[f64], input: Input, mean: f64, i: usize) -> f64 {
+    match input {
+        Input::Increments => x[i] - mean,
+        Input::Path => (x[i + 1] - x[i]) - mean,
+    }
+}
+
+/// Rejects a path whose demeaned increments are all (numerically) zero: a straight line has no
+/// roughness. Stops at the first increment above the threshold, so it costs a few reads.
+pub(crate) fn check_not_straight(
+    x: &[f64],
+    input: Input,
+    mean: f64,
+    method: &str,
+) -> Result<(), PluginError> {
+    let m = match input {
+        Input::Increments => x.len(),
+        Input::Path => x.len() - 1,
+    };
+    let threshold = f64::EPSILON * 16.0 * m as f64;
+    if (0..m).all(|i| term(x, input, mean, i).abs() <= threshold) {
+        return Err(PluginError::invalid_input(format!(
+            "{method}: the increments are constant (the path is a straight line)"
+        )));
+    }
+    Ok(())
+}
+
+/// The path X_0 = 0, X_j = Σ_{i<j} z_i of the demeaned increments z_i of `x` (`mean` from
+/// [`checked_mean`]), length m + 1 for m increments.
+pub fn demeaned_path(x: &[f64], input: Input, mean: f64) -> Vec<f64> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { demeaned_path_avx2(x, input, mean) };
+    }
+    demeaned_path_portable(x, input, mean)
+}
+
+/// [`demeaned_path`] without SIMD: the same blocks, one term at a time (public so that tests
+/// can hold both builds to the same reference).
+pub fn demeaned_path_portable(x: &[f64], input: Input, mean: f64) -> Vec<f64> {
+    let m = match input {
+        Input::Increments => x.len(),
+        Input::Path => x.len().saturating_sub(1),
+    };
+    let mut out = Vec::with_capacity(m + 1);
+    out.push(0.0);
+    let (mut hi, mut lo) = (0.0f64, 0.0f64);
+    let mut start = 0;
+    while start < m {
+        let end = (start + BLOCK).min(m);
+        let mut local = 0.0;
+        for i in start..end {
+            local += term(x, input, mean, i);
+            out.push(hi + local);
+        }
+        (hi, lo) = add_to_offset(hi, lo, local);
+        start = end;
+    }
+    out
+}
+
+/// `(hi, lo) + v` in double-double (TwoSum, then renormalised).
+#[inline(always)]
+fn add_to_offset(hi: f64, lo: f64, v: f64) -> (f64, f64) {
+    let s = hi + v;
+    let bb = s - hi;
+    let e = (hi - (s - bb)) + (v - bb);
+    let t = e + lo;
+    let h = s + t;
+    (h, t - (h - s))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn demeaned_path_avx2(x: &[f64], input: Input, mean: f64) -> Vec<f64> {
+    use std::arch::x86_64::*;
+    let m = match input {
+        Input::Increments => x.len(),
+        Input::Path => x.len().saturating_sub(1),
+    };
+    let mut out: Vec<f64> = Vec::with_capacity(m + 1);
+    let dst = out.as_mut_ptr();
+    let src = x.as_ptr();
+    let path = input == Input::Path;
+    let mv = _mm256_set1_pd(mean);
+    let zero = _mm256_setzero_pd();
+    // Four demeaned increments from i on (requires i + 4 ≤ m).
+    let load = |i: usize| -> __m256d {
+        // SAFETY: i + 4 ≤ m ≤ x.len(), and i + 5 ≤ x.len() for a path.
+        unsafe {
+            if path {
+                let d = _mm256_sub_pd(_mm256_loadu_pd(src.add(i + 1)), _mm256_loadu_pd(src.add(i)));
+                _mm256_sub_pd(d, mv)
+            } else {
+                _mm256_sub_pd(_mm256_loadu_pd(src.add(i)), mv)
+            }
+        }
+    };
+    // Inclusive prefix sum within the four lanes.
+    let scan4 = |v: __m256d| -> __m256d {
+        let s1 = _mm256_blend_pd::<0b0001>(_mm256_permute4x64_pd::<0b10_01_00_00>(v), zero);
+        let v = _mm256_add_pd(v, s1);
+        _mm256_add_pd(v, _mm256_permute2f128_pd::<0x08>(v, v))
+    };
+    let last = |v: __m256d| _mm256_permute4x64_pd::<0xFF>(v);
+    // SAFETY: every write below is to an index ≤ m, inside the capacity m + 1.
+    unsafe { dst.write(0.0) };
+    let (mut hi, mut lo) = (0.0f64, 0.0f64);
+    let mut i = 0;
+    while i < m {
+        let end = (i + BLOCK).min(m);
+        let off = _mm256_set1_pd(hi);
+        let mut carry = zero;
+        while i + 8 <= end {
+            let a = scan4(load(i));
+            let b = _mm256_add_pd(scan4(load(i + 4)), last(a));
+            let (la, lb) = (_mm256_add_pd(a, carry), _mm256_add_pd(b, carry));
+            carry = _mm256_add_pd(carry, last(b));
+            // SAFETY: i + 8 ≤ m, so indices 1 + i .. 1 + i + 8 are ≤ m.
+            unsafe {
+                _mm256_storeu_pd(dst.add(1 + i), _mm256_add_pd(off, la));
+                _mm256_storeu_pd(dst.add(5 + i), _mm256_add_pd(off, lb));
+            }
+            i += 8;
+        }
+        let mut local = _mm256_cvtsd_f64(carry);
+        while i < end {
+            local += term(x, input, mean, i);
+            // SAFETY: i < m.
+            unsafe { dst.add(1 + i).write(hi + local) };
+            i += 1;
+        }
+        (hi, lo) = add_to_offset(hi, lo, local);
+    }
+    // SAFETY: all m + 1 values were written above.
+    unsafe { out.set_len(m + 1) };
+    out
+}
+
+/// Four path values in one 32-byte-aligned row (see [`LanePaths`]).
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(32))]
+pub struct Row(pub [f64; 4]);
+
+/// The path cut into four segments laid side by side, for sweeps that only take differences
+/// X_{t+τ} − X_t: lane l of row i holds X_{lS+i} − X_{lS} (the segment's own path, from 0),
+/// rows 0..R with R = N − 3S, so every lane runs on past its segment by R − S ≥ `reach` rows.
+///
+/// A difference of lag τ ≤ `reach` at t < 4S is then `rows[i + τ].0[l] − rows[i].0[l]` with
+/// t = lS + i, i < S, and one aligned load serves four t at once; t ≥ 4S are in lane 3 at
+/// row t − 3S. The offsets between lanes cancel in every difference, so none is stored.
+#[derive(Debug, Clone)]
+pub struct LanePaths {
+    /// The rows.
+    pub rows: Vec<Row>,
+    /// Segment length S.
+    pub segment: usize,
+    /// Length N of the whole path.
+    pub len: usize,
+}
+
+/// Rows per block of [`lane_paths`]: each lane sums 256 terms locally per block.
+#[cfg(target_arch = "x86_64")]
+const LANE_BLOCK: usize = 64;
+
+/// The [`LanePaths`] of the demeaned increments of `x` for lags up to `reach`, or `None`
+/// without AVX2 (or for a path shorter than 32 + `reach`).
+///
+/// Built as [`demeaned_path`] is, lane by lane in the four lanes of a vector: a 4 × 4
+/// transpose turns four contiguous loads into four rows, each lane sums its block locally on
+/// a double-double offset, and the loop-carried chain is two additions per four rows.
+pub fn lane_paths(x: &[f64], input: Input, mean: f64, reach: usize) -> Option<LanePaths> {
+    let m = match input {
+        Input::Increments => x.len(),
+        Input::Path => x.len().saturating_sub(1),
+    };
+    let len = m + 1;
+    if len < 32 + reach {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        let segment = (len - reach) / 4;
+        // SAFETY: the CPU supports AVX2, checked just above.
+        let rows = unsafe { lane_rows_avx2(x, input, mean, segment, len - 3 * segment) };
+        return Some(LanePaths { rows, segment, len });
+    }
+    let _ = mean;
+    None
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn lane_rows_avx2(x: &[f64], input: Input, mean: f64, s: usize, r: usize) -> Vec<Row> {
+    use std::arch::x86_64::*;
+    let mut rows: Vec<Row> = Vec::with_capacity(r);
+    // SAFETY: r ≥ 1; rows 1..r are all written below before the length is set.
+    unsafe { rows.as_mut_ptr().write(Row([0.0; 4])) };
+    let src = x.as_ptr();
+    let path = input == Input::Path;
+    let mv = _mm256_set1_pd(mean);
+    // Four demeaned increments from k on (k + 4 ≤ m).
+    let load = |k: usize| -> __m256d {
+        // SAFETY: k + 4 ≤ m ≤ x.len(), and k + 5 ≤ x.len() for a path.
+        unsafe {
+            if path {
+                let d = _mm256_sub_pd(_mm256_loadu_pd(src.add(k + 1)), _mm256_loadu_pd(src.add(k)));
+                _mm256_sub_pd(d, mv)
+            } else {
+                _mm256_sub_pd(_mm256_loadu_pd(src.add(k)), mv)
+            }
+        }
+    };
+    let (mut hi, mut lo) = (_mm256_setzero_pd(), _mm256_setzero_pd());
+    // Row i (≥ 1) of lane l adds the increment lS + i − 1; lane 3's last row, r − 1, adds
+    // increment 3s + r − 2 = m − 1.
+    let mut i = 1;
+    while i < r {
+        let end = (i + LANE_BLOCK).min(r);
+        let mut carry = _mm256_setzero_pd();
+        while i + 4 <= end {
+            let k = i - 1;
+            let (a0, a1, a2, a3) = (load(k), load(k + s), load(k + 2 * s), load(k + 3 * s));
+            let (t0, t1) = (_mm256_unpacklo_pd(a0, a1), _mm256_unpackhi_pd(a0, a1));
+            let (t2, t3) = (_mm256_unpacklo_pd(a2, a3), _mm256_unpackhi_pd(a2, a3));
+            let r0 = _mm256_permute2f128_pd::<0x20>(t0, t2);
+            let r1 = _mm256_permute2f128_pd::<0x20>(t1, t3);
+            let r2 = _mm256_permute2f128_pd::<0x31>(t0, t2);
+            let r3 = _mm256_permute2f128_pd::<0x31>(t1, t3);
+            let l0 = _mm256_add_pd(carry, r0);
+            let l1 = _mm256_add_pd(carry, _mm256_add_pd(r0, r1));
+            let l2 = _mm256_add_pd(l1, r2);
+            let l3 = _mm256_add_pd(l1, _mm256_add_pd(r2, r3));
+            carry = l3;
+            // SAFETY: rows i..i + 4 < r are inside the capacity, and 32-byte aligned.
+            unsafe {
+                let dst = rows.as_mut_ptr().add(i).cast::<f64>();
+                _mm256_store_pd(dst, _mm256_add_pd(hi, l0));
+                _mm256_store_pd(dst.add(4), _mm256_add_pd(hi, l1));
+                _mm256_store_pd(dst.add(8), _mm256_add_pd(hi, l2));
+                _mm256_store_pd(dst.add(12), _mm256_add_pd(hi, l3));
+            }
+            i += 4;
+        }
+        let mut c = [0.0f64; 4];
+        let (mut h, mut o) = ([0.0f64; 4], [0.0f64; 4]);
+        // SAFETY: the arrays hold four f64.
+        unsafe {
+            _mm256_storeu_pd(c.as_mut_ptr(), carry);
+            _mm256_storeu_pd(h.as_mut_ptr(), hi);
+            _mm256_storeu_pd(o.as_mut_ptr(), lo);
+        }
+        while i < end {
+            let mut row = Row([0.0; 4]);
+            for l in 0..4 {
+                c[l] += term(x, input, mean, l * s + i - 1);
+                row.0[l] = h[l] + c[l];
+            }
+            // SAFETY: row i < r is inside the capacity.
+            unsafe { rows.as_mut_ptr().add(i).write(row) };
+            i += 1;
+        }
+        for l in 0..4 {
+            (h[l], o[l]) = add_to_offset(h[l], o[l], c[l]);
+        }
+        // SAFETY: the arrays hold four f64.
+        unsafe {
+            hi = _mm256_loadu_pd(h.as_ptr());
+            lo = _mm256_loadu_pd(o.as_ptr());
+        }
+    }
+    // SAFETY: rows 0..r were written above.
+    unsafe { rows.set_len(r) };
+    rows
+}
+
+/// Σ (x_i − shift) in sixteen lanes.
+fn shifted_sum(x: &[f64], shift: f64) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { shifted_sum_avx2(x, shift) };
+    }
+    lanes_sum(x, x, |a, _| a - shift)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn shifted_sum_avx2(x: &[f64], shift: f64) -> f64 {
+    lanes_sum(x, x, |a, _| a - shift)
+}
+
+/// Σ (x_{i+1} − x_i) in sixteen lanes (the rounded increments the path is built from).
+fn diff_sum(x: &[f64]) -> f64 {
+    let (hi, lo) = (&x[1..], &x[..x.len() - 1]);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { diff_sum_avx2(hi, lo) };
+    }
+    lanes_sum(hi, lo, |a, b| a - b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn diff_sum_avx2(hi: &[f64], lo: &[f64]) -> f64 {
+    lanes_sum(hi, lo, |a, b| a - b)
+}
+
+/// Σ f(a_i, b_i) over sixteen accumulators (`a` and `b` of equal length): vectorised in
+/// whatever build inlines it, four AVX2 registers, so the additions' latency does not bound
+/// the loop.
+#[inline(always)]
+fn lanes_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
+    let mut acc = [0.0f64; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| f(*x, *y))
+        .sum();
+    for (xa, xb) in ca.zip(cb) {
+        for l in 0..16 {
+            acc[l] += f(xa[l], xb[l]);
+        }
+    }
+    acc.iter().sum::<f64>() + tail
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use lrdbench_numerics::prefix::Dd;
+
+    /// The exact path of the rounded demeaned increments, summed in double-double.
+    fn reference(x: &[f64], input: Input, mean: f64) -> Vec<f64> {
+        let m = match input {
+            Input::Increments => x.len(),
+            Input::Path => x.len() - 1,
+        };
+        let mut acc = Dd::default();
+        let mut out = vec![0.0];
+        for i in 0..m {
+            acc = acc.add(Dd::from_f64(term(x, input, mean, i)));
+            out.push(acc.to_f64());
+        }
+        out
+    }
+
+    fn assert_close(fast: &[f64], exact: &[f64], scale: f64, what: &str) {
+        // One rounding of the value (ulp of the largest |X|) plus the in-block rounding: a
+        // block sums at most 256 terms of size ≤ `scale` with partial sums ≤ 256·scale, so
+        // 256 · 256 · ε · scale bounds it; both are far below anything the estimators see.
+        let big = exact.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        let tol = 2.0 * f64::EPSILON * big + 256.0 * 256.0 * f64::EPSILON * scale;
+        assert_eq!(fast.len(), exact.len(), "{what}");
+        for (j, (a, b)) in fast.iter().zip(exact).enumerate() {
+            assert!((a - b).abs() <= tol, "{what} j={j}: {a} vs {b} (tol {tol})");
+        }
+    }
+
+    #[test]
+    fn both_builds_match_the_double_double_path() {
+        // Lengths that leave every remainder of the eight-term step and a partial block; H
+        // near 1 makes the path large against its increments.
+        for n in [33usize, 263, 1029, 70_001] {
+            let z = lrdbench_numerics::fgn::fgn(0.95, n, 7).unwrap();
+            let mean = checked_mean(&z, Input::Increments, 8, "t").unwrap();
+            let exact = reference(&z, Input::Increments, mean);
+            let scale = z.iter().fold(0.0f64, |a, v| a.max(v.abs())) + mean.abs();
+            assert_close(
+                &demeaned_path(&z, Input::Increments, mean),
+                &exact,
+                scale,
+                "fast",
+            );
+            assert_close(
+                &demeaned_path_portable(&z, Input::Increments, mean),
+                &exact,
+                scale,
+                "portable",
+            );
+        }
+    }
+
+    #[test]
+    fn a_large_offset_costs_no_accuracy() {
+        // fBm riding on 1e9: the path representation differences away the offset, and the
+        // increments representation with offset 1e3 keeps the shift-by-x_0 mean exact to the
+        // data's own rounding (ulp(1e3) ≈ 1.1e-13).
+        let z = lrdbench_numerics::fgn::fgn(0.8, 5000, 3).unwrap();
+        let mut fbm = vec![1e9];
+        for v in &z {
+            fbm.push(fbm[fbm.len() - 1] + v);
+        }
+        let mean = checked_mean(&fbm, Input::Path, 8, "t").unwrap();
+        let exact = reference(&fbm, Input::Path, mean);
+        assert_close(
+            &demeaned_path(&fbm, Input::Path, mean),
+            &exact,
+            4.0,
+            "path input",
+        );
+        let shifted: Vec<f64> = z.iter().map(|v| v + 1e3).collect();
+        let mean = checked_mean(&shifted, Input::Increments, 8, "t").unwrap();
+        let direct = lrdbench_numerics::prefix::neumaier_sum(shifted.iter().copied()) / 5000.0;
+        assert!(
+            (mean - direct).abs() <= 4.0 * f64::EPSILON * 1e3,
+            "{mean} vs {direct}"
+        );
+        let exact = reference(&shifted, Input::Increments, mean);
+        assert_close(
+            &demeaned_path(&shifted, Input::Increments, mean),
+            &exact,
+            4.0,
+            "offset",
+        );
+    }
+
+    #[test]
+    fn bad_series_get_the_validation_errors() {
+        use lrdbench_plugin_api::ErrorKind;
+        let mut x = lrdbench_numerics::fgn::fgn(0.5, 100, 1).unwrap();
+        let kind = |x: &[f64], input| checked_mean(x, input, 32, "t").unwrap_err().kind;
+        assert_eq!(
+            kind(&x[..20], Input::Increments),
+            ErrorKind::InsufficientData
+        );
+        assert_eq!(kind(&[2.0; 50], Input::Path), ErrorKind::InvalidInput);
+        x[60] = f64::INFINITY;
+        assert_eq!(kind(&x, Input::Increments), ErrorKind::InvalidInput);
+        x[60] = 1e308;
+        x[61] = -1e308;
+        assert_eq!(kind(&x, Input::Path), ErrorKind::InvalidInput);
+        let line: Vec<f64> = (0..64).map(|i| 3.0 * i as f64).collect();
+        let mean = checked_mean(&line, Input::Path, 32, "t").unwrap();
+        assert!(check_not_straight(&line, Input::Path, mean, "t").is_err());
+    }
+}
