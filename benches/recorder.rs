@@ -119,24 +119,17 @@ fn per_call(c: &mut Criterion) {
     // wall time. Both are reported, neither replaces the other.
     let mut group = c.benchmark_group("recorder_per_call_thread_cpu");
     let thread_cpu = || measure::cpu_ns(libc::CLOCK_THREAD_CPUTIME_ID);
-    group.bench_function("unrecorded", |b| {
-        b.iter_custom(|iters| {
-            let t0 = thread_cpu();
-            for _ in 0..iters {
-                black_box(plain.estimate(&handle, black_box(&series), &resolved, &ctx)).ok();
-            }
-            Duration::from_nanos(thread_cpu() - t0)
-        })
-    });
-    group.bench_function("recorded", |b| {
-        b.iter_custom(|iters| {
-            let t0 = thread_cpu();
-            for _ in 0..iters {
-                black_box(recorded.estimate(&handle, black_box(&series), &resolved, &ctx)).ok();
-            }
-            Duration::from_nanos(thread_cpu() - t0)
-        })
-    });
+    for (name, invoker) in [("unrecorded", &plain), ("recorded", &recorded)] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let t0 = thread_cpu();
+                for _ in 0..iters {
+                    black_box(invoker.estimate(&handle, black_box(&series), &resolved, &ctx)).ok();
+                }
+                Duration::from_nanos(thread_cpu() - t0)
+            })
+        });
+    }
     group.finish();
     let mut group = c.benchmark_group("recorder_per_call");
     group.bench_function("probe_only", |b| {
