@@ -20,6 +20,9 @@
 //! Without extension no coefficient mixes the two ends of the series (periodic mode) or
 //! mirrors them (symmetric mode), so none is biased by the boundary — the cause of the
 //! symmetric-mode bias of some wavelet Hurst estimators at low H.
+//!
+//! [`details`] keeps every octave's coefficients; [`detail_energies`], for estimators that need
+//! only Σ d², streams the whole pyramid in one pass over the series with cache-sized buffers.
 
 use std::sync::OnceLock;
 
@@ -357,7 +360,7 @@ const ROUND: usize = 1024;
 /// pyramid DWT without boundary extension (module formula), for every octave with at least
 /// `min_coefficients` (≥ 1) coefficients: what [`details`] gives, without keeping the details.
 ///
-/// The octaves are computed together in rounds: each round takes the next [`ROUND`]
+/// The octaves are computed together in rounds: each round takes the next 1,024
 /// coefficients of octave 1 and passes every approximation on at once to the next octave,
 /// which computes all coefficients whose window is complete and keeps the rest of its input
 /// (fewer than L values) for the next round. The series is read once; no approximation
@@ -365,7 +368,7 @@ const ROUND: usize = 1024;
 ///
 /// # Complexity
 ///
-/// O(n L) time, O(L log n + [`ROUND`]) memory.
+/// O(n L) time, O((1,024 + L) log n) memory.
 ///
 /// # Errors
 ///

@@ -70,9 +70,10 @@ impl Config {
 /// ```
 ///
 /// With [`Correction::FgnExact`] the fit uses y_j − (c_j(Ĥ) − c_8(Ĥ)) instead, where
-/// c_j(H) = log2 E d_j² − (2H − 1) j is computed exactly for fGn from its autocovariance and
-/// the filter's autocorrelation, and Ĥ is solved for as a fixed point by Newton's method (2–3
-/// evaluations of the correction). This removes the fine-octave curvature of fGn's diagram, so every octave can be used.
+/// c_j(H) = log2 E d_j² − (2H − 1) j is computed exactly for fGn (E d_j² = −Σ_k k^{2H} R_j(k),
+/// R_j the autocorrelation of the differenced octave-j filter), and Ĥ is solved for as a fixed
+/// point by Newton's method (2–3 evaluations of the correction). This removes the fine-octave
+/// curvature of fGn's diagram, so every octave can be used.
 ///
 /// # Reference
 ///
