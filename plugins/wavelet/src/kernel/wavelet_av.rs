@@ -5,10 +5,29 @@ use lrdbench_numerics::scaling::digamma;
 use lrdbench_plugin_api::PluginError;
 
 pub use super::Correction;
-use super::{fgn_curvature, octave_energies, range_warning, trigamma, Diagram, WaveletEstimate};
+use super::{
+    octave_energies, range_warning, trigamma, Diagram, FgnCurvature, WaveletEstimate, H_CLAMP,
+    MAX_NEWTON_STEPS, NEWTON_STEP,
+};
 
 /// Fewest coefficients an octave needs to enter the fit.
 pub const MIN_COEFFICIENTS: usize = 4;
+
+/// The weights a_j of the weighted least-squares slope, slope = Σ a_j y_j:
+/// a_j = w_j (x_j − x̄) / Σ w (x − x̄)², x̄ the weighted mean.
+fn slope_weights(xs: &[f64], ws: &[f64]) -> Vec<f64> {
+    let total: f64 = ws.iter().sum();
+    let mean = xs.iter().zip(ws).map(|(x, w)| x * w).sum::<f64>() / total;
+    let sxx: f64 = xs
+        .iter()
+        .zip(ws)
+        .map(|(x, w)| w * (x - mean) * (x - mean))
+        .sum();
+    xs.iter()
+        .zip(ws)
+        .map(|(x, w)| w * (x - mean) / sxx)
+        .collect()
+}
 
 /// Configuration of [`wavelet_av`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,9 +70,10 @@ impl Config {
 /// ```
 ///
 /// With [`Correction::FgnExact`] the fit uses y_j − (c_j(Ĥ) − c_8(Ĥ)) instead, where
-/// c_j(H) = log2 E d_j² − (2H − 1) j is computed exactly for fGn from its autocovariance and
-/// the filter's autocorrelation, and Ĥ is iterated to a fixed point (3–5 refits). This
-/// removes the fine-octave curvature of fGn's diagram, so every octave can be used.
+/// c_j(H) = log2 E d_j² − (2H − 1) j is computed exactly for fGn (E d_j² = −Σ_k k^{2H} R_j(k),
+/// R_j the autocorrelation of the differenced octave-j filter), and Ĥ is solved for as a fixed
+/// point by Newton's method (2–3 evaluations of the correction). This removes the fine-octave
+/// curvature of fGn's diagram, so every octave can be used.
 ///
 /// # Reference
 ///
@@ -64,7 +84,7 @@ impl Config {
 /// # Complexity
 ///
 /// O(n L) time for the pyramid (L = 2·order taps), O(n) memory; the correction adds
-/// O(Σ_{j≤8} 2^j L) per refit, independent of n.
+/// O(2^8 L) per Newton step, independent of n.
 ///
 /// # Accuracy
 ///
@@ -118,21 +138,41 @@ pub fn wavelet_av(x: &[f64], cfg: &Config) -> Result<WaveletEstimate, PluginErro
     };
     let mut fit = regress(&ys)?;
     if cfg.correction == Correction::FgnExact {
-        // The correction depends on H only weakly: a fixed point is reached in 3–4 rounds.
+        // The WLS slope is linear in the ordinates, slope(y − c) = slope(y) − Σ a_j c_j, so the
+        // fixed point Ĥ = ½(slope(y − c(Ĥ)) + 1) is the root of a scalar function whose
+        // derivative comes with c: Newton's method reaches it in 2–3 evaluations of c.
+        let a = slope_weights(&xs, &ws);
+        let slope_of = |v: &[f64]| a.iter().zip(v).map(|(a, v)| a * v).sum::<f64>();
         let js: Vec<usize> = octaves.iter().map(|o| o.j).collect();
-        let plain = ys.clone();
-        let mut h = 0.5 * (fit.slope + 1.0);
-        for _ in 0..20 {
-            let c = fgn_curvature(h.clamp(0.005, 0.995), cfg.order, &js)?;
-            ys = plain.iter().zip(&c).map(|(y, c)| y - c).collect();
-            fit = regress(&ys)?;
-            let next = 0.5 * (fit.slope + 1.0);
-            let done = (next - h).abs() < 1e-9;
-            h = next;
-            if done {
+        let mut curvature = FgnCurvature::new(cfg.order, &js)?;
+        let (mut c, mut dc) = (vec![0.0; js.len()], vec![0.0; js.len()]);
+        let plain_slope = fit.slope;
+        let mut h = 0.5 * (plain_slope + 1.0);
+        for _ in 0..MAX_NEWTON_STEPS {
+            let (lo, hi) = H_CLAMP;
+            curvature.eval(h.clamp(lo, hi), &mut c, &mut dc);
+            // Outside the clamp the correction is constant in H.
+            if !(lo..=hi).contains(&h) {
+                dc.fill(0.0);
+            }
+            let residual = 0.5 * (plain_slope - slope_of(&c) + 1.0) - h;
+            let derivative = -0.5 * slope_of(&dc) - 1.0;
+            let step = -residual / derivative;
+            if !step.is_finite() {
                 break;
             }
+            if step.abs() < NEWTON_STEP {
+                // c at h + step to first order: the fit then lands on h + step, within
+                // O(step²) of the fixed point.
+                for (c, dc) in c.iter_mut().zip(&dc) {
+                    *c += dc * step;
+                }
+                break;
+            }
+            h += step;
         }
+        ys = ys.iter().zip(&c).map(|(y, c)| y - c).collect();
+        fit = regress(&ys)?;
     }
     let h = 0.5 * (fit.slope + 1.0);
     range_warning(h, &mut warnings);

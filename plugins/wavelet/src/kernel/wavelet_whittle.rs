@@ -1,10 +1,13 @@
 //! The wavelet Whittle (local Whittle in the wavelet domain) estimator.
 
-use lrdbench_numerics::optimize::newton_root;
+use lrdbench_numerics::optimize::{newton_root, Minimum};
 use lrdbench_plugin_api::PluginError;
 
 pub use super::Correction;
-use super::{fgn_curvature, octave_energies, range_warning, Diagram, WaveletEstimate};
+use super::{
+    octave_energies, range_warning, Diagram, FgnCurvature, WaveletEstimate, H_CLAMP,
+    MAX_NEWTON_STEPS, NEWTON_STEP,
+};
 
 /// Fewest coefficients an octave needs to enter the contrast.
 pub const MIN_COEFFICIENTS: usize = 4;
@@ -52,7 +55,8 @@ impl Config {
 /// ```
 ///
 /// With [`Correction::FgnExact`] each S_j is divided by 2^{c_j(Ĥ) − c_8(Ĥ)}, the exact fGn
-/// curvature of the octave variances (see `wavelet_av`), iterating Ĥ to a fixed point.
+/// curvature of the octave variances (see `wavelet_av`), solving for the fixed point Ĥ by
+/// Newton's method (2–3 evaluations of the correction).
 ///
 /// # Reference
 ///
@@ -61,8 +65,8 @@ impl Config {
 ///
 /// # Complexity
 ///
-/// O(n L) for the pyramid, then O(J) per Newton step and O(Σ_{j≤8} 2^j L) per correction
-/// round: O(n L) time, O(n) memory.
+/// O(n L) for the pyramid, then O(J) per Newton step of the contrast and O(2^8 L) per
+/// evaluation of the correction: O(n L) time, O(n) memory.
 ///
 /// # Accuracy
 ///
@@ -104,26 +108,65 @@ pub fn wavelet_whittle(x: &[f64], cfg: &Config) -> Result<WaveletEstimate, Plugi
     // Scale the energies to mean 1 so the exponentials stay in range for any units.
     let scale = octaves.iter().map(|o| o.energy).sum::<f64>() / octaves.len() as f64;
     let plain: Vec<f64> = octaves.iter().map(|o| o.energy / scale).collect();
-    let js: Vec<usize> = octaves.iter().map(|o| o.j).collect();
     let mut s = plain.clone();
     let mut first = Vec::new();
-    let mut d = solve(&u, &s, &mut first)?;
+    let mut d = solve(&u, &s, &mut first)?.x;
     if cfg.correction == Correction::None {
         warnings.extend(first);
     } else {
-        // Divide out the fGn curvature 2^{c_j(H) − c_ref(H)}; iterate H to a fixed point.
-        for _ in 0..20 {
-            let c = fgn_curvature((d + 0.5).clamp(0.005, 0.995), cfg.order, &js)?;
-            s = plain.iter().zip(&c).map(|(e, c)| e / c.exp2()).collect();
-            let mut w = Vec::new();
-            let next = solve(&u, &s, &mut w)?;
-            let done = (next - d).abs() < 1e-9;
-            d = next;
-            if done {
-                warnings.extend(w);
+        // Divide out the fGn curvature 2^{c_j(H) − c_ref(H)} and solve d = D(c(d + ½)) for its
+        // fixed point by Newton's method. D's sensitivity to the correction follows from the
+        // implicit function theorem on the contrast's stationarity Σ_j u_j w_j = 0,
+        // w_j = e^{−2d ln2 u_j} S_j 2^{−c_j}: ∂D/∂c_j = −u_j w_j / (2 Σ_k u_k² w_k).
+        let js: Vec<usize> = octaves.iter().map(|o| o.j).collect();
+        let mut curvature = FgnCurvature::new(cfg.order, &js)?;
+        let (mut c, mut dc) = (vec![0.0; js.len()], vec![0.0; js.len()]);
+        let (lo, hi) = H_CLAMP;
+        let scale_by = |s: &mut [f64], c: &[f64]| {
+            for ((sj, e), cj) in s.iter_mut().zip(&plain).zip(c) {
+                *sj = e / cj.exp2();
+            }
+        };
+        let mut w = Vec::new();
+        for round in 1..=MAX_NEWTON_STEPS {
+            let h = d + 0.5;
+            curvature.eval(h.clamp(lo, hi), &mut c, &mut dc);
+            if !(lo..=hi).contains(&h) {
+                dc.fill(0.0);
+            }
+            scale_by(&mut s, &c);
+            w.clear();
+            let root = solve(&u, &s, &mut w)?;
+            let sensitivity = if root.at_bound {
+                0.0
+            } else {
+                let (mut num, mut den) = (0.0, 0.0);
+                for ((uj, sj), dcj) in u.iter().zip(&s).zip(&dc) {
+                    let wj = (-2.0 * root.x * ln2 * uj).exp() * sj;
+                    num += uj * wj * dcj;
+                    den += uj * uj * wj;
+                }
+                -num / (2.0 * den)
+            };
+            let step = (root.x - d) / (1.0 - sensitivity);
+            if !step.is_finite() {
+                d = root.x;
                 break;
             }
+            if step.abs() < NEWTON_STEP || round == MAX_NEWTON_STEPS {
+                // c at d + step to first order, and the contrast minimised once more with it:
+                // within O(step²) of the fixed point, and d always matches the energies s.
+                for (c, dc) in c.iter_mut().zip(&dc) {
+                    *c += dc * step;
+                }
+                scale_by(&mut s, &c);
+                w.clear();
+                d = solve(&u, &s, &mut w)?.x;
+                break;
+            }
+            d += step;
         }
+        warnings.extend(w);
     }
     let h = d + 0.5;
     range_warning(h, &mut warnings);
@@ -169,7 +212,7 @@ pub fn wavelet_whittle(x: &[f64], cfg: &Config) -> Result<WaveletEstimate, Plugi
 }
 
 /// The minimiser d of the contrast for octave offsets `u` and energies `s`.
-fn solve(u: &[f64], s: &[f64], warnings: &mut Vec<String>) -> Result<f64, PluginError> {
+fn solve(u: &[f64], s: &[f64], warnings: &mut Vec<String>) -> Result<Minimum, PluginError> {
     let ln2 = std::f64::consts::LN_2;
     let derivative = |d: f64| {
         let (mut s0, mut s1, mut s2) = (0.0, 0.0, 0.0);
@@ -197,5 +240,5 @@ fn solve(u: &[f64], s: &[f64], warnings: &mut Vec<String>) -> Result<f64, Plugin
             root.x, D_RANGE.0, D_RANGE.1
         ));
     }
-    Ok(root.x)
+    Ok(root)
 }
