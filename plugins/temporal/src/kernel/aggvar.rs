@@ -215,16 +215,22 @@ impl Scale {
 /// every scale its block sums `P[(b+1)m] − P[bm]`.
 ///
 /// Within a whole tile, [`CHAINS`] runs are scanned interleaved, each starting from the
-/// prefix at its start (the tile's prefix plus the sums of the runs before it, taken in a
-/// vectorised pass over the tile while it is loaded into the cache); the last, partial tile
-/// is scanned as one chain.
+/// prefix at its start (the tile's prefix plus `runs`, the centred sums of the runs before it,
+/// which the first pass over the series took); the last, partial tile is scanned as one
+/// chain.
 ///
 /// With `CENTRED` false (the variance), each scale accumulates Σ B², and its prefix at the
 /// last boundary, `prev` = P[km] = Σ B, centres it afterwards: Σ (B − B̄)² = Σ B² − (Σ B)²/k.
 /// That saves a subtraction per block; it cancels only the fraction 1/k² of the sum or so
 /// (B̄ = P[km]/k, and |P[km]| is of the size of one block sum, a tail shorter than a block),
 /// so no digits are lost.
-fn sweep<const CENTRED: bool>(x: &[f64], mean: f64, scales: &mut [Scale], f: impl Fn(f64) -> f64) {
+fn sweep<const CENTRED: bool>(
+    x: &[f64],
+    mean: f64,
+    runs: &[f64],
+    scales: &mut [Scale],
+    f: impl Fn(f64) -> f64,
+) {
     // Runs as rows: constant lengths, so the scan's indexing needs no bounds checks.
     let mut buf = [[0.0f64; RUN]; CHAINS];
     let mut base = 0.0f64;
@@ -237,7 +243,7 @@ fn sweep<const CENTRED: bool>(x: &[f64], mean: f64, scales: &mut [Scale], f: imp
         };
         let mut acc = [base; CHAINS];
         for c in 1..CHAINS {
-            acc[c] = acc[c - 1] + shifted_sum(&tile[(c - 1) * RUN..c * RUN], mean);
+            acc[c] = acc[c - 1] + runs[ti * CHAINS + c - 1];
         }
         for j in 0..RUN {
             for c in 0..CHAINS {
@@ -262,10 +268,12 @@ fn sweep<const CENTRED: bool>(x: &[f64], mean: f64, scales: &mut [Scale], f: imp
 
 /// Validates, then evaluates the moment of the block means on the ladder.
 ///
-/// Two passes over the series. The first sums `x_i − x_0`: a non-finite value makes the sum
-/// non-finite, so it doubles as the finiteness check (the shared validator runs only on
-/// failure, for its message), and shifting by `x_0` keeps the sum at the scale of the
-/// fluctuations. The second, [`sweep`], streams the centred prefix through every scale.
+/// Two passes over the series. The first sums `x_i − x_0` per run of the scan (the sums
+/// start the scan's chains, so the second pass reads each point once): a non-finite value
+/// makes the total non-finite, so it doubles as the finiteness check (the shared validator
+/// runs only on failure, for its message), and shifting by `x_0` keeps the sums at the scale
+/// of the fluctuations. The second, [`sweep`], streams the centred prefix through every
+/// scale.
 ///
 /// Centring keeps |P| at the scale of the fluctuations (∝ n^H) rather than n·|x̄|, and a
 /// block sum `P[b] − P[a]` then carries only the rounding committed inside the block (about
@@ -286,7 +294,9 @@ pub(crate) fn block_statistics(
         return Err(input_error(x, BLOCK_MIN_N, method));
     }
     let c = x[0];
-    let total = shifted_sum(x, c);
+    // Sums of x − x_0 per run of the scan, for the starts of its interleaved chains.
+    let mut runs: Vec<f64> = x.chunks_exact(RUN).map(|r| shifted_sum(r, c)).collect();
+    let total = runs.iter().sum::<f64>() + shifted_sum(x.chunks_exact(RUN).remainder(), c);
     // A constant series is caught at its second point otherwise, so this costs nothing.
     if !total.is_finite() || x[1..].iter().all(|v| *v == c) {
         return Err(input_error(x, BLOCK_MIN_N, method));
@@ -297,6 +307,8 @@ pub(crate) fn block_statistics(
     })?;
     let d = total / n as f64;
     let mean = c + d;
+    // Σ (x − mean) over a run = Σ (x − x_0) − RUN·d.
+    runs.iter_mut().for_each(|r| *r -= RUN as f64 * d);
     let max = max_scale(n, cfg.max_scale, 4).min(n / 2);
     let mut scales: Vec<Scale> = ladder::geometric(cfg.min_scale, max, cfg.ratio)?
         .into_iter()
@@ -325,8 +337,8 @@ pub(crate) fn block_statistics(
         }
     }
     match moment {
-        Moment::Variance => sweep::<false>(x, mean, &mut scales, |v| v * v),
-        Moment::Absolute => sweep::<true>(x, mean, &mut scales, f64::abs),
+        Moment::Variance => sweep::<false>(x, mean, &runs, &mut scales, |v| v * v),
+        Moment::Absolute => sweep::<true>(x, mean, &runs, &mut scales, f64::abs),
     }
     let mut out = BlockStats {
         m: Vec::with_capacity(scales.len()),
