@@ -111,9 +111,11 @@ pub(crate) enum Moment {
 }
 
 /// Points of the centred prefix held at a time: the block statistics of every scale are
-/// taken tile by tile from a buffer that stays in the L1 cache (8 KiB, with the 8 KiB of the
+/// taken tile by tile from a buffer that stays in the L1 cache (16 KiB, with the 16 KiB of the
 /// series it came from), so the prefix is never stored whole and no scale re-reads memory.
-const TILE: usize = 1024;
+/// Every scale's walk is set up once per tile; 2048 points halve that cost against 1024
+/// (measured: −4% for both estimators at n = 65,536; 4096 measured the same as 2048).
+const TILE: usize = 2048;
 
 /// Independent dependency chains of the prefix scan within a tile: the tile is cut into this
 /// many runs, scanned side by side, so their additions overlap in the pipeline instead of
