@@ -75,14 +75,16 @@ pub struct Rs;
 impl Estimator for Rs {
     fn describe(&self) -> ComponentDescriptor {
         let b = component(ComponentKind::Estimator, "rs", Family::Temporal, ESTIMAND)
-            .description("rescaled range (R/S) analysis, optional Anis-Lloyd-Peters correction")
+            .description(
+                "rescaled range (R/S) analysis, fGn or Anis-Lloyd-Peters small-sample correction",
+            )
             .reference("Hurst (1951); Mandelbrot & Wallis (1969); Anis & Lloyd (1976)");
         let b = ladder_params(b, 8, 8.0, "largest block size (0: n/2)", 1.5).param(
             param::choice(
                 "correction",
-                "none",
-                &["none", "anis_lloyd"],
-                "small-sample correction of R/S",
+                "fgn",
+                &["fgn", "none", "anis_lloyd"],
+                "small-sample correction of R/S (fgn: expectation under fGn, iterated in H)",
             )
             .build(),
         );
@@ -97,7 +99,8 @@ impl Estimator for Rs {
             ratio: params.float("ratio"),
             correction: match params.str("correction") {
                 "anis_lloyd" => RsCorrection::AnisLloyd,
-                _ => RsCorrection::None,
+                "none" => RsCorrection::None,
+                _ => RsCorrection::Fgn,
             },
             level: u.bootstrap.level,
         };

@@ -61,6 +61,6 @@ pub fn absmom(x: &[f64], cfg: &BlockConfig) -> Result<HurstFit, PluginError> {
         offset: 1.0,
     };
     let fixed = |k: f64| -ABS_LOG_BIAS / (k - 1.0);
-    let varying = |k: f64, h: f64| 0.5 * (1.0 - k.powf(2.0 * h - 2.0)).ln();
+    let varying = |_k: f64, ln_k: f64, h: f64| 0.5 * (-((2.0 * h - 2.0) * ln_k).exp()).ln_1p();
     corrected_fit(stats, cfg, map, ("log m", "log AM(m)"), fixed, varying)
 }

@@ -89,7 +89,8 @@ pub fn aggvar(x: &[f64], cfg: &BlockConfig) -> Result<HurstFit, PluginError> {
     };
     // E log(χ²_ν/ν), ν = k − 1, does not depend on H; the variance factor does.
     let fixed = |k: f64| digamma((k - 1.0) / 2.0) - ((k - 1.0) / 2.0).ln();
-    let varying = |k: f64, h: f64| ((k - k.powf(2.0 * h - 1.0)) / (k - 1.0)).ln();
+    let varying =
+        |k: f64, ln_k: f64, h: f64| ((k - ((2.0 * h - 1.0) * ln_k).exp()) / (k - 1.0)).ln();
     corrected_fit(stats, cfg, map, ("log m", "log S²(m)"), fixed, varying)
 }
 
@@ -110,9 +111,11 @@ pub(crate) enum Moment {
 }
 
 /// Points of the centred prefix held at a time: the block statistics of every scale are
-/// taken tile by tile from a buffer that stays in the L1 cache (8 KiB, with the 8 KiB of the
+/// taken tile by tile from a buffer that stays in the L1 cache (16 KiB, with the 16 KiB of the
 /// series it came from), so the prefix is never stored whole and no scale re-reads memory.
-const TILE: usize = 1024;
+/// Every scale's walk is set up once per tile; 2048 points halve that cost against 1024
+/// (measured: −4% for both estimators at n = 65,536; 4096 measured the same as 2048).
+const TILE: usize = 2048;
 
 /// Independent dependency chains of the prefix scan within a tile: the tile is cut into this
 /// many runs, scanned side by side, so their additions overlap in the pipeline instead of
@@ -159,7 +162,7 @@ struct Scale {
     next: usize,
     /// The prefix at the previous boundary.
     prev: f64,
-    /// Mean block sum, P[km]/k.
+    /// Mean block sum, P[km]/k (set for the absolute moment only).
     bar: f64,
     /// Four partial sums of f(block sum − bar) (four independent chains).
     acc: [f64; 4],
@@ -169,7 +172,10 @@ impl Scale {
     /// Takes the boundaries of this scale that fall in `buf`, which holds P[t0 + 1 ..= t0 +
     /// buf.len()].
     #[inline(always)]
-    fn advance(&mut self, buf: &[f64], t0: usize, f: &impl Fn(f64) -> f64) {
+    ///
+    /// `CENTRED`: whether f takes the block sum minus `bar`, or the block sum as is (the
+    /// variance, which is centred at the end from the sums of squares; see [`sweep`]).
+    fn advance<const CENTRED: bool>(&mut self, buf: &[f64], t0: usize, f: &impl Fn(f64) -> f64) {
         let end = (t0 + buf.len()).min(self.k * self.m);
         if self.next > end {
             return;
@@ -184,10 +190,11 @@ impl Scale {
         for q in buf[first..].chunks(4 * m).take(count / 4) {
             let e3 = q[3 * m];
             let e = [q[0], q[m], q[2 * m], e3];
-            a[0] += f(e[0] - prev - bar);
-            a[1] += f(e[1] - e[0] - bar);
-            a[2] += f(e[2] - e[1] - bar);
-            a[3] += f(e[3] - e[2] - bar);
+            let g = |d: f64| f(if CENTRED { d - bar } else { d });
+            a[0] += g(e[0] - prev);
+            a[1] += g(e[1] - e[0]);
+            a[2] += g(e[2] - e[1]);
+            a[3] += g(e[3] - e[2]);
             prev = e[3];
         }
         for e in buf[first..]
@@ -196,7 +203,8 @@ impl Scale {
             .skip(count / 4 * 4)
             .take(count % 4)
         {
-            a[0] += f(e - prev - bar);
+            let d = e - prev;
+            a[0] += f(if CENTRED { d - bar } else { d });
             prev = *e;
         }
         self.next += count * m;
@@ -209,10 +217,22 @@ impl Scale {
 /// every scale its block sums `P[(b+1)m] − P[bm]`.
 ///
 /// Within a whole tile, [`CHAINS`] runs are scanned interleaved, each starting from the
-/// prefix at its start (the tile's prefix plus the sums of the runs before it, taken in a
-/// vectorised pass over the tile while it is loaded into the cache); the last, partial tile
-/// is scanned as one chain.
-fn sweep(x: &[f64], mean: f64, scales: &mut [Scale], f: impl Fn(f64) -> f64) {
+/// prefix at its start (the tile's prefix plus `runs`, the centred sums of the runs before it,
+/// which the first pass over the series took); the last, partial tile is scanned as one
+/// chain.
+///
+/// With `CENTRED` false (the variance), each scale accumulates Σ B², and its prefix at the
+/// last boundary, `prev` = P[km] = Σ B, centres it afterwards: Σ (B − B̄)² = Σ B² − (Σ B)²/k.
+/// That saves a subtraction per block; it cancels only the fraction 1/k² of the sum or so
+/// (B̄ = P[km]/k, and |P[km]| is of the size of one block sum, a tail shorter than a block),
+/// so no digits are lost.
+fn sweep<const CENTRED: bool>(
+    x: &[f64],
+    mean: f64,
+    runs: &[f64],
+    scales: &mut [Scale],
+    f: impl Fn(f64) -> f64,
+) {
     // Runs as rows: constant lengths, so the scan's indexing needs no bounds checks.
     let mut buf = [[0.0f64; RUN]; CHAINS];
     let mut base = 0.0f64;
@@ -225,7 +245,7 @@ fn sweep(x: &[f64], mean: f64, scales: &mut [Scale], f: impl Fn(f64) -> f64) {
         };
         let mut acc = [base; CHAINS];
         for c in 1..CHAINS {
-            acc[c] = acc[c - 1] + shifted_sum(&tile[(c - 1) * RUN..c * RUN], mean);
+            acc[c] = acc[c - 1] + runs[ti * CHAINS + c - 1];
         }
         for j in 0..RUN {
             for c in 0..CHAINS {
@@ -235,7 +255,7 @@ fn sweep(x: &[f64], mean: f64, scales: &mut [Scale], f: impl Fn(f64) -> f64) {
         }
         base = acc[CHAINS - 1];
         for s in scales.iter_mut() {
-            s.advance(buf.as_flattened(), ti * TILE, &f);
+            s.advance::<CENTRED>(buf.as_flattened(), ti * TILE, &f);
         }
     }
     let out = &mut buf.as_flattened_mut()[..rest.len()];
@@ -244,22 +264,24 @@ fn sweep(x: &[f64], mean: f64, scales: &mut [Scale], f: impl Fn(f64) -> f64) {
         *p = base;
     }
     for s in scales.iter_mut() {
-        s.advance(out, whole * TILE, &f);
+        s.advance::<CENTRED>(out, whole * TILE, &f);
     }
 }
 
 /// Validates, then evaluates the moment of the block means on the ladder.
 ///
-/// Two passes over the series. The first sums `x_i − x_0`: a non-finite value makes the sum
-/// non-finite, so it doubles as the finiteness check (the shared validator runs only on
-/// failure, for its message), and shifting by `x_0` keeps the sum at the scale of the
-/// fluctuations. The second, [`sweep`], streams the centred prefix through every scale.
+/// Two passes over the series. The first sums `x_i − x_0` per run of the scan (the sums
+/// start the scan's chains, so the second pass reads each point once): a non-finite value
+/// makes the total non-finite, so it doubles as the finiteness check (the shared validator
+/// runs only on failure, for its message), and shifting by `x_0` keeps the sums at the scale
+/// of the fluctuations. The second, [`sweep`], streams the centred prefix through every
+/// scale.
 ///
 /// Centring keeps |P| at the scale of the fluctuations (∝ n^H) rather than n·|x̄|, and a
 /// block sum `P[b] − P[a]` then carries only the rounding committed inside the block (about
 /// ε·|P|·√m; a block that straddles two runs of the scan adds the rounding of the run's
-/// start, of the same order), so plain f64 suffices. Each scale's mean block sum P[km]/k is
-/// needed before its blocks stream past: P[km] = −Σ_{i ≥ km} (x_i − mean), from tail sums
+/// start, of the same order), so plain f64 suffices. For the absolute moment each scale's
+/// mean block sum P[km]/k is needed before its blocks stream past: P[km] = −Σ_{i ≥ km} (x_i − mean), from tail sums
 /// (every tail is shorter than its block size and ends at n, so one backward walk over the
 /// longest tail gives them all). `block_statistics_match_naive_sums` checks the statistics
 /// against direct block sums to 1e-9 relative at n = 2^20, offset included.
@@ -274,7 +296,9 @@ pub(crate) fn block_statistics(
         return Err(input_error(x, BLOCK_MIN_N, method));
     }
     let c = x[0];
-    let total = shifted_sum(x, c);
+    // Sums of x − x_0 per run of the scan, for the starts of its interleaved chains.
+    let mut runs: Vec<f64> = x.chunks_exact(RUN).map(|r| shifted_sum(r, c)).collect();
+    let total = runs.iter().sum::<f64>() + shifted_sum(x.chunks_exact(RUN).remainder(), c);
     // A constant series is caught at its second point otherwise, so this costs nothing.
     if !total.is_finite() || x[1..].iter().all(|v| *v == c) {
         return Err(input_error(x, BLOCK_MIN_N, method));
@@ -285,6 +309,8 @@ pub(crate) fn block_statistics(
     })?;
     let d = total / n as f64;
     let mean = c + d;
+    // Σ (x − mean) over a run = Σ (x − x_0) − RUN·d.
+    runs.iter_mut().for_each(|r| *r -= RUN as f64 * d);
     let max = max_scale(n, cfg.max_scale, 4).min(n / 2);
     let mut scales: Vec<Scale> = ladder::geometric(cfg.min_scale, max, cfg.ratio)?
         .into_iter()
@@ -297,20 +323,24 @@ pub(crate) fn block_statistics(
             acc: [0.0; 4],
         })
         .collect();
-    // Tails from the shortest up: each extends the previous one.
-    let mut order: Vec<usize> = (0..scales.len()).collect();
-    order.sort_unstable_by_key(|&i| std::cmp::Reverse(scales[i].k * scales[i].m));
-    let (mut end, mut tail) = (n, 0.0f64);
-    for i in order {
-        let s = &mut scales[i];
-        let start = s.k * s.m;
-        tail += shifted_sum(&x[start..end], c);
-        end = start;
-        s.bar = -(tail - (n - start) as f64 * d) / s.k as f64;
+    // The absolute moment needs each mean block sum before its blocks stream past; the
+    // variance is centred afterwards (see [`sweep`]). Tails from the shortest up: each
+    // extends the previous one.
+    if moment == Moment::Absolute {
+        let mut order: Vec<usize> = (0..scales.len()).collect();
+        order.sort_unstable_by_key(|&i| std::cmp::Reverse(scales[i].k * scales[i].m));
+        let (mut end, mut tail) = (n, 0.0f64);
+        for i in order {
+            let s = &mut scales[i];
+            let start = s.k * s.m;
+            tail += shifted_sum(&x[start..end], c);
+            end = start;
+            s.bar = -(tail - (n - start) as f64 * d) / s.k as f64;
+        }
     }
     match moment {
-        Moment::Variance => sweep(x, mean, &mut scales, |v| v * v),
-        Moment::Absolute => sweep(x, mean, &mut scales, f64::abs),
+        Moment::Variance => sweep::<false>(x, mean, &runs, &mut scales, |v| v * v),
+        Moment::Absolute => sweep::<true>(x, mean, &runs, &mut scales, f64::abs),
     }
     let mut out = BlockStats {
         m: Vec::with_capacity(scales.len()),
@@ -321,7 +351,7 @@ pub(crate) fn block_statistics(
         let sum = (s.acc[0] + s.acc[1]) + (s.acc[2] + s.acc[3]);
         let (m, k) = (s.m as f64, s.k as f64);
         let v = match moment {
-            Moment::Variance => sum / ((k - 1.0) * m * m),
+            Moment::Variance => (sum - s.prev * s.prev / k) / ((k - 1.0) * m * m),
             Moment::Absolute => sum / (k * m),
         };
         if v > 0.0 && v.is_finite() {
@@ -333,7 +363,7 @@ pub(crate) fn block_statistics(
     Ok(out)
 }
 
-/// Fits log(value) − fixed(k) − varying(k, H) on log m, iterating H to a fixed point when
+/// Fits log(value) − fixed(k) − varying(k, ln k, H) on log m, iterating H to a fixed point when
 /// the correction is on. H is clamped to [0.01, 0.99] inside the factor, where it stays
 /// finite. The log-expectation factor is given in two parts so that the part independent of H
 /// is evaluated once, not at every step.
@@ -349,7 +379,7 @@ pub(crate) fn corrected_fit(
     map: SlopeMap,
     labels: (&'static str, &'static str),
     fixed: impl Fn(f64) -> f64,
-    varying: impl Fn(f64, f64) -> f64,
+    varying: impl Fn(f64, f64, f64) -> f64,
 ) -> Result<HurstFit, PluginError> {
     let lx: Vec<f64> = stats.m.iter().map(|m| m.ln()).collect();
     let raw: Vec<f64> = stats.value.iter().map(|v| v.ln()).collect();
@@ -373,20 +403,22 @@ pub(crate) fn corrected_fit(
         .sum();
     let coef: Vec<f64> = w.iter().zip(&lx).map(|(w, x)| w * (x - mx) / sxx).collect();
     let base: f64 = coef.iter().zip(&y).map(|(c, y)| c * y).sum();
+    // (k, ln k) per point: the factor's powers of k are taken as exponentials of ln k.
+    let kl: Vec<(f64, f64)> = stats.k.iter().map(|k| (*k, k.ln())).collect();
     let t = |h: f64| {
         let h = h.clamp(0.01, 0.99);
         let shift: f64 = coef
             .iter()
-            .zip(&stats.k)
-            .map(|(c, k)| c * varying(*k, h))
+            .zip(&kl)
+            .map(|(c, (k, lk))| c * varying(*k, *lk, h))
             .sum();
         map.factor * (base - shift) + map.offset
     };
     let (h1, converged) = fixed_point(fit.h, t, 1e-10, 60);
     let hc = h1.clamp(0.01, 0.99);
     y.iter_mut()
-        .zip(&stats.k)
-        .for_each(|(v, k)| *v -= varying(*k, hc));
+        .zip(&kl)
+        .for_each(|(v, (k, lk))| *v -= varying(*k, *lk, hc));
     let mut fit = fit_hurst_weighted(lx, y, weights, labels, map, cfg.level)?;
     if !converged {
         fit.warnings
