@@ -110,6 +110,21 @@ pub fn with_spectrum<T>(x: &[f64], f: impl FnOnce(&[Complex<f64>]) -> T) -> Resu
 ///
 /// `insufficient_data` for fewer than 3 points (no Fourier frequency inside (0, π)).
 pub fn periodogram_into(x: &[f64], out: &mut Vec<f64>) -> Result<(), PluginError> {
+    periodogram_head_into(x, usize::MAX, out)
+}
+
+/// The periodogram at the lowest `count` Fourier frequencies only, I(λ_j) for
+/// j = 1..min(count, m), written into `out`: the semiparametric estimators use a low band, so
+/// the ordinates above it are never squared, scaled or stored.
+///
+/// # Errors
+///
+/// `insufficient_data` for fewer than 3 points (no Fourier frequency inside (0, π)).
+pub fn periodogram_head_into(
+    x: &[f64],
+    count: usize,
+    out: &mut Vec<f64>,
+) -> Result<(), PluginError> {
     let n = x.len();
     let m = fourier_count(n);
     if m == 0 {
@@ -117,11 +132,23 @@ pub fn periodogram_into(x: &[f64], out: &mut Vec<f64>) -> Result<(), PluginError
             "a periodogram needs at least 3 points, got {n}"
         )));
     }
+    let k = count.min(m);
     let scale = 1.0 / (2.0 * std::f64::consts::PI * n as f64);
     with_spectrum(x, |spec| {
         out.clear();
-        out.extend(spec[1..=m].iter().map(|c| c.norm_sqr() * scale));
+        out.extend(spec[1..=k].iter().map(|c| c.norm_sqr() * scale));
     })
+}
+
+/// The periodogram at the lowest `count` Fourier frequencies, I(λ_j) for j = 1..min(count, m).
+///
+/// # Errors
+///
+/// `insufficient_data` for fewer than 3 points.
+pub fn periodogram_head(x: &[f64], count: usize) -> Result<Vec<f64>, PluginError> {
+    let mut out = Vec::with_capacity(count.min(fourier_count(x.len())));
+    periodogram_head_into(x, count, &mut out)?;
+    Ok(out)
 }
 
 /// The periodogram I(λ_j), j = 1..m, of `x` (see the module formula).
