@@ -157,7 +157,9 @@ impl Lane for V {
     }
     #[inline(always)]
     fn bits_sub(self, o: V) -> V {
-        self.zip(o, |a, b| f64::from_bits(a.to_bits().wrapping_sub(b.to_bits())))
+        self.zip(o, |a, b| {
+            f64::from_bits(a.to_bits().wrapping_sub(b.to_bits()))
+        })
     }
     #[inline(always)]
     fn bits_shl52(self) -> V {
@@ -256,8 +258,8 @@ impl Lane for Avx2 {
 /// mantissa bits.
 const SHIFT: f64 = 6_755_399_441_055_744.0;
 /// ln 2 split so that k·LN2_HI is exact for |k| < 2¹¹ (fdlibm's constants).
-const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 
 /// e^y for |y| ≤ 700, to about 2 ulp.
 ///
@@ -389,9 +391,15 @@ mod tests {
         for x in [1.0f64, 1.0 + 1e-12, 1.0 - 1e-12, 0.75, 1.25] {
             let e = x.ln();
             let f = ln(V::splat(x)).0[0];
-            assert!((f - e).abs() <= 4.0 * f64::EPSILON * e.abs().max(f64::MIN_POSITIVE), "{x}");
+            assert!(
+                (f - e).abs() <= 4.0 * f64::EPSILON * e.abs().max(f64::MIN_POSITIVE),
+                "{x}"
+            );
         }
-        assert!(worst.iter().all(|&w| w < 4.0), "worst ulps (exp, ln, sin): {worst:?}");
+        assert!(
+            worst.iter().all(|&w| w < 4.0),
+            "worst ulps (exp, ln, sin): {worst:?}"
+        );
     }
 
     #[test]

@@ -26,8 +26,11 @@ pub struct Config {
 
 /// Per-frequency data of the Whittle contrast, as parallel arrays for lane-wise passes.
 struct Contrast {
-    /// I_j / (1 − cos λ_j), scaled to mean 1.
+    /// I_j / (1 − cos λ_j), unscaled: the passes use only ratios of its weighted sums, and
+    /// [`Contrast::value`] divides by `scale`.
     w: Vec<f64>,
+    /// mean of w.
+    scale: f64,
     /// ln λ_j.
     ln_lambda: Vec<f64>,
     /// 8/n²: the abscissa of λ_j = 2πj/n is x_j = 2(λ_j/π)² − 1 = (8/n²)·j² − 1, formed on
@@ -51,17 +54,26 @@ struct Terms<L> {
     s2: L,
 }
 
+/// Polynomial terms kept for R, ∂R/∂H and ∂²R/∂H² (see
+/// [`FgnCorrectionBuilder::build_truncated`]): R in full (1e-13), so the density is exact to
+/// rounding; ∂R/∂H to 1e-11, which moves L′ and so Ĥ by about 1e-11; ∂²R/∂H² to 1e-6, which
+/// enters only the curvature L″ that sets Newton's step, not its root.
+const TERMS: [usize; 3] = [14, 12, 7];
+
 /// [`Terms`] at ln λ = `l` and abscissa `x`, with a = 2H + 1 and the polynomials of H.
 #[inline(always)]
 fn terms<L: Lane>(polys: &FgnCorrectionPolys, a: f64, l: L, x: L) -> Terms<L> {
     let [k0, k1, k2] = &polys.coeffs;
-    let top = k0.len() - 1;
-    let (mut r0, mut r1, mut r2) = (L::splat(k0[top]), L::splat(k1[top]), L::splat(k2[top]));
-    for i in (0..top).rev() {
-        r0 = r0.mul_add(x, L::splat(k0[i]));
-        r1 = r1.mul_add(x, L::splat(k1[i]));
-        r2 = r2.mul_add(x, L::splat(k2[i]));
-    }
+    let horner = |k: &[f64]| {
+        let mut r = L::splat(k[k.len() - 1]);
+        for &c in k[..k.len() - 1].iter().rev() {
+            r = r.mul_add(x, L::splat(c));
+        }
+        r
+    };
+    let r0 = horner(&k0[..TERMS[0]]);
+    let r1 = horner(&k1[..TERMS[1]]);
+    let r2 = horner(&k2[..TERMS[2]]);
     // λ^a = e^{a ln λ}; ∂a/∂H = 2, so ∂p/∂H = 2 ln λ · p.
     let p = lanes::exp(l * a);
     let p1 = l * p * 2.0;
@@ -264,14 +276,33 @@ fn has_avx2() -> bool {
     }
 }
 
+thread_local! {
+    /// The per-frequency arrays of this thread's last call, reused by the next: at n = 2²⁰ they
+    /// are 8 MB, which a fresh allocation would take from the kernel page by page on every call.
+    static BUFFERS: std::cell::Cell<(Vec<f64>, Vec<f64>)> =
+        const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+}
+
+impl Drop for Contrast {
+    fn drop(&mut self) {
+        let buffers = (
+            std::mem::take(&mut self.w),
+            std::mem::take(&mut self.ln_lambda),
+        );
+        // During thread teardown the slot may be gone; the buffers are then simply freed.
+        let _ = BUFFERS.try_with(|b| b.set(buffers));
+    }
+}
+
 impl Contrast {
     /// The contrast's per-frequency data for series `x` (validated, n ≥ [`MIN_LENGTH`]).
     fn new(x: &[f64]) -> Result<Self, PluginError> {
         let n = x.len();
-        let mut w = Vec::new();
+        let (mut w, mut ln_lambda) = BUFFERS.try_with(|b| b.take()).unwrap_or_default();
         fft::periodogram_into(x, &mut w)?;
         let m = w.len();
-        let mut ln_lambda = vec![0.0; m];
+        ln_lambda.clear();
+        ln_lambda.resize(m, 0.0);
         let [sum_w, sum_l] = if has_avx2() {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the CPU supports AVX2 and FMA (`has_avx2`).
@@ -289,10 +320,9 @@ impl Contrast {
                 "whittle: periodogram is zero or not finite",
             ));
         }
-        let inv = 1.0 / scale;
-        w.iter_mut().for_each(|v| *v *= inv);
         Ok(Contrast {
             w,
+            scale,
             ln_lambda,
             abscissa_scale: 8.0 / (n as f64 * n as f64),
             mean_ln_lambda: sum_l / m as f64,
@@ -302,7 +332,7 @@ impl Contrast {
 
     /// The profiled Whittle contrast (module formula) at H.
     fn value(&self, h: f64) -> Result<f64, PluginError> {
-        let polys = self.builder.build(h)?;
+        let polys = self.builder.build_truncated(h, TERMS)?;
         let [acc, log_sum] = if has_avx2() {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the CPU supports AVX2 and FMA (`has_avx2`).
@@ -316,7 +346,7 @@ impl Contrast {
         };
         let m = self.w.len() as f64;
         // ln g = ln(1 − cos λ) − a ln λ + ln s; the first term does not depend on H.
-        Ok((acc / m).ln() - (2.0 * h + 1.0) * self.mean_ln_lambda + log_sum / m)
+        Ok((acc / (m * self.scale)).ln() - (2.0 * h + 1.0) * self.mean_ln_lambda + log_sum / m)
     }
 
     /// The contrast's first and second derivatives in H and the Fisher information, in one
@@ -325,7 +355,7 @@ impl Contrast {
     /// R, ∂R/∂H and ∂²R/∂H² come from one [`FgnCorrectionPolys`] (analytic in H, about 1e-13
     /// relative), so L′ is exact to rounding and Newton's root is the contrast's minimiser.
     fn derivatives(&self, h: f64) -> Result<(f64, f64, f64), PluginError> {
-        let polys = self.builder.build(h)?;
+        let polys = self.builder.build_truncated(h, TERMS)?;
         let [a0, a1, a2, d1, d2, f1, f2] = if has_avx2() {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the CPU supports AVX2 and FMA (`has_avx2`).
@@ -368,7 +398,6 @@ impl Contrast {
         let mut previous: Option<(f64, f64, f64)> = None;
         for k in 1..=12 {
             let (g, c, information) = self.derivatives(h)?;
-            if std::env::var("WDEBUG").is_ok() { eprintln!("pass {k} h={h} g={g:e} c={c:e}"); }
             if c <= 0.0 {
                 return Ok(None);
             }
@@ -380,8 +409,7 @@ impl Contrast {
             if let Some((h0, c0, step0)) = previous {
                 let third = ((c - c0) / (h - h0)).abs();
                 let left = third * step * step / (2.0 * c);
-                if 10.0 * left < tol && step.abs() < 0.1 * step0.abs() && next != lo && next != hi
-                {
+                if 10.0 * left < tol && step.abs() < 0.1 * step0.abs() && next != lo && next != hi {
                     return Ok(Some((next, k, information)));
                 }
             }
@@ -395,8 +423,6 @@ impl Contrast {
     }
 }
 
-struct Timer(std::time::Instant, std::time::Duration, std::time::Duration);
-impl Drop for Timer { fn drop(&mut self) { if std::env::var("WTIME").is_ok() { eprintln!("new {:?} start {:?} total {:?}", self.1, self.2, self.0.elapsed()); } } }
 /// A starting value: the local Whittle estimate from the lowest ⌊m^0.65⌋ ordinates (at least
 /// 8), clamped into the search interval; 0.5 if that fails.
 fn local_start(c: &Contrast) -> f64 {
@@ -481,16 +507,12 @@ pub fn whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError>
             cfg.tolerance
         )));
     }
-    let t0 = std::time::Instant::now();
     let contrast = Contrast::new(x)?;
     let m = contrast.w.len();
-    let t1 = t0.elapsed();
     // Start Newton from the local Whittle estimate on the lowest n^0.65 frequencies (its
     // error is a few hundredths, inside Newton's basin for this smooth contrast); Brent's
     // method on the whole interval is the fallback.
     let start = local_start(&contrast);
-    let t2 = t0.elapsed();
-    let _g = Timer(t0, t1, t2);
     let (min, information) = match contrast.newton(start, cfg.tolerance)? {
         Some((h, steps, information)) => (
             Minimum {
@@ -552,7 +574,10 @@ mod tests {
         fill_body::<V>(&mut w, &mut l, n);
         let ln_lambda = l[j - 1];
         let x = abscissae(V::splat(j as f64), 8.0 / (n as f64 * n as f64));
-        (ln_lambda, terms(polys, 2.0 * h + 1.0, V::splat(ln_lambda), x))
+        (
+            ln_lambda,
+            terms(polys, 2.0 * h + 1.0, V::splat(ln_lambda), x),
+        )
     }
 
     #[test]
@@ -607,7 +632,7 @@ mod tests {
             .collect();
         let scale = w.iter().sum::<f64>() / w.len() as f64;
         w.iter_mut().for_each(|v| *v /= scale);
-        for (j, (a, b)) in c.w.iter().zip(&w).enumerate() {
+        for (j, (a, b)) in c.w.iter().map(|v| v / c.scale).zip(&w).enumerate() {
             // 1 − cos λ loses digits for small λ in this direct form: ~ε/λ² relative.
             assert!(((a - b) / b).abs() < 1e-9, "j={j}: {a} vs {b}");
             let l = fft::fourier_frequency(j + 1, 1001).ln();
@@ -616,9 +641,7 @@ mod tests {
         assert_eq!(c.abscissa_scale, 8.0 / (1001.0 * 1001.0));
         let j = 500.0;
         let lambda = fft::fourier_frequency(500, 1001);
-        assert!(
-            (j * j * c.abscissa_scale - 1.0 - FgnCorrection::abscissa(lambda)).abs() < 1e-15
-        );
+        assert!((j * j * c.abscissa_scale - 1.0 - FgnCorrection::abscissa(lambda)).abs() < 1e-15);
     }
 
     /// The Fisher information Σ(D − D̄)² computed directly: D_j = ∂ ln g_j/∂H by central
