@@ -21,7 +21,8 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use lrdbench_plugin_api::PluginError;
-use realfft::num_complex::Complex;
+/// The complex type of [`with_spectrum`]'s spectrum.
+pub use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
 struct Workspace {

@@ -10,6 +10,8 @@
 
 use std::ops::{Add, Div, Mul, Sub};
 
+use lrdbench_numerics::fft::Complex;
+
 /// Elements per group.
 pub(crate) const LANES: usize = 4;
 
@@ -34,6 +36,8 @@ pub(crate) trait Lane:
     fn to_array(self) -> [f64; LANES];
     /// The group holding `a`.
     fn from_array(a: [f64; LANES]) -> Self;
+    /// |z|² = re·re + im·im (two products, one sum) of the first [`LANES`] values of `s`.
+    fn norm_sqr(s: &[Complex<f64>]) -> Self;
     /// self·b + c with one rounding (fused multiply–add).
     fn mul_add(self, b: Self, c: Self) -> Self;
     /// Each lane's bit pattern plus `c` (wrapping), as a double.
@@ -126,6 +130,14 @@ impl Lane for V {
         V([v; LANES])
     }
     #[inline(always)]
+    fn norm_sqr(s: &[Complex<f64>]) -> V {
+        let mut out = [0.0; LANES];
+        for (o, z) in out.iter_mut().zip(&s[..LANES]) {
+            *o = z.re * z.re + z.im * z.im;
+        }
+        V(out)
+    }
+    #[inline(always)]
     fn mul_add(self, b: V, c: V) -> V {
         let mut out = self.0;
         for ((o, b), c) in out.iter_mut().zip(b.0).zip(c.0) {
@@ -193,6 +205,19 @@ impl Lane for Avx2 {
     #[inline(always)]
     fn splat(v: f64) -> Avx2 {
         Avx2(unsafe { arch::_mm256_set1_pd(v) })
+    }
+    #[inline(always)]
+    fn norm_sqr(s: &[Complex<f64>]) -> Avx2 {
+        let s = &s[..LANES];
+        // Complex<f64> is #[repr(C)] {re, im}: the four values are eight contiguous doubles.
+        let p = s.as_ptr().cast::<f64>();
+        unsafe {
+            let a = arch::_mm256_loadu_pd(p);
+            let b = arch::_mm256_loadu_pd(p.add(4));
+            // [re0² + im0², re2² + im2², re1² + im1², re3² + im3²], then lanes 0, 2, 1, 3.
+            let h = arch::_mm256_hadd_pd(arch::_mm256_mul_pd(a, a), arch::_mm256_mul_pd(b, b));
+            Avx2(arch::_mm256_permute4x64_pd::<0b11_01_10_00>(h))
+        }
     }
     #[inline(always)]
     fn mul_add(self, b: Avx2, c: Avx2) -> Avx2 {

@@ -1,7 +1,7 @@
 //! The Whittle maximum-likelihood estimator with the exact spectral density of fractional
 //! Gaussian noise.
 
-use lrdbench_numerics::fft;
+use lrdbench_numerics::fft::{self, Complex};
 use lrdbench_numerics::optimize::{brent_min, newton_root, Minimum};
 use lrdbench_numerics::spectral_density::{FgnCorrectionBuilder, FgnCorrectionPolys};
 use lrdbench_numerics::validate;
@@ -202,27 +202,34 @@ fn value_body<L: Lane>(c: &Contrast, polys: &FgnCorrectionPolys, h: f64) -> [f64
     [acc.sum(), logs.sum()]
 }
 
-/// One group of [`fill_body`]: (I/(1 − cos λ), ln λ) at frequency indices `j`.
+/// One group of [`fill_body`]: (|X_j|²/(1 − cos λ_j), ln λ_j) at frequency indices `j`.
 #[inline(always)]
-fn fill_group<L: Lane>(wv: L, j: L, half_step: f64) -> (L, L) {
+fn fill_group<L: Lane>(norm: L, j: L, half_step: f64) -> (L, L) {
     let s = lanes::sin_quadrant(j * half_step);
-    (wv / (s * s * 2.0), lanes::ln(j * (2.0 * half_step)))
+    (norm / (s * s * 2.0), lanes::ln(j * (2.0 * half_step)))
 }
 
-/// Turns the periodogram in `w` (I_j, j = 1..m) into I_j/(1 − cos λ_j) and writes ln λ_j into
-/// `ln_lambda`; returns (Σ w, Σ ln λ). 1 − cos λ = 2 sin²(πj/n) with πj/n < π/2.
+/// Writes w_j = |X_j|²/(1 − cos λ_j) (the periodogram up to the constant 2πn, which the
+/// profile absorbs) and ln λ_j for the spectrum `spec` = X_1..X_m; returns (Σ w, Σ ln λ).
+/// 1 − cos λ = 2 sin²(πj/n) with πj/n < π/2. One pass from the transform's output.
 #[inline(always)]
-fn fill_body<L: Lane>(w: &mut [f64], ln_lambda: &mut [f64], n: usize) -> [f64; 2] {
+fn fill_body<L: Lane>(
+    spec: &[Complex<f64>],
+    w: &mut [f64],
+    ln_lambda: &mut [f64],
+    n: usize,
+) -> [f64; 2] {
     let half_step = std::f64::consts::PI / n as f64;
     let (mut sum_w, mut sum_l) = (L::splat(0.0), L::splat(0.0));
     let m = w.len();
     let full = m - m % LANES;
     let mut j: L = indices(1);
-    for (wc, lc) in w[..full]
-        .chunks_exact_mut(LANES)
+    for ((sc, wc), lc) in spec[..full]
+        .chunks_exact(LANES)
+        .zip(w[..full].chunks_exact_mut(LANES))
         .zip(ln_lambda[..full].chunks_exact_mut(LANES))
     {
-        let (wv, l) = fill_group(L::load(wc), j, half_step);
+        let (wv, l) = fill_group(L::norm_sqr(sc), j, half_step);
         wv.store(wc);
         l.store(lc);
         sum_w = sum_w + wv;
@@ -230,7 +237,11 @@ fn fill_body<L: Lane>(w: &mut [f64], ln_lambda: &mut [f64], n: usize) -> [f64; 2
         j = j + LANES as f64;
     }
     if full < m {
-        let (wv, l) = fill_group(L::load_partial(&w[full..], 1.0), j, half_step);
+        let mut norms = [1.0; LANES];
+        for (o, z) in norms.iter_mut().zip(&spec[full..m]) {
+            *o = z.re * z.re + z.im * z.im;
+        }
+        let (wv, l) = fill_group(L::from_array(norms), j, half_step);
         let valid: L = mask(m - full);
         wv.store_partial(&mut w[full..]);
         l.store_partial(&mut ln_lambda[full..]);
@@ -259,8 +270,13 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn fill(w: &mut [f64], ln_lambda: &mut [f64], n: usize) -> [f64; 2] {
-        fill_body::<Avx2>(w, ln_lambda, n)
+    pub(super) fn fill(
+        spec: &[Complex<f64>],
+        w: &mut [f64],
+        ln_lambda: &mut [f64],
+        n: usize,
+    ) -> [f64; 2] {
+        fill_body::<Avx2>(spec, w, ln_lambda, n)
     }
 }
 
@@ -299,21 +315,25 @@ impl Contrast {
     fn new(x: &[f64]) -> Result<Self, PluginError> {
         let n = x.len();
         let (mut w, mut ln_lambda) = BUFFERS.try_with(|b| b.take()).unwrap_or_default();
-        fft::periodogram_into(x, &mut w)?;
-        let m = w.len();
-        ln_lambda.clear();
+        let m = fft::fourier_count(n);
+        // Every element is overwritten below: reused buffers of the right length are not
+        // cleared first.
+        w.resize(m, 0.0);
         ln_lambda.resize(m, 0.0);
-        let [sum_w, sum_l] = if has_avx2() {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the CPU supports AVX2 and FMA (`has_avx2`).
-            unsafe {
-                avx2::fill(&mut w, &mut ln_lambda, n)
+        let [sum_w, sum_l] = fft::with_spectrum(x, |spectrum| {
+            let spec = &spectrum[1..=m];
+            if has_avx2() {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the CPU supports AVX2 and FMA (`has_avx2`).
+                unsafe {
+                    avx2::fill(spec, &mut w, &mut ln_lambda, n)
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                unreachable!()
+            } else {
+                fill_body::<V>(spec, &mut w, &mut ln_lambda, n)
             }
-            #[cfg(not(target_arch = "x86_64"))]
-            unreachable!()
-        } else {
-            fill_body::<V>(&mut w, &mut ln_lambda, n)
-        };
+        })?;
         let scale = sum_w / m as f64;
         if !(scale > 0.0 && scale.is_finite()) {
             return Err(PluginError::numerical(
@@ -569,9 +589,9 @@ mod tests {
     /// The per-frequency path of the passes (ln λ and 1 − cos λ as `Contrast::new` computes
     /// them, the polynomials, the lane `exp`) at frequency j of n, for one H.
     fn fast_terms(j: usize, n: usize, h: f64, polys: &FgnCorrectionPolys) -> (f64, Terms<V>) {
-        let mut w = vec![1.0; j];
-        let mut l = vec![0.0; j];
-        fill_body::<V>(&mut w, &mut l, n);
+        let spec = vec![Complex::new(1.0, 0.0); j];
+        let (mut w, mut l) = (vec![0.0; j], vec![0.0; j]);
+        fill_body::<V>(&spec, &mut w, &mut l, n);
         let ln_lambda = l[j - 1];
         let x = abscissae(V::splat(j as f64), 8.0 / (n as f64 * n as f64));
         (
@@ -725,11 +745,16 @@ mod tests {
                 avx2::value(&c, &polys, 0.42),
                 value_body::<V>(&c, &polys, 0.42)
             );
-            let (mut w1, mut l1) = (x[..513].to_vec(), vec![0.0; 513]);
+            let spec: Vec<Complex<f64>> = x[..513]
+                .iter()
+                .zip(&x[1..])
+                .map(|(a, b)| Complex::new(*a, *b))
+                .collect();
+            let (mut w1, mut l1) = (vec![0.0; 513], vec![0.0; 513]);
             let (mut w2, mut l2) = (w1.clone(), l1.clone());
             assert_eq!(
-                avx2::fill(&mut w1, &mut l1, 1027),
-                fill_body::<V>(&mut w2, &mut l2, 1027)
+                avx2::fill(&spec, &mut w1, &mut l1, 1027),
+                fill_body::<V>(&spec, &mut w2, &mut l2, 1027)
             );
             assert_eq!((w1, l1), (w2, l2));
         }
