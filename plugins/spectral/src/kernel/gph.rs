@@ -86,7 +86,7 @@ pub fn gph(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError> {
             m / 3
         )));
     }
-    let pgram = fft::periodogram(x)?;
+    let pgram = fft::periodogram_head(x, m)?;
     let blocks = m / pool;
     let mut lx = Vec::with_capacity(blocks);
     let mut ly = Vec::with_capacity(blocks);

@@ -77,8 +77,7 @@ pub fn local_whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, Plugin
         "local_whittle",
         &mut warnings,
     )?;
-    let pgram = fft::periodogram(x)?;
-    let pgram = &pgram[..m];
+    let pgram = fft::periodogram_head(x, m)?;
     // ln λ_j = ln(2π/n) + ln j; the constant drops out of ν.
     let mut nu: Vec<f64> = (1..=m).map(|j| (j as f64).ln()).collect();
     let mean = nu.iter().sum::<f64>() / m as f64;
@@ -93,7 +92,7 @@ pub fn local_whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, Plugin
     }
     let derivative = |d: f64| {
         let (mut s0, mut s1, mut s2) = (0.0, 0.0, 0.0);
-        for (v, p) in nu.iter().zip(pgram) {
+        for (v, p) in nu.iter().zip(&pgram) {
             let w = (2.0 * d * v).exp() * (p / scale);
             s0 += w;
             s1 += v * w;

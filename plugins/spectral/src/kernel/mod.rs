@@ -5,6 +5,7 @@
 //! ([`lrdbench_numerics::fft`]).
 
 pub mod gph;
+mod lanes;
 pub mod local_whittle;
 pub mod periodogram;
 pub mod whittle;
