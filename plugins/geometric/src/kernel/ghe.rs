@@ -5,7 +5,7 @@ use lrdbench_numerics::{ladder, validate};
 use lrdbench_plugin_api::PluginError;
 
 use super::path::{check_not_straight, checked_mean, demeaned_path, LaneRows, Row, LANE_BLOCK};
-use super::{check_level, corrected_fit, Demeaning, Input};
+use super::{check_level, corrected_fit, vmath, Demeaning, Input};
 
 /// Settings of [`ghe`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,8 +47,9 @@ pub const GHE_MIN_N: usize = 128;
 /// # Complexity
 ///
 /// O(n) per lag, O(n · lags) in all (16 lags by default, 14 distinct once rounded to
-/// integers). Two streaming passes build the path; at q = 2 with AVX2 and FMA the lags are
-/// summed in sweeps of up to eight over a four-lane layout of it (see [`square_moments`]).
+/// integers). Two streaming passes build the path; at q = 2 with AVX2 and FMA a four-lane
+/// layout of it is built chunk by chunk and every lag but the first is swept over each chunk
+/// while it is in cache (see [`square_moments`]).
 ///
 /// # Accuracy
 ///
@@ -101,9 +102,10 @@ pub fn ghe(x: &[f64], cfg: &GheConfig) -> Result<HurstFit, PluginError> {
     for (tau, k) in lags.iter().zip(moments) {
         if k > 0.0 {
             lx.push(*tau as f64);
-            ly.push(k.ln());
+            ly.push(k);
         }
     }
+    vmath::ln_in_place(&mut ly);
     let map = SlopeMap {
         factor: 1.0 / cfg.q,
         offset: 0.0,
@@ -111,7 +113,7 @@ pub fn ghe(x: &[f64], cfg: &GheConfig) -> Result<HurstFit, PluginError> {
     let labels = ("log τ", "log K_q(τ)");
     match cfg.correction {
         Demeaning::None => {
-            let lx = lx.iter().map(|v| v.ln()).collect();
+            vmath::ln_in_place(&mut lx);
             fit_hurst(lx, ly, labels, map, cfg.level)
         }
         Demeaning::Fgn => corrected_fit(&lx, &ly, n - 1, cfg.q, labels, map, cfg.level),

@@ -631,6 +631,67 @@ mod tests {
     }
 
     #[test]
+    fn lane_rows_hold_the_segments_and_their_squares() {
+        // Rows built in uneven steps (a partial first target, then block by block, then the
+        // rest) against the double-double path: lane l of row i is X_{lS+i} − X_{lS}, to the
+        // path's own tolerance doubled (two values of it). The squared increments the build
+        // sums, with the repeated rows taken off, against a compensated sum of the same
+        // increments at 1e-13 relative (the sum has at most 2n terms of one sign; the lanes'
+        // plain sums err by far less than that on these lengths).
+        for (n, input, reach) in [
+            (1001usize, Input::Increments, 64usize),
+            (4099, Input::Path, 31),
+            (70_003, Input::Increments, 700),
+        ] {
+            let z = lrdbench_numerics::fgn::fgn(0.9, n, 5).unwrap();
+            let x: Vec<f64> = match input {
+                Input::Increments => z,
+                Input::Path => z
+                    .iter()
+                    .scan(1e6, |a, v| {
+                        *a += v;
+                        Some(*a)
+                    })
+                    .collect(),
+            };
+            let mean = checked_mean(&x, input, 8, "t").unwrap();
+            let exact = reference(&x, input, mean);
+            let Some(mut lanes) = LaneRows::new(&x, input, mean, reach) else {
+                assert!(!avx2_fma());
+                return;
+            };
+            let mut rows = vec![Row::default(); lanes.rows + LANE_BLOCK];
+            for target in [10, 11, 200, 201, usize::MAX] {
+                let b = lanes.built();
+                lanes.build_to(target, &mut rows[b..]);
+            }
+            assert_eq!(lanes.built(), lanes.rows);
+            let m = exact.len() - 1;
+            let scale = (0..m).fold(0.0f64, |a, i| a.max(term(&x, input, mean, i).abs()));
+            let big = exact.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            let tol = 2.0 * (2.0 * f64::EPSILON * big + 256.0 * 256.0 * f64::EPSILON * scale);
+            let s = lanes.segment;
+            for (i, row) in rows[..lanes.rows].iter().enumerate() {
+                for (l, v) in row.0.iter().enumerate() {
+                    let want = exact[l * s + i] - exact[l * s];
+                    assert!(
+                        (v - want).abs() <= tol,
+                        "n={n} row {i} lane {l}: {v} vs {want}"
+                    );
+                }
+            }
+            let squares = lrdbench_numerics::prefix::neumaier_sum(
+                (0..m).map(|i| term(&x, input, mean, i).powi(2)),
+            );
+            let got = lanes.square_sum().unwrap();
+            assert!(
+                ((got - squares) / squares).abs() < 1e-13,
+                "n={n}: {got} vs {squares}"
+            );
+        }
+    }
+
+    #[test]
     fn bad_series_get_the_validation_errors() {
         use lrdbench_plugin_api::ErrorKind;
         let mut x = lrdbench_numerics::fgn::fgn(0.5, 100, 1).unwrap();
