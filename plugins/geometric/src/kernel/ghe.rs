@@ -4,8 +4,8 @@ use lrdbench_numerics::scaling::{fit_hurst, HurstFit, SlopeMap};
 use lrdbench_numerics::{ladder, validate};
 use lrdbench_plugin_api::PluginError;
 
-use super::path::{check_not_straight, checked_mean, demeaned_path, lane_paths, LanePaths};
-use super::{check_level, corrected_fit, Demeaning, Input};
+use super::path::{check_not_straight, checked_mean, demeaned_path, LaneRows, Row, LANE_BLOCK};
+use super::{check_level, corrected_fit, vmath, Demeaning, Input};
 
 /// Settings of [`ghe`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,8 +47,9 @@ pub const GHE_MIN_N: usize = 128;
 /// # Complexity
 ///
 /// O(n) per lag, O(n · lags) in all (16 lags by default, 14 distinct once rounded to
-/// integers). Two streaming passes build the path; at q = 2 with AVX2 and FMA the lags are
-/// summed in sweeps of up to eight over a four-lane layout of it (see [`square_moments`]).
+/// integers). Two streaming passes build the path; at q = 2 with AVX2 and FMA a four-lane
+/// layout of it is built chunk by chunk and every lag but the first is swept over each chunk
+/// while it is in cache (see [`square_moments`]).
 ///
 /// # Accuracy
 ///
@@ -85,9 +86,8 @@ pub fn ghe(x: &[f64], cfg: &GheConfig) -> Result<HurstFit, PluginError> {
     };
     let max_lag = cfg.max_lag.unwrap_or((n / 8).min(64)).min(n / 2);
     let lags = ladder::log_spaced(1, max_lag.max(1), cfg.lags)?;
-    let fast = if cfg.q == 2.0 && avx2_fma() {
-        let reach = lags.last().copied().unwrap_or(1);
-        lane_paths(x, cfg.input, mean, reach).and_then(|l| square_moments(&l, &lags))
+    let fast = if cfg.q == 2.0 {
+        square_moments(x, cfg.input, mean, &lags)
     } else {
         None
     };
@@ -102,9 +102,10 @@ pub fn ghe(x: &[f64], cfg: &GheConfig) -> Result<HurstFit, PluginError> {
     for (tau, k) in lags.iter().zip(moments) {
         if k > 0.0 {
             lx.push(*tau as f64);
-            ly.push(k.ln());
+            ly.push(k);
         }
     }
+    vmath::ln_in_place(&mut ly);
     let map = SlopeMap {
         factor: 1.0 / cfg.q,
         offset: 0.0,
@@ -112,7 +113,7 @@ pub fn ghe(x: &[f64], cfg: &GheConfig) -> Result<HurstFit, PluginError> {
     let labels = ("log τ", "log K_q(τ)");
     match cfg.correction {
         Demeaning::None => {
-            let lx = lx.iter().map(|v| v.ln()).collect();
+            vmath::ln_in_place(&mut lx);
             fit_hurst(lx, ly, labels, map, cfg.level)
         }
         Demeaning::Fgn => corrected_fit(&lx, &ly, n - 1, cfg.q, labels, map, cfg.level),
@@ -124,84 +125,138 @@ pub fn moments(p: &[f64], lags: &[usize], q: f64) -> Vec<f64> {
     lags.iter().map(|tau| moment(p, *tau, q)).collect()
 }
 
-/// K_2(τ) for every lag of `lags` from the lane layout of the path, or `None` without AVX2
-/// and FMA (the caller then builds the flat path and uses [`moments`]).
+/// K_2(τ) for every lag of `lags` (each ≥ 1) of the path of the demeaned increments of `x`
+/// (`mean` from [`checked_mean`]), or `None` without AVX2 and FMA or for a series too short
+/// for the lane layout (the caller then builds the flat path and uses [`moments`]).
 ///
-/// One sweep per group of up to eight lags: each aligned row of four path values is
-/// loaded once for the group, and each lag adds one aligned load, one subtraction and one
-/// fused multiply-add per four points (unaligned loads of the flat path split cache lines
-/// three times in eight, which bound the flat sweep).
-pub fn square_moments(lanes: &LanePaths, lags: &[usize]) -> Option<Vec<f64>> {
+/// The path is built as [`LaneRows`] in chunks of [`CHUNK_ROWS`] rows, and every lag is swept
+/// over a chunk while it is in the first-level cache, so the layout is never written out
+/// whole. A sweep carries up to [`LAG_GROUP`] lags: each aligned row of four path values is
+/// loaded once for the group, and each lag adds one aligned load (folded into the
+/// subtraction), one subtraction and one fused multiply-add per four points. Lag 1 needs no
+/// sweep: its sum is Σ z² of the demeaned increments, which the build takes on the way.
+pub fn square_moments(x: &[f64], input: Input, mean: f64, lags: &[usize]) -> Option<Vec<f64>> {
+    let reach = lags.iter().copied().max()?;
+    if lags.contains(&0) {
+        return None;
+    }
+    let mut lanes = LaneRows::new(x, input, mean, reach)?;
+    let mut out = vec![0.0; lags.len()];
+    let swept: Vec<usize> = lags.iter().copied().filter(|t| *t > 1).collect();
+    let mut sums = vec![0.0; swept.len()];
     #[cfg(target_arch = "x86_64")]
-    if avx2_fma() {
-        let reach = lanes.rows.len() - lanes.segment;
-        if lags.iter().any(|t| *t > reach || *t == 0) {
-            return None;
-        }
-        let mut out = vec![0.0; lags.len()];
-        // Groups of near-equal size: 14 lags (the default ladder) run as two groups of 7.
-        let groups = lags.len().div_ceil(LAG_GROUP);
+    // SAFETY: `LaneRows::new` returned a builder, so the CPU supports AVX2 and FMA.
+    unsafe {
+        sweep_chunks(&mut lanes, &swept, reach, &mut sums)
+    };
+    let lag_one = lanes.square_sum()?;
+    let mut next = sums.iter();
+    for (k, tau) in out.iter_mut().zip(lags) {
+        let sum = if *tau == 1 { lag_one } else { *next.next()? };
+        *k = sum / (lanes.len - tau) as f64;
+    }
+    Some(out)
+}
+
+/// Rows per chunk of [`square_moments`] (16 KiB of rows plus the lags' overhang stay in the
+/// 32 KiB first-level cache next to the input being read).
+pub const CHUNK_ROWS: usize = 512;
+
+/// Most lags one sweep of [`square_moments`] carries (one accumulator each, plus the row
+/// and the difference, of the sixteen vector registers).
+pub const LAG_GROUP: usize = 13;
+
+/// `sums[j] = Σ_t (X_{t + lags[j]} − X_t)²` over all t, building the rows of `lanes` chunk by
+/// chunk and sweeping every lag over each chunk.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sweep_chunks(lanes: &mut LaneRows, lags: &[usize], reach: usize, sums: &mut [f64]) {
+    let (s, r) = (lanes.segment, lanes.rows);
+    // A chunk is at least as long as the overhang it carries to the next, so the copy never
+    // costs more than the sweep.
+    let chunk = CHUNK_ROWS.max(reach);
+    let mut buf = vec![Row::default(); chunk + reach + LANE_BLOCK + 1];
+    let mut acc = vec![Row::default(); lags.len()];
+    // Groups of near-equal size.
+    let groups = lags.len().div_ceil(LAG_GROUP).max(1);
+    // `buf[0]` is row `base`.
+    let mut base = 0;
+    let mut c0 = 0;
+    while c0 < s {
+        let c1 = (c0 + chunk).min(s);
+        // Rows up to c1 − 1 + reach; the last chunk also holds the rows of the tail.
+        let need = if c1 == s { r } else { (c1 + reach).min(r) };
+        let b = lanes.built();
+        lanes.build_to(need, &mut buf[b - base..]);
         let mut start = 0;
         for g in 0..groups {
             let end = lags.len() * (g + 1) / groups;
-            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            unsafe { square_sums_avx2(lanes, &lags[start..end], &mut out[start..end]) };
+            // SAFETY: AVX2 and FMA (the caller's contract); rows c0 − base .. c1 − base +
+            // reach of `buf` are built (`need` above), and every lag is ≤ reach.
+            unsafe {
+                sweep_group(
+                    &buf[c0 - base..],
+                    c1 - c0,
+                    &lags[start..end],
+                    &mut acc[start..end],
+                )
+            };
             start = end;
         }
-        for (k, tau) in out.iter_mut().zip(lags) {
-            *k /= (lanes.len - tau) as f64;
+        if c1 < s {
+            let built = lanes.built();
+            buf.copy_within(c1 - base..built - base, 0);
+            base = c1;
         }
-        return Some(out);
+        c0 = c1;
     }
-    let _ = (lanes, lags);
-    None
+    for ((sum, a), tau) in sums.iter_mut().zip(&acc).zip(lags) {
+        // t from 4S on: lane 3, row t − 3S (all rows are built, from `base` on).
+        let tail: f64 = (s..lanes.len - 3 * s - tau)
+            .map(|i| (buf[i + tau - base].0[3] - buf[i - base].0[3]).powi(2))
+            .sum();
+        let v = a.0;
+        *sum = (v[0] + v[1]) + (v[2] + v[3]) + tail;
+    }
 }
 
-/// Whether the CPU runs [`square_moments`].
-fn avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
-}
-
-/// Most lags one sweep of [`square_moments`] carries (eight accumulators and two working
-/// registers of the sixteen).
-#[cfg(target_arch = "x86_64")]
-const LAG_GROUP: usize = 8;
-
-/// `out[j] = Σ_t (X_{t + lags[j]} − X_t)²` for up to [`LAG_GROUP`] lags, each ≤ the lanes'
-/// reach.
+/// Adds `Σ_{i < count} (rows[i + lags[j]] − rows[i])²` lane-wise to `acc[j]`, for up to
+/// [`LAG_GROUP`] lags with `rows` holding `count + max lag` rows.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn square_sums_avx2(lanes: &LanePaths, lags: &[usize], out: &mut [f64]) {
+unsafe fn sweep_group(rows: &[Row], count: usize, lags: &[usize], acc: &mut [Row]) {
     match lags.len() {
-        // SAFETY (all arms): the caller guarantees AVX2 and FMA.
-        1 => unsafe { square_sums_group::<1>(lanes, lags, out) },
-        2 => unsafe { square_sums_group::<2>(lanes, lags, out) },
-        3 => unsafe { square_sums_group::<3>(lanes, lags, out) },
-        4 => unsafe { square_sums_group::<4>(lanes, lags, out) },
-        5 => unsafe { square_sums_group::<5>(lanes, lags, out) },
-        6 => unsafe { square_sums_group::<6>(lanes, lags, out) },
-        7 => unsafe { square_sums_group::<7>(lanes, lags, out) },
-        _ => unsafe { square_sums_group::<8>(lanes, lags, out) },
+        // SAFETY (all arms): the caller guarantees AVX2, FMA and the rows.
+        0 => {}
+        1 => unsafe { sweep_lags::<1>(rows, count, lags, acc) },
+        2 => unsafe { sweep_lags::<2>(rows, count, lags, acc) },
+        3 => unsafe { sweep_lags::<3>(rows, count, lags, acc) },
+        4 => unsafe { sweep_lags::<4>(rows, count, lags, acc) },
+        5 => unsafe { sweep_lags::<5>(rows, count, lags, acc) },
+        6 => unsafe { sweep_lags::<6>(rows, count, lags, acc) },
+        7 => unsafe { sweep_lags::<7>(rows, count, lags, acc) },
+        8 => unsafe { sweep_lags::<8>(rows, count, lags, acc) },
+        9 => unsafe { sweep_lags::<9>(rows, count, lags, acc) },
+        10 => unsafe { sweep_lags::<10>(rows, count, lags, acc) },
+        11 => unsafe { sweep_lags::<11>(rows, count, lags, acc) },
+        12 => unsafe { sweep_lags::<12>(rows, count, lags, acc) },
+        _ => unsafe { sweep_lags::<LAG_GROUP>(rows, count, lags, acc) },
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn square_sums_group<const G: usize>(lanes: &LanePaths, lags: &[usize], out: &mut [f64]) {
+unsafe fn sweep_lags<const G: usize>(rows: &[Row], count: usize, lags: &[usize], acc: &mut [Row]) {
     use std::arch::x86_64::*;
     let mut tau = [0usize; G];
     tau.copy_from_slice(&lags[..G]);
-    let rows = &lanes.rows;
-    let s = lanes.segment;
+    debug_assert!(tau.iter().all(|t| count + t <= rows.len()));
     let base = rows.as_ptr().cast::<f64>();
-    let mut acc = [_mm256_setzero_pd(); G];
-    for i in 0..s {
-        // SAFETY: i + τ_j < S + reach ≤ R for every j (checked by the caller), and rows are
+    // SAFETY: `acc` holds G rows.
+    let mut a: [__m256d; G] =
+        std::array::from_fn(|j| unsafe { _mm256_loadu_pd(acc[j].0.as_ptr()) });
+    for i in 0..count {
+        // SAFETY: i + τ_j < count + τ_j ≤ rows.len() (the caller's contract), and rows are
         // 32-byte aligned.
         unsafe {
             let lo = _mm256_load_pd(base.add(4 * i));
@@ -209,19 +264,13 @@ unsafe fn square_sums_group<const G: usize>(lanes: &LanePaths, lags: &[usize], o
                 // X_t − X_{t+τ} (the square is the same) lets the load fold into the
                 // subtraction as its memory operand: one instruction fewer per lag.
                 let d = _mm256_sub_pd(lo, _mm256_load_pd(base.add(4 * (i + tau[j]))));
-                acc[j] = _mm256_fmadd_pd(d, d, acc[j]);
+                a[j] = _mm256_fmadd_pd(d, d, a[j]);
             }
         }
     }
     for j in 0..G {
-        let mut lane = [0.0f64; 4];
-        // SAFETY: `lane` holds four f64.
-        unsafe { _mm256_storeu_pd(lane.as_mut_ptr(), acc[j]) };
-        // t from 4S on: lane 3, row t − 3S.
-        let tail: f64 = (s..lanes.len - 3 * s - tau[j])
-            .map(|i| (rows[i + tau[j]].0[3] - rows[i].0[3]).powi(2))
-            .sum();
-        out[j] = (lane[0] + lane[1]) + (lane[2] + lane[3]) + tail;
+        // SAFETY: `acc[j]` holds four f64.
+        unsafe { _mm256_storeu_pd(acc[j].0.as_mut_ptr(), a[j]) };
     }
 }
 
@@ -261,6 +310,7 @@ fn lanes_sum(a: &[f64], b: &[f64], f: impl Fn(f64) -> f64) -> f64 {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use super::super::path::avx2_fma;
     use super::*;
 
     fn naive(p: &[f64], tau: usize, q: f64) -> f64 {
@@ -293,16 +343,22 @@ mod tests {
 
     #[test]
     fn lane_sweeps_match_the_definition() {
-        // `square_moments` on the lane layout (where the CPU has AVX2 and FMA) against the
-        // definition on the flat path, 1e-9 relative: group sizes 1 to 8, lengths that leave
-        // every remainder of the four-row steps and of the 64-row blocks, both input
-        // representations, and fBm riding on 1e6 read as a path, where the large values must
-        // cost nothing. The flat path itself is held to a double-double reference in `path`.
-        let ladders: [&[usize]; 4] = [
+        // `square_moments` (where the CPU has AVX2 and FMA) against the definition on the flat
+        // path, 1e-9 relative: group sizes 1 to 13 and two groups (20 lags), lag 1 (from the
+        // squared increments) present or absent, a reach longer than a chunk, lengths that
+        // leave every remainder of the four-row steps, of the 64-row blocks and of the
+        // chunks, both input representations, and fBm riding on 1e6 read as a path, where the
+        // large values must cost nothing. The flat path itself is held to a double-double
+        // reference in `path`.
+        let wide: Vec<usize> = (1..=20).map(|v| v * v).collect();
+        let ladders: [&[usize]; 7] = [
             &[1, 2, 3, 4, 5, 7, 9, 12, 16, 21, 28, 37, 49, 64],
             &[5],
+            &[1],
             &[1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144],
             &[2, 3, 4, 6, 7, 11, 17, 30, 31],
+            &wide,
+            &[3, 700, 701],
         ];
         let mut checked = 0;
         for (n, h) in [(1001usize, 0.3), (4099, 0.95), (70_003, 0.7)] {
@@ -315,12 +371,7 @@ mod tests {
                 let mean = checked_mean(x, input, 8, "t").unwrap();
                 let p = demeaned_path(x, input, mean);
                 for lags in ladders {
-                    let reach = *lags.iter().max().unwrap();
-                    let Some(lanes) = lane_paths(x, input, mean, reach) else {
-                        continue;
-                    };
-                    assert_eq!(lanes.len, p.len());
-                    let Some(got) = square_moments(&lanes, lags) else {
+                    let Some(got) = square_moments(x, input, mean, lags) else {
                         continue;
                     };
                     for (tau, g) in lags.iter().zip(&got) {
@@ -331,9 +382,9 @@ mod tests {
                 }
             }
         }
-        // Without AVX2 and FMA the lane layout is not used and there is nothing to compare.
+        // Without AVX2 and FMA there is nothing to compare; with them every ladder fits.
         if avx2_fma() {
-            assert_eq!(checked, 24);
+            assert_eq!(checked, 42);
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod ghe;
 pub mod higuchi;
 pub mod path;
+pub mod vmath;
 
 use lrdbench_plugin_api::PluginError;
 
@@ -79,23 +80,43 @@ const CACHED_LAG: usize = 64;
 ///   cached, truncated where (τ_max/n)^k < 1e-17 (|C(2H, k)| ≤ 1 for 2H ≤ 2, so the tail is
 ///   below 3e-17 relative for τ_max ≤ n/4); for τ_max > n/4, exp(2H ln(n − i)) term by term.
 ///
-/// About twenty exponentials per H instead of 2·Σ τ powers. Larger lags call
+/// About twenty exponentials and a logarithm per lag for each H, all taken four at a time
+/// ([`vmath`]), in buffers kept from one H to the next. Larger lags call
 /// [`demeaned_moment_factor`].
 struct DemeanedFactors<'a> {
     lags: &'a [f64],
     n: usize,
     /// Largest cached lag.
     top: usize,
-    /// ln u for prime u ≤ top, 0 elsewhere.
-    ln_prime: Vec<f64>,
-    /// Smallest prime factor of u ≤ top (u itself for a prime).
-    factor: Vec<usize>,
+    /// The primes up to `top`, and ln of each.
+    primes: Vec<usize>,
+    ln_primes: Vec<f64>,
+    /// (a, u / a) for each composite u ≤ top with a its smallest prime factor, (u, 0) for
+    /// 0, 1 and the primes.
+    split: Vec<(usize, usize)>,
     /// S_k(τ) for each lag (row) and k < terms, or empty when the series is not used.
     moments: Vec<f64>,
     terms: usize,
     /// ln (n − i) for i < top when the series is not used.
     ln_top: Vec<f64>,
     ln_n: f64,
+    /// Working space of [`DemeanedFactors::ln_factors`].
+    scratch: std::cell::RefCell<FactorScratch>,
+}
+
+/// Buffers of [`DemeanedFactors::ln_factors`], reused from one H to the next.
+#[derive(Default)]
+struct FactorScratch {
+    /// Exponents, then their exponentials: the primes', n's, then the (n − i)'s.
+    powers: Vec<f64>,
+    /// u^p for u ≤ top.
+    pow: Vec<f64>,
+    /// Σ_{u ≤ j} u^p.
+    low: Vec<f64>,
+    /// C(p, k) (−1/n)^k.
+    coef: Vec<f64>,
+    /// Σ_{i < j} (n − i)^p without the series.
+    high: Vec<f64>,
 }
 
 impl<'a> DemeanedFactors<'a> {
@@ -115,53 +136,67 @@ impl<'a> DemeanedFactors<'a> {
                 }
             }
         }
-        let ln_prime = (0..=top)
-            .map(|u| {
-                if u >= 2 && factor[u] == u {
-                    (u as f64).ln()
-                } else {
-                    0.0
-                }
+        let primes: Vec<usize> = (2..=top).filter(|u| factor[*u] == *u).collect();
+        let split = (0..=top)
+            .map(|u| match factor[u] {
+                a if a == u || u < 2 => (u, 0),
+                a => (a, u / a),
             })
             .collect();
+        // The primes' logarithms and ln n in one call.
+        let mut ln_primes: Vec<f64> = primes.iter().map(|u| *u as f64).collect();
+        ln_primes.push(n as f64);
         let ratio = top as f64 / n as f64;
-        let (terms, moments, ln_top) = if top > 0 && ratio <= 0.25 {
+        let series = top > 0 && ratio <= 0.25;
+        if !series {
+            ln_primes.extend((0..top).map(|i| (n - i) as f64));
+        }
+        vmath::ln_in_place(&mut ln_primes);
+        let ln_top = ln_primes.split_off(primes.len() + 1);
+        let ln_n = ln_primes.pop().unwrap_or(0.0);
+        let (terms, moments) = if series {
             let terms = ((1e-17f64.ln() / ratio.ln()).ceil() as usize).max(1);
-            // all[τ·terms + k] = S_k(τ) for τ ≤ top, by running powers and prefix sums.
-            let mut all = vec![0.0; (top + 1) * terms];
-            let mut power = vec![0.0; terms];
+            // S_k(τ) by running powers and prefix sums, copied out at each lag's τ.
+            let mut moments = vec![0.0; lags.len() * terms];
+            let mut rows: Vec<(usize, usize)> = lags
+                .iter()
+                .enumerate()
+                .map(|(row, l)| (*l as usize, row))
+                .filter(|(tau, _)| *tau <= top)
+                .collect();
+            rows.sort_unstable();
+            let mut run = vec![0.0; terms];
+            let mut next = rows.iter().peekable();
+            // τ = 0 (if asked for) is the empty sum.
+            while let Some((_, row)) = next.next_if(|(tau, _)| *tau == 0) {
+                moments[row * terms..(row + 1) * terms].copy_from_slice(&run);
+            }
             for i in 0..top {
                 let mut v = 1.0;
-                for (k, pw) in power.iter_mut().enumerate() {
-                    *pw = v;
+                for r in run.iter_mut() {
+                    *r += v;
                     v *= i as f64;
-                    all[(i + 1) * terms + k] = all[i * terms + k] + *pw;
+                }
+                while let Some((_, row)) = next.next_if(|(tau, _)| *tau == i + 1) {
+                    moments[row * terms..(row + 1) * terms].copy_from_slice(&run);
                 }
             }
-            let mut moments = Vec::with_capacity(lags.len() * terms);
-            for l in lags {
-                let tau = *l as usize;
-                if tau <= top {
-                    moments.extend_from_slice(&all[tau * terms..(tau + 1) * terms]);
-                } else {
-                    moments.extend(std::iter::repeat_n(0.0, terms));
-                }
-            }
-            (terms, moments, Vec::new())
+            (terms, moments)
         } else {
-            let ln_top = (0..top).map(|i| ((n - i) as f64).ln()).collect();
-            (0, Vec::new(), ln_top)
+            (0, Vec::new())
         };
         DemeanedFactors {
             lags,
             n,
             top,
-            ln_prime,
-            factor,
+            primes,
+            ln_primes,
+            split,
             moments,
             terms,
             ln_top,
-            ln_n: (n as f64).ln(),
+            ln_n,
+            scratch: Default::default(),
         }
     }
 
@@ -169,41 +204,64 @@ impl<'a> DemeanedFactors<'a> {
     fn ln_factors(&self, h: f64, out: &mut Vec<f64>) {
         let p = 2.0 * h;
         let top = self.top;
+        let mut scratch = self.scratch.borrow_mut();
+        let FactorScratch {
+            powers,
+            pow,
+            low,
+            coef,
+            high,
+        } = &mut *scratch;
+        powers.clear();
+        powers.extend(self.ln_primes.iter().map(|l| p * l));
+        powers.push(p * self.ln_n);
+        powers.extend(self.ln_top.iter().map(|l| p * l));
+        vmath::exp_in_place(powers);
+        let np = self.primes.len();
         // pow[u] = u^p; low[j] = Σ_{u=1}^{j} u^p.
-        let mut pow = vec![0.0; top + 1];
-        let mut low = vec![0.0; top + 1];
-        for u in 1..=top {
-            let a = self.factor[u];
-            pow[u] = match u {
-                1 => 1.0,
-                _ if a == u => (p * self.ln_prime[u]).exp(),
-                _ => pow[a] * pow[u / a],
-            };
-            low[u] = low[u - 1] + pow[u];
+        pow.clear();
+        pow.resize(top + 1, 0.0);
+        for (u, v) in self.primes.iter().zip(powers.iter()) {
+            pow[*u] = *v;
+        }
+        low.clear();
+        low.resize(top + 1, 0.0);
+        if top >= 1 {
+            pow[1] = 1.0;
+        }
+        // The running sum stays in a register (through `low` it would wait on a store per
+        // term), and the factors of each composite come from the table, not a division.
+        let mut sum = 0.0;
+        for (u, (l, (a, b))) in low.iter_mut().zip(&self.split).enumerate().skip(1) {
+            if *b != 0 {
+                pow[u] = pow[*a] * pow[*b];
+            }
+            sum += pow[u];
+            *l = sum;
         }
         let nf = self.n as f64;
-        let n_p = (p * self.ln_n).exp();
+        let n_p = powers[np];
         let n_pow = n_p / (nf * nf);
         // c_k = C(p, k) (−1/n)^k.
-        let mut coef = Vec::with_capacity(self.terms);
+        coef.clear();
         let mut c = 1.0;
         for k in 0..self.terms {
             coef.push(c);
             c *= (p - k as f64) / (k + 1) as f64 * (-1.0 / nf);
         }
         // Without the series: high[j] = Σ_{i<j} (n − i)^p.
-        let mut high = Vec::with_capacity(self.ln_top.len() + 1);
+        high.clear();
         high.push(0.0);
         let mut b = 0.0;
-        for l in &self.ln_top {
-            b += (p * l).exp();
+        for v in &powers[np + 1..] {
+            b += v;
             high.push(b);
         }
         out.clear();
         out.extend(self.lags.iter().enumerate().map(|(row, l)| {
             let tau = *l as usize;
             if tau == 0 || tau > top {
-                return demeaned_moment_factor(tau, self.n, h).ln();
+                return demeaned_moment_factor(tau, self.n, h);
             }
             let top_sum = if self.terms > 0 {
                 let s = &self.moments[row * self.terms..(row + 1) * self.terms];
@@ -217,8 +275,9 @@ impl<'a> DemeanedFactors<'a> {
             let cov_sum = top_sum - low[tau - 1];
             let positions = (self.n - tau + 1) as f64;
             let e = t_pow - 2.0 * (t / nf) * cov_sum / positions + t * t * n_pow;
-            (e / t_pow).max(1e-12).ln()
+            (e / t_pow).max(1e-12)
         }));
+        vmath::ln_in_place(out);
     }
 }
 
@@ -234,23 +293,37 @@ pub(crate) fn corrected_fit(
     level: f64,
 ) -> Result<lrdbench_numerics::scaling::HurstFit, PluginError> {
     use lrdbench_numerics::scaling::{fit_hurst, fixed_point, slope};
-    let lx: Vec<f64> = lags.iter().map(|l| l.ln()).collect();
-    let fit = fit_hurst(lx.clone(), log_stat.to_vec(), labels, map, level)?;
+    let mut lx = lags.to_vec();
+    vmath::ln_in_place(&mut lx);
+    if lx.len() < 3 {
+        // The fit's own error for too few scales.
+        return fit_hurst(lx, log_stat.to_vec(), labels, map, level);
+    }
+    // The uncorrected slope starts the fixed point (the interval of that fit is not needed).
+    let h0 = map.factor * slope(&lx, log_stat, None) + map.offset;
+    if !h0.is_finite() {
+        // The fit's own error for a degenerate line.
+        return fit_hurst(lx, log_stat.to_vec(), labels, map, level);
+    }
     let factors = DemeanedFactors::new(lags, n);
-    let corrected = |h: f64| -> Vec<f64> {
-        let mut ln_c = Vec::with_capacity(lags.len());
+    // One buffer for every evaluation: the corrected log-statistics at `h`.
+    let buffer = std::cell::RefCell::new(Vec::with_capacity(lags.len()));
+    let corrected = |h: f64| {
+        let mut ln_c = buffer.borrow_mut();
         factors.ln_factors(h.clamp(0.01, 0.99), &mut ln_c);
-        log_stat
-            .iter()
-            .zip(&ln_c)
-            .map(|(s, c)| s - 0.5 * power * c)
-            .collect()
+        for (c, s) in ln_c.iter_mut().zip(log_stat) {
+            *c = s - 0.5 * power * *c;
+        }
     };
     // Secant steps to the fixed point (about five evaluations instead of dozens: each costs
     // the power sums of `factors`), then the full fit once at it.
-    let t = |h: f64| map.factor * slope(&lx, &corrected(h), None) + map.offset;
-    let (h, converged) = fixed_point(fit.h, t, 1e-10, 60);
-    let mut fit = fit_hurst(lx, corrected(h), labels, map, level)?;
+    let t = |h: f64| {
+        corrected(h);
+        map.factor * slope(&lx, &buffer.borrow(), None) + map.offset
+    };
+    let (h, converged) = fixed_point(h0, t, 1e-10, 60);
+    corrected(h);
+    let mut fit = fit_hurst(lx, buffer.take(), labels, map, level)?;
     if !converged {
         fit.warnings
             .push("the demeaning correction did not converge in 60 iterations".to_string());

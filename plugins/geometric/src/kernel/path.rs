@@ -13,8 +13,9 @@
 //! compensated profile it replaces). With AVX2 the block sum runs four terms at a time by an
 //! in-register scan, eight terms per step of the only loop-carried addition.
 //!
-//! For sweeps that only take differences X_{t+τ} − X_t, [`lane_paths`] builds the same path
-//! as four segments side by side ([`LanePaths`]), so that every load is an aligned row.
+//! For sweeps that only take differences X_{t+τ} − X_t, [`LaneRows`] builds the same path
+//! as four segments side by side, so that every load is an aligned row, block by block so
+//! that the sweep can follow the build through the cache.
 
 use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
@@ -212,141 +213,276 @@ unsafe fn demeaned_path_avx2(x: &[f64], input: Input, mean: f64) -> Vec<f64> {
     out
 }
 
-/// Four path values in one 32-byte-aligned row (see [`LanePaths`]).
+/// Four path values in one 32-byte-aligned row (see [`LaneRows`]).
 #[derive(Debug, Clone, Copy, Default)]
 #[repr(C, align(32))]
 pub struct Row(pub [f64; 4]);
 
+/// Rows per block of [`LaneRows`]: each lane sums 64 terms locally per block.
+pub const LANE_BLOCK: usize = 64;
+
 /// The path cut into four segments laid side by side, for sweeps that only take differences
-/// X_{t+τ} − X_t: lane l of row i holds X_{lS+i} − X_{lS} (the segment's own path, from 0),
+/// X_{t+τ} − X_t, built block by block so that a sweep can consume the rows while they are
+/// still in cache: lane l of row i holds X_{lS+i} − X_{lS} (the segment's own path, from 0),
 /// rows 0..R with R = N − 3S, so every lane runs on past its segment by R − S ≥ `reach` rows.
 ///
-/// A difference of lag τ ≤ `reach` at t < 4S is then `rows[i + τ].0[l] − rows[i].0[l]` with
+/// A difference of lag τ ≤ `reach` at t < 4S is then `row[i + τ].0[l] − row[i].0[l]` with
 /// t = lS + i, i < S, and one aligned load serves four t at once; t ≥ 4S are in lane 3 at
 /// row t − 3S. The offsets between lanes cancel in every difference, so none is stored.
+///
+/// Each block is built as [`demeaned_path`] builds its blocks, lane by lane in the four lanes
+/// of a vector: a 4 × 4 transpose turns four contiguous loads into four rows, each lane sums
+/// the block locally on a double-double offset, and the loop-carried chain is two additions
+/// per four rows. The same pass sums the squares of the demeaned increments (the lag-1
+/// moment needs no path), on the fused multiply-add ports the prefix sum leaves idle.
 #[derive(Debug, Clone)]
-pub struct LanePaths {
-    /// The rows.
-    pub rows: Vec<Row>,
+pub struct LaneRows<'a> {
+    x: &'a [f64],
+    input: Input,
+    mean: f64,
     /// Segment length S.
     pub segment: usize,
+    /// Number of rows R.
+    pub rows: usize,
     /// Length N of the whole path.
     pub len: usize,
+    /// Rows built so far.
+    built: usize,
+    /// Per-lane double-double offsets (sum of the blocks before).
+    hi: [f64; 4],
+    lo: [f64; 4],
+    /// Σ z² of every increment each lane has added (four vectors of four).
+    squares: [f64; 16],
+    /// Σ z² of the rows summed one at a time.
+    squares_tail: f64,
 }
 
-/// Rows per block of [`lane_paths`]: each lane sums 256 terms locally per block.
-#[cfg(target_arch = "x86_64")]
-const LANE_BLOCK: usize = 64;
-
-/// The [`LanePaths`] of the demeaned increments of `x` for lags up to `reach`, or `None`
-/// without AVX2 (or for a path shorter than 32 + `reach`).
-///
-/// Built as [`demeaned_path`] is, lane by lane in the four lanes of a vector: a 4 × 4
-/// transpose turns four contiguous loads into four rows, each lane sums its block locally on
-/// a double-double offset, and the loop-carried chain is two additions per four rows.
-pub fn lane_paths(x: &[f64], input: Input, mean: f64, reach: usize) -> Option<LanePaths> {
-    let m = match input {
-        Input::Increments => x.len(),
-        Input::Path => x.len().saturating_sub(1),
-    };
-    let len = m + 1;
-    if len < 32 + reach {
-        return None;
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+impl<'a> LaneRows<'a> {
+    /// The builder of the lane layout of the demeaned increments of `x` (`mean` from
+    /// [`checked_mean`]) for lags up to `reach`, or `None` without AVX2 and FMA (or for a path
+    /// shorter than 32 + `reach`).
+    pub fn new(x: &'a [f64], input: Input, mean: f64, reach: usize) -> Option<LaneRows<'a>> {
+        let m = match input {
+            Input::Increments => x.len(),
+            Input::Path => x.len().saturating_sub(1),
+        };
+        let len = m + 1;
+        if len < 32 + reach || !avx2_fma() {
+            return None;
+        }
         let segment = (len - reach) / 4;
-        // SAFETY: the CPU supports AVX2, checked just above.
-        let rows = unsafe { lane_rows_avx2(x, input, mean, segment, len - 3 * segment) };
-        return Some(LanePaths { rows, segment, len });
+        Some(LaneRows {
+            x,
+            input,
+            mean,
+            segment,
+            rows: len - 3 * segment,
+            len,
+            built: 0,
+            hi: [0.0; 4],
+            lo: [0.0; 4],
+            squares: [0.0; 16],
+            squares_tail: 0.0,
+        })
     }
-    let _ = mean;
-    None
+
+    /// Rows built so far (rows 0..`built()`).
+    pub fn built(&self) -> usize {
+        self.built
+    }
+
+    /// Builds whole blocks of rows into `dst` (row `built()` at `dst[0]`) until at least
+    /// `target` rows (or all R) are built, and returns how many rows it wrote. Blocks start at
+    /// rows 1, 1 + [`LANE_BLOCK`], …, so at most `target − built() + LANE_BLOCK` rows are
+    /// written (one more from row 0).
+    ///
+    /// # Panics
+    ///
+    /// If `dst` is shorter than the rows to write.
+    pub fn build_to(&mut self, target: usize, dst: &mut [Row]) -> usize {
+        let start = self.built;
+        let target = target.min(self.rows);
+        if start >= target {
+            return 0;
+        }
+        // Blocks end at 1 + k·LANE_BLOCK or at R.
+        let end = (1 + (target - 1).div_ceil(LANE_BLOCK) * LANE_BLOCK).min(self.rows);
+        assert!(dst.len() >= end - start, "the blocks do not fit");
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `new` checked AVX2 and FMA; `dst` holds the rows (asserted above).
+        unsafe {
+            self.blocks_avx2(dst.as_mut_ptr(), end)
+        };
+        self.built = end;
+        end - start
+    }
+
+    /// Σ z_i² over all m demeaned increments, once every row is built (`None` before).
+    ///
+    /// Rows S + 1..R of lanes 0 to 2 repeat the first R − S − 1 increments of the next
+    /// segment, so their squares (at most 3 (`reach` + 3) terms, recomputed here) come off
+    /// the total. They are part of it, so the subtraction cancels at most half of the total
+    /// and the relative error stays that of the summation.
+    pub fn square_sum(&self) -> Option<f64> {
+        if self.built < self.rows {
+            return None;
+        }
+        let (s, r) = (self.segment, self.rows);
+        let mut repeated = 0.0;
+        for l in 0..3 {
+            for i in s + 1..r {
+                repeated += term(self.x, self.input, self.mean, l * s + i - 1).powi(2);
+            }
+        }
+        let v = &self.squares;
+        let lanes: f64 = (0..4)
+            .map(|k| (v[k] + v[4 + k]) + (v[8 + k] + v[12 + k]))
+            .sum();
+        Some(lanes + self.squares_tail - repeated)
+    }
+
+    /// Rows `built..end` into `dst` (row `built` at `dst`), `end` the end of a block.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn blocks_avx2(&mut self, dst: *mut Row, end: usize) {
+        use std::arch::x86_64::*;
+        let (x, input, mean, s) = (self.x, self.input, self.mean, self.segment);
+        let src = x.as_ptr();
+        let path = input == Input::Path;
+        let mv = _mm256_set1_pd(mean);
+        let one = _mm256_set1_pd(1.0);
+        // Four demeaned increments from k on (k + 4 ≤ m). a − b is computed as a · 1 − b, a
+        // fused multiply-subtract with the same single rounding, so that it runs on the
+        // multiply ports, which the prefix sum's additions leave idle.
+        let load = |k: usize| -> __m256d {
+            // SAFETY: k + 4 ≤ m ≤ x.len(), and k + 5 ≤ x.len() for a path.
+            unsafe {
+                if path {
+                    let d = _mm256_fmsub_pd(
+                        _mm256_loadu_pd(src.add(k + 1)),
+                        one,
+                        _mm256_loadu_pd(src.add(k)),
+                    );
+                    _mm256_fmsub_pd(d, one, mv)
+                } else {
+                    _mm256_fmsub_pd(_mm256_loadu_pd(src.add(k)), one, mv)
+                }
+            }
+        };
+        let mut i = self.built;
+        // `out` points at row 0 of the caller's numbering.
+        let out = dst.cast::<f64>().wrapping_sub(4 * i);
+        if i == 0 {
+            // SAFETY: row 0 is the first row of `dst`.
+            unsafe { dst.write(Row([0.0; 4])) };
+            i = 1;
+        }
+        // The state stays in registers from block to block: a round trip through scalars
+        // would stall on store forwarding once per block.
+        // SAFETY (loads of the state): the arrays hold four f64 per vector.
+        let (mut hi, mut lo, mut sq) = unsafe {
+            (
+                _mm256_loadu_pd(self.hi.as_ptr()),
+                _mm256_loadu_pd(self.lo.as_ptr()),
+                [0, 4, 8, 12].map(|k| _mm256_loadu_pd(self.squares.as_ptr().add(k))),
+            )
+        };
+        // Row i (≥ 1) of lane l adds the increment lS + i − 1; lane 3's last row, R − 1, adds
+        // increment 3S + R − 2 = m − 1.
+        while i < end {
+            let block_end = (i + LANE_BLOCK).min(end);
+            let mut carry = _mm256_setzero_pd();
+            while i + 4 <= block_end {
+                let k = i - 1;
+                let (a0, a1, a2, a3) = (load(k), load(k + s), load(k + 2 * s), load(k + 3 * s));
+                sq = [
+                    _mm256_fmadd_pd(a0, a0, sq[0]),
+                    _mm256_fmadd_pd(a1, a1, sq[1]),
+                    _mm256_fmadd_pd(a2, a2, sq[2]),
+                    _mm256_fmadd_pd(a3, a3, sq[3]),
+                ];
+                let (t0, t1) = (_mm256_unpacklo_pd(a0, a1), _mm256_unpackhi_pd(a0, a1));
+                let (t2, t3) = (_mm256_unpacklo_pd(a2, a3), _mm256_unpackhi_pd(a2, a3));
+                let r0 = _mm256_permute2f128_pd::<0x20>(t0, t2);
+                let r1 = _mm256_permute2f128_pd::<0x20>(t1, t3);
+                let r2 = _mm256_permute2f128_pd::<0x31>(t0, t2);
+                let r3 = _mm256_permute2f128_pd::<0x31>(t1, t3);
+                let l0 = _mm256_add_pd(carry, r0);
+                let l1 = _mm256_add_pd(carry, _mm256_add_pd(r0, r1));
+                let l2 = _mm256_add_pd(l1, r2);
+                let l3 = _mm256_add_pd(l1, _mm256_add_pd(r2, r3));
+                carry = l3;
+                // SAFETY: rows i..i + 4 < end are inside the caller's rows, 32-byte aligned.
+                unsafe {
+                    let row = out.wrapping_add(4 * i);
+                    _mm256_store_pd(row, _mm256_add_pd(hi, l0));
+                    _mm256_store_pd(row.add(4), _mm256_add_pd(hi, l1));
+                    _mm256_store_pd(row.add(8), _mm256_add_pd(hi, l2));
+                    _mm256_store_pd(row.add(12), _mm256_add_pd(hi, l3));
+                }
+                i += 4;
+            }
+            if i < block_end {
+                // Only the last block of all has rows left over; one at a time.
+                let mut c = [0.0f64; 4];
+                let h = _mm256_storeu_pd_array(hi);
+                // SAFETY: `c` holds four f64.
+                unsafe { _mm256_storeu_pd(c.as_mut_ptr(), carry) };
+                while i < block_end {
+                    let mut row = Row([0.0; 4]);
+                    for l in 0..4 {
+                        let z = term(x, input, mean, l * s + i - 1);
+                        self.squares_tail += z * z;
+                        c[l] += z;
+                        row.0[l] = h[l] + c[l];
+                    }
+                    // SAFETY: row i < end is inside the caller's rows.
+                    unsafe { out.wrapping_add(4 * i).cast::<Row>().write(row) };
+                    i += 1;
+                }
+                // SAFETY: `c` holds four f64.
+                carry = unsafe { _mm256_loadu_pd(c.as_ptr()) };
+            }
+            // The block's sum joins the offset: `add_to_offset` lane by lane.
+            let sum = _mm256_add_pd(hi, carry);
+            let bb = _mm256_sub_pd(sum, hi);
+            let e = _mm256_add_pd(
+                _mm256_sub_pd(hi, _mm256_sub_pd(sum, bb)),
+                _mm256_sub_pd(carry, bb),
+            );
+            let t = _mm256_add_pd(e, lo);
+            hi = _mm256_add_pd(sum, t);
+            lo = _mm256_sub_pd(t, _mm256_sub_pd(hi, sum));
+        }
+        // SAFETY: the arrays hold four f64 per vector.
+        unsafe {
+            _mm256_storeu_pd(self.hi.as_mut_ptr(), hi);
+            _mm256_storeu_pd(self.lo.as_mut_ptr(), lo);
+            for (k, v) in sq.iter().enumerate() {
+                _mm256_storeu_pd(self.squares.as_mut_ptr().add(4 * k), *v);
+            }
+        }
+    }
 }
 
+/// The four lanes of `v`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn lane_rows_avx2(x: &[f64], input: Input, mean: f64, s: usize, r: usize) -> Vec<Row> {
-    use std::arch::x86_64::*;
-    let mut rows: Vec<Row> = Vec::with_capacity(r);
-    // SAFETY: r ≥ 1; rows 1..r are all written below before the length is set.
-    unsafe { rows.as_mut_ptr().write(Row([0.0; 4])) };
-    let src = x.as_ptr();
-    let path = input == Input::Path;
-    let mv = _mm256_set1_pd(mean);
-    // Four demeaned increments from k on (k + 4 ≤ m).
-    let load = |k: usize| -> __m256d {
-        // SAFETY: k + 4 ≤ m ≤ x.len(), and k + 5 ≤ x.len() for a path.
-        unsafe {
-            if path {
-                let d = _mm256_sub_pd(_mm256_loadu_pd(src.add(k + 1)), _mm256_loadu_pd(src.add(k)));
-                _mm256_sub_pd(d, mv)
-            } else {
-                _mm256_sub_pd(_mm256_loadu_pd(src.add(k)), mv)
-            }
-        }
-    };
-    let (mut hi, mut lo) = (_mm256_setzero_pd(), _mm256_setzero_pd());
-    // Row i (≥ 1) of lane l adds the increment lS + i − 1; lane 3's last row, r − 1, adds
-    // increment 3s + r − 2 = m − 1.
-    let mut i = 1;
-    while i < r {
-        let end = (i + LANE_BLOCK).min(r);
-        let mut carry = _mm256_setzero_pd();
-        while i + 4 <= end {
-            let k = i - 1;
-            let (a0, a1, a2, a3) = (load(k), load(k + s), load(k + 2 * s), load(k + 3 * s));
-            let (t0, t1) = (_mm256_unpacklo_pd(a0, a1), _mm256_unpackhi_pd(a0, a1));
-            let (t2, t3) = (_mm256_unpacklo_pd(a2, a3), _mm256_unpackhi_pd(a2, a3));
-            let r0 = _mm256_permute2f128_pd::<0x20>(t0, t2);
-            let r1 = _mm256_permute2f128_pd::<0x20>(t1, t3);
-            let r2 = _mm256_permute2f128_pd::<0x31>(t0, t2);
-            let r3 = _mm256_permute2f128_pd::<0x31>(t1, t3);
-            let l0 = _mm256_add_pd(carry, r0);
-            let l1 = _mm256_add_pd(carry, _mm256_add_pd(r0, r1));
-            let l2 = _mm256_add_pd(l1, r2);
-            let l3 = _mm256_add_pd(l1, _mm256_add_pd(r2, r3));
-            carry = l3;
-            // SAFETY: rows i..i + 4 < r are inside the capacity, and 32-byte aligned.
-            unsafe {
-                let dst = rows.as_mut_ptr().add(i).cast::<f64>();
-                _mm256_store_pd(dst, _mm256_add_pd(hi, l0));
-                _mm256_store_pd(dst.add(4), _mm256_add_pd(hi, l1));
-                _mm256_store_pd(dst.add(8), _mm256_add_pd(hi, l2));
-                _mm256_store_pd(dst.add(12), _mm256_add_pd(hi, l3));
-            }
-            i += 4;
-        }
-        let mut c = [0.0f64; 4];
-        let (mut h, mut o) = ([0.0f64; 4], [0.0f64; 4]);
-        // SAFETY: the arrays hold four f64.
-        unsafe {
-            _mm256_storeu_pd(c.as_mut_ptr(), carry);
-            _mm256_storeu_pd(h.as_mut_ptr(), hi);
-            _mm256_storeu_pd(o.as_mut_ptr(), lo);
-        }
-        while i < end {
-            let mut row = Row([0.0; 4]);
-            for l in 0..4 {
-                c[l] += term(x, input, mean, l * s + i - 1);
-                row.0[l] = h[l] + c[l];
-            }
-            // SAFETY: row i < r is inside the capacity.
-            unsafe { rows.as_mut_ptr().add(i).write(row) };
-            i += 1;
-        }
-        for l in 0..4 {
-            (h[l], o[l]) = add_to_offset(h[l], o[l], c[l]);
-        }
-        // SAFETY: the arrays hold four f64.
-        unsafe {
-            hi = _mm256_loadu_pd(h.as_ptr());
-            lo = _mm256_loadu_pd(o.as_ptr());
-        }
+#[target_feature(enable = "avx")]
+fn _mm256_storeu_pd_array(v: std::arch::x86_64::__m256d) -> [f64; 4] {
+    let mut a = [0.0f64; 4];
+    // SAFETY: `a` holds four f64.
+    unsafe { std::arch::x86_64::_mm256_storeu_pd(a.as_mut_ptr(), v) };
+    a
+}
+
+/// Whether the CPU runs the AVX2 and FMA kernels of [`LaneRows`] and its sweeps.
+pub fn avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
     }
-    // SAFETY: rows 0..r were written above.
-    unsafe { rows.set_len(r) };
-    rows
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 /// Σ (x_i − shift) in sixteen lanes.
@@ -492,6 +628,67 @@ mod tests {
             4.0,
             "offset",
         );
+    }
+
+    #[test]
+    fn lane_rows_hold_the_segments_and_their_squares() {
+        // Rows built in uneven steps (a partial first target, then block by block, then the
+        // rest) against the double-double path: lane l of row i is X_{lS+i} − X_{lS}, to the
+        // path's own tolerance doubled (two values of it). The squared increments the build
+        // sums, with the repeated rows taken off, against a compensated sum of the same
+        // increments at 1e-13 relative (the sum has at most 2n terms of one sign; the lanes'
+        // plain sums err by far less than that on these lengths).
+        for (n, input, reach) in [
+            (1001usize, Input::Increments, 64usize),
+            (4099, Input::Path, 31),
+            (70_003, Input::Increments, 700),
+        ] {
+            let z = lrdbench_numerics::fgn::fgn(0.9, n, 5).unwrap();
+            let x: Vec<f64> = match input {
+                Input::Increments => z,
+                Input::Path => z
+                    .iter()
+                    .scan(1e6, |a, v| {
+                        *a += v;
+                        Some(*a)
+                    })
+                    .collect(),
+            };
+            let mean = checked_mean(&x, input, 8, "t").unwrap();
+            let exact = reference(&x, input, mean);
+            let Some(mut lanes) = LaneRows::new(&x, input, mean, reach) else {
+                assert!(!avx2_fma());
+                return;
+            };
+            let mut rows = vec![Row::default(); lanes.rows + LANE_BLOCK];
+            for target in [10, 11, 200, 201, usize::MAX] {
+                let b = lanes.built();
+                lanes.build_to(target, &mut rows[b..]);
+            }
+            assert_eq!(lanes.built(), lanes.rows);
+            let m = exact.len() - 1;
+            let scale = (0..m).fold(0.0f64, |a, i| a.max(term(&x, input, mean, i).abs()));
+            let big = exact.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            let tol = 2.0 * (2.0 * f64::EPSILON * big + 256.0 * 256.0 * f64::EPSILON * scale);
+            let s = lanes.segment;
+            for (i, row) in rows[..lanes.rows].iter().enumerate() {
+                for (l, v) in row.0.iter().enumerate() {
+                    let want = exact[l * s + i] - exact[l * s];
+                    assert!(
+                        (v - want).abs() <= tol,
+                        "n={n} row {i} lane {l}: {v} vs {want}"
+                    );
+                }
+            }
+            let squares = lrdbench_numerics::prefix::neumaier_sum(
+                (0..m).map(|i| term(&x, input, mean, i).powi(2)),
+            );
+            let got = lanes.square_sum().unwrap();
+            assert!(
+                ((got - squares) / squares).abs() < 1e-13,
+                "n={n}: {got} vs {squares}"
+            );
+        }
     }
 
     #[test]
