@@ -28,7 +28,6 @@ pub mod cache;
 pub mod kernel;
 pub mod memory;
 pub mod plugin;
-pub mod special;
 
 use plugin::{Ar1, Arfima, Fbm, Fgn, Fou, Mrw, WhiteNoise};
 

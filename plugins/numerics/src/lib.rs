@@ -25,5 +25,6 @@ pub mod prefix;
 pub mod regression;
 pub mod rng;
 pub mod scaling;
+pub mod special;
 pub mod spectral_density;
 pub mod validate;

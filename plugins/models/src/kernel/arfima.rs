@@ -18,7 +18,7 @@ use lrdbench_plugin_api::PluginError;
 
 use super::check_positive;
 use crate::cache::{PlanKey, Plans};
-use crate::special::ln_gamma;
+use lrdbench_numerics::special::ln_gamma;
 
 /// Longest AR burn-in accepted; beyond it the AR part is too close to a unit root.
 pub const MAX_BURN_IN: usize = 1_000_000;

@@ -24,7 +24,7 @@ use realfft::RealFftPlanner;
 
 use super::{check_hurst, check_positive};
 use crate::cache::{PlanKey, Plans};
-use crate::special::ln_gamma;
+use lrdbench_numerics::special::ln_gamma;
 
 /// Which series [`mrw`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 
 use lrdbench_numerics::ladder;
 use lrdbench_numerics::scaling::{fit_hurst, fixed_point, HurstFit, SlopeMap};
+use lrdbench_numerics::special::ln_gamma;
 use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
 
@@ -196,20 +197,6 @@ fn fgn_corrected_fit(
 fn ln_mean_sd_white(s: usize) -> f64 {
     let sf = s as f64;
     0.5 * (2.0 / sf).ln() + ln_gamma(sf / 2.0) - ln_gamma((sf - 1.0) / 2.0)
-}
-
-/// log Γ(z) for z > 0: shifted up to z ≥ 12 by Γ(z + 1) = z Γ(z), then Stirling's series to
-/// the z⁻⁷ term (truncation error, the next term 1/(1188 z⁹), below 2e-13 at z ≥ 12).
-fn ln_gamma(mut z: f64) -> f64 {
-    let mut shift = 0.0;
-    while z < 12.0 {
-        shift -= z.ln();
-        z += 1.0;
-    }
-    let r = 1.0 / z;
-    let r2 = r * r;
-    shift + (z - 0.5) * z.ln() + 0.5 * (2.0 * std::f64::consts::PI).ln() - z
-        + r * (1.0 / 12.0 - r2 * (1.0 / 360.0 - r2 * (1.0 / 1260.0 - r2 / 1680.0)))
 }
 
 /// Block sizes up to this sum the bridge terms exactly; above, only the first and last
@@ -471,17 +458,6 @@ mod tests {
             let al = expected_rs(s) * sf / (sf - 0.5);
             assert!((ours / al - 1.0).abs() < 1e-12, "s {s}: {ours} vs {al}");
         }
-    }
-
-    #[test]
-    fn ln_gamma_matches_known_values() {
-        // Γ(½) = √π, Γ(5) = 24, Γ(30.5) from Γ(½) by the recursion; Stirling's series to z⁻⁵
-        // is good to about 2e-13 beyond the shift.
-        let pi = std::f64::consts::PI;
-        assert!((ln_gamma(0.5) - 0.5 * pi.ln()).abs() < 1e-12);
-        assert!((ln_gamma(5.0) - 24f64.ln()).abs() < 1e-12);
-        let want: f64 = 0.5 * pi.ln() + (0..30).map(|i| (i as f64 + 0.5).ln()).sum::<f64>();
-        assert!((ln_gamma(30.5) - want).abs() < 1e-11);
     }
 
     #[test]
