@@ -17,6 +17,7 @@
 //! as four segments side by side, so that every load is an aligned row, block by block so
 //! that the sweep can follow the build through the cache.
 
+use lrdbench_numerics::prefix::shifted_sum;
 use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
 
@@ -483,22 +484,6 @@ pub fn avx2_fma() -> bool {
     }
     #[cfg(not(target_arch = "x86_64"))]
     false
-}
-
-/// Σ (x_i − shift) in sixteen lanes.
-fn shifted_sum(x: &[f64], shift: f64) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { shifted_sum_avx2(x, shift) };
-    }
-    lanes_sum(x, x, |a, _| a - shift)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn shifted_sum_avx2(x: &[f64], shift: f64) -> f64 {
-    lanes_sum(x, x, |a, _| a - shift)
 }
 
 /// Σ (x_{i+1} − x_i) in sixteen lanes (the rounded increments the path is built from).

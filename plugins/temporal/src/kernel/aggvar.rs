@@ -1,5 +1,6 @@
 //! Aggregated variance: the variance of block means against the block size.
 
+use lrdbench_numerics::prefix::shifted_sum;
 use lrdbench_numerics::scaling::{digamma, fit_hurst_weighted, fixed_point, HurstFit, SlopeMap};
 use lrdbench_numerics::{ladder, validate};
 use lrdbench_plugin_api::PluginError;
@@ -135,21 +136,6 @@ fn input_error(x: &[f64], min_len: usize, method: &str) -> PluginError {
             "{method}: the sum of the series overflows (values too large)"
         )),
     }
-}
-
-/// Σ (v − c) over `x` in eight lanes (vectorisable; one rounding order fixed by the code).
-fn shifted_sum(x: &[f64], c: f64) -> f64 {
-    let mut lanes = [0.0f64; 8];
-    let chunks = x.chunks_exact(8);
-    let rest: f64 = chunks.remainder().iter().map(|v| v - c).sum();
-    for ch in chunks {
-        for (l, v) in lanes.iter_mut().zip(ch) {
-            *l += v - c;
-        }
-    }
-    ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
-        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
-        + rest
 }
 
 /// One block size's running state while the prefix streams past.
