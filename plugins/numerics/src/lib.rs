@@ -20,6 +20,7 @@ pub mod fft;
 pub mod fgn;
 pub mod fluctuation;
 pub mod ladder;
+pub mod lanes;
 pub mod optimize;
 pub mod prefix;
 pub mod regression;

@@ -233,8 +233,7 @@ pub fn profile(x: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// Σ (x_i − shift) over sixteen accumulators, so the additions' latency does not bound the
-/// loop (a first pass that takes a mean relative to `shift`, e.g. `x[0]`, to keep the sum at
+/// Σ (x_i − shift) over sixteen accumulators ([`crate::lanes`]; a first pass that takes a mean relative to `shift`, e.g. `x[0]`, to keep the sum at
 /// the scale of the fluctuations). AVX2 is used when the CPU has it, in the same rounding order
 /// as the portable build.
 pub fn shifted_sum(x: &[f64], shift: f64) -> f64 {
@@ -254,15 +253,7 @@ unsafe fn shifted_sum_avx2(x: &[f64], shift: f64) -> f64 {
 
 #[inline(always)]
 fn shifted_sum_body(x: &[f64], shift: f64) -> f64 {
-    let mut acc = [0.0f64; 16];
-    let chunks = x.chunks_exact(16);
-    let tail: f64 = chunks.remainder().iter().map(|v| v - shift).sum();
-    for c in chunks {
-        for l in 0..16 {
-            acc[l] += c[l] - shift;
-        }
-    }
-    acc.iter().sum::<f64>() + tail
+    crate::lanes::map_sum(x, |v| v - shift)
 }
 
 /// Compensated sum (TwoSum error terms accumulated beside the running sum; as accurate as

@@ -1,5 +1,6 @@
 //! The generalised Hurst exponent: scaling of the q-th absolute moment of path increments.
 
+use lrdbench_numerics::lanes::zip_sum;
 use lrdbench_numerics::scaling::{fit_hurst, HurstFit, SlopeMap};
 use lrdbench_numerics::{ladder, validate};
 use lrdbench_plugin_api::PluginError;
@@ -279,32 +280,13 @@ pub fn moment(p: &[f64], tau: usize, q: f64) -> f64 {
     let m = p.len() - tau;
     let (hi, lo) = (&p[tau..], &p[..m]);
     let s = if q == 2.0 {
-        lanes_sum(hi, lo, |d| d * d)
+        zip_sum(hi, lo, |a, b| (a - b) * (a - b))
     } else if q == 1.0 {
-        lanes_sum(hi, lo, f64::abs)
+        zip_sum(hi, lo, |a, b| (a - b).abs())
     } else {
-        lanes_sum(hi, lo, |d| d.abs().powf(q))
+        zip_sum(hi, lo, |a, b| (a - b).abs().powf(q))
     };
     s / m as f64
-}
-
-/// Σ f(a_i − b_i) over eight independent accumulators: a single f64 accumulator serialises
-/// the loop on the addition's latency, eight let it vectorise.
-fn lanes_sum(a: &[f64], b: &[f64], f: impl Fn(f64) -> f64) -> f64 {
-    let mut acc = [0.0f64; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f64 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| f(x - y))
-        .sum();
-    for (xa, xb) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] += f(xa[l] - xb[l]);
-        }
-    }
-    acc.iter().sum::<f64>() + tail
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 //! as four segments side by side, so that every load is an aligned row, block by block so
 //! that the sweep can follow the build through the cache.
 
+use lrdbench_numerics::lanes::zip_sum;
 use lrdbench_numerics::prefix::shifted_sum;
 use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
@@ -494,34 +495,13 @@ fn diff_sum(x: &[f64]) -> f64 {
         // SAFETY: the CPU supports AVX2, checked just above.
         return unsafe { diff_sum_avx2(hi, lo) };
     }
-    lanes_sum(hi, lo, |a, b| a - b)
+    zip_sum(hi, lo, |a, b| a - b)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn diff_sum_avx2(hi: &[f64], lo: &[f64]) -> f64 {
-    lanes_sum(hi, lo, |a, b| a - b)
-}
-
-/// Σ f(a_i, b_i) over sixteen accumulators (`a` and `b` of equal length): vectorised in
-/// whatever build inlines it, four AVX2 registers, so the additions' latency does not bound
-/// the loop.
-#[inline(always)]
-fn lanes_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
-    let mut acc = [0.0f64; 16];
-    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
-    let tail: f64 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| f(*x, *y))
-        .sum();
-    for (xa, xb) in ca.zip(cb) {
-        for l in 0..16 {
-            acc[l] += f(xa[l], xb[l]);
-        }
-    }
-    acc.iter().sum::<f64>() + tail
+    zip_sum(hi, lo, |a, b| a - b)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Multifractal detrended fluctuation analysis: the generalised Hurst exponents h(q).
 
 use lrdbench_numerics::fluctuation::{Detrender, Order, Segments};
+use lrdbench_numerics::lanes::map_sum;
 use lrdbench_numerics::scaling::{fit_hurst_weighted, FitWeights, HurstFit, SlopeMap};
 use lrdbench_numerics::{ladder, prefix, validate};
 use lrdbench_plugin_api::PluginError;
@@ -162,9 +163,9 @@ pub fn mfdfa(x: &[f64], cfg: &MfdfaConfig) -> Result<Spectrum, PluginError> {
                 let aq = q.abs();
                 let mean = if aq.fract() == 0.0 && aq <= 64.0 {
                     let k = aq as u32;
-                    lanes_sum(rel, |g| int_pow(g, k)) / m
+                    map_sum(rel, |g| int_pow(g, k)) / m
                 } else {
-                    lanes_sum(rel, |g| g.powf(aq)) / m
+                    map_sum(rel, |g| g.powf(aq)) / m
                 };
                 0.5 * top.ln() + mean.ln() / q
             };
@@ -207,21 +208,6 @@ fn int_pow(mut g: f64, mut k: u32) -> f64 {
     r
 }
 
-/// Σ f(v) over four interleaved accumulators: a single accumulator makes every addition wait
-/// for the previous one.
-#[inline(always)]
-fn lanes_sum(v: &[f64], f: impl Fn(f64) -> f64) -> f64 {
-    let mut acc = [0.0f64; 4];
-    let mut chunks = v.chunks_exact(4);
-    for c in &mut chunks {
-        for l in 0..4 {
-            acc[l] += f(c[l]);
-        }
-    }
-    let tail: f64 = chunks.remainder().iter().map(|x| f(*x)).sum();
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,17 +223,6 @@ mod tests {
                     "{g}^{k}"
                 );
             }
-        }
-    }
-
-    #[test]
-    fn lanes_sum_matches_a_plain_sum() {
-        for len in 0..40 {
-            let v: Vec<f64> = (0..len).map(|i| 1.0 / f64::from(i + 1)).collect();
-            let plain: f64 = v.iter().map(|x| x * x).sum();
-            let lanes = lanes_sum(&v, |x| x * x);
-            // Only the order of the additions differs: a few ulps of the total.
-            assert!((lanes - plain).abs() <= 4.0 * f64::EPSILON * plain, "{len}");
         }
     }
 }
