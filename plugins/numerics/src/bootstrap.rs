@@ -28,7 +28,7 @@
 use lrdbench_plugin_api::{param, Estimate, ParamSpec, Params, PluginError};
 
 use crate::fgn::DaviesHarte;
-use crate::scaling::HurstFit;
+use crate::scaling::{normal_quantile, HurstFit};
 
 /// Which bootstrap interval to form from the replicates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,21 +304,49 @@ impl Uncertainty {
         series: &[f64],
         estimate: impl Fn(&[f64]) -> Result<f64, PluginError> + Sync,
     ) -> Result<Estimate, PluginError> {
-        let out = fit.to_estimate(estimand);
+        self.settle(fit.to_estimate(estimand), series, estimate)
+    }
+
+    /// The estimate `h` of `estimand` with the normal interval h ± z·`stderr` at this level:
+    /// the asymptotic interval of a method whose theory gives the standard error.
+    pub fn normal_estimate(&self, h: f64, stderr: f64, estimand: &str) -> Estimate {
+        let z = normal_quantile(0.5 + 0.5 * self.bootstrap.level);
+        Estimate::new(h, estimand).with_stderr(stderr).with_ci(
+            h - z * stderr,
+            h + z * stderr,
+            self.bootstrap.level,
+        )
+    }
+
+    /// Settles the interval of `out`, which carries its method's own (asymptotic or regression)
+    /// interval: kept as is, or with `ci = bootstrap` replaced by the parametric bootstrap
+    /// interval and standard error around `out.value`, with the replicate counts as
+    /// diagnostics and a warning for a clamped H or failed replicates.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`parametric_fgn_ci`].
+    pub fn settle(
+        &self,
+        out: Estimate,
+        series: &[f64],
+        estimate: impl Fn(&[f64]) -> Result<f64, PluginError> + Sync,
+    ) -> Result<Estimate, PluginError> {
         if self.method == CiMethod::Asymptotic {
             return Ok(out);
         }
+        let h = out.value;
         let (_, sd) = crate::validate::mean_sd(series);
-        let b = parametric_fgn_ci(fit.h, series.len(), sd, &self.bootstrap, estimate)?;
+        let b = parametric_fgn_ci(h, series.len(), sd, &self.bootstrap, estimate)?;
         let mut out = out
             .with_stderr(b.stderr)
             .with_ci(b.low, b.high, b.level)
             .with_diagnostic("bootstrap_replicates_used", vec![b.used as f64])
             .with_diagnostic("bootstrap_replicates_failed", vec![b.failed as f64]);
-        if b.simulated_h != fit.h {
+        if b.simulated_h != h {
             out = out.with_warning(format!(
-                "bootstrap simulated fGn with H = {} (estimate {:.4} clamped)",
-                b.simulated_h, fit.h
+                "bootstrap simulated fGn with H = {} (estimate {h:.4} clamped)",
+                b.simulated_h
             ));
         }
         if b.failed > 0 {

@@ -1,9 +1,7 @@
 //! ABI glue: the `Estimator` implementations that read parameters, call the kernels and build
 //! the returned `Estimate` with its uncertainty.
 
-use lrdbench_numerics::bootstrap::{parametric_fgn_ci, uncertainty_params, CiMethod, Uncertainty};
-use lrdbench_numerics::scaling::normal_quantile;
-use lrdbench_numerics::validate::mean_sd;
+use lrdbench_numerics::bootstrap::{uncertainty_params, Uncertainty};
 use lrdbench_plugin_api::prelude::*;
 use lrdbench_plugin_api::sdk::ComponentBuilder;
 
@@ -56,36 +54,8 @@ fn finish(
     kernel: &(dyn Fn(&[f64]) -> Result<SpectralEstimate, PluginError> + Sync),
 ) -> Result<Estimate, PluginError> {
     let unc = Uncertainty::from_params(params)?;
-    let level = unc.bootstrap.level;
-    let mut warnings = est.warnings;
-    let (stderr, low, high) = match unc.method {
-        CiMethod::Asymptotic => {
-            let z = normal_quantile(0.5 + 0.5 * level);
-            (est.stderr, est.h - z * est.stderr, est.h + z * est.stderr)
-        }
-        CiMethod::Bootstrap => {
-            let (_, sd) = mean_sd(x);
-            let b = parametric_fgn_ci(est.h, x.len(), sd, &unc.bootstrap, |s| {
-                kernel(s).map(|e| e.h)
-            })?;
-            if b.simulated_h != est.h {
-                warnings.push(format!(
-                    "bootstrap simulated fGn with H = {} (estimate {:.4} clamped)",
-                    b.simulated_h, est.h
-                ));
-            }
-            if b.failed > 0 {
-                warnings.push(format!(
-                    "{} of {} bootstrap replicates failed and were left out",
-                    b.failed, unc.bootstrap.replicates
-                ));
-            }
-            (b.stderr, b.low, b.high)
-        }
-    };
-    let mut out = Estimate::new(est.h, "H")
-        .with_stderr(stderr)
-        .with_ci(low, high, level)
+    let mut out = unc
+        .normal_estimate(est.h, est.stderr, "H")
         .with_diagnostic("bandwidth", vec![est.bandwidth as f64]);
     if let Some(r2) = est.r_squared {
         out = out.with_r_squared(r2);
@@ -93,10 +63,10 @@ fn finish(
     if let Some(fit) = est.fit {
         out = out.with_fit(fit.x_label, fit.y_label, fit.x, fit.y, fit.fitted);
     }
-    for w in warnings {
+    for w in est.warnings {
         out = out.with_warning(w);
     }
-    Ok(out)
+    unc.settle(out, x, |s| kernel(s).map(|e| e.h))
 }
 
 /// `periodogram`: log-periodogram slope at the lowest frequencies.

@@ -1,9 +1,7 @@
 //! ABI glue: the `Estimator` implementations that read parameters, call the kernels and build
 //! the returned `Estimate` with its uncertainty.
 
-use lrdbench_numerics::bootstrap::{parametric_fgn_ci, uncertainty_params, CiMethod, Uncertainty};
-use lrdbench_numerics::scaling::normal_quantile;
-use lrdbench_numerics::validate::mean_sd;
+use lrdbench_numerics::bootstrap::{uncertainty_params, Uncertainty};
 use lrdbench_plugin_api::prelude::*;
 use lrdbench_plugin_api::sdk::ComponentBuilder;
 
@@ -79,37 +77,9 @@ fn finish(
     kernel: &(dyn Fn(&[f64]) -> Result<WaveletEstimate, PluginError> + Sync),
 ) -> Result<Estimate, PluginError> {
     let unc = Uncertainty::from_params(params)?;
-    let level = unc.bootstrap.level;
-    let mut warnings = est.warnings;
-    let (stderr, low, high) = match unc.method {
-        CiMethod::Asymptotic => {
-            let z = normal_quantile(0.5 + 0.5 * level);
-            (est.stderr, est.h - z * est.stderr, est.h + z * est.stderr)
-        }
-        CiMethod::Bootstrap => {
-            let (_, sd) = mean_sd(x);
-            let b = parametric_fgn_ci(est.h, x.len(), sd, &unc.bootstrap, |s| {
-                kernel(s).map(|e| e.h)
-            })?;
-            if b.simulated_h != est.h {
-                warnings.push(format!(
-                    "bootstrap simulated fGn with H = {} (estimate {:.4} clamped)",
-                    b.simulated_h, est.h
-                ));
-            }
-            if b.failed > 0 {
-                warnings.push(format!(
-                    "{} of {} bootstrap replicates failed and were left out",
-                    b.failed, unc.bootstrap.replicates
-                ));
-            }
-            (b.stderr, b.low, b.high)
-        }
-    };
     let d = est.diagram;
-    let mut out = Estimate::new(est.h, "H")
-        .with_stderr(stderr)
-        .with_ci(low, high, level)
+    let mut out = unc
+        .normal_estimate(est.h, est.stderr, "H")
         .with_fit("octave j", "log2 mean d_j^2", d.x, d.y, d.fitted)
         .with_diagnostic("octaves", vec![est.octaves.0 as f64, est.octaves.1 as f64])
         .with_diagnostic(
@@ -119,10 +89,10 @@ fn finish(
     if let Some(r2) = est.r_squared {
         out = out.with_r_squared(r2);
     }
-    for w in warnings {
+    for w in est.warnings {
         out = out.with_warning(w);
     }
-    Ok(out)
+    unc.settle(out, x, |s| kernel(s).map(|e| e.h))
 }
 
 /// `wavelet_av`: the Abry–Veitch log-scale diagram.

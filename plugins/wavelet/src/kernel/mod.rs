@@ -1,4 +1,4 @@
-//! Wavelet estimator kernels: pure functions over `&[f64]` and a `Config` each, on the
+//! Wavelet estimator kernels: pure functions over `&[f64]` and the shared [`Config`], on the
 //! boundary-free pyramid DWT of [`lrdbench_numerics::dwt`].
 
 mod curvature;
@@ -9,6 +9,36 @@ use lrdbench_numerics::dwt::{detail_energies, Daubechies};
 use lrdbench_plugin_api::PluginError;
 
 pub(crate) use curvature::FgnCurvature;
+
+/// Fewest coefficients an octave needs to enter either estimator's fit.
+pub const MIN_COEFFICIENTS: usize = 4;
+
+/// Settings of both wavelet estimators: the filter and the octaves they use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Config {
+    /// Daubechies filter db`order`, 2..=8 (vanishing moments).
+    pub order: usize,
+    /// Finest octave used (1 = finest available).
+    pub j_min: usize,
+    /// Coarsest octave used; `usize::MAX` for the coarsest with at least
+    /// [`MIN_COEFFICIENTS`] coefficients.
+    pub j_max: usize,
+    /// Treatment of the fine-octave curvature of fGn.
+    pub correction: Correction,
+}
+
+impl Config {
+    /// The recommended settings for db`order`: the exact fGn correction, which straightens
+    /// the diagram down to octave 1, and every octave from 1 to the coarsest available.
+    pub fn new(order: usize) -> Self {
+        Config {
+            order,
+            j_min: 1,
+            j_max: usize::MAX,
+            correction: Correction::FgnExact,
+        }
+    }
+}
 
 /// The detail energy of one octave.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -4,14 +4,11 @@ use lrdbench_numerics::regression::{wls, LineFit, WeightScale};
 use lrdbench_numerics::scaling::digamma;
 use lrdbench_plugin_api::PluginError;
 
-pub use super::Correction;
 use super::{
     octave_energies, range_warning, trigamma, Diagram, FgnCurvature, WaveletEstimate, H_CLAMP,
     MAX_NEWTON_STEPS, NEWTON_STEP,
 };
-
-/// Fewest coefficients an octave needs to enter the fit.
-pub const MIN_COEFFICIENTS: usize = 4;
+pub use super::{Config, Correction, MIN_COEFFICIENTS};
 
 /// The weights a_j of the weighted least-squares slope, slope = Σ a_j y_j:
 /// a_j = w_j (x_j − x̄) / Σ w (x − x̄)², x̄ the weighted mean.
@@ -27,33 +24,6 @@ fn slope_weights(xs: &[f64], ws: &[f64]) -> Vec<f64> {
         .zip(ws)
         .map(|(x, w)| w * (x - mean) / sxx)
         .collect()
-}
-
-/// Configuration of [`wavelet_av`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Config {
-    /// Daubechies filter db`order`, 2..=8 (vanishing moments).
-    pub order: usize,
-    /// Finest octave in the fit (1 = finest available).
-    pub j_min: usize,
-    /// Coarsest octave in the fit; `usize::MAX` for the coarsest with at least
-    /// [`MIN_COEFFICIENTS`] coefficients.
-    pub j_max: usize,
-    /// Treatment of the fine-octave curvature.
-    pub correction: Correction,
-}
-
-impl Config {
-    /// The recommended settings for db`order`: the exact fGn correction, which straightens
-    /// the diagram down to octave 1, and every octave from 1 to the coarsest available.
-    pub fn new(order: usize) -> Self {
-        Config {
-            order,
-            j_min: 1,
-            j_max: usize::MAX,
-            correction: Correction::FgnExact,
-        }
-    }
 }
 
 /// Estimates H by weighted regression of the bias-corrected log-scale diagram on octave.

@@ -3,43 +3,14 @@
 use lrdbench_numerics::optimize::{newton_root, Minimum};
 use lrdbench_plugin_api::PluginError;
 
-pub use super::Correction;
 use super::{
     octave_energies, range_warning, Diagram, FgnCurvature, WaveletEstimate, H_CLAMP,
     MAX_NEWTON_STEPS, NEWTON_STEP,
 };
+pub use super::{Config, Correction, MIN_COEFFICIENTS};
 
-/// Fewest coefficients an octave needs to enter the contrast.
-pub const MIN_COEFFICIENTS: usize = 4;
 /// The search interval for d = H − ½.
 pub const D_RANGE: (f64, f64) = (-0.5, 1.0);
-
-/// Configuration of [`wavelet_whittle`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Config {
-    /// Daubechies filter db`order`, 2..=8.
-    pub order: usize,
-    /// Finest octave used.
-    pub j_min: usize,
-    /// Coarsest octave used; `usize::MAX` for the coarsest with at least
-    /// [`MIN_COEFFICIENTS`] coefficients.
-    pub j_max: usize,
-    /// Treatment of the fine-octave curvature of fGn.
-    pub correction: Correction,
-}
-
-impl Config {
-    /// The recommended settings for db`order`: the exact fGn correction and every octave from
-    /// the finest to the coarsest available.
-    pub fn new(order: usize) -> Self {
-        Config {
-            order,
-            j_min: 1,
-            j_max: usize::MAX,
-            correction: Correction::FgnExact,
-        }
-    }
-}
 
 /// Minimises the wavelet Whittle contrast of Moulines, Roueff & Taqqu over d and returns
 /// H = d + ½.
