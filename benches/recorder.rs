@@ -31,7 +31,10 @@ use lrdbench_plugin_api::{ComponentKind, Param, ParamValue};
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-const OPTIONS: RecorderOptions = RecorderOptions { retention_days: 90 };
+const OPTIONS: RecorderOptions = RecorderOptions {
+    retention_days: 90,
+    max_pending: lrdbench_analytics::DEFAULT_MAX_PENDING,
+};
 
 /// A call event shaped like the host's: plugin, three parameters, workflow context, metrics.
 fn sample_event(i: u64) -> Event {

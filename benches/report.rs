@@ -117,8 +117,8 @@ fn report_all(c: &mut Criterion) {
     let now = lrdbench_analytics::now_us();
     let store = tempfile::tempdir().expect("tempdir");
     {
-        let (rec, _) = Recorder::open(store.path(), &RecorderOptions { retention_days: 90 })
-            .expect("recorder opens");
+        let (rec, _) =
+            Recorder::open(store.path(), &RecorderOptions::default()).expect("recorder opens");
         for i in 0..CALLS {
             rec.record(Event::Call(call(i, now))).expect("recorded");
         }

@@ -148,6 +148,7 @@ impl Analytics {
             store_dir,
             &RecorderOptions {
                 retention_days: cfg.retention_days,
+                ..RecorderOptions::default()
             },
         )?;
         if !cfg.notice_shown {

@@ -47,7 +47,7 @@ pub use api::{
 };
 pub use config::AnalyticsConfig;
 pub use privacy::{sanitize_parameter, scrub_message, ParamView};
-pub use recorder::{Recorder, RecorderOptions, StorePaths};
+pub use recorder::{Recorder, RecorderOptions, StorePaths, DEFAULT_MAX_PENDING};
 pub use store::{Counts, Events, StoreError};
 
 /// Now, in µs since the Unix epoch (UTC).

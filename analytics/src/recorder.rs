@@ -7,8 +7,10 @@
 //! which cost more than the rest of recording): by the first event of a batch, by the
 //! [`MAX_BATCH`]th, and by flush and close. It commits batches (up to [`MAX_BATCH`] events or
 //! [`BATCH_INTERVAL`] after the first pending one) together with the journal offset they
-//! reach, in one redb transaction. A call never waits on a disk commit, and commits never run
-//! on the thread of a measured call.
+//! reach, in one redb transaction. A call waits on a disk commit only when the queue is full,
+//! and commits never run on the thread of a measured call. The queue is bounded
+//! ([`RecorderOptions::max_pending`]): when calls outpace commits, a caller that fills it
+//! waits for the recorder thread to take it, after its own event is safe in the journal.
 //!
 //! Opening a recorder replays the journals of dead processes (their lock is free) from the
 //! offset the store recorded for them, then deletes them. A clean [`Recorder::close`] ingests
@@ -18,7 +20,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -57,17 +59,40 @@ impl StorePaths {
     }
 }
 
+/// Default of [`RecorderOptions::max_pending`]: four full batches, about 60 MB of records.
+pub const DEFAULT_MAX_PENDING: usize = 4 * MAX_BATCH;
+
+/// Longest a caller waits for the recorder thread to take a full queue: past it (the thread
+/// is stuck or gone) recording goes on unbounded rather than stalling the workflow.
+const STALL_LIMIT: Duration = Duration::from_secs(2);
+
 /// Options of [`Recorder::open`].
 #[derive(Debug, Clone)]
 pub struct RecorderOptions {
     /// Events older than this many days are deleted (checked at most once a day, at open).
     pub retention_days: u32,
+    /// Most events queued in memory for the recorder thread. A caller that finds the queue
+    /// full waits until the thread takes it, so memory stays bounded when calls come faster
+    /// than commits (a slow disk); the events are in the journal already, so the wait is
+    /// back-pressure only, never a loss.
+    pub max_pending: usize,
+}
+
+impl Default for RecorderOptions {
+    fn default() -> Self {
+        RecorderOptions {
+            retention_days: 90,
+            max_pending: DEFAULT_MAX_PENDING,
+        }
+    }
 }
 
 /// What the recorder thread is told. Events do not travel here: they wait in
 /// [`Pending`], and `Wake` says there is something to take.
 enum Msg {
     Wake,
+    /// The queue reached [`RecorderOptions::max_pending`]: take it now.
+    Full,
     Flush(mpsc::Sender<()>),
     Stop,
 }
@@ -135,14 +160,21 @@ struct JournalState {
     pending: Pending,
 }
 
-fn lock(journal: &Mutex<JournalState>) -> std::sync::MutexGuard<'_, JournalState> {
+/// The journal state, and the signal the recorder thread gives each time it takes the queue.
+struct Shared {
+    journal: Mutex<JournalState>,
+    taken: Condvar,
+}
+
+fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, JournalState> {
     // A poisoned lock only means another thread panicked between two plain writes; the state
     // (a file and buffers) is still consistent.
-    journal.lock().unwrap_or_else(|p| p.into_inner())
+    shared.journal.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 struct Inner {
-    journal: Arc<Mutex<JournalState>>,
+    journal: Arc<Shared>,
+    max_pending: usize,
     sender: mpsc::Sender<Msg>,
     worker: Mutex<Option<JoinHandle<bool>>>,
     tag: u64,
@@ -207,11 +239,14 @@ impl Recorder {
         let writer = JournalWriter::create(&paths.journals, &session_id)
             .map_err(|e| StoreError::io(&paths.journals, e))?;
         let journal_name = session_id.clone();
-        let journal = Arc::new(Mutex::new(JournalState {
-            writer,
-            last_time_us: 0,
-            pending: Pending::default(),
-        }));
+        let journal = Arc::new(Shared {
+            journal: Mutex::new(JournalState {
+                writer,
+                last_time_us: 0,
+                pending: Pending::default(),
+            }),
+            taken: Condvar::new(),
+        });
         let (sender, receiver) = mpsc::channel();
         let shared = Arc::clone(&journal);
         let worker = std::thread::Builder::new()
@@ -221,6 +256,7 @@ impl Recorder {
         let tag = u64::from_str_radix(&random_hex(2), 16).unwrap_or(0) & 0xfff;
         let inner = Inner {
             journal,
+            max_pending: options.max_pending.max(1),
             sender,
             worker: Mutex::new(Some(worker)),
             tag,
@@ -325,7 +361,30 @@ impl Recorder {
         if queued == 1 || queued == MAX_BATCH {
             let _ = inner.sender.send(Msg::Wake);
         }
+        if queued >= inner.max_pending {
+            // After the append and outside the measured call: back-pressure, not loss.
+            let _ = inner.sender.send(Msg::Full);
+            let until = Instant::now() + STALL_LIMIT;
+            while j.pending.records.len() >= inner.max_pending {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                j = inner
+                    .journal
+                    .taken
+                    .wait_timeout(j, left)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+        }
         Ok(id)
+    }
+
+    /// Events queued for the recorder thread right now.
+    #[cfg(test)]
+    pub(crate) fn pending_len(&self) -> usize {
+        lock(&self.inner.journal).pending.records.len()
     }
 
     /// Waits until every event recorded so far is committed to the store.
@@ -372,12 +431,7 @@ impl Drop for Inner {
 }
 
 /// The recorder thread. Returns whether every event it received reached the store.
-fn run_worker(
-    store: Store,
-    journal: String,
-    shared: Arc<Mutex<JournalState>>,
-    rx: mpsc::Receiver<Msg>,
-) -> bool {
+fn run_worker(store: Store, journal: String, shared: Arc<Shared>, rx: mpsc::Receiver<Msg>) -> bool {
     let mut batch = Records::default();
     // The buffers handed back to the callers in exchange for theirs, capacity kept.
     let mut spare = Records::default();
@@ -421,11 +475,14 @@ fn run_worker(
             Ok(Msg::Wake) if deadline.is_none() => {
                 deadline = Some(Instant::now() + BATCH_INTERVAL);
             }
-            // The MAX_BATCH-th event of a batch (or a wake that raced with a take).
-            Ok(Msg::Wake) => {
+            // The MAX_BATCH-th event of a batch (or a wake that raced with a take), or a full
+            // queue whose caller waits.
+            Ok(Msg::Wake | Msg::Full) => {
                 take_pending(&shared, &mut batch, &mut spare, &mut offset);
                 if batch.len() >= MAX_BATCH {
                     commit(&mut batch, offset, &mut given_up);
+                    deadline = next_deadline(&batch);
+                } else if deadline.is_none() {
                     deadline = next_deadline(&batch);
                 }
             }
@@ -451,12 +508,7 @@ fn run_worker(
 
 /// Moves the queued records onto `batch`, leaving the empty `spare` (with its capacity) to
 /// the callers in their place, so that neither side allocates in the steady state.
-fn take_pending(
-    shared: &Mutex<JournalState>,
-    batch: &mut Records,
-    spare: &mut Records,
-    offset: &mut u64,
-) {
+fn take_pending(shared: &Shared, batch: &mut Records, spare: &mut Records, offset: &mut u64) {
     {
         let mut j = lock(shared);
         if j.pending.records.is_empty() {
@@ -465,6 +517,7 @@ fn take_pending(
         *offset = j.pending.offset;
         std::mem::swap(&mut j.pending.records, spare);
     }
+    shared.taken.notify_all();
     batch.append(spare);
 }
 

@@ -6,7 +6,10 @@ use crate::event::{CallEvent, Event, EventType, StepEvent, StepType};
 use crate::journal::JournalWriter;
 use crate::{codec, read_events, Recorder, RecorderOptions};
 
-const OPTIONS: RecorderOptions = RecorderOptions { retention_days: 90 };
+const OPTIONS: RecorderOptions = RecorderOptions {
+    retention_days: 90,
+    max_pending: crate::recorder::DEFAULT_MAX_PENDING,
+};
 
 fn call(component: &str, seq: u64) -> Event {
     let mut parameters = BTreeMap::new();
@@ -62,6 +65,46 @@ fn recorder_events_are_readable_before_and_after_commit() {
     assert_eq!(
         seqs(&read_events(dir.path(), 0).unwrap()),
         (0..100).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_full_queue_holds_the_caller_until_the_recorder_takes_it() {
+    // Two threads record as fast as they can against a queue of 16: without back-pressure the
+    // queue grows to thousands (each commit takes milliseconds, each record microseconds).
+    // Every record returns with the queue at most full, and nothing is lost.
+    let dir = tempfile::tempdir().unwrap();
+    let options = RecorderOptions {
+        max_pending: 16,
+        ..OPTIONS
+    };
+    let (rec, _) = Recorder::open(dir.path(), &options).unwrap();
+    let most = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..2u64)
+            .map(|t| {
+                let rec = rec.clone();
+                scope.spawn(move || {
+                    (0..3000u64)
+                        .map(|i| {
+                            rec.record(call("x", t * 3000 + i)).unwrap();
+                            rec.pending_len()
+                        })
+                        .max()
+                        .unwrap_or(0)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap())
+            .max()
+            .unwrap_or(0)
+    });
+    assert!(most <= 16, "the queue reached {most} events");
+    rec.close();
+    assert_eq!(
+        seqs(&read_events(dir.path(), 0).unwrap()),
+        (0..6000).collect::<Vec<_>>()
     );
 }
 
