@@ -45,20 +45,33 @@ pub fn series() -> Vec<Vec<f64>> {
 }
 
 /// A criterion group per estimator of `names`, timing the default-parameter point estimate
-/// at each length. Ten short samples keep the 2^20 runs brief on a shared machine.
+/// at each length.
 pub fn bench_point_estimates(c: &mut Criterion, reg: &Registry, names: &[&str]) {
     let series = series();
     for name in names {
-        let idx = index(reg, name);
-        let mut g = c.benchmark_group(*name);
-        g.sample_size(10)
-            .warm_up_time(Duration::from_millis(200))
-            .measurement_time(Duration::from_millis(800));
-        for (n, x) in LENGTHS.iter().zip(&series) {
-            g.bench_with_input(BenchmarkId::from_parameter(n), x, |b, x| {
-                b.iter(|| black_box(run(reg, idx, black_box(x), &[])))
-            });
-        }
-        g.finish();
+        bench_group(c, reg, name, name, &[], &series);
     }
+}
+
+/// The criterion group `group` timing estimator `name` with `params` at each length of
+/// [`LENGTHS`] on `series`. Ten short samples keep the 2^20 runs brief on a shared machine.
+pub fn bench_group(
+    c: &mut Criterion,
+    reg: &Registry,
+    group: &str,
+    name: &str,
+    params: &[Param],
+    series: &[Vec<f64>],
+) {
+    let idx = index(reg, name);
+    let mut g = c.benchmark_group(group);
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(200))
+        .measurement_time(Duration::from_millis(800));
+    for (n, x) in LENGTHS.iter().zip(series) {
+        g.bench_with_input(BenchmarkId::from_parameter(n), x, |b, x| {
+            b.iter(|| black_box(run(reg, idx, black_box(x), params)))
+        });
+    }
+    g.finish();
 }

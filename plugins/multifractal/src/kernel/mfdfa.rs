@@ -3,6 +3,7 @@
 use lrdbench_numerics::fluctuation::{Detrender, Order, Segments};
 use lrdbench_numerics::lanes::map_sum;
 use lrdbench_numerics::scaling::{fit_hurst_weighted, FitWeights, HurstFit, SlopeMap};
+use lrdbench_numerics::special::sum_ln;
 use lrdbench_numerics::{ladder, prefix, validate};
 use lrdbench_plugin_api::PluginError;
 
@@ -157,7 +158,7 @@ pub fn mfdfa(x: &[f64], cfg: &MfdfaConfig) -> Result<Spectrum, PluginError> {
         down.extend(f2.iter().map(|v| (lo / v).sqrt()));
         for (qi, q) in cfg.q.iter().enumerate() {
             let lf = if *q == 0.0 {
-                0.5 * f2.iter().map(|v| v.ln()).sum::<f64>() / m
+                0.5 * sum_ln(f2) / m
             } else {
                 let (top, rel) = if *q > 0.0 { (hi, &up) } else { (lo, &down) };
                 let aq = q.abs();
