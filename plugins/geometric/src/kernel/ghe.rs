@@ -369,4 +369,40 @@ mod tests {
             assert_eq!(checked, 42);
         }
     }
+
+    #[test]
+    fn lane_sweeps_hold_at_the_largest_length_and_hurst() {
+        // n = 2^20 at H = 0.95, where the path grows largest against its increments (|X| up to
+        // about n^H ≈ 5e5 against unit steps), with the default ladder and the lags of 2^20/8
+        // clipped to 64: the sweep against a compensated sum of the same differences on the
+        // flat path, 1e-9 relative. Both sides difference path values that each carry about
+        // one ulp of |X| (≈ 1e-10), far below the bound even for the smallest lag, and the
+        // compensated sum adds nothing; a plain sum of 2^20 terms could drift by n·ε ≈ 2e-10
+        // relative, which is why the reference is compensated. fBm riding on 1e6 as a path
+        // checks that the large offset still cancels.
+        let n = 1 << 20;
+        let z = lrdbench_numerics::fgn::fgn(0.95, n, 4).unwrap();
+        let fbm: Vec<f64> = std::iter::once(1e6)
+            .chain(z.iter().scan(1e6, |a, v| {
+                *a += v;
+                Some(*a)
+            }))
+            .collect();
+        let lags = ladder::log_spaced(1, 64, 16).unwrap();
+        for (x, input) in [(&z, Input::Increments), (&fbm, Input::Path)] {
+            let mean = checked_mean(x, input, 8, "t").unwrap();
+            let Some(got) = square_moments(x, input, mean, &lags) else {
+                assert!(!avx2_fma());
+                return;
+            };
+            let p = demeaned_path(x, input, mean);
+            for (tau, g) in lags.iter().zip(&got) {
+                let m = p.len() - tau;
+                let want = lrdbench_numerics::prefix::neumaier_sum(
+                    (0..m).map(|i| (p[i + tau] - p[i]).powi(2)),
+                ) / m as f64;
+                assert!(((g - want) / want).abs() < 1e-9, "τ={tau} {input:?}");
+            }
+        }
+    }
 }
