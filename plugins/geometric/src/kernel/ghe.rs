@@ -50,7 +50,9 @@ pub const GHE_MIN_N: usize = 128;
 /// O(n) per lag, O(n · lags) in all (16 lags by default, 14 distinct once rounded to
 /// integers). Two streaming passes build the path; at q = 2 with AVX2 and FMA a four-lane
 /// layout of it is built chunk by chunk and every lag but the first is swept over each chunk
-/// while it is in cache (see [`square_moments`]).
+/// while it is in cache (see [`square_moments`]). At n = 65,536 the lag sweeps take about
+/// half the time, the lane build a fifth and the validating mean a tenth (x is read from the
+/// last-level cache twice); the correction and the fit are a few microseconds.
 ///
 /// # Accuracy
 ///
@@ -136,6 +138,12 @@ pub fn moments(p: &[f64], lags: &[usize], q: f64) -> Vec<f64> {
 /// loaded once for the group, and each lag adds one aligned load (folded into the
 /// subtraction), one subtraction and one fused multiply-add per four points. Lag 1 needs no
 /// sweep: its sum is Σ z² of the demeaned increments, which the build takes on the way.
+///
+/// The sweep runs at the fused multiply-add floor: one multiply-add per lag and row is needed
+/// by any form of the sum, and on cores with separate add pipes (Zen 3) the subtraction costs
+/// nothing beside it. Expanding (X_{t+τ} − X_t)² into two prefix sums of X² and a lagged dot
+/// product removes the subtraction but not the multiply-add, and measured no faster there,
+/// while it adds cancellation of order (chunk/τ)^{2H}; so the difference form stays.
 pub fn square_moments(x: &[f64], input: Input, mean: f64, lags: &[usize]) -> Option<Vec<f64>> {
     let reach = lags.iter().copied().max()?;
     if lags.contains(&0) {
