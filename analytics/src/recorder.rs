@@ -7,20 +7,22 @@
 //! which cost more than the rest of recording): by the first event of a batch, by the
 //! [`MAX_BATCH`]th, and by flush and close. It commits batches (up to [`MAX_BATCH`] events or
 //! [`BATCH_INTERVAL`] after the first pending one) together with the journal offset they
-//! reach, in one redb transaction. A call waits on a disk commit only when the queue is full,
-//! and commits never run on the thread of a measured call. The queue is bounded
-//! ([`RecorderOptions::max_pending`]): when calls outpace commits, a caller that fills it
-//! waits for the recorder thread to take it, after its own event is safe in the journal.
+//! reach, in one redb transaction. A call never waits on a disk commit, and commits never run
+//! on the thread of a measured call. The in-memory queue is only a copy of the journal's tail,
+//! so it is bounded ([`RecorderOptions::max_pending`]): when calls outpace commits, the events
+//! past a full queue are kept by the journal alone, and the recorder thread reads them back
+//! from it, in order, 8 MiB at a time.
 //!
 //! Opening a recorder replays the journals of dead processes (their lock is free) from the
 //! offset the store recorded for them, then deletes them. A clean [`Recorder::close`] ingests
 //! everything and deletes its own journal.
 
 use std::fs::File;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -62,19 +64,18 @@ impl StorePaths {
 /// Default of [`RecorderOptions::max_pending`]: four full batches, about 60 MB of records.
 pub const DEFAULT_MAX_PENDING: usize = 4 * MAX_BATCH;
 
-/// Longest a caller waits for the recorder thread to take a full queue: past it (the thread
-/// is stuck or gone) recording goes on unbounded rather than stalling the workflow.
-const STALL_LIMIT: Duration = Duration::from_secs(2);
+/// Bytes of journal the recorder thread reads at a time when it takes spilled events back
+/// from the file (about 25,000 events).
+const SPILL_READ: usize = 8 << 20;
 
 /// Options of [`Recorder::open`].
 #[derive(Debug, Clone)]
 pub struct RecorderOptions {
     /// Events older than this many days are deleted (checked at most once a day, at open).
     pub retention_days: u32,
-    /// Most events queued in memory for the recorder thread. A caller that finds the queue
-    /// full waits until the thread takes it, so memory stays bounded when calls come faster
-    /// than commits (a slow disk); the events are in the journal already, so the wait is
-    /// back-pressure only, never a loss.
+    /// Most events queued in memory for the recorder thread. Past it, events are written to
+    /// the journal only, and the thread reads them back from there, so memory stays bounded
+    /// when calls come faster than commits (a slow disk) and no caller ever waits.
     pub max_pending: usize,
 }
 
@@ -91,7 +92,8 @@ impl Default for RecorderOptions {
 /// [`Pending`], and `Wake` says there is something to take.
 enum Msg {
     Wake,
-    /// The queue reached [`RecorderOptions::max_pending`]: take it now.
+    /// The queue reached [`RecorderOptions::max_pending`] and events now spill to the
+    /// journal only: take them now.
     Full,
     Flush(mpsc::Sender<()>),
     Stop,
@@ -119,6 +121,12 @@ impl Records {
     fn clear(&mut self) {
         self.bytes.clear();
         self.ends.clear();
+    }
+
+    /// Appends one record.
+    fn push(&mut self, record: &[u8]) {
+        self.bytes.extend_from_slice(record);
+        self.ends.push(self.bytes.len());
     }
 
     /// Moves `other`'s records after these, leaving `other` empty with its capacity.
@@ -152,6 +160,9 @@ struct Pending {
     records: Records,
     /// Journal offset just past the last record.
     offset: u64,
+    /// Where the journal-only events start, once the queue was full: the events from there to
+    /// `offset` are read back from the journal (they all come after `records`).
+    spill_from: Option<u64>,
 }
 
 struct JournalState {
@@ -160,10 +171,9 @@ struct JournalState {
     pending: Pending,
 }
 
-/// The journal state, and the signal the recorder thread gives each time it takes the queue.
+/// The journal state the callers and the recorder thread share.
 struct Shared {
     journal: Mutex<JournalState>,
-    taken: Condvar,
 }
 
 fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, JournalState> {
@@ -245,7 +255,6 @@ impl Recorder {
                 last_time_us: 0,
                 pending: Pending::default(),
             }),
-            taken: Condvar::new(),
         });
         let (sender, receiver) = mpsc::channel();
         let shared = Arc::clone(&journal);
@@ -345,6 +354,7 @@ impl Recorder {
         // but the journal's.
         let records = &mut pending.records;
         let start = records.bytes.len();
+        let frame_at = writer.len();
         encode(id, &mut records.bytes);
         let offset = match writer.append(&records.bytes[start..]) {
             Ok(offset) => offset,
@@ -355,27 +365,20 @@ impl Recorder {
         };
         // Queued under the lock, so the recorder thread takes events in journal order: the
         // offset it commits always covers a prefix of the journal.
-        records.ends.push(records.bytes.len());
         pending.offset = offset;
-        let queued = records.len();
-        if queued == 1 || queued == MAX_BATCH {
-            let _ = inner.sender.send(Msg::Wake);
-        }
-        if queued >= inner.max_pending {
-            // After the append and outside the measured call: back-pressure, not loss.
-            let _ = inner.sender.send(Msg::Full);
-            let until = Instant::now() + STALL_LIMIT;
-            while j.pending.records.len() >= inner.max_pending {
-                let left = until.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                j = inner
-                    .journal
-                    .taken
-                    .wait_timeout(j, left)
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0;
+        if pending.spill_from.is_none() && records.len() < inner.max_pending {
+            records.ends.push(records.bytes.len());
+            let queued = records.len();
+            if queued == 1 || queued == MAX_BATCH {
+                let _ = inner.sender.send(Msg::Wake);
+            }
+        } else {
+            // Full: the event is kept by the journal alone, and so is every later one until
+            // the recorder thread takes the queue, so that it reads them back in order.
+            records.bytes.truncate(start);
+            if pending.spill_from.is_none() {
+                pending.spill_from = Some(frame_at);
+                let _ = inner.sender.send(Msg::Full);
             }
         }
         Ok(id)
@@ -430,36 +433,153 @@ impl Drop for Inner {
     }
 }
 
-/// The recorder thread. Returns whether every event it received reached the store.
-fn run_worker(store: Store, journal: String, shared: Arc<Shared>, rx: mpsc::Receiver<Msg>) -> bool {
-    let mut batch = Records::default();
-    // The buffers handed back to the callers in exchange for theirs, capacity kept.
-    let mut spare = Records::default();
-    let mut offset = 0u64;
-    let mut deadline: Option<Instant> = None;
-    let mut warned = false;
-    let mut given_up = false;
-    let mut commit = |batch: &mut Records, offset: u64, given_up: &mut bool| {
-        if batch.is_empty() || *given_up {
-            batch.clear();
+/// The recorder thread's state: the batch being built and how far into the journal it reaches.
+struct Worker {
+    store: Store,
+    /// This process's journal: its name (the store's key for its offset) and path.
+    journal: String,
+    path: PathBuf,
+    /// A read handle on the journal, opened at the first spill.
+    reader: Option<File>,
+    batch: Records,
+    /// The buffers handed back to the callers in exchange for theirs, capacity kept.
+    spare: Records,
+    /// Journal offset just past the last event in `batch` (or committed).
+    offset: u64,
+    warned: bool,
+    /// Set when the store kept failing (or the journal could not be read back): the events
+    /// from here on stay in the journal for the next start.
+    given_up: bool,
+}
+
+impl Worker {
+    fn warn(&mut self, what: &dyn std::fmt::Display) {
+        if !self.warned {
+            eprintln!(
+                "warning: analytics: {what}; recorded events stay in the journal and are stored at the next start"
+            );
+            self.warned = true;
+        }
+    }
+
+    /// Commits the batch with the journal offset it reaches; on failure keeps it for the next
+    /// try, up to [`MAX_PENDING`] events.
+    fn commit(&mut self) {
+        if self.batch.is_empty() || self.given_up {
+            self.batch.clear();
             return;
         }
-        match store.ingest(&batch.slices(), Some((&journal, offset))) {
-            Ok(()) => batch.clear(),
+        match self
+            .store
+            .ingest(&self.batch.slices(), Some((&self.journal, self.offset)))
+        {
+            Ok(()) => self.batch.clear(),
             Err(e) => {
-                if !warned {
-                    eprintln!(
-                        "warning: analytics: {e}; recorded events stay in the journal and are stored at the next start"
-                    );
-                    warned = true;
-                }
-                if batch.len() > MAX_PENDING {
-                    *given_up = true;
-                    batch.clear();
+                self.warn(&e);
+                if self.batch.len() > MAX_PENDING {
+                    self.given_up = true;
+                    self.batch.clear();
                 }
             }
         }
+    }
+
+    /// Moves the queued records onto the batch, leaving the empty spare (with its capacity) to
+    /// the callers in their place, so that neither side allocates in the steady state; then
+    /// reads back from the journal the events that spilled past a full queue, committing
+    /// whole batches as it goes.
+    fn take(&mut self, shared: &Shared) {
+        let spill = {
+            let mut j = lock(shared);
+            if j.pending.records.is_empty() && j.pending.spill_from.is_none() {
+                return;
+            }
+            let spill = j
+                .pending
+                .spill_from
+                .take()
+                .map(|from| from..j.pending.offset);
+            self.offset = spill.as_ref().map_or(j.pending.offset, |s| s.start);
+            std::mem::swap(&mut j.pending.records, &mut self.spare);
+            spill
+        };
+        self.batch.append(&mut self.spare);
+        if let Some(range) = spill {
+            self.read_back(range);
+        }
+    }
+
+    /// Appends the journal's events in `range` to the batch, [`SPILL_READ`] bytes at a time.
+    fn read_back(&mut self, range: Range<u64>) {
+        let mut at = range.start;
+        while at < range.end && !self.given_up {
+            match self.read_frames(at, range.end) {
+                Ok(frames) if !frames.is_empty() => {
+                    for (payload, end) in frames {
+                        self.batch.push(&payload);
+                        self.offset = end;
+                        at = end;
+                    }
+                }
+                Ok(_) => {
+                    let what = format!("journal {} ends early", self.path.display());
+                    self.warn(&what);
+                    self.given_up = true;
+                }
+                Err(e) => {
+                    let what = format!("reading {}: {e}", self.path.display());
+                    self.warn(&what);
+                    self.given_up = true;
+                }
+            }
+            if self.batch.len() >= MAX_BATCH {
+                self.commit();
+            }
+        }
+        if self.given_up {
+            self.batch.clear();
+        }
+    }
+
+    /// The whole frames of the journal from `at`, reading at most [`SPILL_READ`] bytes unless
+    /// one frame is longer, and nothing at or past `end`.
+    fn read_frames(&mut self, at: u64, end: u64) -> std::io::Result<Vec<(Vec<u8>, u64)>> {
+        use std::io::{Read, Seek, SeekFrom};
+        if self.reader.is_none() {
+            self.reader = Some(File::open(&self.path)?);
+        }
+        let Some(file) = self.reader.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let mut len = (end - at).min(SPILL_READ as u64);
+        loop {
+            let mut bytes = vec![0u8; len as usize];
+            file.seek(SeekFrom::Start(at))?;
+            file.read_exact(&mut bytes)?;
+            let frames = journal::frames(&bytes, at);
+            if !frames.is_empty() || len == end - at {
+                return Ok(frames);
+            }
+            len = (2 * len).min(end - at);
+        }
+    }
+}
+
+/// The recorder thread. Returns whether every event it received reached the store.
+fn run_worker(store: Store, journal: String, shared: Arc<Shared>, rx: mpsc::Receiver<Msg>) -> bool {
+    let path = lock(&shared).writer.path().to_path_buf();
+    let mut w = Worker {
+        store,
+        journal,
+        path,
+        reader: None,
+        batch: Records::default(),
+        spare: Records::default(),
+        offset: 0,
+        warned: false,
+        given_up: false,
     };
+    let mut deadline: Option<Instant> = None;
     let next_deadline =
         |batch: &Records| (!batch.is_empty()).then(|| Instant::now() + BATCH_INTERVAL);
     loop {
@@ -476,49 +596,32 @@ fn run_worker(store: Store, journal: String, shared: Arc<Shared>, rx: mpsc::Rece
                 deadline = Some(Instant::now() + BATCH_INTERVAL);
             }
             // The MAX_BATCH-th event of a batch (or a wake that raced with a take), or a full
-            // queue whose caller waits.
+            // queue spilling to the journal.
             Ok(Msg::Wake | Msg::Full) => {
-                take_pending(&shared, &mut batch, &mut spare, &mut offset);
-                if batch.len() >= MAX_BATCH {
-                    commit(&mut batch, offset, &mut given_up);
-                    deadline = next_deadline(&batch);
-                } else if deadline.is_none() {
-                    deadline = next_deadline(&batch);
+                w.take(&shared);
+                if w.batch.len() >= MAX_BATCH {
+                    w.commit();
                 }
+                deadline = next_deadline(&w.batch);
             }
             Ok(Msg::Flush(ack)) => {
-                take_pending(&shared, &mut batch, &mut spare, &mut offset);
-                commit(&mut batch, offset, &mut given_up);
-                deadline = next_deadline(&batch);
+                w.take(&shared);
+                w.commit();
+                deadline = next_deadline(&w.batch);
                 let _ = ack.send(());
             }
             Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => {
-                take_pending(&shared, &mut batch, &mut spare, &mut offset);
-                commit(&mut batch, offset, &mut given_up);
-                return batch.is_empty() && !given_up;
+                w.take(&shared);
+                w.commit();
+                return w.batch.is_empty() && !w.given_up;
             }
             Err(RecvTimeoutError::Timeout) => {
-                take_pending(&shared, &mut batch, &mut spare, &mut offset);
-                commit(&mut batch, offset, &mut given_up);
-                deadline = next_deadline(&batch);
+                w.take(&shared);
+                w.commit();
+                deadline = next_deadline(&w.batch);
             }
         }
     }
-}
-
-/// Moves the queued records onto `batch`, leaving the empty `spare` (with its capacity) to
-/// the callers in their place, so that neither side allocates in the steady state.
-fn take_pending(shared: &Shared, batch: &mut Records, spare: &mut Records, offset: &mut u64) {
-    {
-        let mut j = lock(shared);
-        if j.pending.records.is_empty() {
-            return;
-        }
-        *offset = j.pending.offset;
-        std::mem::swap(&mut j.pending.records, spare);
-    }
-    shared.taken.notify_all();
-    batch.append(spare);
 }
 
 /// Replays every journal whose process is dead into `store`, then deletes it. Returns how many

@@ -1,7 +1,7 @@
 //! The read side for reports: calls decoded into columns, their strings interned.
 //!
 //! A report over a million calls reads every call once. Decoding each into a
-//! [`CallEvent`](crate::event::CallEvent) allocates a dozen strings and a map per call, and
+//! [`CallEvent`] allocates a dozen strings and a map per call, and
 //! the reports then hash those strings again to group them. A [`CallTable`] instead keeps one
 //! column per field the reports use, and every string (component, user, session, error kind and
 //! message, parameter set) as a [`Sym`] into one [`Interner`]: decoding borrows the record's

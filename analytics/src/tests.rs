@@ -69,43 +69,58 @@ fn recorder_events_are_readable_before_and_after_commit() {
 }
 
 #[test]
-fn a_full_queue_holds_the_caller_until_the_recorder_takes_it() {
-    // Two threads record as fast as they can against a queue of 16: without back-pressure the
-    // queue grows to thousands (each commit takes milliseconds, each record microseconds).
-    // Every record returns with the queue at most full, and nothing is lost.
+fn a_full_queue_spills_to_the_journal_and_loses_nothing() {
+    // Two threads record as fast as they can against a queue of 16. The first batch waits
+    // 50 ms for its deadline, so the queue fills within microseconds and later events are
+    // kept by the journal alone until the recorder thread reads them back. The queue never
+    // holds more than 16 events, and every event reaches the store once, in order.
     let dir = tempfile::tempdir().unwrap();
     let options = RecorderOptions {
         max_pending: 16,
         ..OPTIONS
     };
     let (rec, _) = Recorder::open(dir.path(), &options).unwrap();
-    let most = std::thread::scope(|scope| {
+    let (most, ids) = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..2u64)
             .map(|t| {
                 let rec = rec.clone();
                 scope.spawn(move || {
-                    (0..3000u64)
+                    let mut most = 0;
+                    let ids: Vec<u64> = (0..3000u64)
                         .map(|i| {
-                            rec.record(call("x", t * 3000 + i)).unwrap();
-                            rec.pending_len()
+                            let id = rec.record(call("x", t * 3000 + i)).unwrap();
+                            most = most.max(rec.pending_len());
+                            id
                         })
-                        .max()
-                        .unwrap_or(0)
+                        .collect();
+                    (most, ids)
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap())
-            .max()
-            .unwrap_or(0)
+        let mut most = 0;
+        let mut ids = Vec::new();
+        for w in workers {
+            let (m, i) = w.join().unwrap();
+            most = most.max(m);
+            ids.extend(i);
+        }
+        (most, ids)
     });
-    assert!(most <= 16, "the queue reached {most} events");
-    rec.close();
     assert_eq!(
-        seqs(&read_events(dir.path(), 0).unwrap()),
-        (0..6000).collect::<Vec<_>>()
+        most, 16,
+        "the queue must fill (and spill) but never pass 16"
     );
+    rec.close();
+    assert!(crate::journal::list(&rec.paths().journals)
+        .unwrap()
+        .is_empty());
+    let events = read_events(dir.path(), 0).unwrap();
+    assert_eq!(seqs(&events), (0..6000).collect::<Vec<_>>());
+    let mut stored: Vec<u64> = events.calls.iter().map(|c| c.id).collect();
+    stored.sort_unstable();
+    let mut recorded = ids;
+    recorded.sort_unstable();
+    assert_eq!(stored, recorded, "each event stored once, under its id");
 }
 
 #[test]
