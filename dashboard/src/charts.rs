@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::error::Error;
 
-use plotters::coord::ranged1d::SegmentValue;
+use plotters::coord::ranged1d::{SegmentValue, SegmentedCoord};
+use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use lrdbench_analytics::event::EventType;
@@ -115,6 +117,70 @@ fn short(s: &str) -> String {
     }
 }
 
+/// A chart with one row per label down the y axis and a value axis across.
+type CategoryChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, SegmentedCoord<RangedCoordusize>>>;
+
+/// An SVG chart `pixels` high, drawn by `draw` on a white area.
+fn svg_chart(
+    pixels: u32,
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Res<()>,
+) -> Res<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, pixels)).into_drawing_area();
+        root.fill(&WHITE)?;
+        draw(&root)?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// The axes of a [`CategoryChart`] on `root`: the title, one labelled row per entry of
+/// `labels` (already shortened) and the value axis `x`.
+fn category_axes<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+    labels: &[String],
+    x: std::ops::Range<f64>,
+    x_desc: &str,
+) -> Res<CategoryChart<'a, 'b>> {
+    let n = labels.len();
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 18))
+        .margin(10)
+        .x_label_area_size(34)
+        .y_label_area_size(label_area(labels))
+        .build_cartesian_2d(x, (0..n).into_segmented())?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n)
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .x_desc(x_desc)
+        .label_style((FONT, 12))
+        .draw()?;
+    Ok(chart)
+}
+
+/// Draws the series legend of `chart` at `position`, on a light box.
+fn legend<'a, 'b: 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
+    position: SeriesLabelPosition,
+) -> Res<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 12))
+        .draw()?;
+    Ok(())
+}
+
 fn hbar(title: &str, labels: &[String], values: &[f64], x_desc: &str) -> Res<Option<String>> {
     if labels.is_empty() {
         return Ok(None);
@@ -122,27 +188,8 @@ fn hbar(title: &str, labels: &[String], values: &[f64], x_desc: &str) -> Res<Opt
     let labels: Vec<String> = labels.iter().map(|l| short(l)).collect();
     let n = labels.len();
     let max = values.iter().cloned().fold(0.0, f64::max).max(1.0) * 1.08;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height(n))).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 18))
-            .margin(10)
-            .x_label_area_size(34)
-            .y_label_area_size(label_area(&labels))
-            .build_cartesian_2d(0.0..max, (0..n).into_segmented())?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(n)
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .x_desc(x_desc)
-            .label_style((FONT, 12))
-            .draw()?;
+    let svg = svg_chart(height(n), |root| {
+        let mut chart = category_axes(root, title, &labels, 0.0..max, x_desc)?;
         chart.draw_series(values.iter().enumerate().map(|(i, v)| {
             let mut r = Rectangle::new(
                 [
@@ -154,8 +201,8 @@ fn hbar(title: &str, labels: &[String], values: &[f64], x_desc: &str) -> Res<Opt
             r.set_margin(3, 3, 0, 0);
             r
         }))?;
-        root.present()?;
-    }
+        Ok(())
+    })?;
     Ok(Some(svg))
 }
 
@@ -178,11 +225,8 @@ fn time_distribution(p: &PerformanceReport) -> Res<Option<String>> {
         / 2.0;
     let hi = rows.iter().map(|r| r.1.max).fold(1.0, f64::max) * 2.0;
     let n = rows.len();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height(n))).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    let svg = svg_chart(height(n), |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(
                 "Wall time per call (median, p95 bar, p99 whisker)",
                 (FONT, 18),
@@ -226,8 +270,8 @@ fn time_distribution(p: &PerformanceReport) -> Res<Option<String>> {
         chart.draw_series(rows.iter().enumerate().map(|(i, (_, q))| {
             Circle::new((q.p50.max(lo), SegmentValue::CenterOf(i)), 4, BLUE.filled())
         }))?;
-        root.present()?;
-    }
+        Ok(())
+    })?;
     Ok(Some(svg))
 }
 
@@ -285,11 +329,8 @@ fn scatter(calls: &CallTable, p: &PerformanceReport, m: Measure) -> Res<Option<S
         Measure::Time => ("Wall time against length (log–log)", "wall time"),
         Measure::Heap => ("Heap peak against length (log–log)", "heap peak"),
     };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 520)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    let svg = svg_chart(520, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 18))
             .margin(10)
             .x_label_area_size(40)
@@ -334,15 +375,9 @@ fn scatter(calls: &CallTable, p: &PerformanceReport, m: Measure) -> Res<Option<S
                 }
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 12))
-            .draw()?;
-        root.present()?;
-    }
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        Ok(())
+    })?;
     Ok(Some(svg))
 }
 
@@ -387,11 +422,8 @@ fn daily_trends(p: &PerformanceReport) -> Res<Option<String>> {
         return Ok(None);
     };
     let (ymin, ymax) = bounds(series.values().flatten().map(|p| p.1));
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 460)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    let svg = svg_chart(460, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption("Median wall time per sample, per day", (FONT, 18))
             .margin(10)
             .x_label_area_size(40)
@@ -419,15 +451,9 @@ fn daily_trends(p: &PerformanceReport) -> Res<Option<String>> {
                     .map(|&(x, y)| Circle::new((x, y), 3, color.filled())),
             )?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 12))
-            .draw()?;
-        root.present()?;
-    }
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        Ok(())
+    })?;
     Ok(Some(svg))
 }
 
@@ -481,27 +507,14 @@ fn errors_by_kind(calls: &CallTable, r: &ReliabilityReport) -> Res<Option<String
         .map(|r| r.iter().sum::<f64>())
         .fold(1.0, f64::max)
         * 1.08;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height(n) + 40)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Failures per component by kind", (FONT, 18))
-            .margin(10)
-            .x_label_area_size(34)
-            .y_label_area_size(label_area(&labels))
-            .build_cartesian_2d(0.0..max, (0..n).into_segmented())?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(n)
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .x_desc("failures")
-            .label_style((FONT, 12))
-            .draw()?;
+    let svg = svg_chart(height(n) + 40, |root| {
+        let mut chart = category_axes(
+            root,
+            "Failures per component by kind",
+            &labels,
+            0.0..max,
+            "failures",
+        )?;
         for (j, kind) in kinds.iter().enumerate() {
             let color = Palette99::pick(j).to_rgba();
             let counts = &counts;
@@ -523,15 +536,9 @@ fn errors_by_kind(calls: &CallTable, r: &ReliabilityReport) -> Res<Option<String
                     Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 12))
-            .draw()?;
-        root.present()?;
-    }
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+        Ok(())
+    })?;
     Ok(Some(svg))
 }
 
@@ -543,27 +550,14 @@ fn reliability_intervals(r: &ReliabilityReport) -> Res<Option<String>> {
     }
     let labels: Vec<String> = rows.iter().map(|c| short(&c.component)).collect();
     let n = rows.len();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height(n))).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Error rate with Wilson 95% interval", (FONT, 18))
-            .margin(10)
-            .x_label_area_size(34)
-            .y_label_area_size(label_area(&labels))
-            .build_cartesian_2d(0.0..100.0, (0..n).into_segmented())?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(n)
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .x_desc("error rate over attempts, %")
-            .label_style((FONT, 12))
-            .draw()?;
+    let svg = svg_chart(height(n), |root| {
+        let mut chart = category_axes(
+            root,
+            "Error rate with Wilson 95% interval",
+            &labels,
+            0.0..100.0,
+            "error rate over attempts, %",
+        )?;
         chart.draw_series(rows.iter().enumerate().map(|(i, c)| {
             PathElement::new(
                 vec![
@@ -580,8 +574,8 @@ fn reliability_intervals(r: &ReliabilityReport) -> Res<Option<String>> {
                 RED.filled(),
             )
         }))?;
-        root.present()?;
-    }
+        Ok(())
+    })?;
     Ok(Some(svg))
 }
 
