@@ -31,7 +31,9 @@ const ABS_LOG_BIAS: f64 = 0.2854;
 ///
 /// # Complexity
 ///
-/// O(n) for one centred prefix sum, then O(n/m) per block size m: O(n) for the ladder.
+/// As [`super::aggvar::aggvar`]: two passes, one centred prefix sum streamed through every
+/// block size m at O(n/m), O(n) for the ladder (four runs and four blocks per vector
+/// operation), plus one backward walk over the longest tail for the scales' mean block sums.
 ///
 /// # Accuracy
 ///
