@@ -1,6 +1,6 @@
 //! Plugin loading and the catalog of loaded components.
 //!
-//! Loading goes through [`loader`], which checks each library against the interface with
+//! Loading goes through `loader`, which checks each library against the interface with
 //! abi_stable and fingerprints it with SHA-256. [`Catalog`] indexes every component by name and
 //! is the only way the rest of the host reaches a plugin.
 

@@ -41,7 +41,7 @@ pub struct Daubechies {
     pub order: usize,
     /// Scaling (low-pass) filter h, length 2N, Σh = √2, in Daubechies' orientation.
     pub low: Vec<f64>,
-    /// Wavelet (high-pass) filter g[l] = (−1)^l h[2N − 1 − l].
+    /// Wavelet (high-pass) filter `g[l] = (−1)^l h[2N − 1 − l]`.
     pub high: Vec<f64>,
 }
 
@@ -517,8 +517,8 @@ pub fn details(
     Ok(out)
 }
 
-/// The equivalent filter of octave `j` ≥ 1: d_j[k] = Σ_l ψ_j[l] x[2^j k + l], with
-/// ψ_j[l] = Σ_i f[i] e_{j−1}[l − 2^{j−1} i] (f = g at the last step, h before; e_0 = δ).
+/// The equivalent filter of octave `j` ≥ 1: `d_j[k] = Σ_l ψ_j[l] x[2^j k + l]`, with
+/// `ψ_j[l] = Σ_i f[i] e_{j−1}[l − 2^{j−1} i]` (f = g at the last step, h before; e_0 = δ).
 /// Length (L − 1)(2^j − 1) + 1.
 pub fn equivalent_detail_filter(bank: &Daubechies, j: usize) -> Vec<f64> {
     let mut eq = vec![1.0];
@@ -539,7 +539,7 @@ pub fn equivalent_detail_filter(bank: &Daubechies, j: usize) -> Vec<f64> {
 /// Octaves for which [`detail_autocorrelation`] is tabulated.
 pub const MAX_TABULATED_OCTAVE: usize = 8;
 
-/// The autocorrelation r_j(k) = Σ_l ψ_j[l] ψ_j[l + k], k = 0..len(ψ_j) − 1, of the octave-j
+/// The autocorrelation `r_j(k) = Σ_l ψ_j[l] ψ_j[l + k]`, k = 0..len(ψ_j) − 1, of the octave-j
 /// detail filter, for 1 ≤ j ≤ [`MAX_TABULATED_OCTAVE`]: the variance of a detail coefficient
 /// of a stationary series with autocovariance γ is E d_j² = γ(0) r_j(0) + 2 Σ_{k≥1} γ(k) r_j(k).
 /// Computed once per process and order (O(ℓ²) with ℓ ≤ 15·255 + 1).

@@ -38,7 +38,7 @@ pub fn ln_gamma(x: f64) -> f64 {
 /// [1, 2), so a product of 256 stays below 2^256, far from overflow.
 const LN_RUN: usize = 256;
 
-/// Σ ln vᵢ over positive values, with one logarithm per [`LN_RUN`] values instead of one per
+/// Σ ln vᵢ over positive values, with one logarithm per `LN_RUN` (256) values instead of one per
 /// value: each vᵢ = mᵢ·2^eᵢ (mᵢ ∈ [1, 2)) contributes eᵢ to an integer sum and mᵢ to a running
 /// product, so Σ ln vᵢ = ln 2 · Σ eᵢ + Σ_runs ln Π mᵢ. Four lanes run side by side.
 ///

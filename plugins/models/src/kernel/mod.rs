@@ -1,5 +1,5 @@
 //! The generators as pure functions of (configuration, length, seed): no I/O beyond the memory
-//! check, no global state; plans come from the caller's [`Plans`] cache.
+//! check, no global state; plans come from the caller's [`Plans`](crate::cache::Plans) cache.
 
 pub mod arfima;
 pub mod fou;

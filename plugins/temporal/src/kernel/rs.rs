@@ -75,9 +75,9 @@ pub const RS_MIN_N: usize = 64;
 /// # Complexity
 ///
 /// O(n) per block size, O(n log n) for the ladder, from one centred prefix sum of the series
-/// shared by every block size (n + 1 values; see [`CentredPrefix`]). The fgn
+/// shared by every block size (n + 1 values; see `CentredPrefix`). The fgn
 /// correction adds O(log² n) per iteration (the bridge sums are integrated, see
-/// [`BridgeSum`]), under 60 secant steps.
+/// `BridgeSum`), under 60 secant steps.
 ///
 /// # Accuracy
 ///
