@@ -60,16 +60,28 @@ pub fn checked_mean(
             "{method}: the values are too large to sum in f64"
         )));
     }
+    check_not_constant(x, method)?;
     let first = x[0];
-    if x.iter().all(|v| *v == first) {
-        return Err(PluginError::invalid_input(format!(
-            "{method}: the series is constant"
-        )));
-    }
     Ok(match input {
         Input::Increments => first + sum / terms as f64,
         Input::Path => sum / terms as f64,
     })
+}
+
+/// Rejects a constant series (the check of [`checked_mean`] after finiteness; it stops at the
+/// first value that differs from `x[0]`, so it costs a few reads on real data).
+///
+/// # Errors
+///
+/// `invalid_input` if every value equals `x[0]` (or `x` is empty).
+pub(crate) fn check_not_constant(x: &[f64], method: &str) -> Result<(), PluginError> {
+    let first = x.first().copied().unwrap_or(f64::NAN);
+    if x.is_empty() || x.iter().all(|v| *v == first) {
+        return Err(PluginError::invalid_input(format!(
+            "{method}: the series is constant"
+        )));
+    }
+    Ok(())
 }
 
 /// The i-th demeaned increment.
@@ -237,11 +249,17 @@ pub const LANE_BLOCK: usize = 64;
 /// the block locally on a double-double offset, and the loop-carried chain is two additions
 /// per four rows. The same pass sums the squares of the demeaned increments (the lag-1
 /// moment needs no path), on the fused multiply-add ports the prefix sum leaves idle.
+///
+/// The increments are shifted by a constant `shift` rather than by the exact mean, so that a
+/// caller can build the lanes in the same pass that reads x for the first time and correct
+/// for the mean afterwards: with z_i − c in place of z_i − x̄ every path value gains
+/// t (x̄ − c), which a sweep of differences removes analytically (see `ghe::square_moments`).
 #[derive(Debug, Clone)]
 pub struct LaneRows<'a> {
     x: &'a [f64],
     input: Input,
-    mean: f64,
+    /// The constant taken off every increment.
+    shift: f64,
     /// Segment length S.
     pub segment: usize,
     /// Number of rows R.
@@ -260,10 +278,11 @@ pub struct LaneRows<'a> {
 }
 
 impl<'a> LaneRows<'a> {
-    /// The builder of the lane layout of the demeaned increments of `x` (`mean` from
-    /// [`checked_mean`]) for lags up to `reach`, or `None` without AVX2 and FMA (or for a path
-    /// shorter than 32 + `reach`).
-    pub fn new(x: &'a [f64], input: Input, mean: f64, reach: usize) -> Option<LaneRows<'a>> {
+    /// The builder of the lane layout of the increments of `x` less `shift` (the mean from
+    /// [`checked_mean`] gives the demeaned path; any other finite value a path that drifts by
+    /// mean − `shift` per step) for lags up to `reach`, or `None` without AVX2 and FMA (or for
+    /// a path shorter than 32 + `reach`).
+    pub fn new(x: &'a [f64], input: Input, shift: f64, reach: usize) -> Option<LaneRows<'a>> {
         let m = match input {
             Input::Increments => x.len(),
             Input::Path => x.len().saturating_sub(1),
@@ -276,7 +295,7 @@ impl<'a> LaneRows<'a> {
         Some(LaneRows {
             x,
             input,
-            mean,
+            shift,
             segment,
             rows: len - 3 * segment,
             len,
@@ -319,7 +338,7 @@ impl<'a> LaneRows<'a> {
         end - start
     }
 
-    /// Σ z_i² over all m demeaned increments, once every row is built (`None` before).
+    /// Σ z_i² over all m shifted increments, once every row is built (`None` before).
     ///
     /// Rows S + 1..R of lanes 0 to 2 repeat the first R − S − 1 increments of the next
     /// segment, so their squares (at most 3 (`reach` + 3) terms, recomputed here) come off
@@ -333,7 +352,7 @@ impl<'a> LaneRows<'a> {
         let mut repeated = 0.0;
         for l in 0..3 {
             for i in s + 1..r {
-                repeated += term(self.x, self.input, self.mean, l * s + i - 1).powi(2);
+                repeated += term(self.x, self.input, self.shift, l * s + i - 1).powi(2);
             }
         }
         let v = &self.squares;
@@ -348,7 +367,7 @@ impl<'a> LaneRows<'a> {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn blocks_avx2(&mut self, dst: *mut Row, end: usize) {
         use std::arch::x86_64::*;
-        let (x, input, mean, s) = (self.x, self.input, self.mean, self.segment);
+        let (x, input, mean, s) = (self.x, self.input, self.shift, self.segment);
         let src = x.as_ptr();
         let path = input == Input::Path;
         let mv = _mm256_set1_pd(mean);
