@@ -16,6 +16,37 @@
 //! [`crate::spectral_density`], whose integral over (−π, π] is the variance. Removing a
 //! constant does not change I at j ≥ 1; shifting by x_0 keeps the transform well conditioned
 //! for series with a large offset, as removing the mean would, without a pass to compute it.
+//!
+//! # Band transform
+//!
+//! [`periodogram_head_into`] needs only X_1..X_K for a low band K ≪ n, and for n = P·Q with
+//! a 7-smooth row length Q ≥ 2K it forms them exactly by a transform pruned to those outputs
+//! (Markel 1971, "FFT pruning", IEEE Trans. Audio Electroacoust. 19(4); Sorensen & Burrus
+//! 1993, "Efficient computation of the DFT with only a subset of input or output points",
+//! IEEE Trans. Signal Process. 41(3)). Decimation in time splits the series into the P
+//! sub-series x_{aP+b}, a < Q, with Q-point DFTs Y_b:
+//!
+//! ```text
+//! X_k = Σ_{b<P} w_k^b · Y_b[k],   w_k = e^{−2πi k/n},   k = 1..K
+//! ```
+//!
+//! The sub-series go in pairs, z_r = x_{·P+2r} + i·x_{·P+2r+1}, through one batched complex
+//! FFT of Q points per pair (Z_r); with Y_{2r}[k] = (Z_r[k] + conj Z_r[Q−k])/2 and
+//! Y_{2r+1}[k] = (Z_r[k] − conj Z_r[Q−k])/2i, and v_k = w_k²,
+//!
+//! ```text
+//! 2X_k = (1 − i w_k)·S_k + (1 + i w_k)·conj T_k,
+//! S_k  = Σ_r v_k^r Z_r[k],   T_k = Σ_r conj(v_k)^r Z_r[Q−k]
+//! ```
+//!
+//! S and T are Horner sums over the rows, highest first, on the contiguous bins 1..K and
+//! Q−K..Q−1 of each transformed row, so no row is split or read backwards. The multipliers
+//! come from a table of sines and cosines per (n, K), and |v_k| = 1 keeps Horner's rounding
+//! to O(P·ε) of the largest partial sum. Cost O(n log Q + K·P) instead of O(n log n): the
+//! strided gather of the rows (a transpose, in cache-sized batches of rows gathered,
+//! transformed and accumulated together) is a copy the full transform makes too. Whether
+//! the band path is taken, and Q, follow measurements (see `band_rows`); other lengths, and
+//! wide bands, use the full transform. Shifting by x_0 carries over: it changes only X_0.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -158,7 +189,14 @@ pub fn periodogram_into(x: &[f64], out: &mut Vec<f64>) -> Result<(), PluginError
 
 /// The periodogram at the lowest `count` Fourier frequencies only, I(λ_j) for
 /// j = 1..min(count, m), written into `out`: the semiparametric estimators use a low band, so
-/// the ordinates above it are never squared, scaled or stored.
+/// the ordinates above it are never formed.
+///
+/// # Complexity
+///
+/// O(n log Q + count·n/Q) for a narrow band (count ≤ n/32, or n/16 from n = 2^14) when n has
+/// a 7-smooth divisor Q of about 4·count, by the pruned transform of the module's "Band
+/// transform"; O(n log n) by the full real FFT otherwise. Both agree with the definition to
+/// rounding (about 1e-13 of the largest ordinate), not bit for bit.
 ///
 /// # Errors
 ///
@@ -189,40 +227,54 @@ pub fn periodogram_head_into(
 
 /// The row length Q of the pruned band transform for the lowest `count` ordinates of a
 /// series of length n, or `None` when the full transform is expected to be faster.
+///
+/// Measured against the full real FFT (one thread, n from 2^10 to 2^20, bands of n^0.5,
+/// n^0.65, n/64 to n/8): the band path wins by 10–45% for count ≤ n/32 at every n from 2^10,
+/// and for count ≤ n/16 from n = 2^14; at count = n/8, and at n/20 for n ≤ 2^13, the full
+/// transform (in cache at small n) is as fast or faster. Rows of about 4·count points
+/// balanced the batched transforms (n log Q) against the combination (n·count/Q): 2·count
+/// was up to 15% slower, 8·count within noise.
 fn band_rows(n: usize, count: usize) -> Option<usize> {
-    if n < BAND_MIN_N || count.saturating_mul(BAND_MAX_SHARE) > n {
+    let share = if n >= 1 << 14 { 16 } else { 32 };
+    if n < BAND_MIN_N || count == 0 || count.saturating_mul(share) > n {
         return None;
     }
-    let target = count.saturating_mul(BAND_Q_FACTOR).max(BAND_MIN_Q);
-    // The smallest 7-smooth divisor Q ≥ target with at least two rows; rustfft runs such
-    // lengths with its radix kernels (a large prime factor would send it to Bluestein).
-    (target..=n / 2).find(|&q| n % q == 0 && smooth(q))
+    let target = count.saturating_mul(4).max(BAND_MIN_Q);
+    smooth_divisor(n, target).filter(|&q| q <= n / 2)
 }
 
-/// Whether `q` has no prime factor above 7.
-fn smooth(mut q: usize) -> bool {
+/// The smallest divisor of `n` with no prime factor above 7 that is at least `target`:
+/// rustfft runs such lengths with its radix kernels (a large prime factor would send it to
+/// Bluestein's algorithm).
+fn smooth_divisor(n: usize, target: usize) -> Option<usize> {
+    // The 7-smooth divisors are the products of one prime power of each of 2, 3, 5 and 7
+    // dividing n: a few hundred at most.
+    let mut divisors = vec![1usize];
     for f in [2, 3, 5, 7] {
-        while q % f == 0 {
-            q /= f;
+        let base = divisors.len();
+        let mut power = f;
+        while n % power == 0 {
+            for i in 0..base {
+                divisors.push(divisors[i] * power);
+            }
+            match power.checked_mul(f) {
+                Some(next) => power = next,
+                None => break,
+            }
         }
     }
-    q == 1
+    divisors.into_iter().filter(|&d| d >= target).min()
 }
 
-/// Below this length the full transform is a few microseconds and the band path's setup
-/// would not pay.
-const BAND_MIN_N: usize = 256;
-/// The band path needs `count · BAND_MAX_SHARE ≤ n`.
-const BAND_MAX_SHARE: usize = 8;
-/// The band path's rows are at least `BAND_Q_FACTOR · count` points long (2 at least, so
-/// that the band lies in the first half of each row's spectrum).
-const BAND_Q_FACTOR: usize = 2;
+/// The band path is not tried below this length: the full transform takes about a
+/// microsecond there.
+const BAND_MIN_N: usize = 1024;
 /// Rows shorter than this make the per-row overhead of the batched transform dominate.
 const BAND_MIN_Q: usize = 64;
 
 /// Complex points per batch of rows: gathered, transformed and accumulated while they are in
-/// L2 (512 KiB here), instead of a pass over all n points per stage.
-const BAND_BATCH: usize = 8192;
+/// L2 (512 KiB, the L2 of one core here), instead of a pass over all n points per stage.
+const BAND_BATCH: usize = 32_768;
 
 /// The periodogram at j = 1..=count by the pruned transform with rows of `q` points (see
 /// [`periodogram_head_into`]), scaled by `scale`, into `out`.
@@ -238,12 +290,16 @@ fn band_periodogram(
     let p = n / q;
     let pairs = p.div_ceil(2);
     let batch = (BAND_BATCH / q).clamp(1, pairs);
-    if band.q != q || band.plan.is_none() {
-        let plan = band.planner.plan_fft_forward(q);
-        band.scratch = vec![Complex::new(0.0, 0.0); plan.get_inplace_scratch_len()];
-        band.plan = Some(plan);
-        band.q = q;
-    }
+    let plan = match &band.plan {
+        Some(plan) if band.q == q => Arc::clone(plan),
+        _ => {
+            let plan = band.planner.plan_fft_forward(q);
+            band.scratch = vec![Complex::new(0.0, 0.0); plan.get_inplace_scratch_len()];
+            band.plan = Some(Arc::clone(&plan));
+            band.q = q;
+            plan
+        }
+    };
     band.rows.resize(batch * q, Complex::new(0.0, 0.0));
     if band.key != (n, count) {
         band_tables(band, n, count);
@@ -251,17 +307,13 @@ fn band_periodogram(
     band.acc.clear();
     band.acc.resize(4 * count, 0.0);
     let Band {
-        plan: Some(plan),
         rows,
         scratch,
         u_re,
         u_im,
         acc,
         ..
-    } = band
-    else {
-        return;
-    };
+    } = band;
     // Horner needs the rows from the highest down; batches go top down too.
     let mut top = pairs;
     while top > 0 {
@@ -269,12 +321,10 @@ fn band_periodogram(
         let rows = &mut rows[..(top - low) * q];
         gather_rows(x, p, q, low, rows);
         plan.process_with_scratch(rows, scratch);
-        for row in rows.chunks_exact(q).rev() {
-            horner(acc, u_re, u_im, row, count);
-        }
+        horner(acc, u_re, u_im, rows, q, count);
         top = low;
     }
-    // 2X_k = (1 − i w_k)·S_k + (1 + i w_k)·conj T_k (see `periodogram_head_into`); the
+    // 2X_k = (1 − i w_k)·S_k + (1 + i w_k)·conj T_k (see the module's "Band transform"); the
     // factor 2 leaves as 1/4 on the squares.
     let scale = 0.25 * scale;
     let (s, t) = acc.split_at(2 * count);
@@ -322,59 +372,234 @@ fn band_tables(band: &mut Band, n: usize, count: usize) {
     band.key = (n, count);
 }
 
-/// One Horner step per accumulated bin: acc ← acc·u + Z_r over the bins 1..=count and
-/// q − count..q − 1 of the transformed row pair Z_r, both contiguous runs.
-#[inline]
-fn horner(acc: &mut [f64], u_re: &[f64], u_im: &[f64], row: &[Complex<f64>], count: usize) {
+/// Horner steps over the transformed rows of a batch, highest first: acc ← acc·u + Z_r over
+/// the bins 1..=count and q − count..q − 1 of each row, both contiguous runs. Rows go two at
+/// a time, acc ← (acc·u + Z_{r+1})·u + Z_r, so each accumulator is loaded and stored once per
+/// two rows.
+fn horner(
+    acc: &mut [f64],
+    u_re: &[f64],
+    u_im: &[f64],
+    rows: &[Complex<f64>],
+    q: usize,
+    count: usize,
+) {
     let (lo, hi) = acc.split_at_mut(2 * count);
     let (ulo_re, uhi_re) = u_re.split_at(2 * count);
     let (ulo_im, uhi_im) = u_im.split_at(2 * count);
-    horner_step(lo, ulo_re, ulo_im, &row[1..=count]);
-    horner_step(hi, uhi_re, uhi_im, &row[row.len() - count..]);
+    let mut rows = rows.chunks_exact(q).rev();
+    if rows.len() % 2 == 1 {
+        if let Some(row) = rows.next() {
+            horner_steps(lo, ulo_re, ulo_im, &row[1..=count], &row[1..=count], false);
+            horner_steps(
+                hi,
+                uhi_re,
+                uhi_im,
+                &row[q - count..],
+                &row[q - count..],
+                false,
+            );
+        }
+    }
+    while let (Some(top), Some(row)) = (rows.next(), rows.next()) {
+        horner_steps(lo, ulo_re, ulo_im, &top[1..=count], &row[1..=count], true);
+        horner_steps(
+            hi,
+            uhi_re,
+            uhi_im,
+            &top[q - count..],
+            &row[q - count..],
+            true,
+        );
+    }
 }
 
-/// acc ← acc·u + z for flat (re, im) pairs, with u given as (re, re) and (−im, im): the
-/// complex product is acc·u_re + swap(acc)·u_im lane by lane, which vectorises without
-/// de-interleaving. Two roundings per lane and product, no fused multiply–add, so an AVX
-/// build and a portable one give the same bits.
+/// acc ← (acc·u + z1)·u + z0 when `two`, else acc ← acc·u + z0, for flat (re, im) pairs,
+/// with u given as (re, re) and (−im, im): the complex product is acc·u_re + swap(acc)·u_im
+/// lane by lane, which vectorises without de-interleaving. Separate multiplies and adds (no
+/// fused multiply–add) in a fixed order, so the AVX route and the portable one give the same
+/// bits.
 #[inline]
-fn horner_step(acc: &mut [f64], u_re: &[f64], u_im: &[f64], z: &[Complex<f64>]) {
+fn horner_steps(
+    acc: &mut [f64],
+    u_re: &[f64],
+    u_im: &[f64],
+    z1: &[Complex<f64>],
+    z0: &[Complex<f64>],
+    two: bool,
+) {
+    let len = acc.len();
+    assert!(u_re.len() >= len && u_im.len() >= len && 2 * z1.len() >= len && 2 * z0.len() >= len);
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx") {
-            // SAFETY: the CPU supports AVX, checked just above.
-            unsafe { horner_step_avx(acc, u_re, u_im, z) };
+            // SAFETY: the CPU supports AVX (checked just above) and every slice holds at least
+            // `acc.len()` doubles (asserted above).
+            unsafe { horner_steps_avx(acc, u_re, u_im, z1, z0, two) };
             return;
         }
     }
-    horner_step_portable(acc, u_re, u_im, z);
+    horner_steps_portable(acc, u_re, u_im, z1, z0, two);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
-unsafe fn horner_step_avx(acc: &mut [f64], u_re: &[f64], u_im: &[f64], z: &[Complex<f64>]) {
-    horner_step_portable(acc, u_re, u_im, z);
+unsafe fn horner_steps_avx(
+    acc: &mut [f64],
+    u_re: &[f64],
+    u_im: &[f64],
+    z1: &[Complex<f64>],
+    z0: &[Complex<f64>],
+    two: bool,
+) {
+    use std::arch::x86_64::{
+        _mm256_add_pd, _mm256_loadu_pd, _mm256_mul_pd, _mm256_permute_pd, _mm256_storeu_pd,
+    };
+    let len = acc.len();
+    let body = len - len % 4;
+    let (a, ur, ui) = (acc.as_mut_ptr(), u_re.as_ptr(), u_im.as_ptr());
+    let (p1, p0) = (z1.as_ptr().cast::<f64>(), z0.as_ptr().cast::<f64>());
+    let mut i = 0;
+    // SAFETY (all loads and stores): i + 4 ≤ body ≤ len, and every slice holds at least len
+    // doubles (the caller's contract); the loads and stores are unaligned.
+    unsafe {
+        while i < body {
+            let (vr, vi) = (_mm256_loadu_pd(ur.add(i)), _mm256_loadu_pd(ui.add(i)));
+            let mut v = _mm256_loadu_pd(a.add(i));
+            if two {
+                let t = _mm256_add_pd(
+                    _mm256_mul_pd(v, vr),
+                    _mm256_mul_pd(_mm256_permute_pd(v, 0b0101), vi),
+                );
+                v = _mm256_add_pd(t, _mm256_loadu_pd(p1.add(i)));
+            }
+            let t = _mm256_add_pd(
+                _mm256_mul_pd(v, vr),
+                _mm256_mul_pd(_mm256_permute_pd(v, 0b0101), vi),
+            );
+            _mm256_storeu_pd(a.add(i), _mm256_add_pd(t, _mm256_loadu_pd(p0.add(i))));
+            i += 4;
+        }
+    }
+    horner_steps_portable(
+        &mut acc[body..],
+        &u_re[body..],
+        &u_im[body..],
+        &z1[body / 2..],
+        &z0[body / 2..],
+        two,
+    );
 }
 
 #[inline(always)]
-fn horner_step_portable(acc: &mut [f64], u_re: &[f64], u_im: &[f64], z: &[Complex<f64>]) {
-    for (((a, ur), ui), z) in acc
+fn horner_steps_portable(
+    acc: &mut [f64],
+    u_re: &[f64],
+    u_im: &[f64],
+    z1: &[Complex<f64>],
+    z0: &[Complex<f64>],
+    two: bool,
+) {
+    for ((((a, ur), ui), z1), z0) in acc
         .chunks_exact_mut(2)
         .zip(u_re.chunks_exact(2))
         .zip(u_im.chunks_exact(2))
-        .zip(z)
+        .zip(z1)
+        .zip(z0)
     {
-        let (re, im) = (a[0], a[1]);
-        a[0] = (re * ur[0] + im * ui[0]) + z.re;
-        a[1] = (im * ur[1] + re * ui[1]) + z.im;
+        let (mut re, mut im) = (a[0], a[1]);
+        if two {
+            (re, im) = (
+                (re * ur[0] + im * ui[0]) + z1.re,
+                (im * ur[1] + re * ui[1]) + z1.im,
+            );
+        }
+        a[0] = (re * ur[0] + im * ui[0]) + z0.re;
+        a[1] = (im * ur[1] + re * ui[1]) + z0.im;
     }
 }
 
 /// Writes the pair rows low.. of the series read as q rows of p into `rows` (each q long):
 /// row r − low, column a holds (x_{ap+2r} − x_0) + i(x_{ap+2r+1} − x_0), with 0 for the
-/// imaginary part when 2r + 1 = p (odd p). A transpose, done in column blocks so that the
-/// source lines of a block stay in L1 while the destination is written in runs.
+/// imaginary part when 2r + 1 = p (odd p). A transpose, done in blocks of 16 columns so
+/// that the source lines of a block stay in L1 while the destination is written in runs.
 fn gather_rows(x: &[f64], p: usize, q: usize, low: usize, rows: &mut [Complex<f64>]) {
+    let count = rows.len() / q;
+    // Row pairs whose four source values per column are all inside the series row.
+    let mut quads = 0;
+    while quads < count / 2 && 2 * (low + 2 * quads + 1) + 1 < p {
+        quads += 1;
+    }
+    let done = gather_quads(x, p, q, low, quads, rows);
+    gather_scalar(x, p, q, low + done, &mut rows[done * q..]);
+}
+
+/// Rows low..low + 2·quads of [`gather_rows`] through AVX 2×2 transposes of complex pairs,
+/// when the CPU has AVX; returns how many rows it wrote (0 without AVX).
+fn gather_quads(
+    x: &[f64],
+    p: usize,
+    q: usize,
+    low: usize,
+    quads: usize,
+    rows: &mut [Complex<f64>],
+) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if quads > 0 && q % 2 == 0 && std::arch::is_x86_feature_detected!("avx") {
+            assert!(rows.len() >= 2 * quads * q && x.len() >= q * p && 2 * (low + 2 * quads) <= p);
+            // SAFETY: AVX is present (checked just above); the bounds are asserted above.
+            unsafe { gather_quads_avx(x, p, q, low, quads, rows) };
+            return 2 * quads;
+        }
+    }
+    let _ = (x, p, q, low, quads, rows);
+    0
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn gather_quads_avx(
+    x: &[f64],
+    p: usize,
+    q: usize,
+    low: usize,
+    quads: usize,
+    rows: &mut [Complex<f64>],
+) {
+    use std::arch::x86_64::{
+        _mm256_loadu_pd, _mm256_permute2f128_pd, _mm256_set1_pd, _mm256_storeu_pd, _mm256_sub_pd,
+    };
+    const BLOCK: usize = 16;
+    let origin = _mm256_set1_pd(x[0]);
+    let (src, dst) = (x.as_ptr(), rows.as_mut_ptr().cast::<f64>());
+    let mut a0 = 0;
+    while a0 < q {
+        let a1 = (a0 + BLOCK).min(q);
+        for j in 0..quads {
+            // Series offset of row pair (low + 2j, low + 2j + 1) in each source row, and the
+            // destination offsets (in doubles) of those two rows.
+            let c = 2 * (low + 2 * j);
+            let (d0, d1) = (2 * (2 * j) * q, 2 * (2 * j + 1) * q);
+            let mut a = a0;
+            // SAFETY: a + 1 < q, c + 4 ≤ p and row 2j + 1 < 2·quads, inside the bounds the
+            // caller asserted; loads and stores are unaligned.
+            unsafe {
+                while a + 1 < a1 {
+                    let u = _mm256_sub_pd(_mm256_loadu_pd(src.add(a * p + c)), origin);
+                    let v = _mm256_sub_pd(_mm256_loadu_pd(src.add((a + 1) * p + c)), origin);
+                    _mm256_storeu_pd(dst.add(d0 + 2 * a), _mm256_permute2f128_pd(u, v, 0x20));
+                    _mm256_storeu_pd(dst.add(d1 + 2 * a), _mm256_permute2f128_pd(u, v, 0x31));
+                    a += 2;
+                }
+            }
+        }
+        a0 = a1;
+    }
+}
+
+/// Rows low.. of [`gather_rows`], one complex value at a time.
+fn gather_scalar(x: &[f64], p: usize, q: usize, low: usize, rows: &mut [Complex<f64>]) {
     const BLOCK: usize = 16;
     let origin = x[0];
     for a0 in (0..q).step_by(BLOCK) {
@@ -507,16 +732,19 @@ mod tests {
         for (a, b) in fast.iter().zip(&slow) {
             assert!((a - b).abs() <= 1e-8 * scale, "{a} vs {b}");
         }
-        // n = 300 takes the band path for 10 ordinates (rows of 75): the same shift by x_0
-        // keeps it as accurate as the full transform.
-        assert!(band_rows(300, 10).is_some());
         let head = periodogram_head(&x, 10).unwrap();
-        for (a, b) in head.iter().zip(&slow) {
-            assert!((a - b).abs() <= 1e-8 * scale, "{a} vs {b}");
-        }
+        assert_eq!(head[..], fast[..10]);
         assert_eq!(periodogram_head(&x, 1000).unwrap(), fast);
         // X_0 of the centred series is zero.
         assert_eq!(with_spectrum(&x, |s| s[0]).unwrap(), Complex::new(0.0, 0.0));
+        // The band path shifts by x_0 the same way (n = 2048, 20 ordinates, rows of 128).
+        let x: Vec<f64> = noise(2048, 8).iter().map(|v| v + 1e6).collect();
+        assert!(band_rows(2048, 20).is_some());
+        let slow = naive_head(&x, 20);
+        let scale = slow.iter().cloned().fold(0.0, f64::max);
+        for (a, b) in periodogram_head(&x, 20).unwrap().iter().zip(&slow) {
+            assert!((a - b).abs() <= 1e-8 * scale, "{a} vs {b}");
+        }
     }
 
     #[test]
@@ -541,7 +769,11 @@ mod tests {
         assert_eq!(fast.len(), slow.len(), "{what}");
         let scale = slow.iter().cloned().fold(0.0, f64::max);
         for (j, (a, b)) in fast.iter().zip(slow).enumerate() {
-            assert!((a - b).abs() <= 1e-9 * scale, "{what}, j={}: {a} vs {b}", j + 1);
+            assert!(
+                (a - b).abs() <= 1e-9 * scale,
+                "{what}, j={}: {a} vs {b}",
+                j + 1
+            );
         }
     }
 
@@ -563,7 +795,9 @@ mod tests {
                 assert_close(&full[..count], &slow, &format!("full n={n} count={count}"));
                 let scale = 1.0 / (2.0 * std::f64::consts::PI * n as f64);
                 let mut tried = 0;
-                for q in (2 * count..=n / 2).filter(|q| n % q == 0 && smooth(*q)) {
+                for q in
+                    (2 * count..=n / 2).filter(|&q| smooth_divisor(q, q) == Some(q) && n % q == 0)
+                {
                     let mut out = Vec::new();
                     WORKSPACE.with(|ws| {
                         band_periodogram(&mut ws.borrow_mut().band, &x, count, q, scale, &mut out)
@@ -577,6 +811,23 @@ mod tests {
     }
 
     #[test]
+    fn row_lengths_are_smooth_divisors_of_about_four_times_the_band() {
+        assert_eq!(smooth_divisor(65_536, 1024), Some(1024));
+        assert_eq!(smooth_divisor(65_536, 5404), Some(8192));
+        // 18000 = 2^4·3^2·5^3: 540 = 2^2·3^3·5 is not a divisor, 560 has a 7; 576 = 2^6·3^2
+        // neither; the next 7-smooth divisor is 600.
+        assert_eq!(smooth_divisor(18_000, 536), Some(600));
+        assert_eq!(smooth_divisor(2 * 4099, 3), None);
+        assert_eq!(band_rows(65_536, 256), Some(1024));
+        assert_eq!(band_rows(1 << 20, 52_428), Some(1 << 18));
+        // Too wide, too short, or no divisor (2·prime): the full transform.
+        assert_eq!(band_rows(65_536, 8192), None);
+        assert_eq!(band_rows(4096, 204), None);
+        assert_eq!(band_rows(512, 4), None);
+        assert_eq!(band_rows(2 * 4099, 30), None);
+    }
+
+    #[test]
     fn head_takes_band_path_when_it_applies_and_agrees() {
         // n = 2^16 with the gph and local Whittle bands, and n with odd factors; the public
         // function must pick the band path for these and still match the definition.
@@ -584,13 +835,21 @@ mod tests {
             assert!(band_rows(n, count).is_some(), "n={n} count={count}");
             let x = noise(n, seed);
             let head = periodogram_head(&x, count).unwrap();
-            assert_close(&head, &naive_head(&x, count), &format!("n={n} count={count}"));
+            assert_close(
+                &head,
+                &naive_head(&x, count),
+                &format!("n={n} count={count}"),
+            );
         }
         // A prime length has no row split: the full transform answers, and still agrees.
         let n = 4099;
         assert!(band_rows(n, 30).is_none());
         let x = noise(n, 24);
-        assert_close(&periodogram_head(&x, 30).unwrap(), &naive_head(&x, 30), "prime");
+        assert_close(
+            &periodogram_head(&x, 30).unwrap(),
+            &naive_head(&x, 30),
+            "prime",
+        );
         // The whole range never takes the band path.
         assert!(band_rows(4096, fourier_count(4096)).is_none());
     }
@@ -601,10 +860,3 @@ mod tests {
         assert!(periodogram(&[]).is_err());
     }
 }
-
-#[doc(hidden)]
-pub fn tmp_band(x: &[f64], count: usize, q: usize, out: &mut Vec<f64>) {
-    let scale = 1.0 / (2.0 * std::f64::consts::PI * x.len() as f64);
-    WORKSPACE.with(|ws| band_periodogram(&mut ws.borrow_mut().band, x, count, q, scale, out));
-}
-
