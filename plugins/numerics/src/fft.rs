@@ -193,7 +193,7 @@ pub fn periodogram_into(x: &[f64], out: &mut Vec<f64>) -> Result<(), PluginError
 ///
 /// # Complexity
 ///
-/// O(n log Q + count·n/Q) for a narrow band (count ≤ n/32, or n/16 from n = 2^14) when n has
+/// O(n log Q + count·n/Q) for a narrow band (count ≤ n/32, n ≥ 1024) when n has
 /// a 7-smooth divisor Q of about 4·count, by the pruned transform of the module's "Band
 /// transform"; O(n log n) by the full real FFT otherwise. Both agree with the definition to
 /// rounding (about 1e-13 of the largest ordinate), not bit for bit.
@@ -229,14 +229,14 @@ pub fn periodogram_head_into(
 /// series of length n, or `None` when the full transform is expected to be faster.
 ///
 /// Measured against the full real FFT (one thread, n from 2^10 to 2^20, bands of n^0.5,
-/// n^0.65, n/64 to n/8): the band path wins by 10–45% for count ≤ n/32 at every n from 2^10,
-/// and for count ≤ n/16 from n = 2^14; at count = n/8, and at n/20 for n ≤ 2^13, the full
-/// transform (in cache at small n) is as fast or faster. Rows of about 4·count points
-/// balanced the batched transforms (n log Q) against the combination (n·count/Q): 2·count
-/// was up to 15% slower, 8·count within noise.
+/// n^0.65, n/64 to n/8): the band path took 45–65% of its time for the n^0.5 bands and
+/// 65–90% for n^0.65 and n/32. For wider bands the rows are at most n/4 long (Q ≈ 4·count)
+/// and save at most one level of the transform in log₂ n, which the gather does not repay:
+/// n/20 ran at 0.85–1.0 of the full transform up to 2^18 and 1.1 at 2^20, n/8 at 1.15. Rows
+/// of about 4·count points balanced the batched transforms (n log Q) against the combination
+/// (n·count/Q): 2·count was up to 15% slower, 8·count within noise.
 fn band_rows(n: usize, count: usize) -> Option<usize> {
-    let share = if n >= 1 << 14 { 16 } else { 32 };
-    if n < BAND_MIN_N || count == 0 || count.saturating_mul(share) > n {
+    if n < BAND_MIN_N || count == 0 || count.saturating_mul(32) > n {
         return None;
     }
     let target = count.saturating_mul(4).max(BAND_MIN_Q);
@@ -272,9 +272,12 @@ const BAND_MIN_N: usize = 1024;
 /// Rows shorter than this make the per-row overhead of the batched transform dominate.
 const BAND_MIN_Q: usize = 64;
 
-/// Complex points per batch of rows: gathered, transformed and accumulated while they are in
-/// L2 (512 KiB, the L2 of one core here), instead of a pass over all n points per stage.
-const BAND_BATCH: usize = 32_768;
+/// Complex points per batch of rows (2 MiB): gathered, transformed and accumulated while they
+/// are in cache, instead of a pass over all n points per stage, and enough rows per batch
+/// that the blocked Horner sums reuse their L1-resident accumulators. Measured at n = 2^20:
+/// 2 MiB batches beat 512 KiB ones by 10–30% for bands of 1024 and 8192, and one batch of
+/// all rows (8 MiB) was no faster.
+const BAND_BATCH: usize = 131_072;
 
 /// The periodogram at j = 1..=count by the pruned transform with rows of `q` points (see
 /// [`periodogram_head_into`]), scaled by `scale`, into `out`.
@@ -375,7 +378,8 @@ fn band_tables(band: &mut Band, n: usize, count: usize) {
 /// Horner steps over the transformed rows of a batch, highest first: acc ← acc·u + Z_r over
 /// the bins 1..=count and q − count..q − 1 of each row, both contiguous runs. Rows go two at
 /// a time, acc ← (acc·u + Z_{r+1})·u + Z_r, so each accumulator is loaded and stored once per
-/// two rows.
+/// two rows; the bins go in blocks whose accumulators and multipliers (24 KiB) stay in L1
+/// while every row of the batch passes, which matters when the band outgrows L2.
 fn horner(
     acc: &mut [f64],
     u_re: &[f64],
@@ -384,33 +388,23 @@ fn horner(
     q: usize,
     count: usize,
 ) {
-    let (lo, hi) = acc.split_at_mut(2 * count);
-    let (ulo_re, uhi_re) = u_re.split_at(2 * count);
-    let (ulo_im, uhi_im) = u_im.split_at(2 * count);
-    let mut rows = rows.chunks_exact(q).rev();
-    if rows.len() % 2 == 1 {
-        if let Some(row) = rows.next() {
-            horner_steps(lo, ulo_re, ulo_im, &row[1..=count], &row[1..=count], false);
-            horner_steps(
-                hi,
-                uhi_re,
-                uhi_im,
-                &row[q - count..],
-                &row[q - count..],
-                false,
-            );
+    const BINS: usize = 512;
+    for (region, start) in [(0, 1), (1, q - count)] {
+        for b0 in (0..count).step_by(BINS) {
+            let b1 = (b0 + BINS).min(count);
+            let (o, e) = (2 * (region * count + b0), 2 * (region * count + b1));
+            let (a, ur, ui) = (&mut acc[o..e], &u_re[o..e], &u_im[o..e]);
+            let span = start + b0..start + b1;
+            let mut rows = rows.chunks_exact(q).rev();
+            if rows.len() % 2 == 1 {
+                if let Some(row) = rows.next() {
+                    horner_steps(a, ur, ui, &row[span.clone()], &row[span.clone()], false);
+                }
+            }
+            while let (Some(top), Some(row)) = (rows.next(), rows.next()) {
+                horner_steps(a, ur, ui, &top[span.clone()], &row[span.clone()], true);
+            }
         }
-    }
-    while let (Some(top), Some(row)) = (rows.next(), rows.next()) {
-        horner_steps(lo, ulo_re, ulo_im, &top[1..=count], &row[1..=count], true);
-        horner_steps(
-            hi,
-            uhi_re,
-            uhi_im,
-            &top[q - count..],
-            &row[q - count..],
-            true,
-        );
     }
 }
 
@@ -787,6 +781,8 @@ mod tests {
             (3000, &[10, 150, 375][..], 13),
             (7000, &[1, 33, 500][..], 14),
             (4374, &[20, 81][..], 15),
+            // More bins than one Horner block (512).
+            (8192, &[700][..], 16),
         ] {
             let x = noise(n, seed);
             let full = periodogram(&x).unwrap();
@@ -819,9 +815,10 @@ mod tests {
         assert_eq!(smooth_divisor(18_000, 536), Some(600));
         assert_eq!(smooth_divisor(2 * 4099, 3), None);
         assert_eq!(band_rows(65_536, 256), Some(1024));
-        assert_eq!(band_rows(1 << 20, 52_428), Some(1 << 18));
+        assert_eq!(band_rows(1 << 20, 8192), Some(32_768));
         // Too wide, too short, or no divisor (2·prime): the full transform.
         assert_eq!(band_rows(65_536, 8192), None);
+        assert_eq!(band_rows(1 << 20, 52_428), None);
         assert_eq!(band_rows(4096, 204), None);
         assert_eq!(band_rows(512, 4), None);
         assert_eq!(band_rows(2 * 4099, 30), None);
@@ -831,7 +828,13 @@ mod tests {
     fn head_takes_band_path_when_it_applies_and_agrees() {
         // n = 2^16 with the gph and local Whittle bands, and n with odd factors; the public
         // function must pick the band path for these and still match the definition.
-        for (n, count, seed) in [(65_536, 256, 21), (65_536, 1351, 22), (18_000, 134, 23)] {
+        // 2^19 with 16 ordinates has rows of 64 in two batches.
+        for (n, count, seed) in [
+            (65_536, 256, 21),
+            (65_536, 1351, 22),
+            (18_000, 134, 23),
+            (1 << 19, 16, 25),
+        ] {
             assert!(band_rows(n, count).is_some(), "n={n} count={count}");
             let x = noise(n, seed);
             let head = periodogram_head(&x, count).unwrap();
