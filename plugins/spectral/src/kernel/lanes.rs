@@ -1,5 +1,4 @@
-//! Lane-wise arithmetic for the Whittle passes, the local Whittle sums and the periodogram's
-//! logarithms: four doubles at a time, with branch-free
+//! Lane-wise arithmetic for the Whittle passes: four doubles at a time, with branch-free
 //! `exp`, `ln` and `sin` (the C library's are scalar calls that block vectorisation and cost
 //! 5–20 ns each).
 //!
@@ -389,87 +388,8 @@ pub(crate) fn sin_quadrant<L: Lane>(t: L) -> L {
     (t * z).mul_add(p, t)
 }
 
-/// Whether the CPU has AVX2 and FMA, for the [`Avx2`] routes (checked once, then cached by
-/// std).
-pub(crate) fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// Replaces every value of `x` by its natural logarithm, four at a time through [`ln`]
-/// (AVX2 and FMA when the CPU has them; the same bits either way). A group holding a value
-/// that is not a positive normal number goes to the C library's `ln` instead, so zeros,
-/// subnormals, infinities and NaN get its answers.
-pub(crate) fn ln_in_place(x: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if has_avx2() {
-            // SAFETY: `has_avx2` checked AVX2 and FMA.
-            unsafe { ln_in_place_avx2(x) };
-            return;
-        }
-    }
-    ln_in_place_body::<V>(x);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn ln_in_place_avx2(x: &mut [f64]) {
-    ln_in_place_body::<Avx2>(x);
-}
-
-#[inline(always)]
-fn ln_in_place_body<L: Lane>(x: &mut [f64]) {
-    let normal = |v: &f64| *v >= f64::MIN_POSITIVE && *v <= f64::MAX;
-    let mut groups = x.chunks_exact_mut(LANES);
-    for g in &mut groups {
-        if g.iter().all(normal) {
-            ln(L::load(g)).store(g);
-        } else {
-            g.iter_mut().for_each(|v| *v = v.ln());
-        }
-    }
-    for v in groups.into_remainder() {
-        *v = if normal(v) {
-            ln(L::splat(*v)).to_array()[0]
-        } else {
-            v.ln()
-        };
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn ln_in_place_matches_the_c_library_and_falls_back_outside_normals() {
-        // 4·k + 3 values: full groups and a tail; one group with a zero, a subnormal and an
-        // infinity takes the C library's route for all four.
-        let mut x: Vec<f64> = (1..=27).map(|i| f64::from(i) * 0.37).collect();
-        x[4] = 0.0;
-        x[5] = 1e-310;
-        x[6] = f64::INFINITY;
-        let want: Vec<f64> = x.iter().map(|v| v.ln()).collect();
-        ln_in_place(&mut x);
-        for (a, b) in x.iter().zip(&want) {
-            if b.is_finite() {
-                // ln's own bound (2 ulp), with margin.
-                assert!(
-                    (a - b).abs() <= 4.0 * f64::EPSILON * b.abs().max(1.0),
-                    "{a} vs {b}"
-                );
-            } else {
-                assert_eq!(a, b);
-            }
-        }
-        assert_eq!(x[5], want[5]);
-    }
-
     use super::*;
 
     /// Relative error in units of 2⁻⁵² against the C library.

@@ -5,7 +5,7 @@ use lrdbench_numerics::optimize::newton_root;
 use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
 
-use super::lanes::{self, has_avx2, Lane, LANES, V};
+use super::lanes::{self, Lane, LANES, V};
 use super::{range_warning, resolve_bandwidth, Bandwidth, SpectralEstimate};
 
 /// Shortest series accepted.
@@ -170,6 +170,18 @@ fn weighted_sums_body<L: Lane>(nu: &[f64], p: &[f64], d: f64) -> [f64; 3] {
         out[2] += v * v * w;
     }
     out
+}
+
+/// Whether the CPU has AVX2 and FMA (checked once, then cached by std).
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 #[cfg(test)]
