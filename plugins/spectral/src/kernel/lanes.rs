@@ -1,4 +1,4 @@
-//! Lane-wise arithmetic for the Whittle passes: four doubles at a time, with branch-free
+//! Lane-wise arithmetic for the Whittle passes and the local Whittle sums: four doubles at a time, with branch-free
 //! `exp`, `ln` and `sin` (the C library's are scalar calls that block vectorisation and cost
 //! 5–20 ns each).
 //!
