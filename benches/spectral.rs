@@ -7,7 +7,10 @@
 //!
 //! `fft_floor` is the cached-plan real FFT of the centred series alone (the first step of
 //! every estimator here, `lrdbench_numerics::fft::with_spectrum`), measured in the same run,
-//! so each estimator's time can be read as a multiple of this floor.
+//! so each estimator's time can be read as a multiple of this floor. `band_floor/<estimator>`
+//! is `lrdbench_numerics::fft::periodogram_head_into` for that estimator's default band
+//! (periodogram: a tenth of the Fourier frequencies; gph: n^0.5; local_whittle: n^0.65), the
+//! transform it actually runs: pruned to the band where that is faster, else the full one.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -31,6 +34,24 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("fft_floor", n), &x, |b, x| {
             b.iter(|| lrdbench_numerics::fft::with_spectrum(black_box(x), |s| s[1].re))
         });
+        let m = lrdbench_numerics::fft::fourier_count(n);
+        let bands = [
+            ("periodogram", (0.1 * m as f64).floor() as usize),
+            ("gph", (n as f64).powf(0.5).floor() as usize),
+            ("local_whittle", (n as f64).powf(0.65).floor() as usize),
+        ];
+        for (name, count) in bands {
+            let mut out = Vec::with_capacity(count);
+            group.bench_with_input(
+                BenchmarkId::new(format!("band_floor/{name}"), n),
+                &x,
+                |b, x| {
+                    b.iter(|| {
+                        lrdbench_numerics::fft::periodogram_head_into(black_box(x), count, &mut out)
+                    })
+                },
+            );
+        }
         let pcfg = periodogram::Config {
             bandwidth: Bandwidth::Fraction(0.1),
         };

@@ -1,6 +1,6 @@
-//! Lane-wise arithmetic for the Whittle passes: four doubles at a time, with branch-free
-//! `exp`, `ln` and `sin` (the C library's are scalar calls that block vectorisation and cost
-//! 5–20 ns each).
+//! Lane-wise arithmetic for the Whittle passes and the local Whittle sums: four doubles at a
+//! time, with branch-free `exp`, `ln` and `sin` (the C library's are scalar calls that block
+//! vectorisation and cost 5–20 ns each).
 //!
 //! Kernels are written once, generic over [`Lane`], and instantiated twice: with [`V`] (a
 //! plain array, any CPU) and with `Avx2` (one 256-bit register, inside functions compiled for
