@@ -31,8 +31,8 @@
 //! ```
 //!
 //! The sub-series go in pairs, z_r = x_{·P+2r} + i·x_{·P+2r+1}, through one batched complex
-//! FFT of Q points per pair (Z_r); with Y_{2r}[k] = (Z_r[k] + conj Z_r[Q−k])/2 and
-//! Y_{2r+1}[k] = (Z_r[k] − conj Z_r[Q−k])/2i, and v_k = w_k²,
+//! FFT of Q points per pair (Z_r); with `Y_{2r}[k] = (Z_r[k] + conj Z_r[Q−k])/2` and
+//! `Y_{2r+1}[k] = (Z_r[k] − conj Z_r[Q−k])/2i`, and v_k = w_k²,
 //!
 //! ```text
 //! 2X_k = (1 − i w_k)·S_k + (1 + i w_k)·conj T_k,
