@@ -45,7 +45,8 @@ pub struct Config {
 ///
 /// # Complexity
 ///
-/// O(n log n) time (one real FFT), O(n) memory.
+/// O(n log Q + m·n/Q) time for the band of m ordinates, Q ≈ 4m (the transform pruned to the
+/// band, `fft::periodogram_head_into`; about half a full FFT at m = √n), O(n) memory.
 ///
 /// # Accuracy
 ///

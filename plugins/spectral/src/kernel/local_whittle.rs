@@ -43,8 +43,9 @@ pub struct Config {
 ///
 /// # Complexity
 ///
-/// O(n log n) for the periodogram, then O(m) per Newton step (about 6 steps): O(n log n) time,
-/// O(n) memory.
+/// O(n log Q + m·n/Q) for the band of the periodogram (Q ≈ 4m, the transform pruned to the
+/// band when m ≤ n/32, else one full FFT, O(n log n)), then O(m) per Newton step (about 6
+/// steps); O(n) memory.
 ///
 /// # Accuracy
 ///
