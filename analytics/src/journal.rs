@@ -394,6 +394,15 @@ pub fn read_from(file: &mut File, offset: u64) -> io::Result<Vec<(Vec<u8>, u64)>
 
 /// Splits `bytes` (which start at file offset `base`) into complete, checksummed frames.
 pub fn frames(bytes: &[u8], base: u64) -> Vec<(Vec<u8>, u64)> {
+    frame_slices(bytes, base)
+        .into_iter()
+        .map(|(payload, end)| (payload.to_vec(), end))
+        .collect()
+}
+
+/// The complete, checksummed frames of `bytes` (which start at file offset `base`) as payloads
+/// borrowed from `bytes`, each with the file offset just past it.
+pub fn frame_slices(bytes: &[u8], base: u64) -> Vec<(&[u8], u64)> {
     let mut out = Vec::new();
     let mut pos = 0usize;
     while bytes.len() - pos >= 8 {
@@ -412,7 +421,7 @@ pub fn frames(bytes: &[u8], base: u64) -> Vec<(Vec<u8>, u64)> {
         if crc32(payload) != u32::from_le_bytes(crc4) {
             break;
         }
-        out.push((payload.to_vec(), base + end as u64));
+        out.push((payload, base + end as u64));
         pos = end;
     }
     out

@@ -509,14 +509,27 @@ impl Worker {
         }
     }
 
-    /// Appends the journal's events in `range` to the batch, [`SPILL_READ`] bytes at a time.
+    /// Appends the journal's events in `range` to the batch, [`SPILL_READ`] bytes at a time
+    /// (more when one frame is longer), committing whole batches as it goes.
     fn read_back(&mut self, range: Range<u64>) {
         let mut at = range.start;
+        let mut bytes = Vec::new();
         while at < range.end && !self.given_up {
-            match self.read_frames(at, range.end) {
+            let mut len = (range.end - at).min(SPILL_READ as u64);
+            let read = loop {
+                if let Err(e) = self.read_at(at, len, &mut bytes) {
+                    break Err(e);
+                }
+                let frames = journal::frame_slices(&bytes, at);
+                if !frames.is_empty() || len == range.end - at {
+                    break Ok(frames);
+                }
+                len = (2 * len).min(range.end - at);
+            };
+            match read {
                 Ok(frames) if !frames.is_empty() => {
                     for (payload, end) in frames {
-                        self.batch.push(&payload);
+                        self.batch.push(payload);
                         self.offset = end;
                         at = end;
                     }
@@ -541,27 +554,16 @@ impl Worker {
         }
     }
 
-    /// The whole frames of the journal from `at`, reading at most [`SPILL_READ`] bytes unless
-    /// one frame is longer, and nothing at or past `end`.
-    fn read_frames(&mut self, at: u64, end: u64) -> std::io::Result<Vec<(Vec<u8>, u64)>> {
+    /// Reads `len` bytes of the journal from offset `at` into `bytes`.
+    fn read_at(&mut self, at: u64, len: u64, bytes: &mut Vec<u8>) -> std::io::Result<()> {
         use std::io::{Read, Seek, SeekFrom};
-        if self.reader.is_none() {
-            self.reader = Some(File::open(&self.path)?);
-        }
-        let Some(file) = self.reader.as_mut() else {
-            return Ok(Vec::new());
+        let file = match &mut self.reader {
+            Some(file) => file,
+            reader => reader.insert(File::open(&self.path)?),
         };
-        let mut len = (end - at).min(SPILL_READ as u64);
-        loop {
-            let mut bytes = vec![0u8; len as usize];
-            file.seek(SeekFrom::Start(at))?;
-            file.read_exact(&mut bytes)?;
-            let frames = journal::frames(&bytes, at);
-            if !frames.is_empty() || len == end - at {
-                return Ok(frames);
-            }
-            len = (2 * len).min(end - at);
-        }
+        bytes.resize(len as usize, 0);
+        file.seek(SeekFrom::Start(at))?;
+        file.read_exact(bytes)
     }
 }
 
