@@ -171,19 +171,14 @@ struct JournalState {
     pending: Pending,
 }
 
-/// The journal state the callers and the recorder thread share.
-struct Shared {
-    journal: Mutex<JournalState>,
-}
-
-fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, JournalState> {
+fn lock(journal: &Mutex<JournalState>) -> std::sync::MutexGuard<'_, JournalState> {
     // A poisoned lock only means another thread panicked between two plain writes; the state
     // (a file and buffers) is still consistent.
-    shared.journal.lock().unwrap_or_else(|p| p.into_inner())
+    journal.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 struct Inner {
-    journal: Arc<Shared>,
+    journal: Arc<Mutex<JournalState>>,
     max_pending: usize,
     sender: mpsc::Sender<Msg>,
     worker: Mutex<Option<JoinHandle<bool>>>,
@@ -249,13 +244,11 @@ impl Recorder {
         let writer = JournalWriter::create(&paths.journals, &session_id)
             .map_err(|e| StoreError::io(&paths.journals, e))?;
         let journal_name = session_id.clone();
-        let journal = Arc::new(Shared {
-            journal: Mutex::new(JournalState {
-                writer,
-                last_time_us: 0,
-                pending: Pending::default(),
-            }),
-        });
+        let journal = Arc::new(Mutex::new(JournalState {
+            writer,
+            last_time_us: 0,
+            pending: Pending::default(),
+        }));
         let (sender, receiver) = mpsc::channel();
         let shared = Arc::clone(&journal);
         let worker = std::thread::Builder::new()
@@ -488,7 +481,7 @@ impl Worker {
     /// the callers in their place, so that neither side allocates in the steady state; then
     /// reads back from the journal the events that spilled past a full queue, committing
     /// whole batches as it goes.
-    fn take(&mut self, shared: &Shared) {
+    fn take(&mut self, shared: &Mutex<JournalState>) {
         let spill = {
             let mut j = lock(shared);
             if j.pending.records.is_empty() && j.pending.spill_from.is_none() {
@@ -568,7 +561,12 @@ impl Worker {
 }
 
 /// The recorder thread. Returns whether every event it received reached the store.
-fn run_worker(store: Store, journal: String, shared: Arc<Shared>, rx: mpsc::Receiver<Msg>) -> bool {
+fn run_worker(
+    store: Store,
+    journal: String,
+    shared: Arc<Mutex<JournalState>>,
+    rx: mpsc::Receiver<Msg>,
+) -> bool {
     let path = lock(&shared).writer.path().to_path_buf();
     let mut w = Worker {
         store,
