@@ -184,6 +184,17 @@ struct Scale {
     rows: [Row; 4],
 }
 
+/// Adds g of the four block sums that end at the boundaries `e` (the first block starting
+/// at `prev`) to the four chains of `a`, one each, and returns the last boundary.
+#[inline(always)]
+fn add_four(a: &mut [f64; 4], prev: f64, e: [f64; 4], g: &impl Fn(f64) -> f64) -> f64 {
+    a[0] += g(e[0] - prev);
+    a[1] += g(e[1] - e[0]);
+    a[2] += g(e[2] - e[1]);
+    a[3] += g(e[3] - e[2]);
+    e[3]
+}
+
 impl Scale {
     /// Takes the boundaries of this scale that fall in `buf`, which holds P[t0 + 1 ..= t0 +
     /// buf.len()] in order (the last, partial tile).
@@ -200,18 +211,13 @@ impl Scale {
         let count = (end - self.next) / m + 1;
         let first = self.next - t0 - 1;
         let (mut prev, bar, mut a) = (self.prev, self.bar, self.acc);
+        let g = |d: f64| f(if CENTRED { d - bar } else { d });
         // Four boundaries per chunk of 4m points, at its offsets 0, m, 2m and 3m (the last
         // chunk may end right after its fourth boundary). Reading the farthest first lets
         // the compiler drop the other three bounds checks.
         for q in buf[first..].chunks(4 * m).take(count / 4) {
             let e3 = q[3 * m];
-            let e = [q[0], q[m], q[2 * m], e3];
-            let g = |d: f64| f(if CENTRED { d - bar } else { d });
-            a[0] += g(e[0] - prev);
-            a[1] += g(e[1] - e[0]);
-            a[2] += g(e[2] - e[1]);
-            a[3] += g(e[3] - e[2]);
-            prev = e[3];
+            prev = add_four(&mut a, prev, [q[0], q[m], q[2 * m], e3], &g);
         }
         for e in buf[first..]
             .iter()
@@ -219,8 +225,7 @@ impl Scale {
             .skip(count / 4 * 4)
             .take(count % 4)
         {
-            let d = e - prev;
-            a[0] += f(if CENTRED { d - bar } else { d });
+            a[0] += g(e - prev);
             prev = *e;
         }
         self.next += count * m;
@@ -255,11 +260,7 @@ impl Scale {
                     buf[j + 2 * m][c],
                     buf[j + 3 * m][c],
                 ];
-                a[0] += g(e[0] - prev);
-                a[1] += g(e[1] - e[0]);
-                a[2] += g(e[2] - e[1]);
-                a[3] += g(e[3] - e[2]);
-                prev = e[3];
+                prev = add_four(&mut a, prev, e, &g);
                 j += 4 * m;
             }
             while j < RUN {
