@@ -426,8 +426,8 @@ fn horner_steps(
     assert!(u_re.len() >= len && u_im.len() >= len && 2 * z1.len() >= len && 2 * z0.len() >= len);
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx") {
-            // SAFETY: the CPU supports AVX (checked just above) and every slice holds at least
+        if crate::cpu::Avx2Fma::detect().is_some() {
+            // SAFETY: the proof of AVX2 implies AVX, and every slice holds at least
             // `acc.len()` doubles (asserted above).
             unsafe { horner_steps_avx(acc, u_re, u_im, z1, z0, two) };
             return;
@@ -540,9 +540,9 @@ fn gather_quads(
 ) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
-        if quads > 0 && q % 2 == 0 && std::arch::is_x86_feature_detected!("avx") {
+        if quads > 0 && q % 2 == 0 && crate::cpu::Avx2Fma::detect().is_some() {
             assert!(rows.len() >= 2 * quads * q && x.len() >= q * p && 2 * (low + 2 * quads) <= p);
-            // SAFETY: AVX is present (checked just above); the bounds are asserted above.
+            // SAFETY: the proof of AVX2 implies AVX; the bounds are asserted above.
             unsafe { gather_quads_avx(x, p, q, low, quads, rows) };
             return 2 * quads;
         }

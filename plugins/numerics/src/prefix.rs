@@ -238,16 +238,17 @@ pub fn profile(x: &[f64]) -> Vec<f64> {
 /// as the portable build.
 pub fn shifted_sum(x: &[f64], shift: f64) -> f64 {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { shifted_sum_avx2(x, shift) };
+    if let Some(cpu) = crate::cpu::Avx2Fma::detect() {
+        // SAFETY: `cpu` proves that the CPU executes AVX2.
+        return unsafe { shifted_sum_avx2(cpu, x, shift) };
     }
     shifted_sum_body(x, shift)
 }
 
+/// [`shifted_sum`] compiled for AVX2 (the sixteen lanes become four registers).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn shifted_sum_avx2(x: &[f64], shift: f64) -> f64 {
+fn shifted_sum_avx2(_cpu: crate::cpu::Avx2Fma, x: &[f64], shift: f64) -> f64 {
     shifted_sum_body(x, shift)
 }
 
