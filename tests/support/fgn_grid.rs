@@ -8,7 +8,7 @@ use lrdbench_plugin_api::abi_stable::std_types::RResult;
 use lrdbench_plugin_api::sdk::Registry;
 use lrdbench_plugin_api::{Estimate, Param, ParamValue, PluginError};
 
-/// The H grid of peer-measurements.md, section 2.
+/// The H grid of docs/peer-measurements.md, section 2.
 pub const HS: [f64; 6] = [0.2, 0.3, 0.5, 0.7, 0.8, 0.9];
 /// The series length of that table.
 pub const N: usize = 4096;

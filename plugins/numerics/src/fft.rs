@@ -436,6 +436,12 @@ fn horner_steps(
     horner_steps_portable(acc, u_re, u_im, z1, z0, two);
 }
 
+/// [`horner_steps`] with explicit AVX loads, swaps and stores.
+///
+/// # Safety
+///
+/// The CPU must execute AVX, and `u_re`, `u_im` must hold at least `acc.len()` doubles and
+/// `z1`, `z0` at least `acc.len() / 2` complex values.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 unsafe fn horner_steps_avx(
@@ -454,7 +460,7 @@ unsafe fn horner_steps_avx(
     let (a, ur, ui) = (acc.as_mut_ptr(), u_re.as_ptr(), u_im.as_ptr());
     let (p1, p0) = (z1.as_ptr().cast::<f64>(), z0.as_ptr().cast::<f64>());
     let mut i = 0;
-    // SAFETY (all loads and stores): i + 4 ≤ body ≤ len, and every slice holds at least len
+    // SAFETY: for every load and store, i + 4 ≤ body ≤ len, and every slice holds at least len
     // doubles (the caller's contract); the loads and stores are unaligned.
     unsafe {
         while i < body {
@@ -551,6 +557,12 @@ fn gather_quads(
     0
 }
 
+/// [`gather_quads`] once AVX is known to be present.
+///
+/// # Safety
+///
+/// The CPU must execute AVX, `q` must be even, and `rows.len() ≥ 2·quads·q`,
+/// `x.len() ≥ q·p` and `2 (low + 2·quads) ≤ p` (the bounds [`gather_quads`] asserts).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 unsafe fn gather_quads_avx(

@@ -1,7 +1,7 @@
 //! Accuracy, coverage and bad-input behaviour of the temporal estimators, through the same
 //! entry point the host calls (`lrdbench_registry().estimate`), on exact fGn of known H.
 //!
-//! Peer bounds are the lrdbench 2.0 MAE values of `shared/reference/peer-measurements.md`,
+//! Peer bounds are the lrdbench 2.0 MAE values of `docs/peer-measurements.md`,
 //! section 2 (20 seeds × H ∈ {0.2, 0.3, 0.5, 0.7, 0.8, 0.9}, n = 4096, exact fGn).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

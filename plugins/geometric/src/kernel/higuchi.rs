@@ -1,5 +1,6 @@
 //! Higuchi's fractal dimension of the path, read as H = 2 − D.
 
+#[cfg(target_arch = "x86_64")]
 use lrdbench_numerics::cpu::Avx2Fma;
 use lrdbench_numerics::scaling::{fit_hurst, HurstFit, SlopeMap};
 use lrdbench_numerics::validate;

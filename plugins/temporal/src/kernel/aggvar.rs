@@ -1,5 +1,6 @@
 //! Aggregated variance: the variance of block means against the block size.
 
+#[cfg(target_arch = "x86_64")]
 use lrdbench_numerics::cpu::Avx2Fma;
 use lrdbench_numerics::prefix::shifted_sum;
 use lrdbench_numerics::scaling::{digamma, fit_hurst_weighted, fixed_point, HurstFit, SlopeMap};
