@@ -253,7 +253,7 @@ fn smooth_divisor(n: usize, target: usize) -> Option<usize> {
     for f in [2, 3, 5, 7] {
         let base = divisors.len();
         let mut power = f;
-        while n % power == 0 {
+        while n.is_multiple_of(power) {
             for i in 0..base {
                 divisors.push(divisors[i] * power);
             }
@@ -546,7 +546,7 @@ fn gather_quads(
 ) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
-        if quads > 0 && q % 2 == 0 && crate::cpu::Avx2Fma::detect().is_some() {
+        if quads > 0 && q.is_multiple_of(2) && crate::cpu::Avx2Fma::detect().is_some() {
             assert!(rows.len() >= 2 * quads * q && x.len() >= q * p && 2 * (low + 2 * quads) <= p);
             // SAFETY: the proof of AVX2 implies AVX; the bounds are asserted above.
             unsafe { gather_quads_avx(x, p, q, low, quads, rows) };

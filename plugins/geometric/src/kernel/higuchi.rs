@@ -127,7 +127,7 @@ fn curve_length_with(p: &[f64], k: usize, weights: &mut Vec<f64>) -> f64 {
     // then costs at most one pass, whatever k_max.
     let gcd = (1..=16)
         .rev()
-        .find(|d| k % d == 0 && 16 % d == 0)
+        .find(|d| k.is_multiple_of(*d) && 16 % d == 0)
         .unwrap_or(1);
     let len = (16 * k / gcd).min((n - k).div_ceil(16) * 16);
     weights.clear();

@@ -440,7 +440,7 @@ impl<'a> LaneRows<'a> {
         }
         // The state stays in registers from block to block: a round trip through scalars
         // would stall on store forwarding once per block.
-        // SAFETY (loads of the state): the arrays hold four f64 per vector.
+        // SAFETY: for the loads of the state, the arrays hold four f64 per vector.
         let (mut hi, mut lo, mut sq) = unsafe {
             (
                 _mm256_loadu_pd(self.hi.as_ptr()),

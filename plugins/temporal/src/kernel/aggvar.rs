@@ -540,7 +540,7 @@ pub(crate) fn block_statistics(
         .map(|m| Scale {
             m,
             k: n / m,
-            aligned: RUN % m == 0,
+            aligned: RUN.is_multiple_of(m),
             next: m,
             prev: 0.0,
             bar: 0.0,
