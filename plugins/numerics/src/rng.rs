@@ -115,7 +115,10 @@ impl NormalStream {
     /// If `out.len()` is odd.
     pub fn fill_normal_pairs(&mut self, out: &mut [f64]) {
         const BATCH: usize = 256;
-        assert!(out.len().is_multiple_of(2), "fill_normal_pairs needs an even length");
+        assert!(
+            out.len().is_multiple_of(2),
+            "fill_normal_pairs needs an even length"
+        );
         let mut u = [0.0f64; BATCH];
         let mut v = [0.0f64; BATCH];
         let mut s = [0.0f64; BATCH];
