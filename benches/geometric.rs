@@ -2,7 +2,7 @@
 //! plugin's registry, i.e. the call the host makes minus the ABI hop) at n = 4096, 65536 and
 //! 2^20.
 //!
-//! Peer times at 4096 / 65536 / 2^20 (`shared/reference/peer-measurements.md`, section 3a):
+//! Peer times at 4096 / 65536 / 2^20 (`docs/peer-measurements.md`, section 3a):
 //! Higuchi[increments] 1.6 ms / 16.5 ms / 258 ms, GHE[increments] 232 µs / 1.3 ms / 26.2 ms.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -2,7 +2,7 @@
 //! the plugin's registry, i.e. the call the host makes minus the ABI hop) at n = 4096, 65536
 //! and 2^20.
 //!
-//! Peer times at 4096 / 65536 / 2^20 (`shared/reference/peer-measurements.md`, section 3a):
+//! Peer times at 4096 / 65536 / 2^20 (`docs/peer-measurements.md`, section 3a):
 //! MFDFA (the MFDFA package, q = 2) 2.7 ms / 44.1 ms / 677 ms. The peer computes q = 2 alone,
 //! so `mfdfa_q2` times the same single-q call next to the default eight-q spectrum.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -54,7 +54,7 @@ fn sample_event(i: u64) -> Event {
         }),
         parameters,
         data_length: 4096,
-        success: i % 10 != 0,
+        success: !i.is_multiple_of(10),
         user_id: "3a".repeat(32),
         session_id: "0123456789abcdef".into(),
         run_id: Some("0123456789abcdef-01234567".into()),

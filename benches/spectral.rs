@@ -2,8 +2,8 @@
 //! kernels directly (the rlib), on exact fGn with H = 0.7. The wavelet estimators are in
 //! benches/wavelet.rs (one plugin rlib per bench binary: each exports the root-module symbol).
 //!
-//! Peer times (lrdbench 2.0, point estimate, one thread) are in
-//! reference/peer-measurements.md §3a; the closing report puts them side by side.
+//! Peer times (lrdbench 2.0, point estimate, one thread) at the same n are in
+//! `docs/peer-measurements.md`, section 3a.
 //!
 //! `fft_floor` is the cached-plan real FFT of the centred series alone (the first step of
 //! every estimator here, `lrdbench_numerics::fft::with_spectrum`), measured in the same run,

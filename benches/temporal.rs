@@ -2,8 +2,7 @@
 //! default parameters, through each plugin's registry, i.e. the call the host makes minus the
 //! ABI hop) at n = 4096, 65536 and 2^20, and of a 200-replicate bootstrap interval for `dfa`.
 //!
-//! Peer times (lrdbench 2.0, `shared/reference/peer-measurements.md`, section 3a) are printed
-//! next to nothing here: the closing report puts them side by side.
+//! Peer times (lrdbench 2.0) at the same n are in `docs/peer-measurements.md`, section 3a.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "support/registry.rs"]

@@ -2,8 +2,8 @@
 //! kernels directly (the rlib), on exact fGn with H = 0.7 (db4, default octaves and the fGn
 //! correction).
 //!
-//! Peer times (lrdbench 2.0, point estimate, one thread) are in
-//! reference/peer-measurements.md §3a; the closing report puts them side by side.
+//! Peer times (lrdbench 2.0, point estimate, one thread) at the same n are in
+//! `docs/peer-measurements.md`, section 3a.
 
 use std::hint::black_box;
 use std::time::Duration;

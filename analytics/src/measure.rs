@@ -1,5 +1,5 @@
 //! Per-call measurement: wall time, thread and process CPU time, RSS before and after, and the
-//! exact heap peak of the calling thread (DESIGN.md decision 3).
+//! exact heap peak of the calling thread.
 //!
 //! The heap peak comes from jemalloc's per-thread `thread.peak` counter, reset when a probe
 //! starts and read when it finishes. It sees the plugin's allocations only when jemalloc is the

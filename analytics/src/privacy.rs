@@ -1,6 +1,5 @@
-//! Privacy: keyed user-id hashes, parameter redaction and message scrubbing (DESIGN.md
-//! decision 6). Everything that may carry private data passes through here before an event is
-//! built; the export side reuses [`sanitize_parameter`] and [`scrub_message`].
+//! Privacy: keyed user-id hashes, parameter redaction and message scrubbing. Everything that
+//! may carry private data passes through here before an event is built; the export side reuses [`sanitize_parameter`] and [`scrub_message`].
 //!
 //! In privacy mode (the default):
 //! - user ids are HMAC-SHA-256 under a per-install secret (`<store>/analytics/secret`, mode
@@ -179,17 +178,40 @@ pub fn login_name() -> Option<String> {
             }
         }
     }
-    // SAFETY: getpwuid returns null or a pointer to a static record valid until the next call;
-    // the name is copied out at once.
-    unsafe {
-        let pw = libc::getpwuid(libc::getuid());
-        if pw.is_null() || (*pw).pw_name.is_null() {
+    password_entry_name()
+}
+
+/// The user name of the password database's entry for the real uid, through the re-entrant
+/// `getpwuid_r` (`getpwuid` returns a static record another thread may overwrite).
+fn password_entry_name() -> Option<String> {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let mut buf = vec![0u8; 1024];
+    loop {
+        // SAFETY: all-zero bytes are a valid `passwd` (integers and null pointers).
+        let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: `entry` and `found` are valid for writes, and `buf` for `buf.len()` bytes;
+        // on success the strings of `entry` point into `buf`, which outlives their use below.
+        let rc = unsafe {
+            libc::getpwuid_r(
+                uid,
+                &mut entry,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut found,
+            )
+        };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
+        }
+        if rc != 0 || found.is_null() || entry.pw_name.is_null() {
             return None;
         }
-        std::ffi::CStr::from_ptr((*pw).pw_name)
-            .to_str()
-            .ok()
-            .map(str::to_string)
+        // SAFETY: `pw_name` is a NUL-terminated string inside `buf`, still alive and unchanged.
+        let name = unsafe { std::ffi::CStr::from_ptr(entry.pw_name) };
+        return name.to_str().ok().map(str::to_string);
     }
 }
 

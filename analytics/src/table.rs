@@ -447,7 +447,7 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect::<BTreeMap<_, _>>(),
             data_length: id * 10,
-            success: id % 2 == 0,
+            success: id.is_multiple_of(2),
             user_id: "u".into(),
             session_id: format!("s{}", id % 3),
             run_id: None,

@@ -1,6 +1,6 @@
 //! Every plugin call of the host goes through [`Invoker`]: it checks what comes back (a NaN
 //! estimate is a `numerical` error, whatever the plugin says), and it is the one place where
-//! calls are measured and recorded, and (later) routed to isolated workers.
+//! calls are measured and recorded, and routed to isolated workers.
 //!
 //! Nothing else in the host calls [`ComponentHandle::estimate`] or
 //! [`ComponentHandle::generate`] directly.

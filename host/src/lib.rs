@@ -1,5 +1,4 @@
-//! The lrdbench host as a library: plugin loading, and (as they land) workflows, analytics and
-//! reports. The `lrdbench-host` binary is a thin command-line shell over this crate; this crate
+//! The lrdbench host as a library: plugin loading, workflows, analytics and reports. The `lrdbench-host` binary is a thin command-line shell over this crate; this crate
 //! never sees the command line (no clap here), so a Rust program can embed all of it.
 //!
 //! # Example: list the estimators of the plugins next to the executable

@@ -9,7 +9,7 @@ mod commands;
 use std::process::ExitCode;
 
 // jemalloc is the process's malloc (unprefixed symbols), so plugin libraries allocate from it
-// too and its per-thread peak counter measures their heap use (DESIGN.md decision 3).
+// too and its per-thread peak counter measures their heap use (see `lrdbench_analytics::measure`).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

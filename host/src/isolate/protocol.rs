@@ -188,7 +188,7 @@ pub fn encode_estimate_head(out: &mut Vec<u8>, component: u32, params: &[Param],
     w.u32(component);
     w.params(params);
     w.u64(n as u64);
-    while (w.out.len() - w.start - 4) % 8 != 0 {
+    while !(w.out.len() - w.start - 4).is_multiple_of(8) {
         w.u8(0);
     }
     let head = w.out.len() - w.start - 4;
@@ -260,7 +260,7 @@ pub fn decode_request_head(payload: &[u8]) -> Result<(RequestHead, usize), Decod
             let component = r.u32()?;
             let params = r.params()?;
             let n = r.u64()?;
-            while r.pos % 8 != 0 {
+            while !r.pos.is_multiple_of(8) {
                 let at = r.pos;
                 match r.u8()? {
                     0 => {}

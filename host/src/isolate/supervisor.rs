@@ -6,7 +6,7 @@
 //! worker; a pool grows to the number of concurrent calls of its plugin and no further.
 
 use std::collections::HashMap;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::process::{ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
@@ -538,16 +538,15 @@ impl Worker {
         let fd = self.stdin.as_raw_fd();
         let mut done = 0;
         while done < bytes.len() {
-            // SAFETY: writes from a live slice to a descriptor this worker owns.
-            let n = unsafe { libc::write(fd, bytes[done..].as_ptr().cast(), bytes.len() - done) };
-            if n > 0 {
-                done += n as usize;
-                continue;
-            }
-            match io::Error::last_os_error().kind() {
-                io::ErrorKind::WouldBlock => wait_fd(fd, libc::POLLOUT, deadline)?,
-                io::ErrorKind::Interrupted => {}
-                _ => return Err(IoFail::Closed),
+            // The pipe is non-blocking: a full pipe is `WouldBlock`, and the wait is `poll`'s.
+            match self.stdin.write(&bytes[done..]) {
+                Ok(0) => return Err(IoFail::Closed),
+                Ok(n) => done += n,
+                Err(e) => match e.kind() {
+                    io::ErrorKind::WouldBlock => wait_fd(fd, libc::POLLOUT, deadline)?,
+                    io::ErrorKind::Interrupted => {}
+                    _ => return Err(IoFail::Closed),
+                },
             }
         }
         Ok(())
@@ -568,19 +567,15 @@ impl Worker {
     fn read_exact(&mut self, mut buf: &mut [u8], deadline: Option<Instant>) -> Result<(), IoFail> {
         let fd = self.stdout.as_raw_fd();
         while !buf.is_empty() {
-            // SAFETY: reads into a live mutable slice from a descriptor this worker owns.
-            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-            if n > 0 {
-                buf = &mut buf[n as usize..];
-                continue;
-            }
-            if n == 0 {
-                return Err(IoFail::Closed);
-            }
-            match io::Error::last_os_error().kind() {
-                io::ErrorKind::WouldBlock => wait_fd(fd, libc::POLLIN, deadline)?,
-                io::ErrorKind::Interrupted => {}
-                _ => return Err(IoFail::Closed),
+            // Non-blocking, as in `send`: an empty pipe is `WouldBlock`.
+            match self.stdout.read(buf) {
+                Ok(0) => return Err(IoFail::Closed),
+                Ok(n) => buf = &mut buf[n..],
+                Err(e) => match e.kind() {
+                    io::ErrorKind::WouldBlock => wait_fd(fd, libc::POLLIN, deadline)?,
+                    io::ErrorKind::Interrupted => {}
+                    _ => return Err(IoFail::Closed),
+                },
             }
         }
         Ok(())

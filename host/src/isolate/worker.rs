@@ -8,7 +8,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -38,8 +38,7 @@ pub fn serve(library: &Path, memory_limit: Option<u64>) -> i32 {
             return EXIT_SETUP_FAILED;
         }
     };
-    // SAFETY: both descriptors were just created by dup and are owned by nothing else.
-    let (mut input, mut output) = unsafe { (File::from_raw_fd(input), File::from_raw_fd(output)) };
+    let (mut input, mut output) = (File::from(input), File::from(output));
     if let Err(e) = limit_self(memory_limit) {
         eprintln!("lrdbench worker: cannot set resource limits: {e}");
         return EXIT_SETUP_FAILED;
@@ -283,23 +282,15 @@ fn thread_cpu_ns() -> u64 {
 
 /// Moves the protocol off descriptors 0 and 1: returns private copies of them, then points 0 at
 /// `/dev/null` and 1 at standard error, where anything a plugin prints is harmless.
-fn take_protocol_fds() -> io::Result<(RawFd, RawFd)> {
-    let dup = |fd: RawFd| -> io::Result<RawFd> {
-        // SAFETY: F_DUPFD_CLOEXEC duplicates a descriptor this process owns.
-        let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
-        if new < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(new)
-        }
-    };
-    let input = dup(0)?;
-    let output = dup(1)?;
+fn take_protocol_fds() -> io::Result<(OwnedFd, OwnedFd)> {
+    // Close-on-exec copies at descriptors ≥ 3 (F_DUPFD_CLOEXEC), owned from here on.
+    let input = io::stdin().as_fd().try_clone_to_owned()?;
+    let output = io::stdout().as_fd().try_clone_to_owned()?;
     let null = File::open("/dev/null")?;
     // SAFETY: dup2 onto the standard descriptors, which this process owns; the originals
     // live on in `input` and `output`.
     unsafe {
-        if libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), 0) < 0 || libc::dup2(2, 1) < 0 {
+        if libc::dup2(null.as_raw_fd(), 0) < 0 || libc::dup2(2, 1) < 0 {
             return Err(io::Error::last_os_error());
         }
     }

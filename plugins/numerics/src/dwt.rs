@@ -257,9 +257,9 @@ fn level_dispatch<const L: usize>(
     detail: Option<&mut [f64]>,
 ) -> f64 {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { level_avx2::<L>(a, low, high, split, approx, detail) };
+    if let Some(cpu) = crate::cpu::Avx2Fma::detect() {
+        // SAFETY: `cpu` proves that the CPU executes AVX2.
+        return unsafe { level_avx2::<L>(cpu, a, low, high, split, approx, detail) };
     }
     level_body::<L>(a, low, high, split, approx, detail)
 }
@@ -268,7 +268,8 @@ fn level_dispatch<const L: usize>(
 /// coefficients are the same bits as the baseline build.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn level_avx2<const L: usize>(
+fn level_avx2<const L: usize>(
+    _cpu: crate::cpu::Avx2Fma,
     a: &[f64],
     low: &[f64; L],
     high: &[f64; L],

@@ -253,7 +253,7 @@ fn smooth_divisor(n: usize, target: usize) -> Option<usize> {
     for f in [2, 3, 5, 7] {
         let base = divisors.len();
         let mut power = f;
-        while n % power == 0 {
+        while n.is_multiple_of(power) {
             for i in 0..base {
                 divisors.push(divisors[i] * power);
             }
@@ -426,8 +426,8 @@ fn horner_steps(
     assert!(u_re.len() >= len && u_im.len() >= len && 2 * z1.len() >= len && 2 * z0.len() >= len);
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx") {
-            // SAFETY: the CPU supports AVX (checked just above) and every slice holds at least
+        if crate::cpu::Avx2Fma::detect().is_some() {
+            // SAFETY: the proof of AVX2 implies AVX, and every slice holds at least
             // `acc.len()` doubles (asserted above).
             unsafe { horner_steps_avx(acc, u_re, u_im, z1, z0, two) };
             return;
@@ -436,6 +436,12 @@ fn horner_steps(
     horner_steps_portable(acc, u_re, u_im, z1, z0, two);
 }
 
+/// [`horner_steps`] with explicit AVX loads, swaps and stores.
+///
+/// # Safety
+///
+/// The CPU must execute AVX, and `u_re`, `u_im` must hold at least `acc.len()` doubles and
+/// `z1`, `z0` at least `acc.len() / 2` complex values.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 unsafe fn horner_steps_avx(
@@ -454,7 +460,7 @@ unsafe fn horner_steps_avx(
     let (a, ur, ui) = (acc.as_mut_ptr(), u_re.as_ptr(), u_im.as_ptr());
     let (p1, p0) = (z1.as_ptr().cast::<f64>(), z0.as_ptr().cast::<f64>());
     let mut i = 0;
-    // SAFETY (all loads and stores): i + 4 ≤ body ≤ len, and every slice holds at least len
+    // SAFETY: for every load and store, i + 4 ≤ body ≤ len, and every slice holds at least len
     // doubles (the caller's contract); the loads and stores are unaligned.
     unsafe {
         while i < body {
@@ -540,9 +546,9 @@ fn gather_quads(
 ) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
-        if quads > 0 && q % 2 == 0 && std::arch::is_x86_feature_detected!("avx") {
+        if quads > 0 && q.is_multiple_of(2) && crate::cpu::Avx2Fma::detect().is_some() {
             assert!(rows.len() >= 2 * quads * q && x.len() >= q * p && 2 * (low + 2 * quads) <= p);
-            // SAFETY: AVX is present (checked just above); the bounds are asserted above.
+            // SAFETY: the proof of AVX2 implies AVX; the bounds are asserted above.
             unsafe { gather_quads_avx(x, p, q, low, quads, rows) };
             return 2 * quads;
         }
@@ -551,6 +557,12 @@ fn gather_quads(
     0
 }
 
+/// [`gather_quads`] once AVX is known to be present.
+///
+/// # Safety
+///
+/// The CPU must execute AVX, `q` must be even, and `rows.len() ≥ 2·quads·q`,
+/// `x.len() ≥ q·p` and `2 (low + 2·quads) ≤ p` (the bounds [`gather_quads`] asserts).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 unsafe fn gather_quads_avx(

@@ -540,8 +540,8 @@ mod tests {
     #[test]
     fn fast_linear_matches_direct_at_large_n() {
         // A profile with a level far above its in-box spread: a random walk of 2^20 steps with
-        // drift, plus an offset of 1e6. Plain f64 prefix sums lose about 5 digits here (DESIGN.md:
-        // 4.7e-5 at n = 2^20); the fixed-point path must stay near f64 round-off. The direct
+        // drift, plus an offset of 1e6. Plain f64 prefix sums lose about 5 digits here (4.7e-5
+        // relative at n = 2^20, see `crate::prefix`); the fixed-point path must stay near f64 round-off. The direct
         // per-box two-pass fit is the reference; both see the same rounded profile, and 1e-11
         // leaves room for the direct fit's own O(s·ε) rounding at the largest boxes.
         let n = 1 << 20;

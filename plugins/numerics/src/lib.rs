@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod bootstrap;
+pub mod cpu;
 pub mod dwt;
 pub mod fft;
 pub mod fgn;
@@ -29,3 +30,4 @@ pub mod scaling;
 pub mod special;
 pub mod spectral_density;
 pub mod validate;
+pub mod vmath;

@@ -115,7 +115,10 @@ impl NormalStream {
     /// If `out.len()` is odd.
     pub fn fill_normal_pairs(&mut self, out: &mut [f64]) {
         const BATCH: usize = 256;
-        assert!(out.len() % 2 == 0, "fill_normal_pairs needs an even length");
+        assert!(
+            out.len().is_multiple_of(2),
+            "fill_normal_pairs needs an even length"
+        );
         let mut u = [0.0f64; BATCH];
         let mut v = [0.0f64; BATCH];
         let mut s = [0.0f64; BATCH];
@@ -199,9 +202,9 @@ impl NormalStream {
 /// 0 < s < 1 and s ≥ 2⁻¹⁰⁴ (u, v are multiples of 2⁻⁵²), so the branch-free logarithm applies.
 fn polar_finish(out: &mut [f64], u: &[f64], v: &[f64], s: &[f64]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { polar_finish_avx2(out, u, v, s) };
+    if let Some(cpu) = crate::cpu::Avx2Fma::detect() {
+        // SAFETY: `cpu` proves that the CPU executes AVX2.
+        unsafe { polar_finish_avx2(cpu, out, u, v, s) };
         return;
     }
     polar_finish_body(out, u, v, s);
@@ -211,7 +214,7 @@ fn polar_finish(out: &mut [f64], u: &[f64], v: &[f64], s: &[f64]) {
 /// same order (Rust never fuses a multiply and an add), so the same bits as the baseline build.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn polar_finish_avx2(out: &mut [f64], u: &[f64], v: &[f64], s: &[f64]) {
+fn polar_finish_avx2(_cpu: crate::cpu::Avx2Fma, out: &mut [f64], u: &[f64], v: &[f64], s: &[f64]) {
     polar_finish_body(out, u, v, s);
 }
 

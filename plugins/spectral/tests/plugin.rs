@@ -3,22 +3,11 @@
 
 #![allow(clippy::unwrap_used)] // Tests: a failed unwrap is the assertion.
 
-use lrdbench_plugin_api::abi::{ErrorKind, Param, ParamValue};
+use lrdbench_plugin_api::abi::{ErrorKind, ParamValue};
 use lrdbench_plugin_api::abi_stable::std_types::ROption;
-use lrdbench_plugin_api::params::resolve;
 use lrdbench_plugin_api::prelude::*;
 use lrdbench_plugin_spectral::plugin::{Gph, LocalWhittle, Periodogram, Whittle};
-
-fn params(est: &dyn Estimator, given: &[(&str, ParamValue)]) -> Params {
-    let given: Vec<Param> = given
-        .iter()
-        .map(|(k, v)| Param {
-            name: (*k).into(),
-            value: v.clone(),
-        })
-        .collect();
-    Params::from_resolved(resolve(&est.describe().params, &given).unwrap())
-}
+use lrdbench_test_kit::params;
 
 fn all() -> Vec<(&'static str, Box<dyn Estimator>)> {
     vec![

@@ -1,7 +1,7 @@
 //! Validation on exact fGn of known H: accuracy against the peer table, coverage of the
 //! asymptotic 95% intervals, and typed errors on bad input.
 //!
-//! Protocol of reference/peer-measurements.md: exact (Davies–Harte) fGn, n = 4096,
+//! Protocol of docs/peer-measurements.md: exact (Davies–Harte) fGn, n = 4096,
 //! H ∈ {0.2, 0.3, 0.5, 0.7, 0.8, 0.9}. We use 100 fixed seeds per H (the peers used 20), so the
 //! MAE carries a sampling error of about 0.6·sd/√600 ≈ 2% of itself instead of 5%.
 
@@ -71,7 +71,7 @@ fn whittle_beats_peer_mae_with_calibrated_intervals() {
     let s = run("whittle", |x| {
         whittle::whittle(x, &whittle::Config { tolerance: 1e-7 })
     });
-    // Peer: lrdbench WhittleMLE, MAE 0.023 (peer-measurements.md §2).
+    // Peer: lrdbench WhittleMLE, MAE 0.023 (docs/peer-measurements.md §2).
     assert!(s.mae <= 0.023, "MAE {}", s.mae);
     assert_coverage("whittle", s.coverage);
 }
@@ -82,7 +82,7 @@ fn local_whittle_beats_peer_mae_with_calibrated_intervals() {
         bandwidth: Bandwidth::Exponent(0.65),
     };
     let s = run("local_whittle", |x| local_whittle::local_whittle(x, &cfg));
-    // Peer: lrdbench ModifiedLocalWhittle, MAE 0.044 (peer-measurements.md §2).
+    // Peer: lrdbench ModifiedLocalWhittle, MAE 0.044 (docs/peer-measurements.md §2).
     assert!(s.mae <= 0.044, "MAE {}", s.mae);
     assert_coverage("local_whittle", s.coverage);
 }
@@ -94,7 +94,7 @@ fn gph_beats_peer_mae() {
         pool: 3,
     };
     let s = run("gph", |x| gph::gph(x, &cfg));
-    // Peer: lrdbench GPH, MAE 0.070 (peer-measurements.md §2), same m = √n = 64. Unpooled
+    // Peer: lrdbench GPH, MAE 0.070 (docs/peer-measurements.md §2), same m = √n = 64. Unpooled
     // (pool 1) this implementation measures 0.073 on these seeds — the textbook variance
     // π²/(24m) gives 0.8·π/√(24·64) ≈ 0.064 + finite-m excess —, so the default pools J = 3
     // ordinates (Robinson 1995), which cuts the variance by Jψ′(J)/ψ′(1) = 0.72: 0.064 here.
@@ -107,6 +107,6 @@ fn periodogram_beats_peer_mae() {
         bandwidth: Bandwidth::Fraction(0.1),
     };
     let s = run("periodogram", |x| periodogram::periodogram(x, &cfg));
-    // Peer: lrdbench Periodogram (= its GPH core), MAE 0.070 (peer-measurements.md §2).
+    // Peer: lrdbench Periodogram (= its GPH core), MAE 0.070 (docs/peer-measurements.md §2).
     assert!(s.mae <= 0.070, "MAE {}", s.mae);
 }

@@ -1,18 +1,16 @@
 //! Accuracy, coverage and bad-input behaviour of the temporal estimators, through the same
 //! entry point the host calls (`lrdbench_registry().estimate`), on exact fGn of known H.
 //!
-//! Peer bounds are the lrdbench 2.0 MAE values of `shared/reference/peer-measurements.md`,
+//! Peer bounds are the lrdbench 2.0 MAE values of `docs/peer-measurements.md`,
 //! section 2 (20 seeds × H ∈ {0.2, 0.3, 0.5, 0.7, 0.8, 0.9}, n = 4096, exact fGn).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "../../../tests/support/fgn_grid.rs"]
-mod fgn_grid;
 
 use lrdbench_numerics::fgn::DaviesHarte;
 use lrdbench_plugin_api::{ErrorKind, Estimate, ParamValue, PluginError};
 use lrdbench_plugin_temporal::lrdbench_registry;
 
-use fgn_grid::N;
+use lrdbench_test_kit as fgn_grid;
+use lrdbench_test_kit::N;
 
 /// 30 seeds per H (the issue asks for at least 20): 180 series per estimator.
 const SEEDS: u64 = 30;

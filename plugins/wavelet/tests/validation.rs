@@ -1,7 +1,7 @@
 //! Validation on exact fGn of known H: accuracy against the peer table, coverage of the
 //! asymptotic 95% intervals, and the absence of low-H boundary bias at large n.
 //!
-//! Protocol of reference/peer-measurements.md: exact (Davies–Harte) fGn, n = 4096,
+//! Protocol of docs/peer-measurements.md: exact (Davies–Harte) fGn, n = 4096,
 //! H ∈ {0.2, 0.3, 0.5, 0.7, 0.8, 0.9}; 100 fixed seeds per H (the peers used 20), so the MAE
 //! carries a sampling error of about 2% of itself.
 
@@ -62,7 +62,7 @@ fn wavelet_av_beats_peer_mae_with_calibrated_intervals() {
     let s = run("wavelet_av", |x| {
         wavelet_av::wavelet_av(x, &wavelet_av::Config::new(4))
     });
-    // Peer: lrdbench WaveletBardet, MAE 0.026 (peer-measurements.md §2).
+    // Peer: lrdbench WaveletBardet, MAE 0.026 (docs/peer-measurements.md §2).
     assert!(s.mae <= 0.026, "MAE {}", s.mae);
     assert_coverage("wavelet_av", s.coverage);
 }
@@ -80,7 +80,7 @@ fn wavelet_av_without_correction_still_beats_peer_from_octave_3() {
     });
     // The plain diagram measures 0.027 here, slightly above WaveletBardet's 0.026: its fine-
     // octave curvature costs −0.04 at H = 0.2. The bound is the original AV peer's 0.057
-    // (WaveletAbryVeitch, peer-measurements.md §2), which it beats by half.
+    // (WaveletAbryVeitch, docs/peer-measurements.md §2), which it beats by half.
     assert!(s.mae <= 0.057, "MAE {}", s.mae);
     assert_coverage("wavelet_av[none]", s.coverage);
 }
@@ -90,7 +90,7 @@ fn wavelet_whittle_beats_peer_mae() {
     let s = run("wavelet_whittle", |x| {
         wavelet_whittle::wavelet_whittle(x, &wavelet_whittle::Config::new(4))
     });
-    // Peer: lrdbench WaveletWhittle, MAE 0.032 (peer-measurements.md §2).
+    // Peer: lrdbench WaveletWhittle, MAE 0.032 (docs/peer-measurements.md §2).
     assert!(s.mae <= 0.032, "MAE {}", s.mae);
     assert_coverage("wavelet_whittle", s.coverage);
 }
@@ -98,7 +98,7 @@ fn wavelet_whittle_beats_peer_mae() {
 #[test]
 fn low_h_is_not_biased_upward_at_large_n() {
     // The peer's symmetric-boundary handling reads H = 0.2 as 0.45 at n = 65536 and 0.61 at
-    // 2^20 (peer-measurements.md, quirks). Boundary-free coefficients must not move it up.
+    // 2^20 (docs/peer-measurements.md, quirks). Boundary-free coefficients must not move it up.
     // With the fGn correction the estimate must be unbiased: over 10 seeds the mean's sd is
     // ≈ 0.004/√10, so |bias| < 0.01 is a margin of 8 sd. The plain diagram (j_min = 3) has no
     // boundary bias either, but fGn's fine-octave curvature pulls it down (0.162 measured at

@@ -1,15 +1,16 @@
 //! The generalised Hurst exponent: scaling of the q-th absolute moment of path increments.
 
+use lrdbench_numerics::cpu::Avx2Fma;
 use lrdbench_numerics::lanes::zip_sum;
 use lrdbench_numerics::prefix::shifted_sum;
 use lrdbench_numerics::scaling::{fit_hurst, HurstFit, SlopeMap};
-use lrdbench_numerics::{ladder, validate};
+use lrdbench_numerics::{ladder, validate, vmath};
 use lrdbench_plugin_api::PluginError;
 
 use super::path::{
     check_not_constant, check_not_straight, checked_mean, demeaned_path, LaneRows, Row, LANE_BLOCK,
 };
-use super::{check_level, corrected_fit, vmath, Demeaning, Input};
+use super::{check_level, corrected_fit, Demeaning, Input};
 
 /// Settings of [`ghe`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -246,12 +247,20 @@ pub fn square_moments(
     // `ends[j]` = Σ_{t < N − τ} D'_t for lags[j], `ends[lags.len()]` = P'_{N−1}.
     let mut ends = vec![0.0; lags.len() + 1];
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: `LaneRows::new` returned a builder, so the CPU supports AVX2 and FMA.
+    // SAFETY: `lanes.cpu()` proves that the CPU executes AVX2 and FMA.
     unsafe {
-        sweep_chunks(&mut lanes, &swept, reach, &mut sums, lags, &mut ends)
+        sweep_chunks(
+            lanes.cpu(),
+            &mut lanes,
+            &swept,
+            reach,
+            &mut sums,
+            lags,
+            &mut ends,
+        )
     };
     let lag_one = lanes.square_sum()?;
-    let steps = (lanes.len - 1) as f64;
+    let steps = (lanes.len() - 1) as f64;
     let delta = ends[lags.len()] / steps;
     if !delta.is_finite() {
         return None;
@@ -260,7 +269,7 @@ pub fn square_moments(
     let mut k = Vec::with_capacity(lags.len());
     for (tau, drift) in lags.iter().zip(&ends) {
         let raw = if *tau == 1 { lag_one } else { *next.next()? };
-        let (t, m) = (*tau as f64, (lanes.len - tau) as f64);
+        let (t, m) = (*tau as f64, (lanes.len() - tau) as f64);
         let cross = 2.0 * t * delta * drift;
         let square = m * (t * delta) * (t * delta);
         let sum = raw - cross + square;
@@ -290,7 +299,8 @@ pub const LAG_GROUP: usize = 13;
 /// (each lag ≤ `reach`) and `ends[all.len()]` = X_{N−1}, from the rows at both ends.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn sweep_chunks(
+fn sweep_chunks(
+    _cpu: Avx2Fma,
     lanes: &mut LaneRows,
     lags: &[usize],
     reach: usize,
@@ -298,7 +308,7 @@ unsafe fn sweep_chunks(
     all: &[usize],
     ends: &mut [f64],
 ) {
-    let (s, r) = (lanes.segment, lanes.rows);
+    let (s, r) = (lanes.segment(), lanes.rows());
     // A chunk is at least as long as the overhang it carries to the next, so the copy never
     // costs more than the sweep.
     let chunk = CHUNK_ROWS.max(reach);
@@ -318,7 +328,7 @@ unsafe fn sweep_chunks(
         let mut start = 0;
         for g in 0..groups {
             let end = lags.len() * (g + 1) / groups;
-            // SAFETY: AVX2 and FMA (the caller's contract); rows c0 − base .. c1 − base +
+            // SAFETY: AVX2 and FMA (`_cpu`); rows c0 − base .. c1 − base +
             // reach of `buf` are built (`need` above), and every lag is ≤ reach.
             unsafe {
                 sweep_group(
@@ -354,7 +364,7 @@ unsafe fn sweep_chunks(
     }
     for ((sum, a), tau) in sums.iter_mut().zip(&acc).zip(lags) {
         // t from 4S on: lane 3, row t − 3S (all rows are built, from `base` on).
-        let tail: f64 = (s..lanes.len - 3 * s - tau)
+        let tail: f64 = (s..lanes.len() - 3 * s - tau)
             .map(|i| (buf[i + tau - base].0[3] - buf[i - base].0[3]).powi(2))
             .sum();
         let v = a.0;
@@ -364,7 +374,7 @@ unsafe fn sweep_chunks(
     // S), then X_t = X_{3S} + lane 3 of row t − 3S for the last `reach` values.
     let at_s = buf[s - base].0;
     let x3s = (at_s[0] + at_s[1]) + at_s[2];
-    let n = lanes.len;
+    let n = lanes.len();
     let last = |t: usize| x3s + buf[t - 3 * s - base].0[3];
     let mut order: Vec<usize> = (0..all.len()).collect();
     order.sort_unstable_by_key(|j| all[*j]);
@@ -381,28 +391,40 @@ unsafe fn sweep_chunks(
 
 /// Adds `Σ_{i < count} (rows[i + lags[j]] − rows[i])²` lane-wise to `acc[j]`, for up to
 /// [`LAG_GROUP`] lags with `rows` holding `count + max lag` rows.
+///
+/// # Safety
+///
+/// The CPU must execute AVX2 and FMA, `acc` must hold at least `lags.len()` rows, and
+/// `count + τ ≤ rows.len()` for every τ in `lags`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn sweep_group(rows: &[Row], count: usize, lags: &[usize], acc: &mut [Row]) {
-    match lags.len() {
-        // SAFETY (all arms): the caller guarantees AVX2, FMA and the rows.
-        0 => {}
-        1 => unsafe { sweep_lags::<1>(rows, count, lags, acc) },
-        2 => unsafe { sweep_lags::<2>(rows, count, lags, acc) },
-        3 => unsafe { sweep_lags::<3>(rows, count, lags, acc) },
-        4 => unsafe { sweep_lags::<4>(rows, count, lags, acc) },
-        5 => unsafe { sweep_lags::<5>(rows, count, lags, acc) },
-        6 => unsafe { sweep_lags::<6>(rows, count, lags, acc) },
-        7 => unsafe { sweep_lags::<7>(rows, count, lags, acc) },
-        8 => unsafe { sweep_lags::<8>(rows, count, lags, acc) },
-        9 => unsafe { sweep_lags::<9>(rows, count, lags, acc) },
-        10 => unsafe { sweep_lags::<10>(rows, count, lags, acc) },
-        11 => unsafe { sweep_lags::<11>(rows, count, lags, acc) },
-        12 => unsafe { sweep_lags::<12>(rows, count, lags, acc) },
-        _ => unsafe { sweep_lags::<LAG_GROUP>(rows, count, lags, acc) },
-    }
+    type Sweep = unsafe fn(&[Row], usize, &[usize], &mut [Row]);
+    let sweep: Sweep = match lags.len() {
+        0 => return,
+        1 => sweep_lags::<1>,
+        2 => sweep_lags::<2>,
+        3 => sweep_lags::<3>,
+        4 => sweep_lags::<4>,
+        5 => sweep_lags::<5>,
+        6 => sweep_lags::<6>,
+        7 => sweep_lags::<7>,
+        8 => sweep_lags::<8>,
+        9 => sweep_lags::<9>,
+        10 => sweep_lags::<10>,
+        11 => sweep_lags::<11>,
+        12 => sweep_lags::<12>,
+        _ => sweep_lags::<LAG_GROUP>,
+    };
+    // SAFETY: this function's own contract, passed on; the chosen G is at most `lags.len()`.
+    unsafe { sweep(rows, count, lags, acc) }
 }
 
+/// [`sweep_group`] for exactly G lags (the first G of `lags`).
+///
+/// # Safety
+///
+/// As for [`sweep_group`], with `lags` and `acc` holding at least G entries.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn sweep_lags<const G: usize>(rows: &[Row], count: usize, lags: &[usize], acc: &mut [Row]) {
@@ -450,8 +472,8 @@ pub fn moment(p: &[f64], tau: usize, q: f64) -> f64 {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::super::path::avx2_fma;
     use super::*;
+    use lrdbench_numerics::cpu::Avx2Fma;
 
     fn naive(p: &[f64], tau: usize, q: f64) -> f64 {
         let m = p.len() - tau;
@@ -525,7 +547,7 @@ mod tests {
             }
         }
         // Without AVX2 and FMA there is nothing to compare; with them every ladder fits.
-        if avx2_fma() {
+        if Avx2Fma::detect().is_some() {
             assert_eq!(checked, 42);
         }
     }
@@ -552,7 +574,7 @@ mod tests {
         for (x, input) in [(&z, Input::Increments), (&fbm, Input::Path)] {
             let mean = checked_mean(x, input, 8, "t").unwrap();
             let Some(got) = square_moments(x, input, mean, &lags).map(|s| s.k) else {
-                assert!(!avx2_fma());
+                assert!(Avx2Fma::detect().is_none());
                 return;
             };
             let p = demeaned_path(x, input, mean);
@@ -612,7 +634,10 @@ mod tests {
             ] {
                 let shift = provisional_shift(x, input);
                 let Some(got) = square_moments(x, input, shift, &lags) else {
-                    assert!(!avx2_fma(), "n={n} H={h} {input:?} declined");
+                    assert!(
+                        Avx2Fma::detect().is_none(),
+                        "n={n} H={h} {input:?} declined"
+                    );
                     return;
                 };
                 let (want, mean) = reference_moments(x, input, &lags);
@@ -662,7 +687,7 @@ mod tests {
                     assert!(((g - w) / w).abs() < 1e-9, "τ={tau}");
                 }
             }
-            None => assert!(!avx2_fma()),
+            None => assert!(Avx2Fma::detect().is_none()),
         }
         let cfg = GheConfig {
             input: Input::Increments,

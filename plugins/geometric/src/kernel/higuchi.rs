@@ -1,5 +1,7 @@
 //! Higuchi's fractal dimension of the path, read as H = 2 − D.
 
+#[cfg(target_arch = "x86_64")]
+use lrdbench_numerics::cpu::Avx2Fma;
 use lrdbench_numerics::scaling::{fit_hurst, HurstFit, SlopeMap};
 use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
@@ -125,7 +127,7 @@ fn curve_length_with(p: &[f64], k: usize, weights: &mut Vec<f64>) -> f64 {
     // then costs at most one pass, whatever k_max.
     let gcd = (1..=16)
         .rev()
-        .find(|d| k % d == 0 && 16 % d == 0)
+        .find(|d| k.is_multiple_of(*d) && 16 % d == 0)
         .unwrap_or(1);
     let len = (16 * k / gcd).min((n - k).div_ceil(16) * 16);
     weights.clear();
@@ -138,9 +140,9 @@ fn curve_length_with(p: &[f64], k: usize, weights: &mut Vec<f64>) -> f64 {
 /// a multiple of 16 or at least N − k.
 fn weighted_abs_diff_sum(p: &[f64], k: usize, w: &[f64]) -> f64 {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { weighted_abs_diff_sum_avx2(p, k, w) };
+    if let Some(cpu) = Avx2Fma::detect() {
+        // SAFETY: `cpu` proves that the CPU executes AVX2.
+        return unsafe { weighted_abs_diff_sum_avx2(cpu, p, k, w) };
     }
     weighted_abs_diff_sum_body(p, k, w)
 }
@@ -149,7 +151,7 @@ fn weighted_abs_diff_sum(p: &[f64], k: usize, w: &[f64]) -> f64 {
 /// never fuses a multiply and an add), so the same bits as the baseline build.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn weighted_abs_diff_sum_avx2(p: &[f64], k: usize, w: &[f64]) -> f64 {
+fn weighted_abs_diff_sum_avx2(_cpu: Avx2Fma, p: &[f64], k: usize, w: &[f64]) -> f64 {
     weighted_abs_diff_sum_body(p, k, w)
 }
 

@@ -3,8 +3,8 @@
 pub mod ghe;
 pub mod higuchi;
 pub mod path;
-pub mod vmath;
 
+use lrdbench_numerics::vmath;
 use lrdbench_plugin_api::PluginError;
 
 /// What the input series is: the noise (increments) or its cumulative path.
@@ -81,7 +81,7 @@ const CACHED_LAG: usize = 64;
 ///   below 3e-17 relative for τ_max ≤ n/4); for τ_max > n/4, exp(2H ln(n − i)) term by term.
 ///
 /// About twenty exponentials and a logarithm per lag for each H, all taken four at a time
-/// ([`vmath`]), in buffers kept from one H to the next. Larger lags call
+/// (`lrdbench_numerics::vmath`), in buffers kept from one H to the next. Larger lags call
 /// [`demeaned_moment_factor`].
 struct DemeanedFactors<'a> {
     lags: &'a [f64],

@@ -17,6 +17,7 @@
 //! as four segments side by side, so that every load is an aligned row, block by block so
 //! that the sweep can follow the build through the cache.
 
+use lrdbench_numerics::cpu::Avx2Fma;
 use lrdbench_numerics::lanes::zip_sum;
 use lrdbench_numerics::prefix::shifted_sum;
 use lrdbench_numerics::validate;
@@ -118,9 +119,9 @@ pub(crate) fn check_not_straight(
 /// [`checked_mean`]), length m + 1 for m increments.
 pub fn demeaned_path(x: &[f64], input: Input, mean: f64) -> Vec<f64> {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { demeaned_path_avx2(x, input, mean) };
+    if let Some(cpu) = Avx2Fma::detect() {
+        // SAFETY: `cpu` proves that the CPU executes AVX2 and FMA.
+        return unsafe { demeaned_path_avx2(cpu, x, input, mean) };
     }
     demeaned_path_portable(x, input, mean)
 }
@@ -160,9 +161,10 @@ fn add_to_offset(hi: f64, lo: f64, v: f64) -> (f64, f64) {
     (h, t - (h - s))
 }
 
+/// [`demeaned_path`] four terms at a time.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn demeaned_path_avx2(x: &[f64], input: Input, mean: f64) -> Vec<f64> {
+#[target_feature(enable = "avx2,fma")]
+fn demeaned_path_avx2(_cpu: Avx2Fma, x: &[f64], input: Input, mean: f64) -> Vec<f64> {
     use std::arch::x86_64::*;
     let m = match input {
         Input::Increments => x.len(),
@@ -254,18 +256,23 @@ pub const LANE_BLOCK: usize = 64;
 /// caller can build the lanes in the same pass that reads x for the first time and correct
 /// for the mean afterwards: with z_i − c in place of z_i − x̄ every path value gains
 /// t (x̄ − c), which a sweep of differences removes analytically (see `ghe::square_moments`).
+///
+/// Its fields are private: `build_to` loads from `x` at offsets computed from S and R without
+/// bounds checks, so only [`LaneRows::new`] may set them.
 #[derive(Debug, Clone)]
 pub struct LaneRows<'a> {
     x: &'a [f64],
     input: Input,
+    /// The proof that the CPU runs the AVX2 and FMA build.
+    cpu: Avx2Fma,
     /// The constant taken off every increment.
     shift: f64,
     /// Segment length S.
-    pub segment: usize,
+    segment: usize,
     /// Number of rows R.
-    pub rows: usize,
+    rows: usize,
     /// Length N of the whole path.
-    pub len: usize,
+    len: usize,
     /// Rows built so far.
     built: usize,
     /// Per-lane double-double offsets (sum of the blocks before).
@@ -288,13 +295,15 @@ impl<'a> LaneRows<'a> {
             Input::Path => x.len().saturating_sub(1),
         };
         let len = m + 1;
-        if len < 32 + reach || !avx2_fma() {
+        let cpu = Avx2Fma::detect()?;
+        if len < 32 + reach {
             return None;
         }
         let segment = (len - reach) / 4;
         Some(LaneRows {
             x,
             input,
+            cpu,
             shift,
             segment,
             rows: len - 3 * segment,
@@ -310,6 +319,31 @@ impl<'a> LaneRows<'a> {
     /// Rows built so far (rows 0..`built()`).
     pub fn built(&self) -> usize {
         self.built
+    }
+
+    /// Segment length S.
+    pub fn segment(&self) -> usize {
+        self.segment
+    }
+
+    /// Number of rows R.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Length N of the whole path.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the path is empty (never: [`LaneRows::new`] declines short paths).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The proof of AVX2 and FMA this builder was made with, for the sweeps over its rows.
+    pub fn cpu(&self) -> Avx2Fma {
+        self.cpu
     }
 
     /// Builds whole blocks of rows into `dst` (row `built()` at `dst[0]`) until at least
@@ -330,7 +364,8 @@ impl<'a> LaneRows<'a> {
         let end = (1 + (target - 1).div_ceil(LANE_BLOCK) * LANE_BLOCK).min(self.rows);
         assert!(dst.len() >= end - start, "the blocks do not fit");
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `new` checked AVX2 and FMA; `dst` holds the rows (asserted above).
+        // SAFETY: `self.cpu` proves AVX2 and FMA; `dst` holds the rows (asserted above); `new`
+        // set S and R, and `built` only grows to R, so every load of `x` is in bounds.
         unsafe {
             self.blocks_avx2(dst.as_mut_ptr(), end)
         };
@@ -363,6 +398,11 @@ impl<'a> LaneRows<'a> {
     }
 
     /// Rows `built..end` into `dst` (row `built` at `dst`), `end` the end of a block.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must execute AVX2 and FMA (`self.cpu` proves it), `built < end ≤ R`, and `dst`
+    /// must be valid for writes of `end − built` rows, 32-byte aligned (a `[Row]` is).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn blocks_avx2(&mut self, dst: *mut Row, end: usize) {
@@ -400,7 +440,7 @@ impl<'a> LaneRows<'a> {
         }
         // The state stays in registers from block to block: a round trip through scalars
         // would stall on store forwarding once per block.
-        // SAFETY (loads of the state): the arrays hold four f64 per vector.
+        // SAFETY: for the loads of the state, the arrays hold four f64 per vector.
         let (mut hi, mut lo, mut sq) = unsafe {
             (
                 _mm256_loadu_pd(self.hi.as_ptr()),
@@ -447,7 +487,7 @@ impl<'a> LaneRows<'a> {
                 // Only the last block of all has rows left over; one at a time.
                 let mut c = [0.0f64; 4];
                 let h = _mm256_storeu_pd_array(hi);
-                // SAFETY: `c` holds four f64.
+                // SAFETY: `c` holds four f64; AVX by the caller's contract.
                 unsafe { _mm256_storeu_pd(c.as_mut_ptr(), carry) };
                 while i < block_end {
                     let mut row = Row([0.0; 4]);
@@ -496,30 +536,21 @@ fn _mm256_storeu_pd_array(v: std::arch::x86_64::__m256d) -> [f64; 4] {
     a
 }
 
-/// Whether the CPU runs the AVX2 and FMA kernels of [`LaneRows`] and its sweeps.
-pub fn avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
-}
-
 /// Σ (x_{i+1} − x_i) in sixteen lanes (the rounded increments the path is built from).
 fn diff_sum(x: &[f64]) -> f64 {
     let (hi, lo) = (&x[1..], &x[..x.len() - 1]);
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { diff_sum_avx2(hi, lo) };
+    if let Some(cpu) = Avx2Fma::detect() {
+        // SAFETY: `cpu` proves that the CPU executes AVX2 and FMA.
+        return unsafe { diff_sum_avx2(cpu, hi, lo) };
     }
     zip_sum(hi, lo, |a, b| a - b)
 }
 
+/// [`diff_sum`] compiled for AVX2 (the sixteen lanes become four registers).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn diff_sum_avx2(hi: &[f64], lo: &[f64]) -> f64 {
+#[target_feature(enable = "avx2,fma")]
+fn diff_sum_avx2(_cpu: Avx2Fma, hi: &[f64], lo: &[f64]) -> f64 {
     zip_sum(hi, lo, |a, b| a - b)
 }
 
@@ -641,21 +672,21 @@ mod tests {
             let mean = checked_mean(&x, input, 8, "t").unwrap();
             let exact = reference(&x, input, mean);
             let Some(mut lanes) = LaneRows::new(&x, input, mean, reach) else {
-                assert!(!avx2_fma());
+                assert!(Avx2Fma::detect().is_none());
                 return;
             };
-            let mut rows = vec![Row::default(); lanes.rows + LANE_BLOCK];
+            let mut rows = vec![Row::default(); lanes.rows() + LANE_BLOCK];
             for target in [10, 11, 200, 201, usize::MAX] {
                 let b = lanes.built();
                 lanes.build_to(target, &mut rows[b..]);
             }
-            assert_eq!(lanes.built(), lanes.rows);
+            assert_eq!(lanes.built(), lanes.rows());
             let m = exact.len() - 1;
             let scale = (0..m).fold(0.0f64, |a, i| a.max(term(&x, input, mean, i).abs()));
             let big = exact.iter().fold(0.0f64, |a, v| a.max(v.abs()));
             let tol = 2.0 * (2.0 * f64::EPSILON * big + 256.0 * 256.0 * f64::EPSILON * scale);
-            let s = lanes.segment;
-            for (i, row) in rows[..lanes.rows].iter().enumerate() {
+            let s = lanes.segment();
+            for (i, row) in rows[..lanes.rows()].iter().enumerate() {
                 for (l, v) in row.0.iter().enumerate() {
                     let want = exact[l * s + i] - exact[l * s];
                     assert!(

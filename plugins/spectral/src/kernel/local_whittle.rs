@@ -1,11 +1,12 @@
 //! Robinson's local Whittle (Gaussian semiparametric) estimator.
 
+use lrdbench_numerics::cpu::Avx2Fma;
 use lrdbench_numerics::fft;
 use lrdbench_numerics::optimize::newton_root;
 use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
 
-use super::lanes::{self, Lane, LANES, V};
+use super::lanes::{self, dispatch, Lane, LaneKernel, LANES};
 use super::{range_warning, resolve_bandwidth, Bandwidth, SpectralEstimate};
 
 /// Shortest series accepted.
@@ -93,9 +94,9 @@ pub fn local_whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, Plugin
         ));
     }
     let p: Vec<f64> = pgram.iter().map(|p| p / scale).collect();
-    let avx2 = has_avx2();
+    let cpu = Avx2Fma::detect();
     let derivative = |d: f64| {
-        let [s0, s1, s2] = weighted_sums(&nu, &p, d, avx2);
+        let [s0, s1, s2] = weighted_sums(&nu, &p, d, cpu);
         let mean1 = s1 / s0;
         let g = 2.0 * mean1;
         let dg = 4.0 * (s2 / s0 - mean1 * mean1);
@@ -129,23 +130,24 @@ pub fn local_whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, Plugin
 /// (Σ w_j, Σ ν_j w_j, Σ ν_j² w_j) with w_j = e^{2dν_j} p_j: the contrast's sums, four
 /// frequencies at a time with the branch-free exponential of `lanes` (the C library's is a
 /// scalar call that blocks vectorisation, and Newton evaluates these sums a few times per
-/// estimate), through AVX2 and FMA when `avx2` (the same bits either way).
-fn weighted_sums(nu: &[f64], p: &[f64], d: f64, avx2: bool) -> [f64; 3] {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if avx2 {
-            // SAFETY: `avx2` comes from `has_avx2`, which checked AVX2 and FMA.
-            return unsafe { weighted_sums_avx2(nu, p, d) };
-        }
-    }
-    let _ = avx2;
-    weighted_sums_body::<V>(nu, p, d)
+/// estimate), through AVX2 and FMA when given the proof `cpu` (the same bits either way).
+fn weighted_sums(nu: &[f64], p: &[f64], d: f64, cpu: Option<Avx2Fma>) -> [f64; 3] {
+    dispatch(cpu, WeightedSums { nu, p, d })
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn weighted_sums_avx2(nu: &[f64], p: &[f64], d: f64) -> [f64; 3] {
-    weighted_sums_body::<lanes::Avx2>(nu, p, d)
+/// [`weighted_sums_body`] as a [`LaneKernel`].
+struct WeightedSums<'a> {
+    nu: &'a [f64],
+    p: &'a [f64],
+    d: f64,
+}
+
+impl LaneKernel for WeightedSums<'_> {
+    type Output = [f64; 3];
+    #[inline(always)]
+    fn run<L: Lane>(self) -> [f64; 3] {
+        weighted_sums_body::<L>(self.nu, self.p, self.d)
+    }
 }
 
 #[inline(always)]
@@ -173,18 +175,6 @@ fn weighted_sums_body<L: Lane>(nu: &[f64], p: &[f64], d: f64) -> [f64; 3] {
     out
 }
 
-/// Whether the CPU has AVX2 and FMA (checked once, then cached by std).
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,9 +198,9 @@ mod tests {
                     t2 += v * v * w;
                     a1 += v.abs() * w;
                 }
-                let fast = weighted_sums(&nu, &p, d, has_avx2());
+                let fast = weighted_sums(&nu, &p, d, Avx2Fma::detect());
                 // Same operations in the same order on both routes: the same bits.
-                assert_eq!(fast, weighted_sums(&nu, &p, d, false), "m={m} d={d}");
+                assert_eq!(fast, weighted_sums(&nu, &p, d, None), "m={m} d={d}");
                 // exp within 4 ulp and a different summation order: a few hundred ulp of the
                 // sums of absolute terms at most for m ≤ 1351; 1e-12 is well above that and
                 // far below any error that would move Newton's root.

@@ -1,13 +1,14 @@
 //! The Whittle maximum-likelihood estimator with the exact spectral density of fractional
 //! Gaussian noise.
 
+use lrdbench_numerics::cpu::Avx2Fma;
 use lrdbench_numerics::fft::{self, Complex};
 use lrdbench_numerics::optimize::{brent_min, newton_root, Minimum};
 use lrdbench_numerics::spectral_density::{FgnCorrectionBuilder, FgnCorrectionPolys};
 use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
 
-use super::lanes::{self, Lane, LANES, V};
+use super::lanes::{self, dispatch, Lane, LaneKernel, LANES};
 use super::{range_warning, SpectralEstimate};
 
 /// Shortest series accepted.
@@ -251,44 +252,43 @@ fn fill_body<L: Lane>(
     [sum_w.sum(), sum_l.sum()]
 }
 
-/// The lane-wise passes compiled for AVX2 and FMA (four lanes per instruction). The same
-/// IEEE-754 operations in the same order as the baseline build, so the same bits.
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::*;
+/// The lane-wise passes as [`LaneKernel`]s, run by [`dispatch`] with AVX2 and FMA lanes when
+/// the CPU has them (four lanes per instruction). The same IEEE-754 operations in the same
+/// order as the portable lanes, so the same bits.
+struct Derivative<'a>(&'a Contrast, &'a FgnCorrectionPolys, f64);
 
-    use crate::kernel::lanes::Avx2;
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn derivative(c: &Contrast, polys: &FgnCorrectionPolys, h: f64) -> [f64; 7] {
-        derivative_body::<Avx2>(c, polys, h)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn value(c: &Contrast, polys: &FgnCorrectionPolys, h: f64) -> [f64; 2] {
-        value_body::<Avx2>(c, polys, h)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn fill(
-        spec: &[Complex<f64>],
-        w: &mut [f64],
-        ln_lambda: &mut [f64],
-        n: usize,
-    ) -> [f64; 2] {
-        fill_body::<Avx2>(spec, w, ln_lambda, n)
+impl LaneKernel for Derivative<'_> {
+    type Output = [f64; 7];
+    #[inline(always)]
+    fn run<L: Lane>(self) -> [f64; 7] {
+        derivative_body::<L>(self.0, self.1, self.2)
     }
 }
 
-/// Whether the CPU has AVX2 and FMA, for the `avx2` passes (checked once, then cached by std).
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+/// [`value_body`] as a [`LaneKernel`].
+struct Value<'a>(&'a Contrast, &'a FgnCorrectionPolys, f64);
+
+impl LaneKernel for Value<'_> {
+    type Output = [f64; 2];
+    #[inline(always)]
+    fn run<L: Lane>(self) -> [f64; 2] {
+        value_body::<L>(self.0, self.1, self.2)
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+}
+
+/// [`fill_body`] as a [`LaneKernel`].
+struct Fill<'a> {
+    spec: &'a [Complex<f64>],
+    w: &'a mut [f64],
+    ln_lambda: &'a mut [f64],
+    n: usize,
+}
+
+impl LaneKernel for Fill<'_> {
+    type Output = [f64; 2];
+    #[inline(always)]
+    fn run<L: Lane>(self) -> [f64; 2] {
+        fill_body::<L>(self.spec, self.w, self.ln_lambda, self.n)
     }
 }
 
@@ -322,17 +322,13 @@ impl Contrast {
         ln_lambda.resize(m, 0.0);
         let [sum_w, sum_l] = fft::with_spectrum(x, |spectrum| {
             let spec = &spectrum[1..=m];
-            if has_avx2() {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: the CPU supports AVX2 and FMA (`has_avx2`).
-                unsafe {
-                    avx2::fill(spec, &mut w, &mut ln_lambda, n)
-                }
-                #[cfg(not(target_arch = "x86_64"))]
-                unreachable!()
-            } else {
-                fill_body::<V>(spec, &mut w, &mut ln_lambda, n)
-            }
+            let fill = Fill {
+                spec,
+                w: &mut w,
+                ln_lambda: &mut ln_lambda,
+                n,
+            };
+            dispatch(Avx2Fma::detect(), fill)
         })?;
         let scale = sum_w / m as f64;
         if !(scale > 0.0 && scale.is_finite()) {
@@ -353,17 +349,7 @@ impl Contrast {
     /// The profiled Whittle contrast (module formula) at H.
     fn value(&self, h: f64) -> Result<f64, PluginError> {
         let polys = self.builder.build_truncated(h, TERMS)?;
-        let [acc, log_sum] = if has_avx2() {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the CPU supports AVX2 and FMA (`has_avx2`).
-            unsafe {
-                avx2::value(self, &polys, h)
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            unreachable!()
-        } else {
-            value_body::<V>(self, &polys, h)
-        };
+        let [acc, log_sum] = dispatch(Avx2Fma::detect(), Value(self, &polys, h));
         let m = self.w.len() as f64;
         // ln g = ln(1 − cos λ) − a ln λ + ln s; the first term does not depend on H.
         Ok((acc / (m * self.scale)).ln() - (2.0 * h + 1.0) * self.mean_ln_lambda + log_sum / m)
@@ -376,17 +362,7 @@ impl Contrast {
     /// relative), so L′ is exact to rounding and Newton's root is the contrast's minimiser.
     fn derivatives(&self, h: f64) -> Result<(f64, f64, f64), PluginError> {
         let polys = self.builder.build_truncated(h, TERMS)?;
-        let [a0, a1, a2, d1, d2, f1, f2] = if has_avx2() {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the CPU supports AVX2 and FMA (`has_avx2`).
-            unsafe {
-                avx2::derivative(self, &polys, h)
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            unreachable!()
-        } else {
-            derivative_body::<V>(self, &polys, h)
-        };
+        let [a0, a1, a2, d1, d2, f1, f2] = dispatch(Avx2Fma::detect(), Derivative(self, &polys, h));
         let m = self.w.len() as f64;
         let r = a1 / a0;
         let first = r - 2.0 * self.mean_ln_lambda + d1 / m;
@@ -581,6 +557,7 @@ pub fn whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError>
 mod tests {
     use super::*;
     use lrdbench_numerics::spectral_density::{fgn_sum, FgnCorrection};
+    use lrdbench_numerics::vmath::V;
 
     fn contrast_of(x: &[f64]) -> Contrast {
         Contrast::new(x).unwrap()
@@ -728,35 +705,36 @@ mod tests {
 
     #[test]
     fn avx2_and_baseline_passes_give_the_same_bits() {
-        if !has_avx2() {
-            return;
-        }
+        // Without AVX2 and FMA both sides are the portable lanes and the test holds trivially.
+        let cpu = Avx2Fma::detect();
         let x = lrdbench_numerics::fgn::fgn(0.3, 1027, 5).unwrap();
         let c = contrast_of(&x);
         let polys = c.builder.build(0.42).unwrap();
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU supports AVX2 and FMA, checked above.
-        unsafe {
-            assert_eq!(
-                avx2::derivative(&c, &polys, 0.42),
-                derivative_body::<V>(&c, &polys, 0.42)
-            );
-            assert_eq!(
-                avx2::value(&c, &polys, 0.42),
-                value_body::<V>(&c, &polys, 0.42)
-            );
-            let spec: Vec<Complex<f64>> = x[..513]
-                .iter()
-                .zip(&x[1..])
-                .map(|(a, b)| Complex::new(*a, *b))
-                .collect();
-            let (mut w1, mut l1) = (vec![0.0; 513], vec![0.0; 513]);
-            let (mut w2, mut l2) = (w1.clone(), l1.clone());
-            assert_eq!(
-                avx2::fill(&spec, &mut w1, &mut l1, 1027),
-                fill_body::<V>(&spec, &mut w2, &mut l2, 1027)
-            );
-            assert_eq!((w1, l1), (w2, l2));
-        }
+        assert_eq!(
+            dispatch(cpu, Derivative(&c, &polys, 0.42)),
+            dispatch(None, Derivative(&c, &polys, 0.42))
+        );
+        assert_eq!(
+            dispatch(cpu, Value(&c, &polys, 0.42)),
+            dispatch(None, Value(&c, &polys, 0.42))
+        );
+        let spec: Vec<Complex<f64>> = x[..513]
+            .iter()
+            .zip(&x[1..])
+            .map(|(a, b)| Complex::new(*a, *b))
+            .collect();
+        let (mut w1, mut l1) = (vec![0.0; 513], vec![0.0; 513]);
+        let (mut w2, mut l2) = (w1.clone(), l1.clone());
+        let fill = |w, ln_lambda, cpu| {
+            let f = Fill {
+                spec: &spec,
+                w,
+                ln_lambda,
+                n: 1027,
+            };
+            dispatch(cpu, f)
+        };
+        assert_eq!(fill(&mut w1, &mut l1, cpu), fill(&mut w2, &mut l2, None));
+        assert_eq!((w1, l1), (w2, l2));
     }
 }

@@ -1,5 +1,7 @@
 //! Aggregated variance: the variance of block means against the block size.
 
+#[cfg(target_arch = "x86_64")]
+use lrdbench_numerics::cpu::Avx2Fma;
 use lrdbench_numerics::prefix::shifted_sum;
 use lrdbench_numerics::scaling::{digamma, fit_hurst_weighted, fixed_point, HurstFit, SlopeMap};
 use lrdbench_numerics::{ladder, validate};
@@ -421,23 +423,25 @@ fn sweep<const CENTRED: bool>(
     f: impl Fn(f64) -> f64,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { sweep_avx2::<CENTRED>(x, mean, runs, scales, f) };
+    if let Some(cpu) = Avx2Fma::detect() {
+        // SAFETY: `cpu` proves that the CPU executes AVX2.
+        return unsafe { sweep_avx2::<CENTRED>(cpu, x, mean, runs, scales, f) };
     }
     sweep_body::<CENTRED>(x, mean, runs, scales, f, scan_rows);
 }
 
+/// [`sweep`] compiled for AVX2, with the hand-written scan.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn sweep_avx2<const CENTRED: bool>(
+fn sweep_avx2<const CENTRED: bool>(
+    _cpu: Avx2Fma,
     x: &[f64],
     mean: f64,
     runs: &[f64],
     scales: &mut [Scale],
     f: impl Fn(f64) -> f64,
 ) {
-    // SAFETY: this function runs only on a CPU with AVX2.
+    // SAFETY: `_cpu` proves AVX2; `scan_rows_avx2` takes whole tiles and runs by type.
     let scan = |t: &[f64; TILE], mean, start, buf: &mut [Row; RUN]| unsafe {
         scan_rows_avx2(t, mean, start, buf)
     };
@@ -536,7 +540,7 @@ pub(crate) fn block_statistics(
         .map(|m| Scale {
             m,
             k: n / m,
-            aligned: RUN % m == 0,
+            aligned: RUN.is_multiple_of(m),
             next: m,
             prev: 0.0,
             bar: 0.0,
@@ -758,7 +762,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx2_scan_gives_the_portable_bits() {
-        if !std::arch::is_x86_feature_detected!("avx2") {
+        if Avx2Fma::detect().is_none() {
             return;
         }
         let mut rng = lrdbench_numerics::rng::NormalStream::new(5);

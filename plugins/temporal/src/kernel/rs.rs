@@ -379,7 +379,7 @@ pub fn expected_rs(s: usize) -> f64 {
         // Γ((s−1)/2)/Γ(s/2) by the recursion r(s + 2) = r(s)·(s − 1)/s from r(2) = √π and
         // r(3) = 2/√π: no log-gamma needed, exact to rounding.
         let pi = std::f64::consts::PI;
-        let (mut r, mut k) = if s % 2 == 0 {
+        let (mut r, mut k) = if s.is_multiple_of(2) {
             (pi.sqrt(), 2usize)
         } else {
             (2.0 / pi.sqrt(), 3usize)
