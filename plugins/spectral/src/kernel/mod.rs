@@ -9,6 +9,7 @@ mod lanes;
 pub mod local_whittle;
 pub mod periodogram;
 pub mod whittle;
+pub mod arfima;
 
 use lrdbench_plugin_api::PluginError;
 
