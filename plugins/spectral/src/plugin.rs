@@ -5,7 +5,9 @@ use lrdbench_numerics::bootstrap::{uncertainty_params, Uncertainty};
 use lrdbench_plugin_api::prelude::*;
 use lrdbench_plugin_api::sdk::ComponentBuilder;
 
-use crate::kernel::{arfima, gph, local_whittle, periodogram, whittle, Bandwidth, SpectralEstimate};
+use crate::kernel::{
+    arfima, gph, local_whittle, periodogram, whittle, Bandwidth, SpectralEstimate,
+};
 
 /// Appends the uncertainty parameters every lrdbench estimator shares.
 fn common_params(mut builder: ComponentBuilder) -> ComponentBuilder {
@@ -65,6 +67,9 @@ fn finish(
     }
     for w in est.warnings {
         out = out.with_warning(w);
+    }
+    for (name, t) in est.gof {
+        out = out.with_diagnostic(name, vec![t.statistic, t.z, t.p_value]);
     }
     unc.settle(out, x, |s| kernel(s).map(|e| e.h))
 }

@@ -301,7 +301,8 @@ fn solve(a: &[f64], b: &[f64]) -> Option<Vec<f64>> {
     let mut x: Vec<f64> = b.to_vec();
     let scale = (0..k).map(|i| a[i * k + i].abs()).fold(0.0, f64::max);
     for col in 0..k {
-        let piv = (col..k).max_by(|&r, &s| m[r * k + col].abs().total_cmp(&m[s * k + col].abs()))?;
+        let piv =
+            (col..k).max_by(|&r, &s| m[r * k + col].abs().total_cmp(&m[s * k + col].abs()))?;
         if !(m[piv * k + col].abs() > 1e-13 * scale) {
             return None;
         }
@@ -373,7 +374,12 @@ fn minimise(data: &Data, start: Beta, tol: f64) -> Option<(Beta, Pass)> {
         // The decrease the quadratic model predicts, in log-likelihood units (m·L): below
         // 1e-9 the remaining change of β is far below its standard error (whose scale is
         // one unit of m·L).
-        let decrement: f64 = -cur.gradient.iter().zip(&step).map(|(g, s)| g * s).sum::<f64>();
+        let decrement: f64 = -cur
+            .gradient
+            .iter()
+            .zip(&step)
+            .map(|(g, s)| g * s)
+            .sum::<f64>();
         if mf * decrement.abs() < 1e-9 {
             return Some((b, cur));
         }
@@ -553,9 +559,8 @@ pub fn arfima_whittle(x: &[f64], cfg: &Config) -> Result<ArfimaEstimate, PluginE
         Orders::Fixed { p, q } => {
             check_order(p, "p")?;
             check_order(q, "q")?;
-            let mut o: Vec<(usize, usize)> = (0..=p)
-                .flat_map(|a| (0..=q).map(move |b| (a, b)))
-                .collect();
+            let mut o: Vec<(usize, usize)> =
+                (0..=p).flat_map(|a| (0..=q).map(move |b| (a, b))).collect();
             o.sort_by_key(|&(a, b)| (a + b, b));
             (o, true)
         }
@@ -683,19 +688,65 @@ mod tests {
         // (series, (p, q), fracdiff d, fracdiff ar, fracdiff ma)
         let a1 = simulate_arfima_1d0(0.2, 0.5, 4096, 2);
         let cases: [(&str, Vec<f64>, (usize, usize), f64, &[f64], &[f64]); 8] = [
-            ("arfima_d04", data_file("arfima_d04.csv"), (0, 0), 0.386858, &[], &[]),
-            ("arfima_d04", data_file("arfima_d04.csv"), (1, 0), 0.400046, &[-0.022084], &[]),
-            ("arfima_d04", data_file("arfima_d04.csv"), (0, 1), 0.400017, &[], &[0.021883]),
-            ("fgn_h07", data_file("fgn_h07.csv"), (0, 0), 0.246146, &[], &[]),
-            ("fgn_h07", data_file("fgn_h07.csv"), (1, 0), 0.198283, &[0.076836], &[]),
-            ("fgn_h07", data_file("fgn_h07.csv"), (0, 1), 0.199830, &[], &[-0.077450]),
+            (
+                "arfima_d04",
+                data_file("arfima_d04.csv"),
+                (0, 0),
+                0.386858,
+                &[],
+                &[],
+            ),
+            (
+                "arfima_d04",
+                data_file("arfima_d04.csv"),
+                (1, 0),
+                0.400046,
+                &[-0.022084],
+                &[],
+            ),
+            (
+                "arfima_d04",
+                data_file("arfima_d04.csv"),
+                (0, 1),
+                0.400017,
+                &[],
+                &[0.021883],
+            ),
+            (
+                "fgn_h07",
+                data_file("fgn_h07.csv"),
+                (0, 0),
+                0.246146,
+                &[],
+                &[],
+            ),
+            (
+                "fgn_h07",
+                data_file("fgn_h07.csv"),
+                (1, 0),
+                0.198283,
+                &[0.076836],
+                &[],
+            ),
+            (
+                "fgn_h07",
+                data_file("fgn_h07.csv"),
+                (0, 1),
+                0.199830,
+                &[],
+                &[-0.077450],
+            ),
             ("a1", a1.clone(), (1, 0), 0.172280, &[0.536786], &[]),
             ("a1", a1, (0, 1), 0.427945, &[], &[-0.262145]),
         ];
         for (name, x, (p, q), d, ar, ma) in cases {
             let fit = arfima_whittle(&x, &fixed(p, q)).unwrap().best;
             let tol = 0.5 * fit.d_stderr;
-            assert!((fit.d - d).abs() < tol, "{name} ({p},{q}): d {} vs R {d}", fit.d);
+            assert!(
+                (fit.d - d).abs() < tol,
+                "{name} ({p},{q}): d {} vs R {d}",
+                fit.d
+            );
             for (a, b) in fit.ar.iter().zip(ar) {
                 assert!((a - b).abs() < tol, "{name} ({p},{q}): ar {a} vs R {b}");
             }
@@ -713,7 +764,11 @@ mod tests {
         let x = simulate_arfima_1d0(0.3, 0.0, 4096, 5);
         let fit = arfima_whittle(&x, &fixed(0, 0)).unwrap().best;
         let theory = (6.0 / (std::f64::consts::PI.powi(2) * 4096.0)).sqrt();
-        assert!((fit.d_stderr / theory - 1.0).abs() < 0.02, "{} vs {theory}", fit.d_stderr);
+        assert!(
+            (fit.d_stderr / theory - 1.0).abs() < 0.02,
+            "{} vs {theory}",
+            fit.d_stderr
+        );
     }
 
     /// Coverage of the 95% interval d̂ ± 1.96 se over `reps` series, and the ratio of the mean
@@ -749,8 +804,14 @@ mod tests {
         ];
         for (d, phi, cfg, n) in cases {
             let (cov, ratio, bias) = coverage(d, phi, n, 200, &cfg);
-            eprintln!("d={d} phi={phi} {:?}: coverage {cov:.3}, se/sd {ratio:.3}, bias {bias:.4}", cfg.orders);
-            assert!((0.90..=0.99).contains(&cov), "d={d} phi={phi}: coverage {cov}");
+            eprintln!(
+                "d={d} phi={phi} {:?}: coverage {cov:.3}, se/sd {ratio:.3}, bias {bias:.4}",
+                cfg.orders
+            );
+            assert!(
+                (0.90..=0.99).contains(&cov),
+                "d={d} phi={phi}: coverage {cov}"
+            );
         }
     }
 }
