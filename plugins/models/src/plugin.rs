@@ -87,8 +87,24 @@ impl Model for Arfima {
                 .bounds(-0.5, 0.5)
                 .build(),
             )
-            .param(param::list("ar", &[], "AR coefficients phi_1..phi_p (stationary)").build())
-            .param(param::list("ma", &[], "MA coefficients theta_1..theta_q").build())
+            .param(
+                param::list(
+                    "ar",
+                    &[],
+                    "AR coefficients phi_1..phi_p (stationary): X_t = phi_1 X_(t-1) + ... + e_t; \
+                     same sign as R's arima and fracdiff",
+                )
+                .build(),
+            )
+            .param(
+                param::list(
+                    "ma",
+                    &[],
+                    "MA coefficients theta_1..theta_q with a plus sign: X_t = e_t + theta_1 e_(t-1) \
+                     + ...; as R's arima, the opposite of fracdiff's ma (fracdiff ma = -theta)",
+                )
+                .build(),
+            )
             .param(
                 param::float("sigma2", 1.0, "innovation variance")
                     .min(0.0)

@@ -20,6 +20,7 @@ pub mod dwt;
 pub mod fft;
 pub mod fgn;
 pub mod fluctuation;
+pub mod gof;
 pub mod ladder;
 pub mod lanes;
 pub mod optimize;

@@ -1,5 +1,6 @@
 //! The standard spectral plugin of lrdbench: `periodogram`, `gph`, `local_whittle` and
-//! `whittle`, each returning H with a standard error and a confidence interval.
+//! `whittle`, each returning H with a standard error and a confidence interval, and
+//! `arfima_whittle`, returning d (= H − ½) of an ARFIMA(p, d, q) fit.
 //!
 //! The kernels in [`kernel`] are pure functions over `&[f64]`, callable directly; [`plugin`]
 //! wraps them for the host.
@@ -20,6 +21,12 @@ pub mod plugin;
 lrdbench_plugin_api::export_plugin! {
     name: "spectral",
     version: env!("CARGO_PKG_VERSION"),
-    estimators: [plugin::Periodogram, plugin::Gph, plugin::LocalWhittle, plugin::Whittle],
+    estimators: [
+        plugin::Periodogram,
+        plugin::Gph,
+        plugin::LocalWhittle,
+        plugin::Whittle,
+        plugin::ArfimaWhittle
+    ],
     models: [],
 }

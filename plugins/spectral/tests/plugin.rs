@@ -6,7 +6,7 @@
 use lrdbench_plugin_api::abi::{ErrorKind, ParamValue};
 use lrdbench_plugin_api::abi_stable::std_types::ROption;
 use lrdbench_plugin_api::prelude::*;
-use lrdbench_plugin_spectral::plugin::{Gph, LocalWhittle, Periodogram, Whittle};
+use lrdbench_plugin_spectral::plugin::{ArfimaWhittle, Gph, LocalWhittle, Periodogram, Whittle};
 use lrdbench_test_kit::params;
 
 fn all() -> Vec<(&'static str, Box<dyn Estimator>)> {
@@ -15,6 +15,7 @@ fn all() -> Vec<(&'static str, Box<dyn Estimator>)> {
         ("gph", Box::new(Gph)),
         ("local_whittle", Box::new(LocalWhittle)),
         ("whittle", Box::new(Whittle)),
+        ("arfima_whittle", Box::new(ArfimaWhittle)),
     ]
 }
 
@@ -56,7 +57,12 @@ fn asymptotic_interval_is_symmetric_at_requested_level() {
             "{name}"
         );
         assert_eq!(ci.level, 0.9);
-        assert!((e.value - 0.7).abs() < 0.25, "{name}: {}", e.value);
+        let h = if e.estimand.as_str() == "d" {
+            e.value + 0.5
+        } else {
+            e.value
+        };
+        assert!((h - 0.7).abs() < 0.25, "{name}: {}", e.value);
     }
 }
 
@@ -157,4 +163,51 @@ fn affine_rescaling_leaves_estimates_unchanged() {
             b.value
         );
     }
+}
+
+#[test]
+fn arfima_whittle_reports_d_with_h_orders_and_coefficients() {
+    let x = lrdbench_plugin_spectral::kernel::arfima::simulate_arfima_1d0(0.2, 0.5, 4096, 7);
+    let e = ArfimaWhittle
+        .estimate(&x, &params(&ArfimaWhittle, &[]))
+        .unwrap();
+    assert_eq!(e.estimand.as_str(), "d");
+    let diag = |name: &str| {
+        e.diagnostics
+            .iter()
+            .find(|d| d.name.as_str() == name)
+            .map(|d| d.values.to_vec())
+            .unwrap()
+    };
+    let ci = e.ci.into_option().unwrap();
+    assert_eq!(diag("H"), vec![e.value + 0.5, ci.low + 0.5, ci.high + 0.5]);
+    // BIC over the 9 orders finds the AR(1) part (its φ̂ within 3 se of 0.5: se ≈ 0.04).
+    assert_eq!(diag("orders"), vec![1.0, 0.0]);
+    assert!((diag("ar")[0] - 0.5).abs() < 0.12, "{:?}", diag("ar"));
+    assert_eq!(diag("bic_candidates").len(), 27);
+    // d within 4 se (se ≈ 0.023 at n = 4096 for (1, d, 0)).
+    assert!((e.value - 0.2).abs() < 0.1, "{}", e.value);
+    // Fixed orders: only (0, d, 0) is the selected fit.
+    let fixed = ArfimaWhittle
+        .estimate(
+            &x,
+            &params(
+                &ArfimaWhittle,
+                &[("p", ParamValue::Int(0)), ("q", ParamValue::Int(0))],
+            ),
+        )
+        .unwrap();
+    assert_eq!(
+        fixed
+            .diagnostics
+            .iter()
+            .find(|d| d.name.as_str() == "orders")
+            .unwrap()
+            .values
+            .to_vec(),
+        vec![0.0, 0.0]
+    );
+    // One order without the other is a parameter error.
+    let half = ArfimaWhittle.estimate(&x, &params(&ArfimaWhittle, &[("p", ParamValue::Int(1))]));
+    assert_eq!(half.unwrap_err().kind, ErrorKind::Parameter);
 }

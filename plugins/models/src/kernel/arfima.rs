@@ -9,6 +9,9 @@
 //! u_t = x_t + Σ θ_j x_{t−j};   y_t = Σ φ_i y_{t−i} + u_t
 //! ```
 //!
+//! θ enters with a plus (R's `arima` convention): `ma = [θ₁]` is X_t = ε_t + θ₁ε_{t−1}. R's
+//! `fracdiff` writes 1 − θ₁B − …, so its `ma` is −θ; the AR signs agree.
+//!
 //! The MA filter is exact given q extra points of x. The AR filter starts from zero, so the
 //! first points are discarded: the burn-in lasts until the AR impulse response falls below
 //! 1e-12 of its peak, which makes the transient invisible in double precision. H = d + ½.

@@ -131,5 +131,6 @@ pub fn gph(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError> {
             fitted,
         }),
         warnings,
+        gof: Vec::new(),
     })
 }

@@ -4,6 +4,7 @@
 //! configuration, then works on the periodogram at the Fourier frequencies
 //! ([`lrdbench_numerics::fft`]).
 
+pub mod arfima;
 pub mod gph;
 mod lanes;
 pub mod local_whittle;
@@ -53,6 +54,9 @@ pub struct SpectralEstimate {
     pub fit: Option<FitPoints>,
     /// Warnings (estimate outside (0, 1), bandwidth clipped, optimum at a bound, …).
     pub warnings: Vec<String>,
+    /// The goodness-of-fit tests of the fitted model, by diagnostic name (none for the
+    /// semiparametric methods).
+    pub gof: Vec<(&'static str, lrdbench_numerics::gof::GofTest)>,
 }
 
 /// Resolves a bandwidth for a series of length `n` with `available` Fourier frequencies,

@@ -103,5 +103,6 @@ pub fn periodogram(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginEr
             fitted,
         }),
         warnings,
+        gof: Vec::new(),
     })
 }
