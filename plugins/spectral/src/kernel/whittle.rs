@@ -9,7 +9,7 @@ use lrdbench_numerics::spectral_density::{FgnCorrectionBuilder, FgnCorrectionPol
 use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
 
-use super::lanes::{self, dispatch, Lane, LaneKernel, LANES};
+use super::lanes::{self, dispatch, Lane, LaneKernel, LANES, V};
 use super::{range_warning, SpectralEstimate};
 
 /// Shortest series accepted.
