@@ -21,10 +21,10 @@
 //!
 //! impl Estimator for Lag1 {
 //!     fn describe(&self) -> ComponentDescriptor {
-//!         component(ComponentKind::Estimator, "lag1", Family::Temporal, "H")
+//!         estimator("lag1", Family::Temporal, "H")
 //!             .description("H from the lag-1 autocorrelation of fGn")
 //!             .reference("Beran (1994), Statistics for Long-Memory Processes, eq. 2.14")
-//!             .param(param::float("clip", 0.99, "largest |rho| used").bounds(0.0, 1.0).build())
+//!             .param(param::float("clip", 0.99, "largest |rho| used").bounds(0.0, 1.0))
 //!             .build()
 //!     }
 //!
@@ -49,7 +49,6 @@
 //!     name: "lag1",
 //!     version: "0.1.0",
 //!     estimators: [Lag1],
-//!     models: [],
 //! }
 //!
 //! # fn main() {
@@ -72,7 +71,7 @@ pub use abi::{
     PluginModule, PluginModuleRef, ScalingFit, TrueValue, API_VERSION,
 };
 pub use params::ParamError;
-pub use sdk::{component, param, Estimator, Model, Params};
+pub use sdk::{component, estimator, model, param, Choice, Estimator, Model, Params};
 
 /// Re-exported so that [`export_plugin!`] expands without the plugin naming abi_stable.
 pub use abi_stable;
@@ -83,5 +82,5 @@ pub mod prelude {
         ComponentDescriptor, ComponentKind, ErrorKind, Estimate, Family, Generated, ParamKind,
         PluginError,
     };
-    pub use crate::sdk::{component, param, Estimator, Model, Params};
+    pub use crate::sdk::{component, estimator, model, param, Choice, Estimator, Model, Params};
 }

@@ -112,6 +112,15 @@ impl Params {
         }
     }
 
+    /// An `enum` parameter declared with [`param::choice_of`], as its typed value.
+    pub fn choice<T: Choice>(&self, name: &str) -> T {
+        let given = self.str(name);
+        match T::CHOICES.iter().find(|(n, _)| *n == given) {
+            Some((_, v)) => *v,
+            None => panic!("plugin bug: parameter `{name}` = {given:?} is not one of its choices"),
+        }
+    }
+
     /// A `string` or `enum` parameter.
     pub fn str(&self, name: &str) -> &str {
         match self.get(name) {
@@ -277,8 +286,31 @@ impl Generated {
     }
 }
 
-/// Starts a component description: `component(kind, name, family, estimand)`, then chain
+/// Starts the description of an estimator: `estimator(name, family, estimand)`, then chain
 /// `.description(..)`, `.reference(..)`, `.param(..)` and finish with `.build()`.
+///
+/// # Example
+///
+/// ```
+/// use lrdbench_plugin_api::prelude::*;
+/// let d = estimator("lag1", Family::Temporal, "H")
+///     .param(param::float("clip", 0.99, "largest |rho| used").bounds(0.0, 1.0))
+///     .build();
+/// assert_eq!(d.kind, ComponentKind::Estimator);
+/// assert_eq!(d.params.len(), 1);
+/// ```
+pub fn estimator(name: &str, family: Family, estimand: &str) -> ComponentBuilder {
+    component(ComponentKind::Estimator, name, family, estimand)
+}
+
+/// Starts the description of a data model: `model(name, family, truth)`, then as
+/// [`estimator`].
+pub fn model(name: &str, family: Family, truth: &str) -> ComponentBuilder {
+    component(ComponentKind::Model, name, family, truth)
+}
+
+/// Starts a component description of either kind: `component(kind, name, family, estimand)`
+/// (see [`estimator`] and [`model`], which name the kind).
 pub fn component(
     kind: ComponentKind,
     name: &str,
@@ -311,9 +343,9 @@ impl ComponentBuilder {
         self.0.reference = text.into();
         self
     }
-    /// Adds a parameter (see [`param`]).
-    pub fn param(mut self, spec: ParamSpec) -> Self {
-        self.0.params.push(spec);
+    /// Adds a parameter (see [`param`]): a [`ParamSpec`] or a builder, no `.build()` needed.
+    pub fn param(mut self, spec: impl Into<ParamSpec>) -> Self {
+        self.0.params.push(spec.into());
         self
     }
     /// The finished descriptor.
@@ -389,6 +421,13 @@ pub mod param {
         b.0.choices = choices.iter().map(|c| RString::from(*c)).collect();
         b
     }
+    /// One of the values of the choice type `T`, with a default; read it back as a `T` with
+    /// [`Params::choice`](super::Params::choice), so the estimator matches on an enum rather
+    /// than on strings.
+    pub fn choice_of<T: Choice>(name: &str, default: T, help: &str) -> SpecBuilder {
+        let names: Vec<&str> = T::CHOICES.iter().map(|(n, _)| *n).collect();
+        choice(name, default.name(), &names, help)
+    }
     /// A list of numbers with a default.
     pub fn list(name: &str, default: &[f64], help: &str) -> SpecBuilder {
         spec(
@@ -429,6 +468,48 @@ pub mod param {
     impl From<SpecBuilder> for ParamSpec {
         fn from(b: SpecBuilder) -> ParamSpec {
             b.0
+        }
+    }
+}
+
+/// A parameter whose value is one of a fixed set of names, read as a typed value.
+///
+/// # Example
+///
+/// ```
+/// use lrdbench_plugin_api::prelude::*;
+/// use lrdbench_plugin_api::{Param, ParamValue};
+///
+/// #[derive(Debug, Clone, Copy, PartialEq)]
+/// enum Window {
+///     Hann,
+///     Box,
+/// }
+///
+/// impl Choice for Window {
+///     const CHOICES: &'static [(&'static str, Self)] = &[("hann", Window::Hann), ("box", Window::Box)];
+/// }
+///
+/// let d = estimator("e", Family::Spectral, "H")
+///     .param(param::choice_of("window", Window::Hann, "taper"))
+///     .build();
+/// assert_eq!(d.params[0].choices.len(), 2);
+/// let p = Params::from_resolved(vec![Param { name: "window".into(), value: ParamValue::Str("box".into()) }]);
+/// assert_eq!(p.choice::<Window>("window"), Window::Box);
+/// ```
+pub trait Choice: Copy + PartialEq + 'static {
+    /// Every value with its name, as the schema lists them.
+    const CHOICES: &'static [(&'static str, Self)];
+
+    /// The name of `self` in [`Choice::CHOICES`].
+    ///
+    /// # Panics
+    ///
+    /// If `self` is missing from [`Choice::CHOICES`] (a bug in the implementation).
+    fn name(self) -> &'static str {
+        match Self::CHOICES.iter().find(|(_, v)| *v == self) {
+            Some((n, _)) => n,
+            None => panic!("plugin bug: a value of a Choice type is missing from its CHOICES"),
         }
     }
 }
@@ -624,8 +705,9 @@ pub fn guarded<T>(f: impl FnOnce() -> Result<T, PluginError>) -> RResult<T, Plug
     }
 }
 
-/// Exports a plugin: its name, version, estimators and models. Expands to the root module that
-/// the host loads; every entry point runs under [`guarded`].
+/// Exports a plugin: its name, version, estimators and models (`models:` may be left out when
+/// the plugin has none). Expands to the root module that the host loads; every entry point
+/// runs under [`guarded`].
 ///
 /// ```text
 /// lrdbench_plugin_api::export_plugin! {
@@ -637,6 +719,18 @@ pub fn guarded<T>(f: impl FnOnce() -> Result<T, PluginError>) -> RResult<T, Plug
 /// ```
 #[macro_export]
 macro_rules! export_plugin {
+    (
+        name: $name:expr,
+        version: $version:expr,
+        estimators: [$($est:expr),* $(,)?] $(,)?
+    ) => {
+        $crate::export_plugin! {
+            name: $name,
+            version: $version,
+            estimators: [$($est),*],
+            models: [],
+        }
+    };
     (
         name: $name:expr,
         version: $version:expr,
@@ -748,6 +842,65 @@ mod tests {
         fn estimate(&self, _series: &[f64], params: &Params) -> Result<Estimate, PluginError> {
             Ok(Estimate::new(params.float("q"), "H"))
         }
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Taper {
+        Hann,
+        Flat,
+    }
+
+    impl Choice for Taper {
+        const CHOICES: &'static [(&'static str, Self)] =
+            &[("hann", Taper::Hann), ("flat", Taper::Flat)];
+    }
+
+    /// Reports its typed choice as the estimate: 1 for `hann`, 2 for `flat`.
+    struct Tapered;
+
+    impl Estimator for Tapered {
+        fn describe(&self) -> ComponentDescriptor {
+            estimator("tapered", Family::Other, "H")
+                .param(param::choice_of("taper", Taper::Flat, "a typed choice"))
+                .build()
+        }
+        fn estimate(&self, _series: &[f64], params: &Params) -> Result<Estimate, PluginError> {
+            let v = match params.choice::<Taper>("taper") {
+                Taper::Hann => 1.0,
+                Taper::Flat => 2.0,
+            };
+            Ok(Estimate::new(v, "H"))
+        }
+    }
+
+    #[test]
+    fn typed_choices_declare_their_names_and_read_back_as_values() {
+        let d = Tapered.describe();
+        assert_eq!(d.kind, ComponentKind::Estimator);
+        let names: Vec<&str> = d.params[0].choices.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names, ["hann", "flat"]);
+        let r = Registry::new("t", "0", vec![Box::new(Tapered)], vec![]);
+        let x: &[f64] = &[1.0];
+        let none: &[Param] = &[];
+        assert_eq!(r.estimate(0, x.into(), none.into()).unwrap().value, 2.0);
+        let hann = [Param {
+            name: "taper".into(),
+            value: ParamValue::Str("hann".into()),
+        }];
+        assert_eq!(
+            r.estimate(0, x.into(), (&hann[..]).into()).unwrap().value,
+            1.0
+        );
+        let bad = [Param {
+            name: "taper".into(),
+            value: ParamValue::Str("cosine".into()),
+        }];
+        let err = r.estimate(0, x.into(), (&bad[..]).into()).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Parameter);
+        assert_eq!(
+            model("m", Family::Other, "H").build().kind,
+            ComponentKind::Model
+        );
     }
 
     #[test]

@@ -129,6 +129,22 @@ pub fn demeaned_path(x: &[f64], input: Input, mean: f64) -> Vec<f64> {
 /// [`demeaned_path`] without SIMD: the same blocks, one term at a time (public so that tests
 /// can hold both builds to the same reference).
 pub fn demeaned_path_portable(x: &[f64], input: Input, mean: f64) -> Vec<f64> {
+    demeaned_path_body(x, input, mean)
+}
+
+/// [`demeaned_path_portable`] compiled for AVX2 and FMA: the yardstick the hand-written
+/// route of [`demeaned_path`] is benchmarked against (`benches/simd_routes.rs`), not a route
+/// of its own.
+#[doc(hidden)]
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub fn demeaned_path_portable_avx2(_cpu: Avx2Fma, x: &[f64], input: Input, mean: f64) -> Vec<f64> {
+    demeaned_path_body(x, input, mean)
+}
+
+/// The body of [`demeaned_path_portable`], inlined into each build of it.
+#[inline(always)]
+fn demeaned_path_body(x: &[f64], input: Input, mean: f64) -> Vec<f64> {
     let m = match input {
         Input::Increments => x.len(),
         Input::Path => x.len().saturating_sub(1),
