@@ -8,7 +8,7 @@ use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
 
 use super::lanes::{self, Lane, LANES, V};
-use super::{range_warning, SpectralEstimate};
+use super::SpectralEstimate;
 
 /// Shortest series accepted.
 pub const MIN_LENGTH: usize = 32;
@@ -555,7 +555,6 @@ pub fn whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError>
             min.x
         ));
     }
-    range_warning(min.x, &mut warnings);
     let information = match information {
         Some(i) => i,
         None => contrast.derivatives(min.x)?.2,
