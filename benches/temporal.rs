@@ -42,5 +42,30 @@ fn bootstrap(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, estimators, bootstrap);
+/// What the calibrated default interval costs over the regression interval it replaces: `dfa`
+/// and `aggvar` at n = 4,096 with `ci = auto` (table look-up and belt inversion) and
+/// `ci = asymptotic` (the regression t-interval, the interval before calibration), both with
+/// the parameters given, so both pay the same resolution.
+fn interval_cost(c: &mut Criterion) {
+    let reg = lrdbench_plugin_temporal::lrdbench_registry();
+    let x = lrdbench_numerics::fgn::fgn(0.7, 4096, 3).expect("fgn");
+    let mut g = c.benchmark_group("interval_cost_4096");
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    for name in ["dfa", "aggvar"] {
+        let idx = index(reg, name);
+        for ci in ["auto", "asymptotic"] {
+            let params = [Param {
+                name: "ci".into(),
+                value: ParamValue::Str(ci.into()),
+            }];
+            g.bench_function(format!("{name}/{ci}"), |b| {
+                b.iter(|| black_box(run(reg, idx, &x, &params)))
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, estimators, bootstrap, interval_cost);
 criterion_main!(benches);

@@ -170,6 +170,43 @@ pub struct PluginError {
     pub message: RString,
 }
 
+/// How a confidence interval was made, so every interval says what it is. An estimate without
+/// an interval has method `none` (see [`CiMethod::name_of`]).
+#[repr(u8)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CiMethod {
+    /// The method's own large-sample theory (e.g. the Whittle or GPH standard error).
+    Asymptotic,
+    /// The scaling regression's t-interval, which treats correlated log-log points as
+    /// independent: it undercovers, and is only shown when asked for (`ci = asymptotic`).
+    Regression,
+    /// Inverted from the estimator's sampling mean and SD under exact fGn, tabulated by
+    /// simulation for its default configuration.
+    Calibrated,
+    /// Generalised least squares with the covariance of the log-statistics.
+    Gls,
+    /// The parametric fGn bootstrap.
+    Bootstrap,
+}
+
+impl CiMethod {
+    /// The lowercase name used in tables, JSON and CSV.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CiMethod::Asymptotic => "asymptotic",
+            CiMethod::Regression => "regression",
+            CiMethod::Calibrated => "calibrated",
+            CiMethod::Gls => "gls",
+            CiMethod::Bootstrap => "bootstrap",
+        }
+    }
+
+    /// The name of an optional interval's method: `none` when there is no interval.
+    pub fn name_of(ci: Option<&Interval>) -> &'static str {
+        ci.map_or("none", |c| c.method.as_str())
+    }
+}
+
 /// A confidence interval.
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug, PartialEq)]
@@ -180,6 +217,8 @@ pub struct Interval {
     pub high: f64,
     /// Nominal coverage, e.g. 0.95.
     pub level: f64,
+    /// How it was made.
+    pub method: CiMethod,
 }
 
 /// The points of a scaling fit and the fitted line, for plots and diagnostics.

@@ -66,7 +66,7 @@ pub mod params;
 pub mod sdk;
 
 pub use abi::{
-    ComponentDescriptor, ComponentKind, ErrorKind, Estimate, Family, Generated, Interval,
+    CiMethod, ComponentDescriptor, ComponentKind, ErrorKind, Estimate, Family, Generated, Interval,
     NamedValues, Param, ParamKind, ParamSpec, ParamValue, PluginDescriptor, PluginError,
     PluginModule, PluginModuleRef, ScalingFit, TrueValue, API_VERSION,
 };
@@ -79,8 +79,8 @@ pub use abi_stable;
 /// Everything a plugin file needs: `use lrdbench_plugin_api::prelude::*;`.
 pub mod prelude {
     pub use crate::abi::{
-        ComponentDescriptor, ComponentKind, ErrorKind, Estimate, Family, Generated, ParamKind,
-        PluginError,
+        CiMethod, ComponentDescriptor, ComponentKind, ErrorKind, Estimate, Family, Generated,
+        ParamKind, PluginError,
     };
     pub use crate::sdk::{component, estimator, model, param, Choice, Estimator, Model, Params};
 }

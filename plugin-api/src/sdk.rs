@@ -11,7 +11,7 @@ use std::sync::Once;
 use abi_stable::std_types::{RBox, RCowStr, ROption, RResult, RSlice, RString, RVec};
 
 use crate::abi::{
-    ComponentDescriptor, ComponentKind, ErrorKind, Estimate, Family, Generated, Interval,
+    CiMethod, ComponentDescriptor, ComponentKind, ErrorKind, Estimate, Family, Generated, Interval,
     NamedValues, Param, ParamKind, ParamSpec, ParamValue, PluginDescriptor, PluginError,
     ScalingFit, TrueValue, API_VERSION,
 };
@@ -219,9 +219,25 @@ impl Estimate {
         self.stderr = ROption::RSome(stderr);
         self
     }
-    /// Sets the confidence interval.
-    pub fn with_ci(mut self, low: f64, high: f64, level: f64) -> Self {
-        self.ci = ROption::RSome(Interval { low, high, level });
+    /// Sets the confidence interval, made by the method's own theory
+    /// ([`CiMethod::Asymptotic`]); see [`Estimate::with_ci_method`] for others.
+    pub fn with_ci(self, low: f64, high: f64, level: f64) -> Self {
+        self.with_ci_method(low, high, level, CiMethod::Asymptotic)
+    }
+    /// Sets the confidence interval and how it was made.
+    pub fn with_ci_method(mut self, low: f64, high: f64, level: f64, method: CiMethod) -> Self {
+        self.ci = ROption::RSome(Interval {
+            low,
+            high,
+            level,
+            method,
+        });
+        self
+    }
+    /// Removes the interval and the standard error (a method that cannot give an honest one).
+    pub fn without_ci(mut self) -> Self {
+        self.ci = ROption::RNone;
+        self.stderr = ROption::RNone;
         self
     }
     /// Sets r² of the scaling fit.

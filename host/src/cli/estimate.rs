@@ -26,7 +26,7 @@ pub struct EstimateArgs {
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     pub params: Vec<String>,
     /// Print a JSON array of objects (estimator, estimand, value, stderr, ci_low, ci_high,
-    /// ci_level, r_squared, warnings, error, elapsed_ms)
+    /// ci_level, ci_method, r_squared, warnings, error, elapsed_ms)
     #[arg(long)]
     pub json: bool,
     /// Run each estimator in an isolated worker process

@@ -7,6 +7,7 @@ use lrdbench_host::data::{read_series, ColumnSelector};
 use lrdbench_host::estimate::{resolve_params, run_all, select, EstimateRow, RawParam};
 use lrdbench_host::invoke::{CallContext, Invoker};
 use lrdbench_host::settings::Settings;
+use lrdbench_plugin_api::CiMethod;
 use serde_json::{json, Value};
 
 use crate::cli::estimate::EstimateArgs;
@@ -58,6 +59,7 @@ fn row_json(r: &EstimateRow) -> Value {
                 "ci_low": ci.map(|c| c.low),
                 "ci_high": ci.map(|c| c.high),
                 "ci_level": ci.map(|c| c.level),
+                "ci_method": CiMethod::name_of(ci.as_ref()),
                 "r_squared": e.r_squared.into_option(),
                 "warnings": e.warnings.iter().map(|w| w.as_str()).collect::<Vec<_>>(),
                 "error": Value::Null,
@@ -72,6 +74,7 @@ fn row_json(r: &EstimateRow) -> Value {
             "ci_low": Value::Null,
             "ci_high": Value::Null,
             "ci_level": Value::Null,
+            "ci_method": Value::Null,
             "r_squared": Value::Null,
             "warnings": Vec::<String>::new(),
             "error": {"kind": err.kind.as_str(), "message": err.message},
@@ -85,25 +88,50 @@ fn fmt_opt(v: Option<f64>, digits: usize) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// The header of the interval column: its level when every interval shares one, e.g.
+/// `90% CI` under `-p level=0.9`.
+fn ci_header(rows: &[EstimateRow]) -> String {
+    let mut levels = rows
+        .iter()
+        .filter_map(|r| r.outcome.as_ref().ok())
+        .filter_map(|e| e.ci.into_option().map(|c| c.level));
+    match levels.next() {
+        Some(first) if levels.all(|l| l == first) => {
+            let pct = format!("{:.1}", first * 100.0);
+            format!("{}% CI", pct.trim_end_matches(".0"))
+        }
+        Some(_) => "CI (levels differ)".into(),
+        None => "CI".into(),
+    }
+}
+
 fn print_table(rows: &[EstimateRow], n: usize) {
     println!("n = {n}");
     println!(
-        "{:<16} {:<8} {:>8}  {:<19} {:>8} {:>7} {:>10}",
-        "ESTIMATOR", "ESTIMAND", "VALUE", "95% CI", "STDERR", "R²", "TIME"
+        "{:<16} {:<8} {:>8}  {:<19} {:<10} {:>8} {:>7} {:>10}",
+        "ESTIMATOR",
+        "ESTIMAND",
+        "VALUE",
+        ci_header(rows),
+        "CI METHOD",
+        "STDERR",
+        "R²",
+        "TIME"
     );
     for r in rows {
         match &r.outcome {
             Ok(e) => {
-                let ci =
-                    e.ci.into_option()
-                        .map(|c| format!("[{:.4}, {:.4}]", c.low, c.high))
-                        .unwrap_or_else(|| "-".into());
+                let interval = e.ci.into_option();
+                let ci = interval
+                    .map(|c| format!("[{:.4}, {:.4}]", c.low, c.high))
+                    .unwrap_or_else(|| "-".into());
                 println!(
-                    "{:<16} {:<8} {:>8.4}  {:<19} {:>8} {:>7} {:>8.2}ms",
+                    "{:<16} {:<8} {:>8.4}  {:<19} {:<10} {:>8} {:>7} {:>8.2}ms",
                     r.estimator,
                     e.estimand.as_str(),
                     e.value,
                     ci,
+                    CiMethod::name_of(interval.as_ref()),
                     fmt_opt(e.stderr.into_option(), 4),
                     fmt_opt(e.r_squared.into_option(), 3),
                     r.elapsed_ms

@@ -12,7 +12,8 @@
 
 use abi_stable::std_types::{RBox, ROption, RString, RVec};
 use lrdbench_plugin_api::{
-    ErrorKind, Estimate, Generated, Interval, NamedValues, Param, ParamValue, ScalingFit, TrueValue,
+    CiMethod, ErrorKind, Estimate, Generated, Interval, NamedValues, Param, ParamValue, ScalingFit,
+    TrueValue,
 };
 
 use crate::invoke::{CallError, CallErrorKind};
@@ -547,6 +548,7 @@ impl<'a> Writer<'a> {
                 self.f64(ci.low);
                 self.f64(ci.high);
                 self.f64(ci.level);
+                self.u8(ci.method as u8);
             }
             ROption::RNone => self.u8(0),
         }
@@ -614,6 +616,17 @@ impl<'a> Reader<'a> {
     }
     fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.array::<1>()?[0])
+    }
+    fn ci_method(&mut self) -> Result<CiMethod, DecodeError> {
+        let at = self.pos;
+        Ok(match self.u8()? {
+            0 => CiMethod::Asymptotic,
+            1 => CiMethod::Regression,
+            2 => CiMethod::Calibrated,
+            3 => CiMethod::Gls,
+            4 => CiMethod::Bootstrap,
+            tag => return Err(DecodeError::BadTag { tag, at }),
+        })
     }
     fn flag(&mut self) -> Result<bool, DecodeError> {
         let at = self.pos;
@@ -712,6 +725,7 @@ impl<'a> Reader<'a> {
                 low: self.f64()?,
                 high: self.f64()?,
                 level: self.f64()?,
+                method: self.ci_method()?,
             })
         } else {
             ROption::RNone

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lrdbench_analytics::event::StepType;
-use lrdbench_plugin_api::{Param, ParamValue};
+use lrdbench_plugin_api::{CiMethod, Param, ParamValue};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +57,10 @@ pub struct CellRecord {
     pub ci_high: Option<f64>,
     /// Nominal level of its interval.
     pub ci_level: Option<f64>,
+    /// How the interval was made (`calibrated`, `asymptotic`, `bootstrap`, …; `none` for a
+    /// valid estimate without one).
+    #[serde(default)]
+    pub ci_method: Option<String>,
     /// r² of the scaling fit.
     pub r_squared: Option<f64>,
     /// Whether the cell produced a usable estimate.
@@ -542,6 +546,7 @@ fn run_cell(
         ci_low: None,
         ci_high: None,
         ci_level: None,
+        ci_method: None,
         r_squared: None,
         valid: false,
         error_kind: None,
@@ -587,6 +592,7 @@ fn run_cell(
             record.ci_low = ci.map(|c| c.low);
             record.ci_high = ci.map(|c| c.high);
             record.ci_level = ci.map(|c| c.level);
+            record.ci_method = Some(CiMethod::name_of(ci.as_ref()).to_string());
             record.r_squared = est.r_squared.into_option();
             record.warnings = est.warnings.iter().map(|w| w.to_string()).collect();
             record.valid = true;
@@ -632,6 +638,7 @@ mod tests {
             ci_low: Some(value - 0.1 / 3.0),
             ci_high: Some(value + 0.1 / 3.0),
             ci_level: Some(0.95),
+            ci_method: Some("calibrated".into()),
             r_squared: Some(1.0 - 1e-3 / 7.0),
             valid: true,
             error_kind: None,

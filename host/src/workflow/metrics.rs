@@ -67,6 +67,9 @@ pub struct MetricRow {
     pub nominal_level: Option<f64>,
     /// Mean interval width.
     pub ci_width: Option<f64>,
+    /// The interval methods of the valid cells, distinct and sorted, joined by `+`
+    /// (`calibrated`, `asymptotic+none`, …; empty without valid cells).
+    pub ci_methods: String,
     /// Valid over attempted.
     pub validity: f64,
     /// Median wall time per call, ms.
@@ -183,6 +186,13 @@ fn summarize(
         coverage: (ni > 0.0).then(|| covered as f64 / ni),
         nominal_level: (ni > 0.0).then(|| intervals.iter().map(|i| i.2).sum::<f64>() / ni),
         ci_width: (ni > 0.0).then(|| intervals.iter().map(|i| i.1 - i.0).sum::<f64>() / ni),
+        ci_methods: valid
+            .iter()
+            .filter_map(|c| c.ci_method.as_deref())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join("+"),
         validity: if cells.is_empty() {
             0.0
         } else {
@@ -362,6 +372,7 @@ mod tests {
             ci_low: ci.map(|c| c.0),
             ci_high: ci.map(|c| c.1),
             ci_level: ci.map(|_| 0.95),
+            ci_method: Some(if ci.is_some() { "calibrated" } else { "none" }.into()),
             r_squared: None,
             valid: value.is_some(),
             error_kind: None,

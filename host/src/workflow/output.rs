@@ -74,6 +74,7 @@ pub fn write_estimates(path: &Path, run_id: &str, records: &[CellRecord]) -> std
         "ci_low",
         "ci_high",
         "ci_level",
+        "ci_method",
         "r_squared",
         "valid",
         "error_kind",
@@ -103,6 +104,7 @@ pub fn write_estimates(path: &Path, run_id: &str, records: &[CellRecord]) -> std
         f.opt(r.ci_low)?;
         f.opt(r.ci_high)?;
         f.opt(r.ci_level)?;
+        f.text(r.ci_method.as_deref().unwrap_or_default())?;
         f.opt(r.r_squared)?;
         f.text(if r.valid { "true" } else { "false" })?;
         f.text(r.error_kind.as_deref().unwrap_or_default())?;
@@ -144,6 +146,7 @@ pub fn write_metrics(path: &Path, rows: &[MetricRow], strata: &[String]) -> std:
             "coverage",
             "nominal_level",
             "ci_width",
+            "ci_methods",
             "runtime_ms",
         ]
         .map(String::from),
@@ -168,6 +171,7 @@ pub fn write_metrics(path: &Path, rows: &[MetricRow], strata: &[String]) -> std:
             opt(m.coverage),
             opt(m.nominal_level),
             opt(m.ci_width),
+            m.ci_methods.clone(),
             opt(m.runtime_ms),
         ]);
         w.write_record(&rec)?;
@@ -230,13 +234,13 @@ pub fn leaderboard_markdown(
     weights: &BTreeMap<String, f64>,
 ) -> String {
     let mut s = format!("# Leaderboard: {name}\n\n");
-    s += "| rank | estimator | score | MAE | bias | RMSE | coverage (n) | CI width | validity | median time |\n";
+    s += "| rank | estimator | score | MAE | bias | RMSE | coverage (n, CI method) | CI width | validity | median time |\n";
     s += "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for r in rows {
         let m = &r.metrics;
         let _ = writeln!(
             s,
-            "| {} | {} | {:.2} | {} | {} | {} | {} ({}) | {} | {:.1}% ({}/{}) | {} ms |",
+            "| {} | {} | {:.2} | {} | {} | {} | {} ({}, {}) | {} | {:.1}% ({}/{}) | {} ms |",
             r.rank,
             r.estimator,
             r.score,
@@ -245,6 +249,7 @@ pub fn leaderboard_markdown(
             f(m.rmse, 4),
             f(m.coverage, 3),
             m.with_interval,
+            m.ci_methods,
             f(m.ci_width, 3),
             100.0 * m.validity,
             m.valid,
@@ -593,12 +598,12 @@ pub fn report_html(
         cores = machine.cores,
         os = html_escape(&machine.os),
     );
-    html += "<h2>Leaderboard</h2>\n<table><tr><th>rank</th><th>estimator</th><th>score</th><th>MAE</th><th>bias</th><th>RMSE</th><th>coverage (n)</th><th>CI width</th><th>validity</th><th>median time (ms)</th></tr>\n";
+    html += "<h2>Leaderboard</h2>\n<table><tr><th>rank</th><th>estimator</th><th>score</th><th>MAE</th><th>bias</th><th>RMSE</th><th>coverage (n, CI method)</th><th>CI width</th><th>validity</th><th>median time (ms)</th></tr>\n";
     for r in leaderboard {
         let m = &r.metrics;
         let _ = writeln!(
             html,
-            "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ({})</td><td>{}</td><td>{:.1}% ({}/{})</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ({}, {})</td><td>{}</td><td>{:.1}% ({}/{})</td><td>{}</td></tr>",
             r.rank,
             html_escape(&r.estimator),
             r.score,
@@ -607,6 +612,7 @@ pub fn report_html(
             f(m.rmse, 4),
             f(m.coverage, 3),
             m.with_interval,
+            html_escape(&m.ci_methods),
             f(m.ci_width, 3),
             100.0 * m.validity,
             m.valid,

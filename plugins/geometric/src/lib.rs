@@ -13,6 +13,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod calibration;
 pub mod kernel;
 pub mod plugin;
 

@@ -1,8 +1,11 @@
 //! ABI glue: `higuchi` and `ghe` as [`Estimator`]s, with the shared uncertainty parameters.
 
-use lrdbench_numerics::bootstrap::{uncertainty_params, Uncertainty};
+use std::sync::OnceLock;
+
+use lrdbench_numerics::bootstrap::{uncertainty_params, Calibrated, Uncertainty};
 use lrdbench_plugin_api::prelude::*;
 
+use crate::calibration;
 use crate::kernel::ghe::{ghe, GheConfig};
 use crate::kernel::higuchi::{higuchi, HiguchiConfig};
 use crate::kernel::{Demeaning, Input};
@@ -79,7 +82,14 @@ impl Estimator for Higuchi {
             input: Input::Increments,
             ..cfg
         };
-        u.finish(&fit, "H", x, |r| higuchi(r, &rep).map(|f| f.h))
+        static DEFAULTS: OnceLock<Params> = OnceLock::new();
+        u.finish(
+            &fit,
+            "H",
+            x,
+            Calibrated::check(&calibration::HIGUCHI, params, &DEFAULTS, || self.describe()),
+            |r| higuchi(r, &rep).map(|f| f.h),
+        )
     }
 }
 
@@ -132,6 +142,13 @@ impl Estimator for Ghe {
             input: Input::Increments,
             ..cfg
         };
-        u.finish(&fit, "H", x, |r| ghe(r, &rep).map(|f| f.h))
+        static DEFAULTS: OnceLock<Params> = OnceLock::new();
+        u.finish(
+            &fit,
+            "H",
+            x,
+            Calibrated::check(&calibration::GHE, params, &DEFAULTS, || self.describe()),
+            |r| ghe(r, &rep).map(|f| f.h),
+        )
     }
 }

@@ -117,3 +117,10 @@ fn estimates_carry_fit_and_interval() {
         assert!(ci.low < e.value && e.value < ci.high);
     }
 }
+
+/// The default interval is calibrated (see `fgn_grid::assert_calibrated` for the tolerances).
+#[test]
+fn default_intervals_are_calibrated_on_fgn() {
+    fgn_grid::assert_calibrated(lrdbench_registry(), "higuchi");
+    fgn_grid::assert_calibrated(lrdbench_registry(), "ghe");
+}

@@ -14,6 +14,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod calibration;
 pub mod kernel;
 pub mod plugin;
 

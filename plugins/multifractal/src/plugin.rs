@@ -1,10 +1,13 @@
 //! ABI glue: `mfdfa` as an [`Estimator`], with the shared uncertainty parameters.
 
-use lrdbench_numerics::bootstrap::{uncertainty_params, Uncertainty};
+use std::sync::OnceLock;
+
+use lrdbench_numerics::bootstrap::{uncertainty_params, Calibrated, Uncertainty};
 use lrdbench_numerics::fluctuation::{Order, Segments};
 use lrdbench_numerics::scaling::FitWeights;
 use lrdbench_plugin_api::prelude::*;
 
+use crate::calibration;
 use crate::kernel::mfdfa::{mfdfa, MfdfaConfig};
 
 /// The default q grid: symmetric, integer, and including 2 (the Hurst exponent).
@@ -101,7 +104,14 @@ impl Estimator for Mfdfa {
             q: vec![2.0],
             ..cfg.clone()
         };
-        let est = u.finish(fit, "H", x, |r| mfdfa(r, &cfg2).map(|s| s.fits[0].h))?;
+        static DEFAULTS: OnceLock<Params> = OnceLock::new();
+        let est = u.finish(
+            fit,
+            "H",
+            x,
+            Calibrated::check(&calibration::MFDFA, params, &DEFAULTS, || self.describe()),
+            |r| mfdfa(r, &cfg2).map(|s| s.fits[0].h),
+        )?;
         let stderrs = spec.fits.iter().map(|f| f.stderr).collect();
         Ok(est
             .with_diagnostic("q", spec.q.clone())

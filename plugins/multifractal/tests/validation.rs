@@ -146,3 +146,9 @@ fn mfdfa_rejects_bad_input_with_typed_errors() {
     .unwrap();
     assert!(diagnostic(&e, "h(q)").iter().all(|v| v.is_finite()));
 }
+
+/// The default interval is calibrated (see `fgn_grid::assert_calibrated` for the tolerances).
+#[test]
+fn default_intervals_are_calibrated_on_fgn() {
+    fgn_grid::assert_calibrated(lrdbench_registry(), "mfdfa");
+}

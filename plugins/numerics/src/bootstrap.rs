@@ -25,8 +25,14 @@
 //! `std::thread::available_parallelism()` scoped threads; replicate r always comes from pair
 //! ⌊r/2⌋'s seed and lands in slot r, so the interval is bit-identical for any thread count.
 
-use lrdbench_plugin_api::{param, Estimate, ParamSpec, Params, PluginError};
+use std::sync::OnceLock;
 
+use lrdbench_plugin_api::params::resolve;
+use lrdbench_plugin_api::{
+    param, CiMethod, ComponentDescriptor, Estimate, ParamSpec, Params, PluginError,
+};
+
+use crate::calibration::{changed_params, Calibration};
 use crate::fgn::DaviesHarte;
 use crate::scaling::{normal_quantile, HurstFit};
 
@@ -218,8 +224,13 @@ fn replicate_values(
 
 /// Which interval an estimator reports, as chosen by the `ci` parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CiMethod {
-    /// The method's own theory, or the scaling regression where there is none (fast).
+pub enum CiChoice {
+    /// The default: the calibrated interval (see [`crate::calibration`]) for the tabulated
+    /// default configuration; otherwise the method's theory interval where it has one, and
+    /// none (with a warning) where its only interval is the scaling regression's.
+    Auto,
+    /// The method's own interval: its theory's, or for scaling fits the regression t-interval
+    /// (reported as `regression`; it undercovers).
     Asymptotic,
     /// The parametric fGn bootstrap of this module.
     Bootstrap,
@@ -229,8 +240,8 @@ pub enum CiMethod {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Uncertainty {
     /// Interval method.
-    pub method: CiMethod,
-    /// Bootstrap settings (level also used by the asymptotic interval).
+    pub method: CiChoice,
+    /// Bootstrap settings (level also used by the other intervals).
     pub bootstrap: BootstrapConfig,
 }
 
@@ -240,9 +251,10 @@ pub fn uncertainty_params() -> Vec<ParamSpec> {
     vec![
         param::choice(
             "ci",
-            "asymptotic",
-            &["asymptotic", "bootstrap"],
-            "interval: asymptotic (regression-based for scaling fits) or parametric fGn bootstrap",
+            "auto",
+            &["auto", "asymptotic", "bootstrap"],
+            "interval: auto (calibrated by simulation for the default settings), asymptotic \
+             (the method's theory, or the scaling regression) or parametric fGn bootstrap",
         )
         .build(),
         param::int("replicates", 200, "bootstrap replicates (ci = bootstrap)")
@@ -257,6 +269,31 @@ pub fn uncertainty_params() -> Vec<ParamSpec> {
     ]
 }
 
+/// An estimate this many sampling SDs or more outside (0, 1) earns a warning: fewer would fire
+/// on genuine fGn near the ends (a Gaussian exceeds 3 SDs once in 740 draws).
+pub const RANGE_SDS: f64 = 3.0;
+
+/// The warning for an estimate outside (0, 1) by more than [`RANGE_SDS`] standard errors (by
+/// any amount when there is no standard error), or `None`.
+pub fn range_warning(h: f64, stderr: Option<f64>) -> Option<String> {
+    let margin = stderr
+        .filter(|s| s.is_finite())
+        .map_or(0.0, |s| RANGE_SDS * s);
+    if h > -margin && h < 1.0 + margin {
+        return None;
+    }
+    Some(match stderr {
+        Some(s) => format!(
+            "estimate {h:.4} is outside (0, 1) by more than {RANGE_SDS} standard errors \
+             ({s:.4}): the series may not be stationary fGn-like noise (a path? differencing \
+             gives its increments)"
+        ),
+        None => format!(
+            "estimate {h:.4} is outside (0, 1): the series may not be stationary fGn-like noise"
+        ),
+    })
+}
+
 impl Uncertainty {
     /// Reads the four parameters of [`uncertainty_params`].
     ///
@@ -265,11 +302,12 @@ impl Uncertainty {
     /// `parameter` for an unknown `ci` value or a level outside (0, 1).
     pub fn from_params(params: &Params) -> Result<Uncertainty, PluginError> {
         let method = match params.str("ci") {
-            "asymptotic" => CiMethod::Asymptotic,
-            "bootstrap" => CiMethod::Bootstrap,
+            "auto" => CiChoice::Auto,
+            "asymptotic" => CiChoice::Asymptotic,
+            "bootstrap" => CiChoice::Bootstrap,
             other => {
                 return Err(PluginError::parameter(format!(
-                    "ci must be asymptotic or bootstrap, got `{other}`"
+                    "ci must be auto, asymptotic or bootstrap, got `{other}`"
                 )))
             }
         };
@@ -290,9 +328,8 @@ impl Uncertainty {
         })
     }
 
-    /// Turns a scaling fit into the reported estimate: the regression interval, or with
-    /// `ci = bootstrap` the parametric bootstrap interval and standard error (re-running
-    /// `estimate` on each replicate). r², the fit and the warnings are kept either way.
+    /// Turns a scaling fit into the reported estimate (see [`Uncertainty::settle`]); r², the
+    /// fit and the warnings are kept whatever the interval.
     ///
     /// # Errors
     ///
@@ -302,9 +339,10 @@ impl Uncertainty {
         fit: &HurstFit,
         estimand: &str,
         series: &[f64],
+        calibration: Calibrated<'_>,
         estimate: impl Fn(&[f64]) -> Result<f64, PluginError> + Sync,
     ) -> Result<Estimate, PluginError> {
-        self.settle(fit.to_estimate(estimand), series, estimate)
+        self.settle_with(fit.to_estimate(estimand), series, calibration, estimate)
     }
 
     /// The estimate `h` of `estimand` with the normal interval h ± z·`stderr` at this level:
@@ -318,10 +356,44 @@ impl Uncertainty {
         )
     }
 
-    /// Settles the interval of `out`, which carries its method's own (asymptotic or regression)
-    /// interval: kept as is, or with `ci = bootstrap` replaced by the parametric bootstrap
-    /// interval and standard error around `out.value`, with the replicate counts as
-    /// diagnostics and a warning for a clamped H or failed replicates.
+    /// Settles the interval of `out`, which carries its method's own interval (labelled
+    /// `asymptotic` or `regression`):
+    ///
+    /// - `ci = bootstrap`: replaced by the parametric bootstrap interval and standard error
+    ///   around `out.value`, with the replicate counts as diagnostics and a warning for a
+    ///   clamped H or failed replicates;
+    /// - `ci = asymptotic`: kept;
+    /// - `ci = auto`: the calibrated interval when `calibration` applies; otherwise an
+    ///   `asymptotic` interval is kept and a `regression` one is dropped with a warning (it
+    ///   undercovers, and nothing calibrated exists for these settings).
+    ///
+    /// Then the warning for an estimate outside (0, 1) is added when it is out by more than
+    /// [`RANGE_SDS`] standard errors.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`parametric_fgn_ci`].
+    pub fn settle_with(
+        &self,
+        out: Estimate,
+        series: &[f64],
+        calibration: Calibrated<'_>,
+        estimate: impl Fn(&[f64]) -> Result<f64, PluginError> + Sync,
+    ) -> Result<Estimate, PluginError> {
+        let out = match self.method {
+            CiChoice::Asymptotic => out,
+            CiChoice::Bootstrap => self.bootstrap_settle(out, series, estimate)?,
+            CiChoice::Auto => self.auto_settle(out, series.len(), calibration),
+        };
+        let stderr = out.stderr.into_option();
+        Ok(match range_warning(out.value, stderr) {
+            Some(w) => out.with_warning(w),
+            None => out,
+        })
+    }
+
+    /// [`Uncertainty::settle_with`] for an estimator without a calibration table: its own
+    /// interval stands unless `ci = bootstrap`.
     ///
     /// # Errors
     ///
@@ -332,15 +404,60 @@ impl Uncertainty {
         series: &[f64],
         estimate: impl Fn(&[f64]) -> Result<f64, PluginError> + Sync,
     ) -> Result<Estimate, PluginError> {
-        if self.method == CiMethod::Asymptotic {
-            return Ok(out);
+        self.settle_with(out, series, Calibrated::NotApplicable, estimate)
+    }
+
+    fn auto_settle(&self, out: Estimate, n: usize, calibration: Calibrated<'_>) -> Estimate {
+        let level = self.bootstrap.level;
+        match calibration {
+            Calibrated::Table(table) => {
+                let ci = table.interval(out.value, n, level);
+                let out = out.with_stderr(ci.stderr).with_ci_method(
+                    ci.low,
+                    ci.high,
+                    level,
+                    CiMethod::Calibrated,
+                );
+                if ci.extrapolated_below {
+                    out.with_warning(format!(
+                        "n = {n} is below the shortest calibrated length (2^{}): the interval \
+                         extrapolates the sampling SD",
+                        table.log2_n_min
+                    ))
+                } else {
+                    out
+                }
+            }
+            Calibrated::Changed(names) => {
+                let regression = out
+                    .ci
+                    .into_option()
+                    .is_some_and(|c| c.method == CiMethod::Regression);
+                if !regression {
+                    return out;
+                }
+                out.without_ci().with_warning(format!(
+                    "no interval: the calibrated interval holds for the default settings only \
+                     ({} changed) and the scaling regression's undercovers; use ci = bootstrap",
+                    names.join(", ")
+                ))
+            }
+            Calibrated::NotApplicable => out,
         }
+    }
+
+    fn bootstrap_settle(
+        &self,
+        out: Estimate,
+        series: &[f64],
+        estimate: impl Fn(&[f64]) -> Result<f64, PluginError> + Sync,
+    ) -> Result<Estimate, PluginError> {
         let h = out.value;
         let (_, sd) = crate::validate::mean_sd(series);
         let b = parametric_fgn_ci(h, series.len(), sd, &self.bootstrap, estimate)?;
         let mut out = out
             .with_stderr(b.stderr)
-            .with_ci(b.low, b.high, b.level)
+            .with_ci_method(b.low, b.high, b.level, CiMethod::Bootstrap)
             .with_diagnostic("bootstrap_replicates_used", vec![b.used as f64])
             .with_diagnostic("bootstrap_replicates_failed", vec![b.failed as f64]);
         if b.simulated_h != h {
@@ -356,6 +473,41 @@ impl Uncertainty {
             ));
         }
         Ok(out)
+    }
+}
+
+/// Whether a calibration table applies to a call (built by [`Calibrated::check`]).
+#[derive(Debug, Clone)]
+pub enum Calibrated<'a> {
+    /// The call uses the tabulated (default) configuration.
+    Table(&'a Calibration),
+    /// The call changes these parameters from the tabulated configuration.
+    Changed(Vec<String>),
+    /// The estimator has no table: its own interval stands.
+    NotApplicable,
+}
+
+impl<'a> Calibrated<'a> {
+    /// `Table(table)` when `params` equal the component's defaults (uncertainty parameters
+    /// aside), `Changed(names)` otherwise. The defaults are resolved from `describe` once, into
+    /// `cell`.
+    pub fn check(
+        table: &'a Calibration,
+        params: &Params,
+        cell: &'static OnceLock<Params>,
+        describe: impl FnOnce() -> ComponentDescriptor,
+    ) -> Calibrated<'a> {
+        let defaults = cell.get_or_init(|| {
+            // A schema whose defaults do not resolve has a required parameter: nothing can equal
+            // "the defaults", so every call counts as changed (an empty default set).
+            Params::from_resolved(resolve(&describe().params, &[]).unwrap_or_default())
+        });
+        let changed = changed_params(params, defaults);
+        if changed.is_empty() {
+            Calibrated::Table(table)
+        } else {
+            Calibrated::Changed(changed)
+        }
     }
 }
 
@@ -384,6 +536,17 @@ fn quantile(sorted: &[f64], p: f64) -> f64 {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn range_warning_needs_three_standard_errors() {
+        // 1.05 with se 0.03 is 1.7 se out: plausible noise at H = 0.95, no warning; 1.15 is
+        // 5 se out. Without a standard error any excursion is flagged.
+        assert!(range_warning(1.05, Some(0.03)).is_none());
+        assert!(range_warning(1.15, Some(0.03)).is_some());
+        assert!(range_warning(-0.2, Some(0.05)).is_some());
+        assert!(range_warning(1.01, None).is_some());
+        assert!(range_warning(0.5, None).is_none());
+    }
 
     #[test]
     fn quantile_interpolates_type_7() {

@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod bootstrap;
+pub mod calibration;
 pub mod cpu;
 pub mod dwt;
 pub mod fft;

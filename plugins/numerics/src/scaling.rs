@@ -1,7 +1,7 @@
 //! From scaling points to an estimate of H: the regression, its standard error and interval,
 //! r², the fitted line and the warnings every scaling estimator reports the same way.
 
-use lrdbench_plugin_api::{Estimate, PluginError};
+use lrdbench_plugin_api::{CiMethod, Estimate, PluginError};
 
 use crate::regression::{ols, wls, LineFit, WeightScale};
 
@@ -67,8 +67,9 @@ pub const FEW_SCALES: usize = 4;
 ///
 /// The interval is H ± t_{k−2, (1+level)/2} · se(H). It treats the scaling points as
 /// independent, which they are not (the statistics at neighbouring scales share data), so it
-/// is a regression-based interval, documented as such; estimators offer the parametric
-/// bootstrap (see [`crate::bootstrap`]) for an interval that accounts for the dependence.
+/// undercovers (20–60% for a nominal 95% on fGn); it is labelled `regression` and replaced by
+/// default with the calibrated interval of [`crate::calibration`] (see
+/// [`crate::bootstrap::Uncertainty::settle`]).
 ///
 /// # Errors
 ///
@@ -123,11 +124,6 @@ pub fn fit_hurst_weighted(
             x.len()
         ));
     }
-    if !(0.0 < h && h < 1.0) {
-        warnings.push(format!(
-            "estimate {h:.4} is outside (0, 1): the series may not be stationary fGn-like noise"
-        ));
-    }
     Ok(HurstFit {
         h,
         stderr,
@@ -153,7 +149,7 @@ impl HurstFit {
     pub fn to_estimate(&self, estimand: &str) -> Estimate {
         let mut e = Estimate::new(self.h, estimand)
             .with_stderr(self.stderr)
-            .with_ci(self.ci_low, self.ci_high, self.level)
+            .with_ci_method(self.ci_low, self.ci_high, self.level, CiMethod::Regression)
             .with_r_squared(self.line.r_squared)
             .with_fit(
                 self.x_label,
@@ -350,12 +346,16 @@ mod tests {
     }
 
     #[test]
-    fn fit_hurst_recovers_exact_line_and_warns_outside_unit_interval() {
+    fn fit_hurst_recovers_exact_line_and_labels_its_interval_regression() {
         let x: Vec<f64> = (1..=6).map(|v| v as f64).collect();
         let y: Vec<f64> = x.iter().map(|v| 1.2 * v + 0.3).collect();
         let f = fit_hurst(x, y, ("log s", "log F"), SlopeMap::IDENTITY, 0.95).unwrap();
         assert!((f.h - 1.2).abs() < 1e-12);
-        assert!(f.warnings.iter().any(|w| w.contains("outside (0, 1)")));
+        let e = f.to_estimate("H");
+        assert_eq!(
+            e.ci.into_option().map(|c| c.method),
+            Some(CiMethod::Regression)
+        );
     }
 
     #[test]

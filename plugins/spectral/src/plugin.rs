@@ -1,10 +1,13 @@
 //! ABI glue: the `Estimator` implementations that read parameters, call the kernels and build
 //! the returned `Estimate` with its uncertainty.
 
-use lrdbench_numerics::bootstrap::{uncertainty_params, Uncertainty};
+use std::sync::OnceLock;
+
+use lrdbench_numerics::bootstrap::{uncertainty_params, Calibrated, Uncertainty};
 use lrdbench_plugin_api::prelude::*;
 use lrdbench_plugin_api::sdk::ComponentBuilder;
 
+use crate::calibration;
 use crate::kernel::{
     arfima, gph, local_whittle, periodogram, whittle, Bandwidth, SpectralEstimate,
 };
@@ -53,6 +56,7 @@ fn finish(
     x: &[f64],
     est: SpectralEstimate,
     params: &Params,
+    calibration: Calibrated<'_>,
     kernel: &(dyn Fn(&[f64]) -> Result<SpectralEstimate, PluginError> + Sync),
 ) -> Result<Estimate, PluginError> {
     let unc = Uncertainty::from_params(params)?;
@@ -71,7 +75,7 @@ fn finish(
     for (name, t) in est.gof {
         out = out.with_diagnostic(name, vec![t.statistic, t.z, t.p_value]);
     }
-    unc.settle(out, x, |s| kernel(s).map(|e| e.h))
+    unc.settle_with(out, x, calibration, |s| kernel(s).map(|e| e.h))
 }
 
 /// `periodogram`: log-periodogram slope at the lowest frequencies.
@@ -116,7 +120,11 @@ impl Estimator for Periodogram {
             },
         };
         let kernel = move |s: &[f64]| periodogram::periodogram(s, &cfg);
-        finish(x, kernel(x)?, params, &kernel)
+        static DEFAULTS: OnceLock<Params> = OnceLock::new();
+        let calibration = Calibrated::check(&calibration::PERIODOGRAM, params, &DEFAULTS, || {
+            self.describe()
+        });
+        finish(x, kernel(x)?, params, calibration, &kernel)
     }
 }
 
@@ -146,7 +154,10 @@ impl Estimator for Gph {
             pool: params.usize("pool"),
         };
         let kernel = move |s: &[f64]| gph::gph(s, &cfg);
-        finish(x, kernel(x)?, params, &kernel)
+        static DEFAULTS: OnceLock<Params> = OnceLock::new();
+        let calibration =
+            Calibrated::check(&calibration::GPH, params, &DEFAULTS, || self.describe());
+        finish(x, kernel(x)?, params, calibration, &kernel)
     }
 }
 
@@ -171,7 +182,11 @@ impl Estimator for LocalWhittle {
             bandwidth: bandwidth_of(params),
         };
         let kernel = move |s: &[f64]| local_whittle::local_whittle(s, &cfg);
-        finish(x, kernel(x)?, params, &kernel)
+        static DEFAULTS: OnceLock<Params> = OnceLock::new();
+        let calibration = Calibrated::check(&calibration::LOCAL_WHITTLE, params, &DEFAULTS, || {
+            self.describe()
+        });
+        finish(x, kernel(x)?, params, calibration, &kernel)
     }
 }
 
@@ -189,7 +204,10 @@ impl Estimator for Whittle {
     fn estimate(&self, x: &[f64], params: &Params) -> Result<Estimate, PluginError> {
         let cfg = whittle::Config { tolerance: 1e-7 };
         let kernel = move |s: &[f64]| whittle::whittle(s, &cfg);
-        finish(x, kernel(x)?, params, &kernel)
+        static DEFAULTS: OnceLock<Params> = OnceLock::new();
+        let calibration =
+            Calibrated::check(&calibration::WHITTLE, params, &DEFAULTS, || self.describe());
+        finish(x, kernel(x)?, params, calibration, &kernel)
     }
 }
 

@@ -7,6 +7,10 @@
 
 #![allow(clippy::unwrap_used)] // Tests: a failed unwrap is the assertion.
 
+use lrdbench_test_kit as fgn_grid;
+
+use lrdbench_plugin_spectral::lrdbench_registry;
+
 use lrdbench_numerics::fgn::DaviesHarte;
 use lrdbench_plugin_api::PluginError;
 use lrdbench_plugin_spectral::kernel::{
@@ -109,4 +113,13 @@ fn periodogram_beats_peer_mae() {
     let s = run("periodogram", |x| periodogram::periodogram(x, &cfg));
     // Peer: lrdbench Periodogram (= its GPH core), MAE 0.070 (docs/peer-measurements.md §2).
     assert!(s.mae <= 0.070, "MAE {}", s.mae);
+}
+
+/// The default interval is calibrated (see `fgn_grid::assert_calibrated` for the tolerances).
+#[test]
+fn default_intervals_are_calibrated_on_fgn() {
+    fgn_grid::assert_calibrated(lrdbench_registry(), "periodogram");
+    fgn_grid::assert_calibrated(lrdbench_registry(), "gph");
+    fgn_grid::assert_calibrated(lrdbench_registry(), "local_whittle");
+    fgn_grid::assert_calibrated(lrdbench_registry(), "whittle");
 }

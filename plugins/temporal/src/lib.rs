@@ -18,6 +18,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod calibration;
 pub mod kernel;
 pub mod plugin;
 

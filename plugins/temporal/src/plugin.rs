@@ -1,12 +1,15 @@
 //! ABI glue: the temporal estimators as [`Estimator`]s, their parameter schemas, and the
 //! uncertainty settings shared by every estimator (`ci`, `replicates`, `seed`, `level`).
 
-use lrdbench_numerics::bootstrap::{uncertainty_params, Uncertainty};
+use std::sync::OnceLock;
+
+use lrdbench_numerics::bootstrap::{uncertainty_params, Calibrated, Uncertainty};
 use lrdbench_numerics::fluctuation::{Order, Segments};
 use lrdbench_numerics::scaling::FitWeights;
 use lrdbench_plugin_api::prelude::*;
 use lrdbench_plugin_api::ComponentDescriptor;
 
+use crate::calibration;
 use crate::kernel::absmom::absmom;
 use crate::kernel::aggvar::{aggvar, BiasCorrection, BlockConfig};
 use crate::kernel::dfa::{dfa, DfaConfig};
@@ -105,7 +108,14 @@ impl Estimator for Rs {
             level: u.bootstrap.level,
         };
         let fit = rs(x, &cfg)?;
-        u.finish(&fit, ESTIMAND, x, |r| rs(r, &cfg).map(|f| f.h))
+        static DEFAULTS: OnceLock<Params> = OnceLock::new();
+        u.finish(
+            &fit,
+            ESTIMAND,
+            x,
+            Calibrated::check(&calibration::RS, params, &DEFAULTS, || self.describe()),
+            |r| rs(r, &cfg).map(|f| f.h),
+        )
     }
 }
 
@@ -157,7 +167,14 @@ impl Estimator for Dfa {
         let u = Uncertainty::from_params(params)?;
         let cfg = Dfa::config(params, u.bootstrap.level)?;
         let fit = dfa(x, &cfg)?;
-        u.finish(&fit, ESTIMAND, x, |r| dfa(r, &cfg).map(|f| f.h))
+        static DEFAULTS: OnceLock<Params> = OnceLock::new();
+        u.finish(
+            &fit,
+            ESTIMAND,
+            x,
+            Calibrated::check(&calibration::DFA, params, &DEFAULTS, || self.describe()),
+            |r| dfa(r, &cfg).map(|f| f.h),
+        )
     }
 }
 
@@ -195,7 +212,14 @@ impl Estimator for Dma {
             level: u.bootstrap.level,
         };
         let fit = dma(x, &cfg)?;
-        u.finish(&fit, ESTIMAND, x, |r| dma(r, &cfg).map(|f| f.h))
+        static DEFAULTS: OnceLock<Params> = OnceLock::new();
+        u.finish(
+            &fit,
+            ESTIMAND,
+            x,
+            Calibrated::check(&calibration::DMA, params, &DEFAULTS, || self.describe()),
+            |r| dma(r, &cfg).map(|f| f.h),
+        )
     }
 }
 
@@ -244,7 +268,14 @@ impl Estimator for Aggvar {
         let u = Uncertainty::from_params(params)?;
         let cfg = block_config(params, u.bootstrap.level);
         let fit = aggvar(x, &cfg)?;
-        u.finish(&fit, ESTIMAND, x, |r| aggvar(r, &cfg).map(|f| f.h))
+        static DEFAULTS: OnceLock<Params> = OnceLock::new();
+        u.finish(
+            &fit,
+            ESTIMAND,
+            x,
+            Calibrated::check(&calibration::AGGVAR, params, &DEFAULTS, || self.describe()),
+            |r| aggvar(r, &cfg).map(|f| f.h),
+        )
     }
 }
 
@@ -264,7 +295,14 @@ impl Estimator for Absmom {
         let u = Uncertainty::from_params(params)?;
         let cfg = block_config(params, u.bootstrap.level);
         let fit = absmom(x, &cfg)?;
-        u.finish(&fit, ESTIMAND, x, |r| absmom(r, &cfg).map(|f| f.h))
+        static DEFAULTS: OnceLock<Params> = OnceLock::new();
+        u.finish(
+            &fit,
+            ESTIMAND,
+            x,
+            Calibrated::check(&calibration::ABSMOM, params, &DEFAULTS, || self.describe()),
+            |r| absmom(r, &cfg).map(|f| f.h),
+        )
     }
 }
 
@@ -294,6 +332,13 @@ impl Estimator for Varres {
             level: u.bootstrap.level,
         };
         let fit = varres(x, &cfg)?;
-        u.finish(&fit, ESTIMAND, x, |r| varres(r, &cfg).map(|f| f.h))
+        static DEFAULTS: OnceLock<Params> = OnceLock::new();
+        u.finish(
+            &fit,
+            ESTIMAND,
+            x,
+            Calibrated::check(&calibration::VARRES, params, &DEFAULTS, || self.describe()),
+            |r| varres(r, &cfg).map(|f| f.h),
+        )
     }
 }

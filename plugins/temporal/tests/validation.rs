@@ -196,3 +196,14 @@ fn h_is_invariant_under_affine_rescaling() {
         );
     }
 }
+
+/// The default interval is calibrated (see `fgn_grid::assert_calibrated` for the tolerances).
+#[test]
+fn default_intervals_are_calibrated_on_fgn() {
+    fgn_grid::assert_calibrated(lrdbench_registry(), "rs");
+    fgn_grid::assert_calibrated(lrdbench_registry(), "dfa");
+    fgn_grid::assert_calibrated(lrdbench_registry(), "dma");
+    fgn_grid::assert_calibrated(lrdbench_registry(), "aggvar");
+    fgn_grid::assert_calibrated(lrdbench_registry(), "absmom");
+    fgn_grid::assert_calibrated(lrdbench_registry(), "varres");
+}

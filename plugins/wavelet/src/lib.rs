@@ -15,6 +15,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod calibration;
 pub mod kernel;
 pub mod plugin;
 

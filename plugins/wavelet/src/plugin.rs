@@ -1,10 +1,13 @@
 //! ABI glue: the `Estimator` implementations that read parameters, call the kernels and build
 //! the returned `Estimate` with its uncertainty.
 
-use lrdbench_numerics::bootstrap::{uncertainty_params, Uncertainty};
+use std::sync::OnceLock;
+
+use lrdbench_numerics::bootstrap::{uncertainty_params, Calibrated, Uncertainty};
 use lrdbench_plugin_api::prelude::*;
 use lrdbench_plugin_api::sdk::ComponentBuilder;
 
+use crate::calibration;
 use crate::kernel::{wavelet_av, wavelet_whittle, Correction, WaveletEstimate};
 
 /// The octave and filter parameters both estimators take.
@@ -74,6 +77,7 @@ fn finish(
     x: &[f64],
     est: WaveletEstimate,
     params: &Params,
+    calibration: Calibrated<'_>,
     kernel: &(dyn Fn(&[f64]) -> Result<WaveletEstimate, PluginError> + Sync),
 ) -> Result<Estimate, PluginError> {
     let unc = Uncertainty::from_params(params)?;
@@ -92,7 +96,7 @@ fn finish(
     for w in est.warnings {
         out = out.with_warning(w);
     }
-    unc.settle(out, x, |s| kernel(s).map(|e| e.h))
+    unc.settle_with(out, x, calibration, |s| kernel(s).map(|e| e.h))
 }
 
 /// `wavelet_av`: the Abry–Veitch log-scale diagram.
@@ -115,7 +119,11 @@ impl Estimator for WaveletAv {
             correction: correction(params),
         };
         let kernel = move |s: &[f64]| wavelet_av::wavelet_av(s, &cfg);
-        finish(x, kernel(x)?, params, &kernel)
+        static DEFAULTS: OnceLock<Params> = OnceLock::new();
+        let calibration = Calibrated::check(&calibration::WAVELET_AV, params, &DEFAULTS, || {
+            self.describe()
+        });
+        finish(x, kernel(x)?, params, calibration, &kernel)
     }
 }
 
@@ -146,6 +154,11 @@ impl Estimator for WaveletWhittle {
             correction: correction(params),
         };
         let kernel = move |s: &[f64]| wavelet_whittle::wavelet_whittle(s, &cfg);
-        finish(x, kernel(x)?, params, &kernel)
+        static DEFAULTS: OnceLock<Params> = OnceLock::new();
+        let calibration =
+            Calibrated::check(&calibration::WAVELET_WHITTLE, params, &DEFAULTS, || {
+                self.describe()
+            });
+        finish(x, kernel(x)?, params, calibration, &kernel)
     }
 }

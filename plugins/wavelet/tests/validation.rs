@@ -7,6 +7,10 @@
 
 #![allow(clippy::unwrap_used)] // Tests: a failed unwrap is the assertion.
 
+use lrdbench_test_kit as fgn_grid;
+
+use lrdbench_plugin_wavelet::lrdbench_registry;
+
 use lrdbench_numerics::fgn::DaviesHarte;
 use lrdbench_plugin_api::PluginError;
 use lrdbench_plugin_wavelet::kernel::{wavelet_av, wavelet_whittle, Correction, WaveletEstimate};
@@ -144,4 +148,11 @@ fn low_h_is_not_biased_upward_at_large_n() {
             }
         }
     }
+}
+
+/// The default interval is calibrated (see `fgn_grid::assert_calibrated` for the tolerances).
+#[test]
+fn default_intervals_are_calibrated_on_fgn() {
+    fgn_grid::assert_calibrated(lrdbench_registry(), "wavelet_av");
+    fgn_grid::assert_calibrated(lrdbench_registry(), "wavelet_whittle");
 }

@@ -66,8 +66,11 @@ pub fn score(
             let e = call(registry, name, &x, params).unwrap();
             assert!(e.value.is_finite());
             ae += (e.value - h).abs();
-            let ci = e.ci.unwrap();
-            covered += usize::from(ci.low <= h && h <= ci.high);
+            // Non-default settings of a scaling estimator have no interval (`ci = auto`):
+            // they count as not covered, so a coverage assertion on them fails loudly.
+            if let Some(ci) = e.ci.into_option() {
+                covered += usize::from(ci.low <= h && h <= ci.high);
+            }
             count += 1;
         }
     }
@@ -87,4 +90,73 @@ pub fn params(est: &dyn Estimator, given: &[(&str, ParamValue)]) -> Params {
         })
         .collect();
     Params::from_resolved(resolve(&est.describe().params, &given).unwrap())
+}
+
+/// Series per H in [`calibrated_coverage`]: with 400, the binomial SD of a 0.95 coverage is
+/// 0.011, so [0.91, 0.99] is a ±3.6 SD band; the SD of the empirical SD is 3.5% of it.
+pub const CALIBRATION_SERIES: u64 = 400;
+
+/// Per H: (coverage of the default interval, mean width ÷ (3.92 × empirical SD), the share of
+/// intervals labelled `calibrated`) over [`CALIBRATION_SERIES`] fGn series of length `n`,
+/// seeded apart from the tables' own simulation (see `examples/calibrate.rs`).
+pub fn calibrated_coverage(
+    registry: &Registry,
+    name: &str,
+    n: usize,
+    hs: &[f64],
+) -> Vec<(f64, f64, f64)> {
+    hs.iter()
+        .map(|&h| {
+            let plan = DaviesHarte::new(h, n).unwrap();
+            let (mut values, mut covered, mut width, mut labelled) = (Vec::new(), 0, 0.0, 0);
+            for s in 0..CALIBRATION_SERIES {
+                let e = call(registry, name, &plan.sample(77_000 + s), &[]).unwrap();
+                let ci = e.ci.unwrap();
+                covered += usize::from(ci.low <= h && h <= ci.high);
+                width += ci.high - ci.low;
+                labelled += usize::from(ci.method == lrdbench_plugin_api::CiMethod::Calibrated);
+                values.push(e.value);
+            }
+            let m = values.len() as f64;
+            let mean = values.iter().sum::<f64>() / m;
+            let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m - 1.0)).sqrt();
+            let out = (
+                covered as f64 / m,
+                width / m / (3.92 * sd),
+                labelled as f64 / m,
+            );
+            eprintln!(
+                "{name} n = {n}, H = {h}: coverage {:.3}, width ratio {:.2}",
+                out.0, out.1
+            );
+            out
+        })
+        .collect()
+}
+
+/// Asserts the calibration of `name`'s default interval at n = 1024 and 4096 for H in
+/// {0.2, 0.5, 0.8}: coverage in [0.91, 0.99] (see [`CALIBRATION_SERIES`]) and width within
+/// ±20% of 3.92 × the empirical SD (the tables' and this check's SDs each carry 3.5% noise).
+pub fn assert_calibrated(registry: &Registry, name: &str) {
+    for n in [1024, 4096] {
+        for (h, (cov, ratio, labelled)) in [0.2, 0.5, 0.8].into_iter().zip(calibrated_coverage(
+            registry,
+            name,
+            n,
+            &[0.2, 0.5, 0.8],
+        )) {
+            assert_eq!(
+                labelled, 1.0,
+                "{name}: every default interval is calibrated"
+            );
+            assert!(
+                (0.91..=0.99).contains(&cov),
+                "{name} n={n} H={h}: coverage {cov}"
+            );
+            assert!(
+                (0.8..=1.2).contains(&ratio),
+                "{name} n={n} H={h}: width ratio {ratio}"
+            );
+        }
+    }
 }

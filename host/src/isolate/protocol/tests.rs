@@ -18,6 +18,7 @@ fn full_estimate() -> Estimate {
             low: 0.67,
             high: 0.75,
             level: 0.95,
+            method: lrdbench_plugin_api::CiMethod::Calibrated,
         }),
         r_squared: ROption::RSome(0.998),
         fit: ROption::RSome(RBox::new(ScalingFit {

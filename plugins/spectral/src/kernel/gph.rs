@@ -5,7 +5,7 @@ use lrdbench_numerics::regression::{wls, WeightScale};
 use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
 
-use super::{fit_error, range_warning, resolve_bandwidth, Bandwidth, FitPoints, SpectralEstimate};
+use super::{fit_error, resolve_bandwidth, Bandwidth, FitPoints, SpectralEstimate};
 
 /// Shortest series accepted.
 pub const MIN_LENGTH: usize = 64;
@@ -116,7 +116,6 @@ pub fn gph(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError> {
     let w = vec![1.0 / trigamma; blocks];
     let fit = wls(&lx, &ly, &w, WeightScale::InverseVariance).map_err(|e| fit_error("gph", e))?;
     let h = 0.5 - fit.slope;
-    range_warning(h, &mut warnings);
     let fitted = lx.iter().map(|v| fit.at(*v)).collect();
     Ok(SpectralEstimate {
         h,

@@ -7,7 +7,7 @@ use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
 
 use super::lanes::{self, dispatch, Lane, LaneKernel, LANES};
-use super::{range_warning, resolve_bandwidth, Bandwidth, SpectralEstimate};
+use super::{resolve_bandwidth, Bandwidth, SpectralEstimate};
 
 /// Shortest series accepted.
 pub const MIN_LENGTH: usize = 128;
@@ -116,7 +116,6 @@ pub fn local_whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, Plugin
         ));
     }
     let h = root.x + 0.5;
-    range_warning(h, &mut warnings);
     Ok(SpectralEstimate {
         h,
         stderr: 0.5 / ss.sqrt(),

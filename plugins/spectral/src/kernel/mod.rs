@@ -106,15 +106,6 @@ pub(crate) fn resolve_bandwidth(
     }
 }
 
-/// Adds the warning for an estimate outside (0, 1).
-pub(crate) fn range_warning(h: f64, warnings: &mut Vec<String>) {
-    if !(h > 0.0 && h < 1.0) {
-        warnings.push(format!(
-            "estimate H = {h:.4} is outside (0, 1): not a stationary long-memory fGn value"
-        ));
-    }
-}
-
 /// Maps a regression failure to a typed error.
 pub(crate) fn fit_error(method: &str, e: lrdbench_numerics::regression::FitError) -> PluginError {
     PluginError::numerical(format!("{method}: regression failed: {e}"))

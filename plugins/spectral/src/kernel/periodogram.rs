@@ -6,7 +6,7 @@ use lrdbench_numerics::regression::ols;
 use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
 
-use super::{fit_error, range_warning, resolve_bandwidth, Bandwidth, FitPoints, SpectralEstimate};
+use super::{fit_error, resolve_bandwidth, Bandwidth, FitPoints, SpectralEstimate};
 
 /// Shortest series accepted.
 pub const MIN_LENGTH: usize = 64;
@@ -88,7 +88,6 @@ pub fn periodogram(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginEr
     }
     let fit = ols(&lx, &ly).map_err(|e| fit_error("periodogram", e))?;
     let h = 0.5 * (1.0 - fit.slope);
-    range_warning(h, &mut warnings);
     let fitted = lx.iter().map(|v| fit.at(*v)).collect();
     Ok(SpectralEstimate {
         h,

@@ -10,7 +10,7 @@ use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
 
 use super::lanes::{self, dispatch, Lane, LaneKernel, LANES, V};
-use super::{range_warning, SpectralEstimate};
+use super::SpectralEstimate;
 
 /// Shortest series accepted.
 pub const MIN_LENGTH: usize = 32;
@@ -645,7 +645,6 @@ pub fn whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError>
             min.x
         ));
     }
-    range_warning(min.x, &mut warnings);
     let (beran, score, gof_warning) = goodness_of_fit(&contrast, min.x, x.len())?;
     warnings.extend(gof_warning);
     let information = match information {

@@ -175,15 +175,6 @@ pub(crate) const MAX_NEWTON_STEPS: usize = 20;
 /// far below any standard error. From the uncorrected estimate this takes 2–3 evaluations.
 pub(crate) const NEWTON_STEP: f64 = 1e-5;
 
-/// Adds the warning for an estimate outside (0, 1).
-pub(crate) fn range_warning(h: f64, warnings: &mut Vec<String>) {
-    if !(h > 0.0 && h < 1.0) {
-        warnings.push(format!(
-            "estimate H = {h:.4} is outside (0, 1): not a stationary long-memory fGn value"
-        ));
-    }
-}
-
 /// Trigamma ψ′(x), x > 0: recurrence up to x ≥ 20, then the asymptotic series
 /// (Abramowitz & Stegun 6.4.12) through x^−11, whose first omitted term is 691/(2730 x¹³) <
 /// 4e-18; about 1e-15 relative.

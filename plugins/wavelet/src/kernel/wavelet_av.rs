@@ -5,8 +5,8 @@ use lrdbench_numerics::scaling::digamma;
 use lrdbench_plugin_api::PluginError;
 
 use super::{
-    octave_energies, range_warning, trigamma, Diagram, FgnCurvature, WaveletEstimate, H_CLAMP,
-    MAX_NEWTON_STEPS, NEWTON_STEP,
+    octave_energies, trigamma, Diagram, FgnCurvature, WaveletEstimate, H_CLAMP, MAX_NEWTON_STEPS,
+    NEWTON_STEP,
 };
 pub use super::{Config, Correction, MIN_COEFFICIENTS};
 
@@ -145,7 +145,6 @@ pub fn wavelet_av(x: &[f64], cfg: &Config) -> Result<WaveletEstimate, PluginErro
         fit = regress(&ys)?;
     }
     let h = 0.5 * (fit.slope + 1.0);
-    range_warning(h, &mut warnings);
     let fitted = xs.iter().map(|v| fit.at(*v)).collect();
     let first = octaves.first().map_or(0, |o| o.j);
     let last = octaves.last().map_or(0, |o| o.j);

@@ -4,8 +4,7 @@ use lrdbench_numerics::optimize::{newton_root, Minimum};
 use lrdbench_plugin_api::PluginError;
 
 use super::{
-    octave_energies, range_warning, Diagram, FgnCurvature, WaveletEstimate, H_CLAMP,
-    MAX_NEWTON_STEPS, NEWTON_STEP,
+    octave_energies, Diagram, FgnCurvature, WaveletEstimate, H_CLAMP, MAX_NEWTON_STEPS, NEWTON_STEP,
 };
 pub use super::{Config, Correction, MIN_COEFFICIENTS};
 
@@ -140,7 +139,6 @@ pub fn wavelet_whittle(x: &[f64], cfg: &Config) -> Result<WaveletEstimate, Plugi
         warnings.extend(w);
     }
     let h = d + 0.5;
-    range_warning(h, &mut warnings);
     let info: f64 = 2.0
         * ln2
         * ln2
