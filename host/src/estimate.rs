@@ -154,10 +154,12 @@ pub fn resolve_params(
                         .iter()
                         .find(|s| s.name == p.name.as_str())?;
                     Some(
-                        ParamValue::parse_as(spec.kind, &p.value).map(|value| Param {
-                            name: p.name.as_str().into(),
-                            value,
-                        }),
+                        ParamValue::parse_as(spec.kind, &p.value)
+                            .map(|value| Param {
+                                name: p.name.as_str().into(),
+                                value,
+                            })
+                            .map_err(|message| format!("parameter `{}`: {message}", p.name)),
                     )
                 })
                 .collect::<Result<_, _>>()
@@ -181,20 +183,41 @@ pub fn run_all(
     series: &[f64],
     ctx: &CallContext,
 ) -> Vec<EstimateRow> {
-    handles
-        .iter()
-        .zip(params)
-        .map(|(h, p)| {
-            let start = Instant::now();
-            let outcome = invoker.estimate(h, series, p, ctx);
-            EstimateRow {
-                estimator: h.name().to_string(),
-                estimand: h.descriptor.estimand.to_string(),
-                outcome,
-                elapsed_ms: start.elapsed().as_secs_f64() * 1e3,
-            }
-        })
-        .collect()
+    let mut rows = Vec::with_capacity(handles.len());
+    let _: Result<(), std::convert::Infallible> =
+        run_each(invoker, handles, params, series, ctx, |row| {
+            rows.push(row.clone());
+            Ok(())
+        });
+    rows
+}
+
+/// As [`run_all`], handing each row to `done` as soon as its call returns, so that what has
+/// been computed is out before a later estimator can crash an in-process host. An error from
+/// `done` stops before the next call.
+///
+/// # Errors
+///
+/// The first error of `done`.
+pub fn run_each<E>(
+    invoker: &Invoker,
+    handles: &[ComponentHandle<'_>],
+    params: &[Vec<Param>],
+    series: &[f64],
+    ctx: &CallContext,
+    mut done: impl FnMut(&EstimateRow) -> Result<(), E>,
+) -> Result<(), E> {
+    for (h, p) in handles.iter().zip(params) {
+        let start = Instant::now();
+        let outcome = invoker.estimate(h, series, p, ctx);
+        done(&EstimateRow {
+            estimator: h.name().to_string(),
+            estimand: h.descriptor.estimand.to_string(),
+            outcome,
+            elapsed_ms: start.elapsed().as_secs_f64() * 1e3,
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

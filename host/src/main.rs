@@ -1,7 +1,9 @@
 //! The `lrdbench-host` binary: parse → resolve → run → exit code.
 //!
 //! Exit codes: 0 success; 1 a runtime error, or a command that finished with failures (an
-//! estimator that failed, a plugin that would not load); 2 a usage error (from clap).
+//! estimator that failed, a plugin that would not load); 2 a usage error (from clap, or an
+//! unknown estimator, parameter, column or plugin directory); 130 when stopped by Ctrl-C. A
+//! closed standard output (`| head`) ends the program quietly with 0.
 
 mod cli;
 mod commands;
@@ -17,9 +19,10 @@ fn main() -> ExitCode {
     let cli = cli::parse();
     match commands::run(cli) {
         Ok(code) => code,
+        Err(e) if commands::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(commands::exit_code_of(&e))
         }
     }
 }

@@ -24,7 +24,9 @@ pub enum ScaffoldError {
 }
 
 /// Creates `<parent>/<name>/` with a `Cargo.toml` and a one-file estimator plugin whose library
-/// is `lrdbench_plugin_<name>`, depending on the interface crate at `api_path`.
+/// is `lrdbench_plugin_<name>`. It depends on the interface crate at `api_path`, written as a
+/// path relative to the new crate so that the two can move together (a checkout copied or
+/// cloned elsewhere still builds), or, without `api_path`, on the published version.
 ///
 /// # Errors
 ///
@@ -32,7 +34,7 @@ pub enum ScaffoldError {
 pub fn scaffold_plugin(
     name: &str,
     parent: &Path,
-    api_path: &Path,
+    api_path: Option<&Path>,
 ) -> Result<PathBuf, ScaffoldError> {
     let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
         && name
@@ -55,7 +57,21 @@ pub fn scaffold_plugin(
         }
         std::fs::write(&path, text).map_err(|source| ScaffoldError::Io { path, source })
     };
-    let api = api_path.display().to_string().replace('\\', "/");
+    std::fs::create_dir_all(&dir).map_err(|source| ScaffoldError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let dependency = match api_path {
+        Some(api) => {
+            let crate_dir = dir.canonicalize().map_err(|source| ScaffoldError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            let relative = relative_path(&crate_dir, api).display().to_string();
+            format!("{{ path = \"{}\" }}", relative.replace('\\', "/"))
+        }
+        None => format!("\"{}\"", lrdbench_plugin_api::API_VERSION),
+    };
     write(
         "Cargo.toml",
         format!(
@@ -72,7 +88,7 @@ name = "lrdbench_plugin_{name}"
 crate-type = ["cdylib", "rlib"]
 
 [dependencies]
-lrdbench-plugin-api = {{ path = "{api}" }}
+lrdbench-plugin-api = {dependency}
 "#,
             dash = name.replace('_', "-"),
         ),
@@ -134,6 +150,22 @@ lrdbench_plugin_api::export_plugin! {{
     Ok(dir)
 }
 
+/// The path that leads from directory `from` to `to`, both absolute and free of `..`: up to
+/// their common ancestor, then down.
+fn relative_path(from: &Path, to: &Path) -> PathBuf {
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut rel = PathBuf::new();
+    for _ in common..from.len() {
+        rel.push("..");
+    }
+    for c in &to[common..] {
+        rel.push(c);
+    }
+    rel
+}
+
 fn type_name(name: &str) -> String {
     name.split('_')
         .filter(|p| !p.is_empty())
@@ -155,9 +187,48 @@ mod tests {
     fn scaffold_rejects_bad_names() {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(
-            scaffold_plugin("Bad-Name", dir.path(), dir.path()),
+            scaffold_plugin("Bad-Name", dir.path(), Some(dir.path())),
             Err(ScaffoldError::InvalidName(_))
         ));
+    }
+
+    #[test]
+    fn relative_path_goes_up_to_the_common_ancestor_then_down() {
+        assert_eq!(
+            relative_path(
+                Path::new("/a/b/plugins/mine"),
+                Path::new("/a/b/src/plugin-api")
+            ),
+            PathBuf::from("../../src/plugin-api")
+        );
+        assert_eq!(
+            relative_path(Path::new("/a"), Path::new("/a/api")),
+            PathBuf::from("api")
+        );
+    }
+
+    #[test]
+    fn scaffold_manifest_has_no_absolute_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let api = root.join("checkout/plugin-api");
+        std::fs::create_dir_all(&api).unwrap();
+        let created = scaffold_plugin("mine", &root.join("elsewhere"), Some(&api)).unwrap();
+        let manifest = std::fs::read_to_string(created.join("Cargo.toml")).unwrap();
+        assert!(
+            manifest.contains(r#"lrdbench-plugin-api = { path = "../../checkout/plugin-api" }"#),
+            "{manifest}"
+        );
+        assert!(!manifest.contains(root.to_str().unwrap()), "{manifest}");
+        let created = scaffold_plugin("other", &root, None).unwrap();
+        let manifest = std::fs::read_to_string(created.join("Cargo.toml")).unwrap();
+        assert!(
+            manifest.contains(&format!(
+                "lrdbench-plugin-api = \"{}\"",
+                lrdbench_plugin_api::API_VERSION
+            )),
+            "{manifest}"
+        );
     }
 
     #[test]

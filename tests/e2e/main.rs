@@ -5,6 +5,7 @@
 mod support;
 
 mod analytics;
+mod cli;
 mod generate;
 mod isolation;
 mod plugins;

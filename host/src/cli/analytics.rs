@@ -6,7 +6,12 @@ use clap::{Args, Subcommand};
 #[derive(Debug, Subcommand)]
 pub enum AnalyticsCommand {
     /// Show whether recording is on, privacy mode, the store's path, event counts and size
-    Status,
+    Status {
+        /// Print a JSON object (recording, disabled_by, privacy, retention_days, store,
+        /// calls, failed_calls, workflow_steps, store_bytes, journal_bytes, journals)
+        #[arg(long)]
+        json: bool,
+    },
     /// Turn recording on (privacy mode stays as it was unless --privacy or --no-privacy)
     Enable(EnableArgs),
     /// Turn recording off (LRDBENCH_ANALYTICS=0 or DO_NOT_TRACK=1 also do, per process)

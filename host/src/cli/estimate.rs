@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use lrdbench_host::data::Missing;
 
 /// Estimate H of one series with one or more estimators.
 #[derive(Debug, Args)]
@@ -33,6 +34,31 @@ pub struct EstimateArgs {
     #[arg(long)]
     pub isolate: bool,
     /// Per-call time limit in seconds; implies --isolate (only a process boundary can stop a call)
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = super::positive_seconds)]
     pub timeout: Option<f64>,
+    /// Missing cells (empty, NA, NaN): refuse the series naming the first one's line, leave
+    /// them out, or fill interior gaps linearly (dropping leading and trailing ones)
+    #[arg(long, value_enum, default_value_t = MissingArg::Error, value_name = "POLICY")]
+    pub missing: MissingArg,
+}
+
+/// `--missing` policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MissingArg {
+    /// Refuse the series
+    Error,
+    /// Leave missing cells out
+    Drop,
+    /// Interpolate interior gaps linearly
+    Interpolate,
+}
+
+impl From<MissingArg> for Missing {
+    fn from(m: MissingArg) -> Missing {
+        match m {
+            MissingArg::Error => Missing::Error,
+            MissingArg::Drop => Missing::Drop,
+            MissingArg::Interpolate => Missing::Interpolate,
+        }
+    }
 }

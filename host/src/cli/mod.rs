@@ -8,7 +8,7 @@ pub mod generate;
 pub mod report;
 pub mod run;
 
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use lrdbench_host::settings::{self, Settings, Verbosity};
@@ -26,24 +26,28 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The `--help` heading of the options every command takes, kept apart from each command's own.
+const GLOBAL: &str = "Global options";
+
 /// Options shared by every command.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Store directory for analytics and configuration [default: $LRDBENCH_HOME or ~/.lrdbench]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub store: Option<PathBuf>,
     /// Also load plugins named lrdbench_plugin_* from DIR (repeatable; see also
     /// LRDBENCH_PLUGIN_PATH)
-    #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
+    #[arg(long = "plugin-dir", global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub plugin_dirs: Vec<PathBuf>,
     /// Load the plugin library at PATH, whatever its name (repeatable)
-    #[arg(long = "plugin", global = true, value_name = "PATH")]
+    #[arg(long = "plugin", global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub plugins: Vec<PathBuf>,
     /// Print errors only
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
-    /// Print diagnostics too (e.g. full plugin load reports)
-    #[arg(short, long, global = true)]
+    /// Print diagnostics too: the store and plugin directories used, each plugin loaded (path,
+    /// version, SHA-256) and full load reports of the plugins skipped
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub verbose: bool,
 }
 
@@ -73,6 +77,14 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Export the recorded events (sanitized in privacy mode) as JSON Lines and CSV
     Export(report::ExportArgs),
+    /// Print a shell completion script (e.g. `lrdbench-host completions bash >
+    /// ~/.local/share/bash-completion/completions/lrdbench-host`)
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `lrdbench-host man | man -l -`
+    Man,
 }
 
 /// Arguments of the hidden worker mode: the host binary re-executed by an isolating supervisor.
@@ -113,13 +125,41 @@ pub enum PluginsCommand {
     },
 }
 
+/// Parses a time limit: a positive, finite number of seconds (`--timeout 0` would fail every
+/// call at once).
+pub fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s.is_finite() => Ok(s),
+        Ok(_) => Err("must be a positive number of seconds".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Parses the command line; clap exits with code 2 on a usage error.
 pub fn parse() -> Cli {
     Cli::parse()
 }
 
+/// A path `dlopen` opens as the file it names: a bare file name (`fault.so`) would be searched
+/// for on the library path instead, so it becomes `./fault.so`.
+pub fn loadable(path: &Path) -> PathBuf {
+    let mut parts = path.components();
+    match (parts.next(), parts.next()) {
+        (Some(Component::Normal(_)), None) => Path::new(".").join(path),
+        _ => path.to_path_buf(),
+    }
+}
+
 /// Resolves the global options and the environment into [`Settings`].
-pub fn resolve(global: &GlobalArgs) -> Settings {
+///
+/// # Errors
+///
+/// A `--plugin-dir` that is not a directory: a typo there would otherwise silently load fewer
+/// plugins.
+pub fn resolve(global: &GlobalArgs) -> anyhow::Result<Settings> {
+    if let Some(missing) = global.plugin_dirs.iter().find(|d| !d.is_dir()) {
+        anyhow::bail!("--plugin-dir {}: no such directory", missing.display());
+    }
     let store_dir = global
         .store
         .clone()
@@ -135,12 +175,12 @@ pub fn resolve(global: &GlobalArgs) -> Settings {
     } else {
         Verbosity::Normal
     };
-    Settings {
+    Ok(Settings {
         store_dir,
         plugins: lrdbench_host::plugin::PluginSources {
             dirs,
-            files: global.plugins.clone(),
+            files: global.plugins.iter().map(|p| loadable(p)).collect(),
         },
         verbosity,
-    }
+    })
 }

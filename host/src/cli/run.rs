@@ -18,6 +18,9 @@ pub struct RunArgs {
     /// Print the plan (series, cells, estimated time) and exit
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: print the plan as a JSON object
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
     /// Complete an interrupted run directory, skipping the cells it has done
     #[arg(long, value_name = "RUN_DIR")]
     pub resume: Option<PathBuf>,
@@ -25,7 +28,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub isolate: bool,
     /// Per-call time limit in seconds; implies --isolate (only a process boundary can stop a call)
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = super::positive_seconds)]
     pub timeout: Option<f64>,
 }
 
@@ -34,4 +37,7 @@ pub struct RunArgs {
 pub struct ValidateArgs {
     /// The workflow file
     pub file: PathBuf,
+    /// Print the plan as a JSON object (workflow, cells, series, contaminations, estimators)
+    #[arg(long)]
+    pub json: bool,
 }

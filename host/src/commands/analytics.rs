@@ -17,7 +17,7 @@ use crate::cli::analytics::{AnalyticsCommand, SelftestArgs};
 pub fn run(settings: &Settings, cmd: AnalyticsCommand) -> Result<ExitCode> {
     let store_dir = settings.store_dir.as_path();
     match cmd {
-        AnalyticsCommand::Status => status(store_dir),
+        AnalyticsCommand::Status { json } => status(store_dir, json),
         AnalyticsCommand::Enable(args) => {
             let mut cfg = AnalyticsConfig::load(store_dir)?;
             cfg.enabled = true;
@@ -27,7 +27,7 @@ pub fn run(settings: &Settings, cmd: AnalyticsCommand) -> Result<ExitCode> {
                 cfg.privacy = false;
             }
             cfg.save(store_dir)?;
-            println!(
+            outln!(
                 "analytics recording on, privacy mode {}",
                 if cfg.privacy { "on" } else { "off" }
             );
@@ -42,7 +42,7 @@ pub fn run(settings: &Settings, cmd: AnalyticsCommand) -> Result<ExitCode> {
             let mut cfg = AnalyticsConfig::load(store_dir)?;
             cfg.enabled = false;
             cfg.save(store_dir)?;
-            println!("analytics recording off");
+            outln!("analytics recording off");
             Ok(ExitCode::SUCCESS)
         }
         AnalyticsCommand::Forget { user } => forget(store_dir, &user),
@@ -51,34 +51,63 @@ pub fn run(settings: &Settings, cmd: AnalyticsCommand) -> Result<ExitCode> {
     }
 }
 
-fn status(store_dir: &Path) -> Result<ExitCode> {
+fn status(store_dir: &Path, as_json: bool) -> Result<ExitCode> {
     let cfg = AnalyticsConfig::load(store_dir)?;
     let paths = StorePaths::new(store_dir);
-    let recording = match (cfg.enabled, config::disabled_by_env()) {
+    let env_off = config::disabled_by_env();
+    let recording = match (cfg.enabled, env_off) {
         (_, Some(var)) => format!("off ({var} is set)"),
         (false, None) => "off (lrdbench-host analytics disable)".to_string(),
         (true, None) => "on".to_string(),
     };
-    println!("recording: {recording}");
-    println!("privacy mode: {}", if cfg.privacy { "on" } else { "off" });
-    println!("retention: {} days", cfg.retention_days);
     let file = paths.dir.join(lrdbench_analytics::store::FILE_NAME);
-    println!("store: {}", file.display());
     let journals = journal::list(&paths.journals)?;
     let journal_bytes: u64 = journals
         .iter()
         .filter_map(|(_, p)| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
+    if as_json {
+        let counts = if file.exists() {
+            Some(Store::open(&paths.dir)?.counts()?)
+        } else {
+            None
+        };
+        let v = serde_json::json!({
+            "recording": cfg.enabled && env_off.is_none(),
+            "disabled_by": match (cfg.enabled, env_off) {
+                (_, Some(var)) => Some(var.to_string()),
+                (false, None) => Some("config".to_string()),
+                (true, None) => None,
+            },
+            "privacy": cfg.privacy,
+            "retention_days": cfg.retention_days,
+            "store": file.display().to_string(),
+            "calls": counts.as_ref().map_or(0, |c| c.calls),
+            "failed_calls": counts.as_ref().map_or(0, |c| c.errors),
+            "workflow_steps": counts.as_ref().map_or(0, |c| c.steps),
+            "store_bytes": std::fs::metadata(&file).map_or(0, |m| m.len()),
+            "journal_bytes": journal_bytes,
+            "journals": journals.len(),
+        });
+        outln!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!("recording: {recording}");
+    outln!("privacy mode: {}", if cfg.privacy { "on" } else { "off" });
+    outln!("retention: {} days", cfg.retention_days);
+    outln!("store: {}", file.display());
     if file.exists() {
         let store = Store::open(&paths.dir)?;
         let c = store.counts()?;
-        println!(
+        outln!(
             "events: {} calls ({} failed), {} workflow steps",
-            c.calls, c.errors, c.steps
+            c.calls,
+            c.errors,
+            c.steps
         );
         let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-        println!(
+        outln!(
             "size: {} (+ {} in {} journal{})",
             human_bytes(size),
             human_bytes(journal_bytes),
@@ -86,7 +115,7 @@ fn status(store_dir: &Path) -> Result<ExitCode> {
             if journals.len() == 1 { "" } else { "s" }
         );
     } else {
-        println!("events: none recorded yet");
+        outln!("events: none recorded yet");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -120,7 +149,7 @@ fn open_settled(store_dir: &Path) -> Result<Option<(Store, usize)>> {
 
 fn forget(store_dir: &Path, user: &str) -> Result<ExitCode> {
     let Some((store, live)) = open_settled(store_dir)? else {
-        println!("deleted 0 events (nothing recorded)");
+        outln!("deleted 0 events (nothing recorded)");
         return Ok(ExitCode::SUCCESS);
     };
     let paths = StorePaths::new(store_dir);
@@ -132,7 +161,7 @@ fn forget(store_dir: &Path, user: &str) -> Result<ExitCode> {
     })?;
     let hashed = privacy::hash_user_id(&secret, user);
     let n = store.forget_users(&[user, hashed.as_str()])?;
-    println!("deleted {n} events of user {user}");
+    outln!("deleted {n} events of user {user}");
     if live > 0 {
         eprintln!("note: {live} running lrdbench process(es) are still recording; run this again once they finish");
     }
@@ -154,7 +183,7 @@ fn purge(store_dir: &Path, yes: bool) -> Result<ExitCode> {
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer)?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            println!("nothing deleted");
+            outln!("nothing deleted");
             return Ok(ExitCode::SUCCESS);
         }
     }
@@ -167,19 +196,19 @@ fn purge(store_dir: &Path, yes: bool) -> Result<ExitCode> {
         }
     }
     if !file.exists() {
-        println!("deleted 0 events (nothing recorded)");
+        outln!("deleted 0 events (nothing recorded)");
         return Ok(ExitCode::SUCCESS);
     }
     match Store::open(&paths.dir) {
         Ok(mut store) => {
             let n = store.purge()?;
             store.compact_if_worth_it();
-            println!("deleted {n} events");
+            outln!("deleted {n} events");
         }
         Err(lrdbench_analytics::StoreError::Corrupt { .. }) => {
             std::fs::remove_file(&file)
                 .with_context(|| format!("cannot delete {}", file.display()))?;
-            println!("deleted the damaged store {}", file.display());
+            outln!("deleted the damaged store {}", file.display());
         }
         Err(e) => return Err(e.into()),
     }

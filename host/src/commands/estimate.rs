@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use lrdbench_host::data::{read_series, ColumnSelector};
-use lrdbench_host::estimate::{resolve_params, run_all, select, EstimateRow, RawParam};
+use anyhow::Result;
+use lrdbench_host::data::{read_series_with, ColumnSelector, DataError};
+use lrdbench_host::estimate::{resolve_params, run_all, run_each, select, EstimateRow, RawParam};
 use lrdbench_host::invoke::{CallContext, Invoker};
 use lrdbench_host::settings::Settings;
 use lrdbench_plugin_api::CiMethod;
@@ -18,7 +18,7 @@ pub fn run(settings: &Settings, args: EstimateArgs, invoker: &Invoker) -> Result
         .iter()
         .map(|p| RawParam::parse(p))
         .collect::<Result<_, _>>()
-        .map_err(anyhow::Error::msg)?;
+        .map_err(|e| super::usage(anyhow::Error::msg(e)))?;
     let catalog = super::load_catalog(settings)?;
     let invoker = super::isolate(
         invoker.clone(),
@@ -28,18 +28,35 @@ pub fn run(settings: &Settings, args: EstimateArgs, invoker: &Invoker) -> Result
         args.timeout,
     )?;
     let invoker = &invoker;
-    let handles = select(&catalog, &args.estimator)?;
-    let params = resolve_params(&handles, &raw)?;
+    let handles = select(&catalog, &args.estimator).map_err(super::usage)?;
+    let params = resolve_params(&handles, &raw).map_err(super::usage)?;
     let column = args.column.as_deref().map(ColumnSelector::parse);
-    let series = read_series(&args.file, column.as_ref()).context("cannot read the series")?;
-    let rows = run_all(invoker, &handles, &params, &series, &CallContext::default());
+    let series =
+        read_series_with(&args.file, column.as_ref(), args.missing.into()).map_err(|e| {
+            let usage = matches!(e, DataError::NoColumn { .. });
+            let e = anyhow::Error::new(e).context("cannot read the series");
+            if usage {
+                super::usage(e)
+            } else {
+                e
+            }
+        })?;
+    let ctx = CallContext::default();
+    let mut failed = false;
     if args.json {
+        let rows = run_all(invoker, &handles, &params, &series, &ctx);
+        failed = rows.iter().any(|r| r.outcome.is_err());
         let out: Vec<Value> = rows.iter().map(row_json).collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        print_table(&rows, series.len());
+        // Each row is printed as its call returns: a plugin that crashes an in-process host
+        // loses only its own row.
+        print_header(series.len(), &ci_header(&raw))?;
+        run_each(invoker, &handles, &params, &series, &ctx, |row| {
+            failed |= row.outcome.is_err();
+            print_row(row)
+        })?;
     }
-    let failed = rows.iter().any(|r| r.outcome.is_err());
     Ok(if failed {
         ExitCode::from(1)
     } else {
@@ -88,44 +105,44 @@ fn fmt_opt(v: Option<f64>, digits: usize) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-/// The header of the interval column: its level when every interval shares one, e.g.
-/// `90% CI` under `-p level=0.9`.
-fn ci_header(rows: &[EstimateRow]) -> String {
-    let mut levels = rows
+/// The header of the interval column: the level every estimator is asked for (the shared
+/// `level` parameter, 0.95 unless `-p level=…` says otherwise), e.g. `90% CI`.
+fn ci_header(raw: &[RawParam]) -> String {
+    let level = raw
         .iter()
-        .filter_map(|r| r.outcome.as_ref().ok())
-        .filter_map(|e| e.ci.into_option().map(|c| c.level));
-    match levels.next() {
-        Some(first) if levels.all(|l| l == first) => {
-            let pct = format!("{:.1}", first * 100.0);
-            format!("{}% CI", pct.trim_end_matches(".0"))
-        }
-        Some(_) => "CI (levels differ)".into(),
-        None => "CI".into(),
-    }
+        .rev()
+        .find(|p| p.name == "level")
+        .and_then(|p| p.value.parse::<f64>().ok())
+        .unwrap_or(0.95);
+    let pct = format!("{:.1}", level * 100.0);
+    format!("{}% CI", pct.trim_end_matches(".0"))
 }
 
-fn print_table(rows: &[EstimateRow], n: usize) {
-    println!("n = {n}");
-    println!(
+fn print_header(n: usize, ci: &str) -> Result<()> {
+    outln!("n = {n}");
+    outln!(
         "{:<16} {:<8} {:>8}  {:<19} {:<10} {:>8} {:>7} {:>10}",
         "ESTIMATOR",
         "ESTIMAND",
         "VALUE",
-        ci_header(rows),
+        ci,
         "CI METHOD",
         "STDERR",
         "R²",
         "TIME"
     );
-    for r in rows {
+    Ok(())
+}
+
+fn print_row(r: &EstimateRow) -> Result<()> {
+    {
         match &r.outcome {
             Ok(e) => {
                 let interval = e.ci.into_option();
                 let ci = interval
                     .map(|c| format!("[{:.4}, {:.4}]", c.low, c.high))
                     .unwrap_or_else(|| "-".into());
-                println!(
+                outln!(
                     "{:<16} {:<8} {:>8.4}  {:<19} {:<10} {:>8} {:>7} {:>8.2}ms",
                     r.estimator,
                     e.estimand.as_str(),
@@ -137,13 +154,17 @@ fn print_table(rows: &[EstimateRow], n: usize) {
                     r.elapsed_ms
                 );
                 for w in e.warnings.iter() {
-                    println!("{:<16} warning: {w}", "");
+                    outln!("{:<16} warning: {w}", "");
                 }
             }
-            Err(err) => println!(
+            Err(err) => outln!(
                 "{:<16} {:<8} error: {} ({})",
-                r.estimator, r.estimand, err.message, err.kind
+                r.estimator,
+                r.estimand,
+                err.message,
+                err.kind
             ),
         }
     }
+    Ok(())
 }

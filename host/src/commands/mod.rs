@@ -1,5 +1,22 @@
 //! The commands: glue between the parsed command line and the host library.
 
+/// `println!` that returns a closed standard output as an error instead of panicking, so that
+/// `lrdbench-host … | head` ends quietly (see [`is_broken_pipe`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
+/// `print!` with the error handling of [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 mod analytics;
 mod estimate;
 mod generate;
@@ -8,9 +25,11 @@ mod report;
 mod run;
 mod worker;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use clap::CommandFactory;
 use lrdbench_host::invoke::Invoker;
 use lrdbench_host::plugin::{Catalog, LoadError};
 use lrdbench_host::settings::{Settings, Verbosity};
@@ -18,10 +37,67 @@ use lrdbench_host::trust::{AllowList, Unlisted};
 
 use crate::cli::{Cli, Command};
 
+/// A mistake in what the user asked for (unknown estimator or parameter, missing column, a
+/// plugin directory that does not exist): exit code 2, like clap's own usage errors.
+#[derive(Debug)]
+pub struct UsageError(pub anyhow::Error);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Marks `e` as a usage error.
+pub fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(e.into()))
+}
+
+/// The exit code `e` calls for: 2 for a [`UsageError`], else 1.
+pub fn exit_code_of(e: &anyhow::Error) -> u8 {
+    if e.chain().any(|c| c.is::<UsageError>()) {
+        2
+    } else {
+        1
+    }
+}
+
+/// Whether `e` comes from writing to a standard output whose reader has gone (`| head`):
+/// every Unix tool then stops quietly.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// Runs the parsed command. `Ok(code)` carries the exit code for commands that finish with
 /// partial failures.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let settings = crate::cli::resolve(&cli.global);
+    match cli.command {
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "lrdbench-host", &mut script);
+            std::io::stdout().lock().write_all(&script)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            std::io::stdout().lock().write_all(&page)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+    let settings = crate::cli::resolve(&cli.global).map_err(usage)?;
+    if settings.verbosity >= Verbosity::Verbose {
+        eprintln!("store: {}", settings.store_dir.display());
+        for d in &settings.plugins.dirs {
+            eprintln!("plugin directory: {}", d.display());
+        }
+    }
     match cli.command {
         Command::Plugins(cmd) => plugins::run(&settings, cmd),
         Command::Estimate(args) => estimate::run(&settings, args, &recording_invoker(&settings)),
@@ -33,6 +109,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Summary(args) => report::summary(&settings, args),
         Command::Report(args) => report::report(&settings, args),
         Command::Export(args) => report::export(&settings, args),
+        Command::Completions { .. } | Command::Man => unreachable!("handled above"),
     }
 }
 
@@ -66,6 +143,17 @@ pub fn load_catalog(settings: &Settings) -> Result<Catalog> {
             if let Some(detail) = e.detail() {
                 eprintln!("{detail}");
             }
+        }
+    }
+    if settings.verbosity >= Verbosity::Verbose {
+        for p in catalog.plugins() {
+            eprintln!(
+                "loaded plugin {} {} from {} (sha256 {})",
+                p.descriptor.name,
+                p.descriptor.version,
+                p.path.display(),
+                p.sha256
+            );
         }
     }
     match explicit.len() {

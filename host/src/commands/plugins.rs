@@ -15,7 +15,7 @@ use crate::cli::PluginsCommand;
 pub fn run(settings: &Settings, cmd: PluginsCommand) -> Result<ExitCode> {
     match cmd {
         PluginsCommand::List { json } => list(settings, json),
-        PluginsCommand::Inspect { path, json } => inspect(&path, json),
+        PluginsCommand::Inspect { path, json } => inspect(&crate::cli::loadable(&path), json),
         PluginsCommand::New { name, dir } => new(&name, &dir),
     }
 }
@@ -38,21 +38,30 @@ fn list(settings: &Settings, as_json: bool) -> Result<ExitCode> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
-        println!(
-            "{:<18} {:<10} {:<13} {:<9} {:<14} {:<8}",
-            "NAME", "KIND", "FAMILY", "ESTIMAND", "PLUGIN", "VERSION"
+        // The first 12 hex digits of the SHA-256 identify a library at a glance (as short git
+        // hashes do); `--json` and `plugins inspect` give all 64.
+        outln!(
+            "{:<18} {:<10} {:<13} {:<9} {:<14} {:<8} {:<12}",
+            "NAME",
+            "KIND",
+            "FAMILY",
+            "ESTIMAND",
+            "PLUGIN",
+            "VERSION",
+            "SHA-256"
         );
         for c in catalog.components() {
-            println!(
-                "{:<18} {:<10} {:<13} {:<9} {:<14} {:<8}",
+            outln!(
+                "{:<18} {:<10} {:<13} {:<9} {:<14} {:<8} {:<12}",
                 c.name(),
                 c.descriptor.kind.as_str(),
                 c.descriptor.family.as_str(),
                 c.descriptor.estimand.as_str(),
                 c.plugin.descriptor.name.as_str(),
-                c.plugin.descriptor.version.as_str()
+                c.plugin.descriptor.version.as_str(),
+                c.plugin.sha256.get(..12).unwrap_or(&c.plugin.sha256)
             );
         }
         if catalog.plugins().is_empty() {
@@ -114,22 +123,27 @@ fn inspect(path: &Path, as_json: bool) -> Result<ExitCode> {
             "sha256": plugin.sha256,
             "components": comps,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "plugin {} {} (interface {})",
-        d.name, d.version, d.api_version
+        d.name,
+        d.version,
+        d.api_version
     );
-    println!("path   {}", plugin.path.display());
-    println!("sha256 {}", plugin.sha256);
+    outln!("path   {}", plugin.path.display());
+    outln!("sha256 {}", plugin.sha256);
     for c in d.components.iter() {
-        println!(
+        outln!(
             "\n{} ({}, {}, estimates {})",
-            c.name, c.kind, c.family, c.estimand
+            c.name,
+            c.kind,
+            c.family,
+            c.estimand
         );
-        println!("  {}", c.description);
-        println!("  reference: {}", c.reference);
+        outln!("  {}", c.description);
+        outln!("  reference: {}", c.reference);
         for p in c.params.iter() {
             let default = p
                 .default
@@ -154,9 +168,11 @@ fn inspect(path: &Path, as_json: bool) -> Result<ExitCode> {
                         .join("|")
                 );
             }
-            println!(
+            outln!(
                 "  --param {}=<{}> default={default}{bounds}  {}",
-                p.name, p.kind, p.help
+                p.name,
+                p.kind,
+                p.help
             );
         }
     }
@@ -164,16 +180,18 @@ fn inspect(path: &Path, as_json: bool) -> Result<ExitCode> {
 }
 
 fn new(name: &str, dir: &Path) -> Result<ExitCode> {
-    // The interface crate of this source tree; a scaffold outside it points here by path.
+    // The interface crate of the source tree this host was built from, when it is still there;
+    // the scaffold refers to it by a path relative to the new crate, else by version.
     let api = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugin-api");
-    let api = api.canonicalize().unwrap_or(api);
-    let created = scaffold_plugin(name, dir, &api).context("cannot create plugin crate")?;
+    let api = api.canonicalize().ok();
+    let created =
+        scaffold_plugin(name, dir, api.as_deref()).context("cannot create plugin crate")?;
     eprintln!(
         "created {}: build it with `cargo build --release --manifest-path {}/Cargo.toml`, then load it with --plugin-dir {}/target/release",
         created.display(),
         created.display(),
         created.display()
     );
-    println!("{}", created.display());
+    outln!("{}", created.display());
     Ok(ExitCode::SUCCESS)
 }

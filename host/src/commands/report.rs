@@ -18,9 +18,9 @@ pub fn summary(settings: &Settings, args: SummaryArgs) -> Result<ExitCode> {
         .comprehensive_summary(args.days)
         .context("cannot read the analytics store")?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        outln!("{}", serde_json::to_string_pretty(&s)?);
     } else {
-        print!("{}", s.to_text());
+        out!("{}", s.to_text());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -62,7 +62,7 @@ pub fn report(settings: &Settings, args: ReportArgs) -> Result<ExitCode> {
     }
     if settings.verbosity >= Verbosity::Normal {
         for f in &written.files {
-            println!("{}", f.display());
+            outln!("{}", f.display());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -88,7 +88,7 @@ pub fn export(settings: &Settings, args: ExportArgs) -> Result<ExitCode> {
         .context("cannot export the analytics data")?;
     if settings.verbosity >= Verbosity::Normal {
         for f in &files {
-            println!("{}", f.display());
+            outln!("{}", f.display());
         }
     }
     Ok(ExitCode::SUCCESS)

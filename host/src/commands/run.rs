@@ -7,6 +7,7 @@ use lrdbench_host::interrupt;
 use lrdbench_host::invoke::Invoker;
 use lrdbench_host::settings::{Settings, Verbosity};
 use lrdbench_host::workflow::{self, plan::Plan, RunOptions};
+use serde_json::{json, Value};
 use std::io::IsTerminal;
 
 use crate::cli::run::{RunArgs, ValidateArgs};
@@ -40,24 +41,73 @@ fn describe(plan: &Plan<'_>) -> String {
     s
 }
 
+/// The plan as JSON: what `describe` prints, as fields.
+fn plan_json(plan: &Plan<'_>) -> Value {
+    let generated: Vec<usize> = plan
+        .series
+        .iter()
+        .filter(|x| matches!(x.source, workflow::plan::SeriesSource::Model { .. }))
+        .map(|x| x.length)
+        .collect();
+    json!({
+        "workflow": plan.name,
+        "file": plan.path.display().to_string(),
+        "sha256": plan.sha256,
+        "series": plan.series.len(),
+        "generated_series": generated.len(),
+        "generated_points": generated.iter().sum::<usize>(),
+        "contaminations": plan.contaminations.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        "estimators": plan.estimators.iter().map(|e| e.label.as_str()).collect::<Vec<_>>(),
+        "cells": plan.cells.len(),
+    })
+}
+
 /// The estimated time of a plan, from the times recorded in the analytics store.
-fn forecast_line(settings: &Settings, plan: &Plan<'_>, threads: Option<usize>) -> String {
-    let since = lrdbench_analytics::now_us() - 90 * 86_400_000_000;
-    let events = match lrdbench_analytics::read_events(&settings.store_dir, since) {
-        Ok(e) => e,
-        Err(_) => return "estimated time: unknown (no readable analytics store)".into(),
-    };
-    let f = workflow::forecast::forecast(plan, &events.calls);
+struct Forecast {
+    threads: usize,
+    /// Seconds of estimator work on `threads`, when any estimator was ever timed.
+    seconds: Option<f64>,
+    /// Estimators never timed here.
+    unknown: Vec<String>,
+    /// Why there is no estimate at all.
+    why_unknown: Option<&'static str>,
+}
+
+fn forecast(settings: &Settings, plan: &Plan<'_>, threads: Option<usize>) -> Forecast {
     let threads = match threads.unwrap_or(plan.execution.threads) {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         t => t,
     };
+    let since = lrdbench_analytics::now_us() - 90 * 86_400_000_000;
+    let unknown = |why| Forecast {
+        threads,
+        seconds: None,
+        unknown: Vec::new(),
+        why_unknown: Some(why),
+    };
+    let events = match lrdbench_analytics::read_events(&settings.store_dir, since) {
+        Ok(e) => e,
+        Err(_) => return unknown("no readable analytics store"),
+    };
+    let f = workflow::forecast::forecast(plan, &events.calls);
     if f.unknown.len() == plan.estimators.len() {
-        return "estimated time: unknown (no recorded calls of these estimators yet)".into();
+        return unknown("no recorded calls of these estimators yet");
     }
+    Forecast {
+        threads,
+        seconds: Some(f.wall_seconds(threads)),
+        unknown: f.unknown.clone(),
+        why_unknown: None,
+    }
+}
+
+fn forecast_line(f: &Forecast) -> String {
+    let Some(seconds) = f.seconds else {
+        return format!("estimated time: unknown ({})", f.why_unknown.unwrap_or(""));
+    };
     let mut line = format!(
-        "estimated time: {:.1} s on {threads} thread(s) (estimator work, from recorded medians)",
-        f.wall_seconds(threads)
+        "estimated time: {seconds:.1} s on {} thread(s) (estimator work, from recorded medians)",
+        f.threads
     );
     if !f.unknown.is_empty() {
         line += &format!("; not counted, never timed here: {}", f.unknown.join(", "));
@@ -65,20 +115,50 @@ fn forecast_line(settings: &Settings, plan: &Plan<'_>, threads: Option<usize>) -
     line
 }
 
+/// The settings with the workflow's own `[plugins] dirs` added.
+fn with_workflow_plugins(settings: &Settings, file: &std::path::Path) -> Result<Settings> {
+    let mut settings = settings.clone();
+    settings
+        .plugins
+        .dirs
+        .extend(workflow::spec::plugin_dirs(file)?);
+    Ok(settings)
+}
+
 pub fn validate(settings: &Settings, args: ValidateArgs) -> Result<ExitCode> {
+    let settings = &with_workflow_plugins(settings, &args.file)?;
     let catalog = super::load_catalog(settings)?;
     let plan = workflow::plan::load(&args.file, &catalog)?;
-    println!("{}: valid", args.file.display());
-    println!("{}", describe(&plan));
+    if args.json {
+        let mut v = plan_json(&plan);
+        v["valid"] = json!(true);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!("{}: valid", args.file.display());
+    outln!("{}", describe(&plan));
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<ExitCode> {
+    let settings = &with_workflow_plugins(settings, &args.file)?;
     let catalog = super::load_catalog(settings)?;
     let plan = workflow::plan::load(&args.file, &catalog)?;
     if args.dry_run {
-        println!("{}", describe(&plan));
-        println!("  {}", forecast_line(settings, &plan, args.threads));
+        let f = forecast(settings, &plan, args.threads);
+        if args.json {
+            let mut v = plan_json(&plan);
+            v["forecast"] = json!({
+                "threads": f.threads,
+                "seconds": f.seconds,
+                "not_timed": f.unknown,
+                "unknown_because": f.why_unknown,
+            });
+            outln!("{}", serde_json::to_string_pretty(&v)?);
+        } else {
+            outln!("{}", describe(&plan));
+            outln!("  {}", forecast_line(&f));
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let isolated = args.isolate || plan.execution.isolation == workflow::plan::Isolation::Process;
@@ -107,7 +187,7 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
             args.file.display(),
             report.run_dir.display()
         );
-        println!("{}", report.run_dir.display());
+        outln!("{}", report.run_dir.display());
         return Ok(ExitCode::from(130));
     }
     if !quiet {
@@ -135,7 +215,7 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
         }
         eprintln!("report: {}", report.run_dir.join("report.html").display());
     }
-    println!("{}", report.run_dir.display());
+    outln!("{}", report.run_dir.display());
     Ok(if report.failed_cells > 0 {
         ExitCode::from(1)
     } else {

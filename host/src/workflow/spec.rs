@@ -39,6 +39,49 @@ pub struct WorkflowFile {
     /// `[execution]`.
     #[serde(default)]
     pub execution: ExecutionSection,
+    /// `[plugins]`.
+    #[serde(default)]
+    pub plugins: PluginsSection,
+}
+
+/// `[plugins]`: where the plugins this workflow needs are, besides the host's own.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsSection {
+    /// Directories searched for `lrdbench_plugin_*` libraries, relative to the workflow file.
+    #[serde(default)]
+    pub dirs: Vec<Spanned<String>>,
+}
+
+/// The `[plugins] dirs` of the workflow file at `path`, resolved against the file's directory.
+/// They are read before the plan, because the plan needs the plugins they hold.
+///
+/// # Errors
+///
+/// A [`SpecError`] for an unreadable or malformed file, or a directory that does not exist.
+pub fn plugin_dirs(path: &Path) -> Result<Vec<PathBuf>, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+        path: path.to_path_buf(),
+        position: None,
+        message: format!("cannot read: {e}"),
+    })?;
+    let (file, map) = parse(path, &text)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    file.plugins
+        .dirs
+        .iter()
+        .map(|d| {
+            let dir = base.join(d.get_ref());
+            if dir.is_dir() {
+                Ok(dir)
+            } else {
+                Err(map.error_at(
+                    d.span(),
+                    format!("plugin directory {} does not exist", dir.display()),
+                ))
+            }
+        })
+        .collect()
 }
 
 /// `[workflow]`: identity of the workflow.
