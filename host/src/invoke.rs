@@ -619,7 +619,7 @@ pub fn check_generated(component: &str, length: u64, g: Generated) -> Result<Gen
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lrdbench_plugin_api::RString;
+    use abi_stable::std_types::RString;
 
     fn param(name: &str, value: ParamValue) -> Param {
         Param {
@@ -656,7 +656,7 @@ mod tests {
             Box::new(|i| {
                 vec![
                     param("token_count", ParamValue::Int(i)),
-                    param("order", ParamValue::Int(-i)),
+                    param("order", ParamValue::Int(i.wrapping_neg())),
                 ]
             }),
             Box::new(|i| {
