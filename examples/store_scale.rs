@@ -84,7 +84,10 @@ fn call(i: u64, n_calls: u64, now: i64) -> CallEvent {
         session_id: format!("{:016x}", (i / 100_000).wrapping_mul(0x51_7CC1_B727_220A)),
         run_id: Some(format!("sweep-20261207T172055Z-{run:06x}")),
         workflow: Some("sweep".into()),
-        cell: Some(format!("fgn[H={hurst:.2}]={}|clean|{est}", (i / 150) % 1000)),
+        cell: Some(format!(
+            "fgn[H={hurst:.2}]={}|clean|{est}",
+            (i / 150) % 1000
+        )),
         truth_h: Some(hurst),
         performance: Some(Performance {
             wall_ns: wall,
@@ -216,7 +219,9 @@ fn main() {
     let sizes: Vec<u64> = if args.is_empty() {
         vec![100_000, 1_000_000]
     } else {
-        args.iter().map(|a| a.parse().expect("a call count")).collect()
+        args.iter()
+            .map(|a| a.parse().expect("a call count"))
+            .collect()
     };
     println!(
         "| calls | store size | bytes/call | build | `summary --json` | `report all` (md,json,html) | `export` (json,csv) |"

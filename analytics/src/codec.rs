@@ -529,7 +529,7 @@ pub fn encode_step_view(s: &StepView<'_>, who: &Who<'_>, out: &mut Vec<u8>) {
         StepType::Report => 4,
     });
     put_str(out, s.component);
-    put_opt(out, s.cell, |o, c| put_str(o, c));
+    put_opt(out, s.cell, put_str);
     put_u64(out, s.duration_ns);
     out.push(u8::from(s.success));
     put_str(out, who.user_id);

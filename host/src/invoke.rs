@@ -286,7 +286,7 @@ impl Invoker {
                 sha256: &handle.plugin.sha256,
             }),
             parameters: match &parameters {
-                Some(encoded) => ParametersView::Encoded(&**encoded),
+                Some(encoded) => ParametersView::Encoded(encoded),
                 None => ParametersView::Map(&NO_PARAMETERS),
             },
             data_length: measured.data_length,
