@@ -337,6 +337,16 @@ impl Analytics {
         self.record(Event::Step(event))
     }
 
+    /// Records a workflow step given as borrowed data: the same record as
+    /// [`Analytics::record_step`] of the owned event, without its allocations.
+    pub fn record_step_view(&self, step: &crate::event::StepView<'_>) -> Option<u64> {
+        if !self.is_recording() {
+            return None;
+        }
+        let recorder = self.inner.recorder.as_ref()?;
+        self.recorded(recorder.record_step_view(step, self.user_id()))
+    }
+
     fn record(&self, event: Event) -> Option<u64> {
         if !self.is_recording() {
             return None;
@@ -700,6 +710,12 @@ impl StepSequences {
     /// The next sequence number of run `run_id`, from 0.
     pub fn next(&self, run_id: &str) -> u64 {
         let mut m = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        // A known run (every step but its first) takes no allocation.
+        if let Some(n) = m.get_mut(run_id) {
+            let v = *n;
+            *n += 1;
+            return v;
+        }
         let n = m.entry(run_id.to_string()).or_insert(0);
         let v = *n;
         *n += 1;

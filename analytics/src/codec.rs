@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use crate::event::{
     CallEvent, CallView, ErrorInfo, Event, EventType, Machine, ParametersView, Performance,
-    PluginRef, StepEvent, StepType,
+    PluginRef, StepEvent, StepType, StepView,
 };
 use crate::table::{CallRow, CallTable};
 
@@ -332,6 +332,20 @@ impl EncodedParameters {
         put_parameters(&mut out, map);
         EncodedParameters(out)
     }
+
+    /// Encodes `pairs`, which must be in strictly increasing key order: the same bytes as
+    /// [`EncodedParameters::new`] of the map they make, without building the map.
+    pub fn from_sorted_pairs<'a>(
+        pairs: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+    ) -> EncodedParameters {
+        let mut out = Vec::with_capacity(16 * pairs.len());
+        put_u64(&mut out, pairs.len() as u64);
+        for (k, v) in pairs {
+            put_str(&mut out, k);
+            put_str(&mut out, v);
+        }
+        EncodedParameters(out)
+    }
 }
 
 fn put_parameters(out: &mut Vec<u8>, map: &BTreeMap<String, String>) {
@@ -478,11 +492,34 @@ fn decode_call(r: &mut Reader<'_>) -> Result<CallEvent, DecodeError> {
 }
 
 fn encode_step(s: &StepEvent, out: &mut Vec<u8>) {
+    let view = StepView {
+        timestamp_us: s.timestamp_us,
+        run_id: &s.run_id,
+        workflow: &s.workflow,
+        seq: s.seq,
+        step_type: s.step_type,
+        component: &s.component,
+        cell: s.cell.as_deref(),
+        duration_ns: s.duration_ns,
+        success: s.success,
+    };
+    let who = Who {
+        id: s.id,
+        user_id: &s.user_id,
+        session_id: &s.session_id,
+        machine: None,
+    };
+    encode_step_view(&view, &who, out);
+}
+
+/// Appends the encoding of the step `s` recorded as `who` to `out`: the same bytes as
+/// [`encode`] of the owned event (`who.machine` is not part of a step).
+pub fn encode_step_view(s: &StepView<'_>, who: &Who<'_>, out: &mut Vec<u8>) {
     out.push(TAG_STEP);
-    put_u64(out, s.id);
+    put_u64(out, who.id);
     put_i64(out, s.timestamp_us);
-    put_str(out, &s.run_id);
-    put_str(out, &s.workflow);
+    put_str(out, s.run_id);
+    put_str(out, s.workflow);
     put_u64(out, s.seq);
     out.push(match s.step_type {
         StepType::Generate => 0,
@@ -491,12 +528,12 @@ fn encode_step(s: &StepEvent, out: &mut Vec<u8>) {
         StepType::Evaluate => 3,
         StepType::Report => 4,
     });
-    put_str(out, &s.component);
-    put_opt(out, s.cell.as_ref(), |o, c| put_str(o, c));
+    put_str(out, s.component);
+    put_opt(out, s.cell, put_str);
     put_u64(out, s.duration_ns);
     out.push(u8::from(s.success));
-    put_str(out, &s.user_id);
-    put_str(out, &s.session_id);
+    put_str(out, who.user_id);
+    put_str(out, who.session_id);
 }
 
 fn decode_step(r: &mut Reader<'_>) -> Result<StepEvent, DecodeError> {
@@ -708,6 +745,64 @@ mod tests {
             }),
             machine: None,
         }
+    }
+
+    #[test]
+    fn parameters_from_sorted_pairs_are_the_maps_bytes() {
+        let mut map = BTreeMap::new();
+        for (k, v) in [("seed", "12"), ("ci", "asymptotic"), ("level", "0.95")] {
+            map.insert(k.to_string(), v.to_string());
+        }
+        let pairs = map.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        assert_eq!(
+            EncodedParameters::from_sorted_pairs(pairs),
+            EncodedParameters::new(&map)
+        );
+        assert_eq!(
+            EncodedParameters::from_sorted_pairs(std::iter::empty()),
+            EncodedParameters::new(&BTreeMap::new())
+        );
+    }
+
+    #[test]
+    fn codec_step_view_writes_the_owned_steps_bytes() {
+        let owned = StepEvent {
+            id: 77,
+            timestamp_us: 1_700_000_000_000_000,
+            run_id: "run".into(),
+            workflow: "sweep".into(),
+            seq: 12,
+            step_type: StepType::Estimate,
+            component: "dfa".into(),
+            cell: Some("cell-3".into()),
+            duration_ns: 9_000,
+            success: false,
+            user_id: "u".into(),
+            session_id: "s".into(),
+        };
+        let mut expected = Vec::new();
+        encode(&Event::Step(owned.clone()), &mut expected);
+        let view = StepView {
+            timestamp_us: owned.timestamp_us,
+            run_id: "run",
+            workflow: "sweep",
+            seq: 12,
+            step_type: StepType::Estimate,
+            component: "dfa",
+            cell: Some("cell-3"),
+            duration_ns: 9_000,
+            success: false,
+        };
+        let who = Who {
+            id: 77,
+            user_id: "u",
+            session_id: "s",
+            machine: None,
+        };
+        let mut got = Vec::new();
+        encode_step_view(&view, &who, &mut got);
+        assert_eq!(got, expected);
+        assert_eq!(decode(&got).unwrap(), Event::Step(owned));
     }
 
     #[test]

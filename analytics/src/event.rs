@@ -43,9 +43,14 @@ pub struct Performance {
     pub wall_ns: u64,
     /// CPU time of the calling thread, nanoseconds.
     pub cpu_thread_ns: u64,
-    /// CPU time of the whole process during the call, nanoseconds.
+    /// CPU time of the process attributable to the call, nanoseconds: the calling thread's for
+    /// an in-process call (the process-wide clock counts the other workers of a sweep), the
+    /// worker process's for an isolated one. Stores written before this was settled hold the
+    /// whole process's time here.
     pub cpu_process_ns: u64,
-    /// Process CPU time over wall time, in percent (100 = one core busy).
+    /// The call's CPU time over its wall time, in percent (100 = one core busy): the calling
+    /// thread's for in-process calls (see [`crate::measure`]), the worker process's for
+    /// isolated ones.
     pub cpu_percent: f64,
     /// Resident set size before the call, bytes (a process-wide sample at most 1 ms old; see
     /// [`crate::measure`]).
@@ -263,6 +268,30 @@ pub struct StepEvent {
     pub user_id: String,
     /// Session id.
     pub session_id: String,
+}
+
+/// A workflow step as borrowed data: what [`crate::Recorder::record_step_view`] encodes
+/// without an owned [`StepEvent`] (its id, user and session come from the recorder).
+#[derive(Debug, Clone, Copy)]
+pub struct StepView<'a> {
+    /// When the step started, µs since the Unix epoch (UTC).
+    pub timestamp_us: i64,
+    /// The run.
+    pub run_id: &'a str,
+    /// The workflow's name.
+    pub workflow: &'a str,
+    /// Position of the step within the run, from 0.
+    pub seq: u64,
+    /// What the step did.
+    pub step_type: StepType,
+    /// The estimator, model, contamination or output involved.
+    pub component: &'a str,
+    /// The cell, for per-cell steps.
+    pub cell: Option<&'a str>,
+    /// How long the step took, nanoseconds.
+    pub duration_ns: u64,
+    /// Whether it succeeded.
+    pub success: bool,
 }
 
 /// Anything the recorder stores.

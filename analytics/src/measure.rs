@@ -1,5 +1,12 @@
-//! Per-call measurement: wall time, thread and process CPU time, RSS before and after, and the
-//! exact heap peak of the calling thread.
+//! Per-call measurement: wall time, the calling thread's CPU time, RSS before and after, and
+//! the exact heap peak of the calling thread.
+//!
+//! CPU time is the calling thread's (`CLOCK_THREAD_CPUTIME_ID`): in-process calls run on it, and
+//! the process's clock would count every other worker thread of a sweep too (a call then showed
+//! more than 100% CPU), besides costing a walk over all threads in the kernel per reading. So
+//! `cpu_percent` is thread CPU over wall time, at most 100% up to clock granularity, and
+//! `cpu_process_ns` of an in-process call is that same thread time (an isolated call's worker
+//! process reports its own). Work a plugin hands to threads of its own is not counted.
 //!
 //! The heap peak comes from jemalloc's per-thread `thread.peak` counter, reset when a probe
 //! starts and read when it finishes. It sees the plugin's allocations only when jemalloc is the
@@ -37,7 +44,6 @@ pub const RSS_FRESH_HEAP_BYTES: u64 = 64 << 10;
 pub struct Probe {
     wall: Instant,
     thread_cpu_ns: u64,
-    process_cpu_ns: u64,
     rss_before: u64,
 }
 
@@ -51,7 +57,6 @@ impl Probe {
         reset_heap_peak();
         Probe {
             thread_cpu_ns: cpu_ns(libc::CLOCK_THREAD_CPUTIME_ID),
-            process_cpu_ns: cpu_ns(libc::CLOCK_PROCESS_CPUTIME_ID),
             wall: Instant::now(),
             rss_before,
         }
@@ -62,8 +67,6 @@ impl Probe {
         let end = Instant::now();
         let wall = end.saturating_duration_since(self.wall);
         let wall_ns = u64::try_from(wall.as_nanos()).unwrap_or(u64::MAX);
-        let cpu_process_ns =
-            cpu_ns(libc::CLOCK_PROCESS_CPUTIME_ID).saturating_sub(self.process_cpu_ns);
         let cpu_thread_ns =
             cpu_ns(libc::CLOCK_THREAD_CPUTIME_ID).saturating_sub(self.thread_cpu_ns);
         let heap_peak = read_heap_peak();
@@ -75,12 +78,12 @@ impl Probe {
         let cpu_percent = if wall_ns == 0 {
             0.0
         } else {
-            100.0 * cpu_process_ns as f64 / wall_ns as f64
+            100.0 * cpu_thread_ns as f64 / wall_ns as f64
         };
         Performance {
             wall_ns,
             cpu_thread_ns,
-            cpu_process_ns,
+            cpu_process_ns: cpu_thread_ns,
             cpu_percent,
             rss_before: self.rss_before,
             rss_after,

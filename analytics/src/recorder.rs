@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use crate::codec;
 use crate::codec::Who;
-use crate::event::{CallView, Event, Machine};
+use crate::event::{CallView, Event, Machine, StepView};
 use crate::journal::{self, JournalWriter};
 use crate::store::{first_id_at, Store, StoreError};
 
@@ -322,6 +322,24 @@ impl Recorder {
                 machine,
             };
             codec::encode_call_view(call, &who, out);
+        })
+    }
+
+    /// Records one workflow step from borrowed data, as [`Recorder::record`] records an owned
+    /// one; `user_id` completes it (the session is this recorder's).
+    ///
+    /// # Errors
+    ///
+    /// As [`Recorder::record`].
+    pub fn record_step_view(&self, step: &StepView<'_>, user_id: &str) -> Result<u64, StoreError> {
+        self.append(|id, out| {
+            let who = Who {
+                id,
+                user_id,
+                session_id: &self.inner.session_id,
+                machine: None,
+            };
+            codec::encode_step_view(step, &who, out);
         })
     }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use lrdbench_analytics::codec::EncodedParameters;
 use lrdbench_analytics::event::{
-    CallView, ErrorInfo, EventType, ParametersView, Performance, PluginView, StepEvent, StepType,
+    CallView, ErrorInfo, EventType, ParametersView, Performance, PluginView, StepType, StepView,
 };
 use lrdbench_analytics::measure::Probe;
 use lrdbench_analytics::{param_hasher, Analytics, ParamMemo, ParamView, StepSequences};
@@ -303,17 +303,55 @@ impl Invoker {
 
 static NO_PARAMETERS: BTreeMap<String, String> = BTreeMap::new();
 
-/// A raw parameter set with the privacy mode it was sanitized under, as [`ParamMemo`] keys it.
+/// A raw parameter set with the privacy mode it was sanitized under, as [`ParamMemo`] keys it;
+/// integer values are zeroed (see [`ParamTemplate`]).
 type ParamKey = (bool, Vec<Param>);
 
+/// The recorded form of a parameter set with its integers left open. A workflow gives every
+/// cell its own `seed`, so whole sets almost never repeat, but the sanitized text of an integer
+/// depends only on its key (a private key is redacted, any other prints the number): the
+/// template is made once per set of keys and non-integer values, and a call only prints its
+/// integers into it.
+#[derive(Debug)]
+struct ParamTemplate {
+    /// In key order: the key, and the fixed text or the index in the raw set of the integer
+    /// printed there.
+    parts: Vec<(String, Part)>,
+    /// The encoded set, when no part is open.
+    fixed: Option<Rc<EncodedParameters>>,
+}
+
+#[derive(Debug)]
+enum Part {
+    Text(String),
+    Int(usize),
+}
+
+/// The encoded parameters of one call: shared from the memo, or printed for this call.
+enum Encoded {
+    Shared(Rc<EncodedParameters>),
+    Own(EncodedParameters),
+}
+
+impl std::ops::Deref for Encoded {
+    type Target = EncodedParameters;
+    fn deref(&self) -> &EncodedParameters {
+        match self {
+            Encoded::Shared(e) => e,
+            Encoded::Own(e) => e,
+        }
+    }
+}
+
 thread_local! {
-    static PARAM_MEMO: RefCell<ParamMemo<ParamKey, Rc<EncodedParameters>>> =
+    static PARAM_MEMO: RefCell<ParamMemo<ParamKey, Rc<ParamTemplate>>> =
         RefCell::new(ParamMemo::default());
 }
 
-/// The recorded form of `resolved`, encoded: sanitized and encoded once per distinct set (and
-/// privacy mode) on this thread, shared from the memo after that. `None` for no parameters.
-fn sanitized_parameters(a: &Analytics, resolved: &[Param]) -> Option<Rc<EncodedParameters>> {
+/// The recorded form of `resolved`, encoded: sanitized once per distinct set of keys and
+/// non-integer values (and privacy mode) on this thread, after which a call prints only its
+/// integers. `None` for no parameters. The bytes are those of sanitizing the whole set.
+fn sanitized_parameters(a: &Analytics, resolved: &[Param]) -> Option<Encoded> {
     if resolved.is_empty() {
         return None;
     }
@@ -321,28 +359,85 @@ fn sanitized_parameters(a: &Analytics, resolved: &[Param]) -> Option<Rc<EncodedP
     let mut h = param_hasher();
     privacy.hash(&mut h);
     for p in resolved {
-        hash_param(p, &mut h);
+        hash_param_shape(p, &mut h);
     }
-    Some(PARAM_MEMO.with(|memo| {
+    let template = PARAM_MEMO.with(|memo| {
         memo.borrow_mut().get_or_make(
             h.finish(),
             |(was_private, raw)| {
                 *was_private == privacy
                     && raw.len() == resolved.len()
-                    && raw.iter().zip(resolved).all(|(x, y)| same_param(x, y))
+                    && raw.iter().zip(resolved).all(|(x, y)| same_shape(x, y))
             },
             || {
-                let map: BTreeMap<String, String> = resolved
-                    .iter()
-                    .map(|p| (p.name.to_string(), sanitize_one(a, p)))
-                    .collect();
-                (
-                    (privacy, resolved.to_vec()),
-                    Rc::new(EncodedParameters::new(&map)),
-                )
+                let template = make_template(a, resolved);
+                let key = resolved.iter().map(int_zeroed).collect();
+                ((privacy, key), Rc::new(template))
             },
         )
-    }))
+    });
+    if let Some(fixed) = &template.fixed {
+        return Some(Encoded::Shared(Rc::clone(fixed)));
+    }
+    let ints: Vec<String> = template
+        .parts
+        .iter()
+        .map(|(_, part)| match part {
+            Part::Int(i) => match &resolved[*i].value {
+                ParamValue::Int(v) => v.to_string(),
+                // `same_shape` matched an integer here.
+                _ => String::new(),
+            },
+            Part::Text(_) => String::new(),
+        })
+        .collect();
+    let pairs = template
+        .parts
+        .iter()
+        .zip(&ints)
+        .map(|((key, part), int)| match part {
+            Part::Text(t) => (key.as_str(), t.as_str()),
+            Part::Int(_) => (key.as_str(), int.as_str()),
+        });
+    Some(Encoded::Own(EncodedParameters::from_sorted_pairs(pairs)))
+}
+
+/// The template of `resolved`: its sanitized map (the last of equal keys wins, as in a map
+/// built from the set), with the integers that print as themselves left open.
+fn make_template(a: &Analytics, resolved: &[Param]) -> ParamTemplate {
+    let mut map: BTreeMap<String, Part> = BTreeMap::new();
+    for (i, p) in resolved.iter().enumerate() {
+        let text = sanitize_one(a, p);
+        let part = match &p.value {
+            ParamValue::Int(v) if text == v.to_string() => Part::Int(i),
+            _ => Part::Text(text),
+        };
+        map.insert(p.name.to_string(), part);
+    }
+    let parts: Vec<(String, Part)> = map.into_iter().collect();
+    let fixed = parts
+        .iter()
+        .all(|(_, part)| matches!(part, Part::Text(_)))
+        .then(|| {
+            Rc::new(EncodedParameters::from_sorted_pairs(parts.iter().map(
+                |(k, part)| match part {
+                    Part::Text(t) => (k.as_str(), t.as_str()),
+                    Part::Int(_) => (k.as_str(), ""),
+                },
+            )))
+        });
+    ParamTemplate { parts, fixed }
+}
+
+/// `p` with an integer value replaced by 0: the memo's key holds the set's shape only.
+fn int_zeroed(p: &Param) -> Param {
+    match p.value {
+        ParamValue::Int(_) => Param {
+            name: p.name.clone(),
+            value: ParamValue::Int(0),
+        },
+        _ => p.clone(),
+    }
 }
 
 fn sanitize_one(a: &Analytics, p: &Param) -> String {
@@ -356,10 +451,12 @@ fn sanitize_one(a: &Analytics, p: &Param) -> String {
     }
 }
 
-fn hash_param(p: &Param, h: &mut impl Hasher) {
+/// Hashes what [`same_shape`] compares: the name and the value, but of an integer only that
+/// it is one.
+fn hash_param_shape(p: &Param, h: &mut impl Hasher) {
     p.name.as_str().hash(h);
     match &p.value {
-        ParamValue::Int(i) => (0u8, *i).hash(h),
+        ParamValue::Int(_) => 0u8.hash(h),
         ParamValue::Float(x) => (1u8, x.to_bits()).hash(h),
         ParamValue::Bool(b) => (2u8, *b).hash(h),
         ParamValue::Str(s) => (3u8, s.as_str()).hash(h),
@@ -373,12 +470,13 @@ fn hash_param(p: &Param, h: &mut impl Hasher) {
     }
 }
 
-/// Equality as the memo needs it: floats by their bits, so a NaN matches itself (and 0.0 does
-/// not match -0.0, which render differently).
-fn same_param(x: &Param, y: &Param) -> bool {
+/// Equality as the memo needs it: any integer matches any integer (templates leave them open),
+/// floats by their bits, so a NaN matches itself (and 0.0 does not match -0.0, which render
+/// differently).
+fn same_shape(x: &Param, y: &Param) -> bool {
     x.name.as_str() == y.name.as_str()
         && match (&x.value, &y.value) {
-            (ParamValue::Int(a), ParamValue::Int(b)) => a == b,
+            (ParamValue::Int(_), ParamValue::Int(_)) => true,
             (ParamValue::Float(a), ParamValue::Float(b)) => a.to_bits() == b.to_bits(),
             (ParamValue::Bool(a), ParamValue::Bool(b)) => a == b,
             (ParamValue::Str(a), ParamValue::Str(b)) => a.as_str() == b.as_str(),
@@ -412,22 +510,20 @@ impl Invoker {
     /// the order they are recorded within each run).
     pub fn record_step(&self, ctx: &CallContext, step: StepRecord<'_>) {
         let Some(rec) = self.recorder() else { return };
-        let run_id = ctx.run_id.clone().unwrap_or_default();
-        let seq = rec.steps.next(&run_id);
+        let run_id = ctx.run_id.as_deref().unwrap_or_default();
+        let seq = rec.steps.next(run_id);
         let duration_ns = u64::try_from(step.duration.as_nanos()).unwrap_or(u64::MAX);
-        rec.analytics.record_step(StepEvent {
-            id: 0,
+        // Borrowed, not built: an owned step event would cost six allocations per step.
+        rec.analytics.record_step_view(&StepView {
             timestamp_us: lrdbench_analytics::now_us() - (duration_ns / 1000) as i64,
             run_id,
-            workflow: ctx.workflow.clone().unwrap_or_default(),
+            workflow: ctx.workflow.as_deref().unwrap_or_default(),
             seq,
             step_type: step.step_type,
-            component: step.component.to_string(),
-            cell: step.cell.map(str::to_string),
+            component: step.component,
+            cell: step.cell,
             duration_ns,
             success: step.success,
-            user_id: String::new(),
-            session_id: String::new(),
         });
     }
 }
@@ -518,4 +614,67 @@ pub fn check_generated(component: &str, length: u64, g: Generated) -> Result<Gen
         });
     }
     Ok(g)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use abi_stable::std_types::RString;
+
+    fn param(name: &str, value: ParamValue) -> Param {
+        Param {
+            name: RString::from(name),
+            value,
+        }
+    }
+
+    /// What sanitizing the whole set afresh encodes to: the reference the memo must match.
+    fn reference(a: &Analytics, set: &[Param]) -> EncodedParameters {
+        let map: BTreeMap<String, String> = set
+            .iter()
+            .map(|p| (p.name.to_string(), sanitize_one(a, p)))
+            .collect();
+        EncodedParameters::new(&map)
+    }
+
+    #[test]
+    fn memoized_parameters_encode_as_sanitizing_the_whole_set() {
+        let a = Analytics::disabled();
+        assert!(a.privacy(), "the default mode redacts private keys");
+        // Sets of one shape with varying integers (seeds), a private integer key (redacted
+        // whatever its value), a float and a string, a repeated name (the last wins), and
+        // integer values of every sign and width; each is checked on a warm memo too.
+        let shapes: Vec<Box<dyn Fn(i64) -> Vec<Param>>> = vec![
+            Box::new(|i| {
+                vec![
+                    param("seed", ParamValue::Int(i)),
+                    param("min_scale", ParamValue::Int(2)),
+                    param("ci", ParamValue::Str("asymptotic".into())),
+                    param("level", ParamValue::Float(0.95)),
+                ]
+            }),
+            Box::new(|i| {
+                vec![
+                    param("token_count", ParamValue::Int(i)),
+                    param("order", ParamValue::Int(i.wrapping_neg())),
+                ]
+            }),
+            Box::new(|i| {
+                vec![
+                    param("order", ParamValue::Int(i)),
+                    param("order", ParamValue::Int(7)),
+                    param("fit", ParamValue::Bool(i % 2 == 0)),
+                ]
+            }),
+            Box::new(|_| vec![param("detrend", ParamValue::Str("linear".into()))]),
+        ];
+        for shape in &shapes {
+            for i in [0, 1, -1, 42, i64::MAX, i64::MIN, 4_243_666_891_374_244_878] {
+                let set = shape(i);
+                let got = sanitized_parameters(&a, &set).unwrap();
+                assert_eq!(*got, reference(&a, &set), "set {set:?}");
+            }
+        }
+        assert!(sanitized_parameters(&a, &[]).is_none());
+    }
 }

@@ -330,7 +330,7 @@ impl PerformanceReport {
             "Wall time against length, log–log, with fitted power laws",
         );
         d.h2("Memory and CPU");
-        d.para("Heap peak: the most heap allocated during the call above its level at the start, including the plugin's own allocations. CPU %: process CPU time over wall time (100 = one core busy).");
+        d.para("Heap peak: the most heap allocated during the call above its level at the start, including the plugin's own allocations. CPU %: the calling thread's CPU time over wall time (100 = one core busy; an isolated call: its worker process's).");
         d.table(
             &[
                 "component",
