@@ -6,7 +6,9 @@ mod support;
 
 mod analytics;
 mod generate;
+mod hostile;
 mod isolation;
 mod plugins;
 mod report;
+mod trust;
 mod workflow;

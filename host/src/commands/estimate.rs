@@ -18,7 +18,7 @@ pub fn run(settings: &Settings, args: EstimateArgs, invoker: &Invoker) -> Result
         .map(|p| RawParam::parse(p))
         .collect::<Result<_, _>>()
         .map_err(anyhow::Error::msg)?;
-    let catalog = super::load_catalog(settings)?;
+    let catalog = super::load_catalog(settings, args.isolate || args.timeout.is_some())?;
     let invoker = super::isolate(
         invoker.clone(),
         settings,
