@@ -19,6 +19,7 @@
 pub mod contamination;
 pub mod data;
 pub mod estimate;
+pub mod fsutil;
 pub mod interrupt;
 pub mod invoke;
 pub mod isolate;

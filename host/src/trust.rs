@@ -10,7 +10,73 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+
 use crate::plugin::{Catalog, LoadedPlugin};
+
+/// The largest `config.toml` read: far above any real one.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// The shape of `<store>/config.toml`. Every key is known: a misspelt trust setting (`alowed`,
+/// `[plugin]`) must be an error, never silently ignored.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ConfigKeys {
+    analytics: Option<AnalyticsKeys>,
+    plugins: Option<PluginsKeys>,
+    isolation: Option<IsolationKeys>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct AnalyticsKeys {
+    enabled: Option<toml::Value>,
+    privacy: Option<toml::Value>,
+    retention_days: Option<toml::Value>,
+    notice_shown: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct PluginsKeys {
+    allowed: Option<toml::Value>,
+    unlisted: Option<toml::Value>,
+    untrusted: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct IsolationKeys {
+    memory_limit_mb: Option<toml::Value>,
+}
+
+/// Checks that `config.toml` holds only known sections and keys; the error names the line.
+///
+/// # Errors
+///
+/// One line: `line L, column C: unknown field ...` or the TOML syntax error.
+pub fn check_keys(text: &str) -> Result<(), String> {
+    match toml::from_str::<ConfigKeys>(text) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let at = e.span().map(|span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!("line {line}, column {column}: ")
+            });
+            Err(format!(
+                "{}{}",
+                at.unwrap_or_default(),
+                e.message().lines().next().unwrap_or("invalid")
+            ))
+        }
+    }
+}
 
 /// What happens to a plugin that is not on the allow-list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,16 +130,26 @@ impl AllowList {
             path: path.clone(),
             message,
         };
-        let text = match std::fs::read_to_string(&path) {
+        // Bounded, and only a regular file: a FIFO or device here must not hang a command.
+        let text = match crate::fsutil::read_regular_text(&path, MAX_CONFIG_BYTES) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(crate::fsutil::ReadError::NotFound) => return Ok(None),
+            // Fail closed: a trust setting that cannot be read is an error, never "no list".
             Err(e) => return Err(err(format!("cannot read: {e}"))),
         };
+        check_keys(&text).map_err(err)?;
         let table: toml::Table = toml::from_str(&text).map_err(|e| err(e.message().to_string()))?;
         let Some(plugins) = table.get("plugins").and_then(|p| p.as_table()) else {
             return Ok(None);
         };
         let Some(allowed) = plugins.get("allowed") else {
+            if plugins.contains_key("unlisted") {
+                return Err(err(
+                    "[plugins] unlisted has no effect without an `allowed` list of SHA-256 \
+                     digests; add one (it may be empty) or remove `unlisted`"
+                        .into(),
+                ));
+            }
             return Ok(None);
         };
         let hashes = allowed
@@ -173,6 +249,41 @@ mod tests {
         let list = AllowList::load(dir.path()).unwrap().unwrap();
         assert_eq!(list.hashes, vec!["ab".repeat(32)]);
         assert_eq!(list.unlisted, Unlisted::Isolate);
+    }
+
+    #[test]
+    fn typos_and_half_settings_fail_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        let h = "ab".repeat(32);
+        for (text, want) in [
+            (
+                format!("[plugins]\nalowed = [\"{h}\"]\n"),
+                "line 2, column 1: unknown field `alowed`",
+            ),
+            (
+                format!("[plugin]\nallowed = [\"{h}\"]\n"),
+                "line 1, column 1: unknown field `plugin`",
+            ),
+            (
+                "[plugins]\nunlisted = \"refuse\"\n".to_string(),
+                "without an `allowed` list",
+            ),
+            (
+                "[analytics]\nprivcy = false\n".to_string(),
+                "line 2, column 1: unknown field `privcy`",
+            ),
+        ] {
+            std::fs::write(&cfg, &text).unwrap();
+            let e = AllowList::load(dir.path()).unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+        // Unreadable: a directory where the file should be.
+        std::fs::remove_file(&cfg).unwrap();
+        std::fs::create_dir(&cfg).unwrap();
+        let e = AllowList::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("cannot read: a directory"), "{e}");
     }
 
     #[test]

@@ -95,6 +95,12 @@ pub struct WorkerArgs {
     /// Address-space limit of the worker, bytes
     #[arg(long, value_name = "BYTES")]
     pub memory_limit: Option<u64>,
+    /// Refuse the library unless its SHA-256 is this (checked before it is loaded)
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// Send the plugin's description and exit
+    #[arg(long)]
+    pub describe: bool,
 }
 
 /// `plugins` subcommands.

@@ -19,7 +19,7 @@ pub fn run(settings: &Settings, args: EstimateArgs, invoker: &Invoker) -> Result
         .map(|p| RawParam::parse(p))
         .collect::<Result<_, _>>()
         .map_err(|e| super::usage(anyhow::Error::msg(e)))?;
-    let catalog = super::load_catalog(settings)?;
+    let catalog = super::load_catalog(settings, args.isolate || args.timeout.is_some())?;
     let invoker = super::isolate(
         invoker.clone(),
         settings,

@@ -27,7 +27,8 @@ pub fn run(settings: &Settings, args: GenerateArgs, invoker: &Invoker) -> Result
         .iter()
         .map(|c| parse_contamination(c))
         .collect::<Result<_>>()?;
-    let catalog = super::load_catalog(settings)?;
+    let catalog = super::load_catalog(settings, false)?;
+    let invoker = &super::isolate(invoker.clone(), settings, &catalog, false, None)?;
     let handle = catalog.find(&args.model, ComponentKind::Model)?;
     let given = parse_params(
         &args.params,

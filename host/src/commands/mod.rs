@@ -26,14 +26,16 @@ mod run;
 mod worker;
 
 use std::io::Write as _;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::CommandFactory;
 use lrdbench_host::invoke::Invoker;
-use lrdbench_host::plugin::{Catalog, LoadError};
+use lrdbench_host::isolate::describe_in_worker;
+use lrdbench_host::plugin::{Catalog, LoadError, LoadPolicy};
 use lrdbench_host::settings::{Settings, Verbosity};
-use lrdbench_host::trust::{AllowList, Unlisted};
+use lrdbench_host::trust::AllowList;
 
 use crate::cli::{Cli, Command};
 
@@ -113,24 +115,38 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Loads the catalog. Failures of explicitly named files (`--plugin`) are errors; failures of
-/// discovered files are reported together as warnings.
-pub fn load_catalog(settings: &Settings) -> Result<Catalog> {
-    let (mut catalog, errors) = Catalog::load(&settings.plugins);
-    if let Some(list) = AllowList::load(&settings.store_dir)? {
-        let (refused, _) = list.apply(&mut catalog, &settings.store_dir.join("config.toml"));
-        let explicit: Vec<String> = refused
-            .iter()
-            .filter(|r| settings.plugins.files.iter().any(|f| f == &r.path))
-            .map(|r| r.to_string())
-            .collect();
-        if let Some(first) = explicit.first() {
-            anyhow::bail!("refusing plugin {first}");
-        }
-        for r in &refused {
-            if settings.verbosity >= Verbosity::Normal {
-                eprintln!("warning: refusing plugin {r}");
-            }
+/// Loads the catalog under the store's trust settings: every library is read once and hashed,
+/// then refused, described by a worker (isolated: `isolate_all`, untrusted, or unlisted in
+/// "isolate" mode) or loaded in-process from those very bytes. Refused and isolated libraries
+/// never run code in this process. Failures of explicitly named files (`--plugin`) are errors;
+/// failures of discovered files are reported together as warnings.
+pub fn load_catalog(settings: &Settings, isolate_all: bool) -> Result<Catalog> {
+    let allow = AllowList::load(&settings.store_dir)?;
+    let stored = lrdbench_host::isolate::store_settings(&settings.store_dir)?;
+    let program = std::env::current_exe().ok();
+    let describe = |path: &Path, sha: &str| match &program {
+        Some(program) => describe_in_worker(program, path, sha, stored.memory_limit),
+        None => Err("cannot find the running executable to start a worker".to_string()),
+    };
+    let policy = LoadPolicy {
+        allow,
+        untrusted: stored.untrusted.clone(),
+        isolate_all,
+        config: settings.store_dir.join("config.toml"),
+        describe: Some(&describe),
+    };
+    let (catalog, errors, refused) = Catalog::load_with(&settings.plugins, &policy);
+    let explicit: Vec<String> = refused
+        .iter()
+        .filter(|r| settings.plugins.files.iter().any(|f| f == &r.path))
+        .map(|r| r.to_string())
+        .collect();
+    if let Some(first) = explicit.first() {
+        anyhow::bail!("refusing plugin {first}");
+    }
+    for r in &refused {
+        if settings.verbosity >= Verbosity::Normal {
+            eprintln!("warning: refusing plugin {r}");
         }
     }
     let explicit: Vec<&LoadError> = errors.iter().filter(|e| is_explicit(settings, e)).collect();
@@ -178,6 +194,8 @@ fn is_explicit(settings: &Settings, e: &LoadError) -> bool {
         | LoadError::NotAPlugin { path }
         | LoadError::Incompatible { path, .. }
         | LoadError::Describe { path, .. }
+        | LoadError::NotRegular { path, .. }
+        | LoadError::Isolated { path, .. }
         | LoadError::Io { path, .. } => path,
     };
     settings.plugins.files.iter().any(|f| f == path)
@@ -193,16 +211,14 @@ pub fn isolate(
     all: bool,
     timeout: Option<f64>,
 ) -> Result<Invoker> {
-    // Plugins missing from an allow-list in "isolate" mode always run in workers.
-    let also_untrusted = match AllowList::load(&settings.store_dir)? {
-        Some(list) if list.unlisted == Unlisted::Isolate => catalog
-            .plugins()
-            .iter()
-            .filter(|p| !list.allows(p))
-            .map(|p| format!("sha256:{}", p.sha256))
-            .collect(),
-        _ => Vec::new(),
-    };
+    // Plugins the trust settings placed in workers (untrusted, or missing from an allow-list
+    // in "isolate" mode) have no code in this process: their calls must go to workers.
+    let also_untrusted = catalog
+        .plugins()
+        .iter()
+        .filter(|p| !p.in_process())
+        .map(|p| format!("sha256:{}", p.sha256))
+        .collect();
     let request = lrdbench_host::isolate::IsolationRequest {
         all: all || timeout.is_some(),
         timeout_secs: timeout,

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use lrdbench_host::plugin::{load_plugin, LoadedPlugin};
+use lrdbench_host::plugin::{LoadedPlugin, PluginSources};
 use lrdbench_host::scaffold::scaffold_plugin;
 use lrdbench_host::settings::Settings;
 use lrdbench_plugin_api::{ParamSpec, ParamValue};
@@ -15,13 +15,15 @@ use crate::cli::PluginsCommand;
 pub fn run(settings: &Settings, cmd: PluginsCommand) -> Result<ExitCode> {
     match cmd {
         PluginsCommand::List { json } => list(settings, json),
-        PluginsCommand::Inspect { path, json } => inspect(&crate::cli::loadable(&path), json),
+        PluginsCommand::Inspect { path, json } => {
+            inspect(settings, &crate::cli::loadable(&path), json)
+        }
         PluginsCommand::New { name, dir } => new(&name, &dir),
     }
 }
 
 fn list(settings: &Settings, as_json: bool) -> Result<ExitCode> {
-    let catalog = super::load_catalog(settings)?;
+    let catalog = super::load_catalog(settings, false)?;
     if as_json {
         let rows: Vec<Value> = catalog
             .components()
@@ -95,9 +97,19 @@ fn param_value_json(v: &ParamValue) -> Value {
     }
 }
 
-fn inspect(path: &Path, as_json: bool) -> Result<ExitCode> {
-    let plugin: LoadedPlugin =
-        load_plugin(path).map_err(|e| anyhow::anyhow!("cannot load plugin {e}"))?;
+fn inspect(settings: &Settings, path: &Path, as_json: bool) -> Result<ExitCode> {
+    // Under the same trust settings as any other load: an untrusted or unlisted library is
+    // described by a worker, a refused one is not opened at all.
+    let mut only = settings.clone();
+    only.plugins = PluginSources {
+        dirs: Vec::new(),
+        files: vec![path.to_path_buf()],
+    };
+    let catalog = super::load_catalog(&only, false)?;
+    let plugin: &LoadedPlugin = catalog
+        .plugins()
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("cannot load plugin {}", path.display()))?;
     let d = &plugin.descriptor;
     if as_json {
         let comps: Vec<Value> = d

@@ -125,9 +125,31 @@ fn with_workflow_plugins(settings: &Settings, file: &std::path::Path) -> Result<
     Ok(settings)
 }
 
+/// Whether the workflow asks for process isolation (`isolation = "process"` or a timeout),
+/// read before any plugin is loaded so isolated plugins are never loaded in the host. A file
+/// that cannot be parsed gives `false`: planning reports its error right after.
+fn workflow_isolates(path: &std::path::Path) -> bool {
+    let Ok(text) =
+        lrdbench_host::fsutil::read_regular_text(path, workflow::plan::MAX_WORKFLOW_BYTES)
+    else {
+        return false;
+    };
+    match workflow::spec::parse(path, &text) {
+        Ok((file, _)) => {
+            file.execution.timeout.is_some()
+                || file
+                    .execution
+                    .isolation
+                    .as_ref()
+                    .is_some_and(|i| i.get_ref() == "process")
+        }
+        Err(_) => false,
+    }
+}
+
 pub fn validate(settings: &Settings, args: ValidateArgs) -> Result<ExitCode> {
     let settings = &with_workflow_plugins(settings, &args.file)?;
-    let catalog = super::load_catalog(settings)?;
+    let catalog = super::load_catalog(settings, workflow_isolates(&args.file))?;
     let plan = workflow::plan::load(&args.file, &catalog)?;
     if args.json {
         let mut v = plan_json(&plan);
@@ -142,7 +164,8 @@ pub fn validate(settings: &Settings, args: ValidateArgs) -> Result<ExitCode> {
 
 pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<ExitCode> {
     let settings = &with_workflow_plugins(settings, &args.file)?;
-    let catalog = super::load_catalog(settings)?;
+    let isolate_all = args.isolate || args.timeout.is_some() || workflow_isolates(&args.file);
+    let catalog = super::load_catalog(settings, isolate_all)?;
     let plan = workflow::plan::load(&args.file, &catalog)?;
     if args.dry_run {
         let f = forecast(settings, &plan, args.threads);

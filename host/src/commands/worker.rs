@@ -9,6 +9,11 @@ use crate::cli::WorkerArgs;
 /// Serves plugin calls until the supervisor closes standard input; the exit status tells the
 /// supervisor why the worker stopped.
 pub fn run(args: &WorkerArgs) -> ExitCode {
-    let code = worker::serve(&args.library, args.memory_limit);
+    let options = worker::WorkerOptions {
+        memory_limit: args.memory_limit,
+        expect_sha256: args.sha256.clone(),
+        describe: args.describe,
+    };
+    let code = worker::serve(&args.library, &options);
     ExitCode::from(u8::try_from(code).unwrap_or(u8::MAX))
 }

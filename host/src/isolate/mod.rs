@@ -32,6 +32,7 @@
 //! # }
 //! ```
 
+mod describe;
 pub mod protocol;
 mod supervisor;
 pub mod worker;
@@ -39,6 +40,7 @@ pub mod worker;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use describe::describe_in_worker;
 pub use protocol::WorkerUsage;
 pub use supervisor::{Isolated, QuarantineNotice, Supervisor};
 
@@ -106,6 +108,10 @@ pub enum IsolationScope {
 impl IsolationScope {
     /// Whether calls of `plugin` go to a worker.
     pub fn isolates(&self, plugin: &LoadedPlugin) -> bool {
+        // A plugin known only through a worker's description has no code in this process.
+        if !plugin.in_process() {
+            return true;
+        }
         match self {
             IsolationScope::All => true,
             IsolationScope::Only(list) => list.matches(plugin),
@@ -133,6 +139,35 @@ impl PluginList {
                 }
             }
         })
+    }
+
+    /// Whether an entry names this file by SHA-256, file name or path: what can be known
+    /// without loading it.
+    pub fn matches_file(&self, path: &Path, sha256: &str) -> bool {
+        let file_name = path.file_name().and_then(|n| n.to_str());
+        self.0.iter().any(|entry| {
+            let entry = entry.trim();
+            match entry.strip_prefix("sha256:") {
+                Some(hash) => hash.eq_ignore_ascii_case(sha256),
+                None => Some(entry) == file_name || Path::new(entry) == path,
+            }
+        })
+    }
+
+    /// Whether an entry may be a plugin's declared name (neither a hash, a path nor a library
+    /// file name), which only the library itself can tell.
+    pub fn has_plugin_names(&self) -> bool {
+        self.0.iter().any(|entry| {
+            let entry = entry.trim();
+            !entry.starts_with("sha256:")
+                && !entry.contains('/')
+                && !entry.ends_with(std::env::consts::DLL_SUFFIX)
+        })
+    }
+
+    /// Whether an entry is the plugin name `name`.
+    pub fn matches_name(&self, name: &str) -> bool {
+        self.0.iter().any(|entry| entry.trim() == name)
     }
 
     /// Whether the list is empty.
@@ -255,12 +290,16 @@ pub struct StoreIsolationSettings {
 /// An unreadable file, invalid TOML, or values of the wrong type.
 pub fn store_settings(store_dir: &Path) -> Result<StoreIsolationSettings, ConfigError> {
     let path = store_dir.join("config.toml");
-    let text = match std::fs::read_to_string(&path) {
+    let text = match crate::fsutil::read_regular_text(&path, crate::trust::MAX_CONFIG_BYTES) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(StoreIsolationSettings::default())
+        Err(crate::fsutil::ReadError::NotFound) => return Ok(StoreIsolationSettings::default()),
+        Err(crate::fsutil::ReadError::Io(source)) => return Err(ConfigError::Io { path, source }),
+        Err(e) => {
+            return Err(ConfigError::Invalid {
+                path,
+                message: format!("cannot read: {e}"),
+            })
         }
-        Err(source) => return Err(ConfigError::Io { path, source }),
     };
     parse_store_settings(&text).map_err(|message| ConfigError::Invalid { path, message })
 }

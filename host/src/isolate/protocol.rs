@@ -12,8 +12,8 @@
 
 use abi_stable::std_types::{RBox, ROption, RString, RVec};
 use lrdbench_plugin_api::{
-    CiMethod, ErrorKind, Estimate, Generated, Interval, NamedValues, Param, ParamValue, ScalingFit,
-    TrueValue,
+    CiMethod, ComponentDescriptor, ComponentKind, ErrorKind, Estimate, Family, Generated, Interval,
+    NamedValues, Param, ParamKind, ParamSpec, ParamValue, PluginDescriptor, ScalingFit, TrueValue,
 };
 
 use crate::invoke::{CallError, CallErrorKind};
@@ -160,6 +160,140 @@ pub fn decode_greeting(payload: &[u8]) -> Result<Result<String, String>, DecodeE
     };
     r.end()?;
     Ok(out)
+}
+
+/// Encodes a plugin's self-description, sent by a worker started with `--describe` right after
+/// its greeting: the host learns an isolated plugin's components without loading it.
+pub fn encode_descriptor(out: &mut Vec<u8>, d: &PluginDescriptor) {
+    let mut w = Writer::frame(out);
+    w.str(&d.name);
+    w.str(&d.version);
+    w.str(&d.api_version);
+    w.u32(d.components.len() as u32);
+    for c in d.components.iter() {
+        w.str(&c.name);
+        w.u8(match c.kind {
+            ComponentKind::Estimator => 0,
+            ComponentKind::Model => 1,
+        });
+        w.u8(match c.family {
+            Family::Temporal => 0,
+            Family::Geometric => 1,
+            Family::Spectral => 2,
+            Family::Wavelet => 3,
+            Family::Multifractal => 4,
+            Family::Other => 5,
+        });
+        w.str(&c.estimand);
+        w.str(&c.description);
+        w.str(&c.reference);
+        w.u32(c.params.len() as u32);
+        for p in c.params.iter() {
+            w.str(&p.name);
+            w.u8(match p.kind {
+                ParamKind::Int => 0,
+                ParamKind::Float => 1,
+                ParamKind::Bool => 2,
+                ParamKind::Str => 3,
+                ParamKind::Enum => 4,
+                ParamKind::List => 5,
+            });
+            match &p.default {
+                ROption::RSome(v) => {
+                    w.u8(1);
+                    w.value(v);
+                }
+                ROption::RNone => w.u8(0),
+            }
+            w.opt_f64(&p.min);
+            w.opt_f64(&p.max);
+            w.strs(&p.choices);
+            w.str(&p.help);
+        }
+    }
+    w.finish();
+}
+
+/// Decodes what [`encode_descriptor`] wrote.
+///
+/// # Errors
+///
+/// A [`DecodeError`] for anything else.
+pub fn decode_descriptor(payload: &[u8]) -> Result<PluginDescriptor, DecodeError> {
+    let mut r = Reader::new(payload);
+    let name = r.rstring()?;
+    let version = r.rstring()?;
+    let api_version = r.rstring()?;
+    // A component is at least 3 strings of 4 bytes, 2 tags and a count.
+    let n = r.count(18)?;
+    let mut components = RVec::with_capacity(n);
+    for _ in 0..n {
+        let name = r.rstring()?;
+        let at = r.pos;
+        let kind = match r.u8()? {
+            0 => ComponentKind::Estimator,
+            1 => ComponentKind::Model,
+            tag => return Err(DecodeError::BadTag { tag, at }),
+        };
+        let at = r.pos;
+        let family = match r.u8()? {
+            0 => Family::Temporal,
+            1 => Family::Geometric,
+            2 => Family::Spectral,
+            3 => Family::Wavelet,
+            4 => Family::Multifractal,
+            5 => Family::Other,
+            tag => return Err(DecodeError::BadTag { tag, at }),
+        };
+        let estimand = r.rstring()?;
+        let description = r.rstring()?;
+        let reference = r.rstring()?;
+        let np = r.count(16)?;
+        let mut params = RVec::with_capacity(np);
+        for _ in 0..np {
+            let name = r.rstring()?;
+            let at = r.pos;
+            let kind = match r.u8()? {
+                0 => ParamKind::Int,
+                1 => ParamKind::Float,
+                2 => ParamKind::Bool,
+                3 => ParamKind::Str,
+                4 => ParamKind::Enum,
+                5 => ParamKind::List,
+                tag => return Err(DecodeError::BadTag { tag, at }),
+            };
+            let default = if r.flag()? {
+                ROption::RSome(r.value()?)
+            } else {
+                ROption::RNone
+            };
+            params.push(ParamSpec {
+                name,
+                kind,
+                default,
+                min: r.opt_f64()?,
+                max: r.opt_f64()?,
+                choices: r.strs()?,
+                help: r.rstring()?,
+            });
+        }
+        components.push(ComponentDescriptor {
+            name,
+            kind,
+            family,
+            estimand,
+            description,
+            reference,
+            params,
+        });
+    }
+    r.end()?;
+    Ok(PluginDescriptor {
+        name,
+        version,
+        api_version,
+        components,
+    })
 }
 
 /// Appends a complete estimate request frame for `series` to `out`.
@@ -507,27 +641,30 @@ impl<'a> Writer<'a> {
         self.u32(params.len() as u32);
         for p in params {
             self.str(&p.name);
-            match &p.value {
-                ParamValue::Int(v) => {
-                    self.u8(0);
-                    self.i64(*v);
-                }
-                ParamValue::Float(v) => {
-                    self.u8(1);
-                    self.f64(*v);
-                }
-                ParamValue::Bool(v) => {
-                    self.u8(2);
-                    self.u8(u8::from(*v));
-                }
-                ParamValue::Str(v) => {
-                    self.u8(3);
-                    self.str(v);
-                }
-                ParamValue::List(v) => {
-                    self.u8(4);
-                    self.f64s(v);
-                }
+            self.value(&p.value);
+        }
+    }
+    fn value(&mut self, value: &ParamValue) {
+        match value {
+            ParamValue::Int(v) => {
+                self.u8(0);
+                self.i64(*v);
+            }
+            ParamValue::Float(v) => {
+                self.u8(1);
+                self.f64(*v);
+            }
+            ParamValue::Bool(v) => {
+                self.u8(2);
+                self.u8(u8::from(*v));
+            }
+            ParamValue::Str(v) => {
+                self.u8(3);
+                self.str(v);
+            }
+            ParamValue::List(v) => {
+                self.u8(4);
+                self.f64s(v);
             }
         }
     }
@@ -694,18 +831,21 @@ impl<'a> Reader<'a> {
         (0..n)
             .map(|_| {
                 let name = self.rstring()?;
-                let at = self.pos;
-                let value = match self.u8()? {
-                    0 => ParamValue::Int(self.i64()?),
-                    1 => ParamValue::Float(self.f64()?),
-                    2 => ParamValue::Bool(self.flag()?),
-                    3 => ParamValue::Str(self.rstring()?),
-                    4 => ParamValue::List(self.f64s()?),
-                    tag => return Err(DecodeError::BadTag { tag, at }),
-                };
+                let value = self.value()?;
                 Ok(Param { name, value })
             })
             .collect()
+    }
+    fn value(&mut self) -> Result<ParamValue, DecodeError> {
+        let at = self.pos;
+        Ok(match self.u8()? {
+            0 => ParamValue::Int(self.i64()?),
+            1 => ParamValue::Float(self.f64()?),
+            2 => ParamValue::Bool(self.flag()?),
+            3 => ParamValue::Str(self.rstring()?),
+            4 => ParamValue::List(self.f64s()?),
+            tag => return Err(DecodeError::BadTag { tag, at }),
+        })
     }
     fn usage(&mut self) -> Result<WorkerUsage, DecodeError> {
         Ok(WorkerUsage {

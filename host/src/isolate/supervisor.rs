@@ -228,7 +228,10 @@ impl Supervisor {
             std::thread::sleep(wait);
         }
         let mut cmd = Command::new(&self.config.program);
-        cmd.arg(WORKER_COMMAND).arg(&pool.library);
+        cmd.arg(WORKER_COMMAND)
+            .arg(&pool.library)
+            .arg("--sha256")
+            .arg(&pool.sha256);
         if let Some(limit) = self.config.memory_limit {
             cmd.arg("--memory-limit").arg(limit.to_string());
         }

@@ -16,7 +16,7 @@ use lrdbench_plugin_api::ErrorKind;
 
 use super::protocol::{self, RequestHead, Response, WorkerUsage};
 use crate::invoke::{CallError, CallErrorKind};
-use crate::plugin::{load_plugin, LoadedPlugin};
+use crate::plugin::{load_verified, LoadedPlugin};
 
 /// The hidden subcommand name under which the host binary serves as a worker.
 pub const WORKER_COMMAND: &str = "__worker";
@@ -28,9 +28,22 @@ pub const EXIT_ORPHANED: i32 = 4;
 /// Exit status of a worker that could not set itself up (descriptors, limits).
 pub const EXIT_SETUP_FAILED: i32 = 5;
 
+/// How a worker was started.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerOptions {
+    /// Address-space limit, bytes.
+    pub memory_limit: Option<u64>,
+    /// The SHA-256 the supervisor checked; a library with other bytes is refused before any of
+    /// its code runs.
+    pub expect_sha256: Option<String>,
+    /// Send the plugin's descriptor after the greeting and exit, serving no call.
+    pub describe: bool,
+}
+
 /// Serves calls of the plugin at `library` until standard input closes. Returns the process
 /// exit status: 0 after a clean shutdown.
-pub fn serve(library: &Path, memory_limit: Option<u64>) -> i32 {
+pub fn serve(library: &Path, options: &WorkerOptions) -> i32 {
+    let memory_limit = options.memory_limit;
     let (input, output) = match take_protocol_fds() {
         Ok(fds) => fds,
         Err(e) => {
@@ -46,9 +59,14 @@ pub fn serve(library: &Path, memory_limit: Option<u64>) -> i32 {
     watch_parent();
 
     let mut out = Vec::new();
-    let plugin = match load_plugin(library) {
+    let plugin = match load_verified(library, options.expect_sha256.as_deref()) {
         Ok(p) => {
             protocol::encode_greeting(&mut out, Ok(&p.sha256));
+            if options.describe {
+                protocol::encode_descriptor(&mut out, &p.descriptor);
+                let _ = output.write_all(&out);
+                return 0;
+            }
             p
         }
         Err(e) => {

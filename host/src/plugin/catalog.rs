@@ -9,7 +9,9 @@ use lrdbench_plugin_api::{
     params, ComponentDescriptor, ComponentKind, Estimate, Generated, Param, ParamError, PluginError,
 };
 
-use super::loader::{discover, load_plugin, LoadError, LoadedPlugin, PluginSources};
+use super::loader::{discover, load_bytes, read_library, LoadError, LoadedPlugin, PluginSources};
+use super::policy::{LoadPolicy, Placement};
+use crate::trust::Refused;
 
 /// All loaded plugins and their components.
 #[derive(Debug, Default)]
@@ -90,18 +92,49 @@ pub enum LookupError {
 }
 
 impl Catalog {
-    /// Discovers and loads every plugin of `sources`. Returns the catalog of those that loaded
-    /// and the errors of those that did not, all of them, so a caller can report them together.
+    /// Discovers and loads every plugin of `sources`, all in-process. Returns the catalog of
+    /// those that loaded and the errors of those that did not, all of them, so a caller can
+    /// report them together.
     pub fn load(sources: &PluginSources) -> (Catalog, Vec<LoadError>) {
+        let (catalog, errors, _) = Catalog::load_with(sources, &LoadPolicy::trust_all());
+        (catalog, errors)
+    }
+
+    /// Discovers the plugins of `sources` and places each as `policy` says before any of its
+    /// code runs: loaded in-process (from the very bytes that were hashed), described by a
+    /// worker (isolated), or refused. Returns the catalog, the load errors and the refusals.
+    pub fn load_with(
+        sources: &PluginSources,
+        policy: &LoadPolicy<'_>,
+    ) -> (Catalog, Vec<LoadError>, Vec<Refused>) {
         let mut catalog = Catalog::default();
         let mut errors = Vec::new();
+        let mut refused = Vec::new();
         for path in discover(sources) {
-            match load_plugin(&path) {
-                Ok(p) => catalog.add(p),
+            let lib = match read_library(&path) {
+                Ok(lib) => lib,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            // The same library found twice (same bytes) is placed and loaded once.
+            if catalog.plugins.iter().any(|p| p.sha256 == lib.sha256) {
+                continue;
+            }
+            match policy.place(&path, &lib) {
+                Ok(Placement::InProcess) => match load_bytes(&path, lib) {
+                    Ok(p) => catalog.add(p),
+                    Err(e) => errors.push(e),
+                },
+                Ok(Placement::Isolated(descriptor)) => {
+                    catalog.add(LoadedPlugin::described(path, lib.sha256, descriptor));
+                }
+                Ok(Placement::Refused(r)) => refused.push(r),
                 Err(e) => errors.push(e),
             }
         }
-        (catalog, errors)
+        (catalog, errors, refused)
     }
 
     /// Adds a loaded plugin, unless the same library (by SHA-256) is already in.

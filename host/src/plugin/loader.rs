@@ -1,7 +1,7 @@
 //! Finding plugin libraries on disk and loading them through the stable ABI.
 
 use std::fmt;
-use std::io::Read;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
@@ -63,6 +63,24 @@ pub enum LoadError {
         /// What it returned.
         error: PluginError,
     },
+    /// Not a regular file (a directory, FIFO, device, ...), or larger than
+    /// [`MAX_LIBRARY_BYTES`]: nothing is read from it.
+    #[error("{}: {what}, not a plugin library", path.display())]
+    NotRegular {
+        /// The path given.
+        path: PathBuf,
+        /// What it is instead.
+        what: String,
+    },
+    /// The worker that was to describe an isolated plugin failed, or the file changed between
+    /// the host's hash and the worker's.
+    #[error("{}: {message}", path.display())]
+    Isolated {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// Reading the file for its checksum failed.
     #[error("{}: cannot read: {source}", path.display())]
     Io {
@@ -84,6 +102,10 @@ impl LoadError {
 }
 
 /// A plugin library that passed every check, with its descriptor and fingerprint.
+///
+/// A plugin is either loaded into this process, or (for isolated plugins) known only by the
+/// description a worker process sent: its code never ran in this process, and each of its
+/// calls must go to a worker.
 pub struct LoadedPlugin {
     /// The file it was loaded from.
     pub path: PathBuf,
@@ -91,7 +113,7 @@ pub struct LoadedPlugin {
     pub sha256: String,
     /// What the plugin declares about itself.
     pub descriptor: PluginDescriptor,
-    module: PluginModuleRef,
+    module: Option<PluginModuleRef>,
 }
 
 impl fmt::Debug for LoadedPlugin {
@@ -105,6 +127,32 @@ impl fmt::Debug for LoadedPlugin {
 }
 
 impl LoadedPlugin {
+    /// A plugin described by a worker process and never loaded here: every call of it must go
+    /// to a worker (an in-process call fails with an `internal` error).
+    pub fn described(path: PathBuf, sha256: String, descriptor: PluginDescriptor) -> Self {
+        LoadedPlugin {
+            path,
+            sha256,
+            descriptor,
+            module: None,
+        }
+    }
+
+    /// Whether the library's code is loaded in this process (false for a plugin known only
+    /// through a worker's description).
+    pub fn in_process(&self) -> bool {
+        self.module.is_some()
+    }
+
+    fn module(&self) -> Result<PluginModuleRef, PluginError> {
+        self.module.ok_or_else(|| {
+            PluginError::internal(format!(
+                "{} runs only in worker processes and is not loaded in the host",
+                self.path.display()
+            ))
+        })
+    }
+
     /// Calls estimator `component` on a borrowed series. `params` must already be resolved
     /// against the component's schema (the plugin checks again).
     #[inline]
@@ -114,7 +162,7 @@ impl LoadedPlugin {
         series: &[f64],
         params: &[Param],
     ) -> Result<Estimate, PluginError> {
-        match (self.module.estimate())(
+        match (self.module()?.estimate())(
             component,
             RSlice::from_slice(series),
             RSlice::from_slice(params),
@@ -132,7 +180,7 @@ impl LoadedPlugin {
         seed: u64,
         params: &[Param],
     ) -> Result<Generated, PluginError> {
-        match (self.module.generate())(component, length, seed, RSlice::from_slice(params)) {
+        match (self.module()?.generate())(component, length, seed, RSlice::from_slice(params)) {
             RResult::ROk(g) => Ok(g),
             RResult::RErr(e) => Err(e),
         }
@@ -170,19 +218,89 @@ pub fn discover(sources: &PluginSources) -> Vec<PathBuf> {
     out
 }
 
-/// Loads one plugin library and checks it against this host's interface.
+/// The largest file accepted as a plugin library: 512 MiB, far above any real plugin, so a
+/// huge or endless file is refused instead of read into memory.
+pub const MAX_LIBRARY_BYTES: u64 = 512 << 20;
+
+/// The bytes of a library file, read once, and their SHA-256: what is hashed is exactly what
+/// is later loaded.
+pub struct LibraryBytes {
+    /// The file's content.
+    pub bytes: Vec<u8>,
+    /// SHA-256 of `bytes`, lowercase hex.
+    pub sha256: String,
+}
+
+/// Reads a library file once, refusing anything but a regular file of at most
+/// [`MAX_LIBRARY_BYTES`] (a FIFO is opened without blocking and refused, a device such as
+/// `/dev/zero` is refused before any read).
+///
+/// # Errors
+///
+/// [`LoadError::NotFound`], [`LoadError::NotRegular`] or [`LoadError::Io`].
+pub fn read_library(path: &Path) -> Result<LibraryBytes, LoadError> {
+    let bytes = crate::fsutil::read_regular(path, MAX_LIBRARY_BYTES).map_err(|e| match e {
+        crate::fsutil::ReadError::NotFound => LoadError::NotFound {
+            path: path.to_path_buf(),
+        },
+        crate::fsutil::ReadError::NotRegular(what) => LoadError::NotRegular {
+            path: path.to_path_buf(),
+            what,
+        },
+        crate::fsutil::ReadError::Io(source) => LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+    })?;
+    let sha256 = hex(&Sha256::digest(&bytes));
+    Ok(LibraryBytes { bytes, sha256 })
+}
+
+/// Loads one plugin library and checks it against this host's interface. The file is read
+/// once and hashed, and those very bytes are what the dynamic loader maps (through a sealed
+/// in-memory file), so the file cannot be swapped between the check and the load.
 ///
 /// # Errors
 ///
 /// A [`LoadError`] saying, in one line, why the file is not a usable plugin.
 pub fn load_plugin(path: &Path) -> Result<LoadedPlugin, LoadError> {
-    if !path.exists() {
-        return Err(LoadError::NotFound {
-            path: path.to_path_buf(),
-        });
+    load_verified(path, None)
+}
+
+/// [`load_plugin`], refusing before any of the library's code runs when its SHA-256 is not
+/// `expected` (a worker told which library its supervisor checked).
+///
+/// # Errors
+///
+/// As [`load_plugin`], and [`LoadError::Isolated`] on a hash mismatch.
+pub fn load_verified(path: &Path, expected: Option<&str>) -> Result<LoadedPlugin, LoadError> {
+    let lib = read_library(path)?;
+    if let Some(want) = expected {
+        if !want.eq_ignore_ascii_case(&lib.sha256) {
+            return Err(LoadError::Isolated {
+                path: path.to_path_buf(),
+                message: format!(
+                    "the file changed: its SHA-256 is {}, not the expected {want}",
+                    lib.sha256
+                ),
+            });
+        }
     }
-    let sha256 = sha256_file(path)?;
-    let header = lib_header_from_path(path).map_err(|e| classify(path, e))?;
+    load_bytes(path, lib)
+}
+
+/// Loads a library from bytes already read and hashed by [`read_library`].
+///
+/// # Errors
+///
+/// As [`load_plugin`].
+pub fn load_bytes(path: &Path, lib: LibraryBytes) -> Result<LoadedPlugin, LoadError> {
+    let sealed = sealed_copy(&lib.bytes).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    drop(lib.bytes);
+    let header = lib_header_from_path(&sealed).map_err(|e| classify(path, e))?;
     let module = header
         .init_root_module::<PluginModuleRef>()
         .map_err(|e| classify(path, e))?;
@@ -197,10 +315,55 @@ pub fn load_plugin(path: &Path) -> Result<LoadedPlugin, LoadError> {
     };
     Ok(LoadedPlugin {
         path: path.to_path_buf(),
-        sha256,
+        sha256: lib.sha256,
         descriptor,
-        module,
+        module: Some(module),
     })
+}
+
+/// Writes `bytes` into an anonymous memory file sealed against any change and returns the
+/// `/proc/self/fd/N` path the dynamic loader opens. The descriptor is deliberately never
+/// closed: the dynamic loader recognises libraries by the name they were opened under, so a
+/// reused descriptor number would make a later load return the earlier library; libraries are
+/// never unloaded anyway.
+#[cfg(target_os = "linux")]
+fn sealed_copy(bytes: &[u8]) -> std::io::Result<PathBuf> {
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    // SAFETY: a NUL-terminated name and valid flags; the result is checked.
+    let fd = unsafe {
+        libc::memfd_create(
+            c"lrdbench-plugin".as_ptr(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just created and is owned by nothing else.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    file.write_all(bytes)?;
+    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+    // SAFETY: fcntl on a descriptor this function owns.
+    if unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let fd = file.into_raw_fd();
+    Ok(PathBuf::from(format!("/proc/self/fd/{fd}")))
+}
+
+/// Elsewhere: a private copy in a fresh temporary directory, never removed while loaded.
+#[cfg(not(target_os = "linux"))]
+fn sealed_copy(bytes: &[u8]) -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "lrdbench-plugin-{}-{}",
+        std::process::id(),
+        hex(&Sha256::digest(bytes))
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("lib{}", std::env::consts::DLL_SUFFIX));
+    let mut f = std::fs::File::create(&path)?;
+    f.write_all(bytes)?;
+    Ok(path)
 }
 
 fn classify(path: &Path, err: LibraryError) -> LoadError {
@@ -249,23 +412,13 @@ fn classify(path: &Path, err: LibraryError) -> LoadError {
     }
 }
 
-/// SHA-256 of a file, lowercase hex, read in 64 KiB chunks.
+/// SHA-256 of a file, lowercase hex (a regular file of at most [`MAX_LIBRARY_BYTES`]).
+///
+/// # Errors
+///
+/// As [`read_library`].
 pub fn sha256_file(path: &Path) -> Result<String, LoadError> {
-    let io = |source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
+    read_library(path).map(|l| l.sha256)
 }
 
 /// Lowercase hex of bytes.
@@ -314,6 +467,22 @@ mod tests {
         let e = load_plugin(Path::new("/nonexistent/libx.so")).unwrap_err();
         assert!(matches!(e, LoadError::NotFound { .. }));
         assert_eq!(e.to_string(), "/nonexistent/libx.so: no such file");
+    }
+
+    #[test]
+    fn fifo_and_devices_are_refused_without_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("liblrdbench_plugin_fifo.so");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // Nobody writes to the FIFO: a blocking open or read would hang this test.
+        let e = load_plugin(&fifo).unwrap_err();
+        assert!(matches!(e, LoadError::NotRegular { .. }), "{e}");
+        let e = load_plugin(Path::new("/dev/zero")).unwrap_err();
+        assert!(matches!(e, LoadError::NotRegular { .. }), "{e}");
+        let e = load_plugin(dir.path()).unwrap_err();
+        assert!(matches!(e, LoadError::NotRegular { .. }), "{e}");
     }
 
     #[test]

@@ -172,13 +172,17 @@ pub struct Plan<'c> {
     pub execution: ExecutionPlan,
 }
 
+/// The largest workflow file read: 16 MiB (inline series included).
+pub const MAX_WORKFLOW_BYTES: u64 = 16 << 20;
+
 /// Reads, parses and plans a workflow file.
 ///
 /// # Errors
 ///
 /// A [`SpecError`] naming the file, line and column, and the valid alternatives.
 pub fn load<'c>(path: &Path, catalog: &'c Catalog) -> Result<Plan<'c>, SpecError> {
-    let bytes = std::fs::read(path).map_err(|e| SpecError {
+    // Only a regular file, bounded: a FIFO or /dev/zero named as a workflow must not hang.
+    let bytes = crate::fsutil::read_regular(path, MAX_WORKFLOW_BYTES).map_err(|e| SpecError {
         path: path.to_path_buf(),
         position: None,
         message: format!("cannot read: {e}"),
