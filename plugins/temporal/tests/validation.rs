@@ -207,3 +207,39 @@ fn default_intervals_are_calibrated_on_fgn() {
     fgn_grid::assert_calibrated(lrdbench_registry(), "absmom");
     fgn_grid::assert_calibrated(lrdbench_registry(), "varres");
 }
+
+/// Changed settings have no calibrated table: the regression interval (which undercovers) is
+/// not shown unless asked for, and the estimate says why.
+#[test]
+fn non_default_settings_give_no_interval_with_a_warning() {
+    let x = DaviesHarte::new(0.7, 4096).unwrap().sample(8);
+    let e = call("dfa", &x, &[("order", ParamValue::Int(2))]).unwrap();
+    assert!(e.ci.is_none() && e.stderr.is_none());
+    assert!(
+        e.warnings
+            .iter()
+            .any(|w| w.contains("no interval") && w.contains("order")),
+        "{:?}",
+        e.warnings
+    );
+    let e = call(
+        "dfa",
+        &x,
+        &[
+            ("order", ParamValue::Int(2)),
+            ("ci", ParamValue::Str("asymptotic".into())),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        e.ci.unwrap().method,
+        lrdbench_plugin_api::CiMethod::Regression
+    );
+    // The level parameter alone keeps the calibrated interval, at that level.
+    let e = call("dfa", &x, &[("level", ParamValue::Float(0.9))]).unwrap();
+    let ci = e.ci.unwrap();
+    assert_eq!(
+        (ci.method, ci.level),
+        (lrdbench_plugin_api::CiMethod::Calibrated, 0.9)
+    );
+}

@@ -37,13 +37,28 @@ fn estimates_carry_interval_fit_and_diagnostics() {
                 "{name} lacks {p}"
             );
         }
+        // The default interval is calibrated: its stderr is its half-width over z.
         let e = est.estimate(&x, &params(est.as_ref(), &[])).unwrap();
         let (ROption::RSome(se), ROption::RSome(ci)) = (e.stderr, e.ci) else {
             panic!("{name}: no interval")
         };
-        // Φ⁻¹(0.975) = 1.959963984540054.
+        assert_eq!(ci.method, CiMethod::Calibrated, "{name}");
         assert!(
-            (ci.high - e.value - 1.959_963_984_540_054 * se).abs() < 1e-9,
+            (ci.high - ci.low - 2.0 * 1.959_963_984_540_054 * se).abs() < 1e-9,
+            "{name}"
+        );
+        // The theory interval (`ci = asymptotic`) is symmetric: Φ⁻¹(0.975) = 1.959963984540054.
+        let p = params(
+            est.as_ref(),
+            &[("ci", ParamValue::Str("asymptotic".into()))],
+        );
+        let a = est.estimate(&x, &p).unwrap();
+        let (ROption::RSome(ase), ROption::RSome(aci)) = (a.stderr, a.ci) else {
+            panic!("{name}: no asymptotic interval")
+        };
+        assert_eq!(aci.method, CiMethod::Asymptotic, "{name}");
+        assert!(
+            (aci.high - a.value - 1.959_963_984_540_054 * ase).abs() < 1e-9,
             "{name}"
         );
         assert!(
