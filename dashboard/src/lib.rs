@@ -489,24 +489,26 @@ impl Dashboard {
         formats: &[ExportFormat],
     ) -> Result<Vec<PathBuf>, DashboardError> {
         let w = self.event_window(days)?;
+        let (period, now_us) = (w.period, w.now_us);
+        // One owned copy of the period, sanitized in place: the files and the summaries are
+        // made from the same (sanitized) events, so no string leaves through the summaries
+        // that the raw files would not show, and the events are held once, not three times.
+        let (mut calls, mut steps) = (w.calls.into_owned(), w.steps.into_owned());
+        if self.privacy {
+            let who = lrdbench_analytics::privacy::Identity::current();
+            calls
+                .iter_mut()
+                .for_each(|c| export::sanitize_call(c, &who));
+            steps
+                .iter_mut()
+                .for_each(|s| export::sanitize_step(s, &who));
+        }
         let opts = ExportOptions {
             formats: formats.to_vec(),
-            privacy: self.privacy,
+            privacy: false,
         };
-        let mut files = export::export_events(&w.calls, &w.steps, output_dir, &opts)?;
-        // Summaries are computed from the exported (sanitized) events, so no string leaves
-        // through them that the raw files would not show.
-        let (calls, steps): (Cow<[CallEvent]>, Cow<[StepEvent]>) = if self.privacy {
-            let who = lrdbench_analytics::privacy::Identity::current();
-            let mut c = w.calls.to_vec();
-            c.iter_mut().for_each(|c| export::sanitize_call(c, &who));
-            let mut s = w.steps.to_vec();
-            s.iter_mut().for_each(|s| export::sanitize_step(s, &who));
-            (Cow::Owned(c), Cow::Owned(s))
-        } else {
-            (Cow::Borrowed(&w.calls[..]), Cow::Borrowed(&w.steps[..]))
-        };
-        let reports = Reports::compute(&calls, &steps, w.period, w.now_us);
+        let mut files = export::export_events(&calls, &steps, output_dir, &opts)?;
+        let reports = Reports::compute(&calls, &steps, period, now_us);
         let path = output_dir.join("summary.json");
         let json =
             serde_json::to_string_pretty(&reports.summary).map_err(|e| DashboardError::Json {
