@@ -377,3 +377,32 @@ fn a_workflow_names_its_plugin_directories_relative_to_itself() {
         stderr(&out)
     );
 }
+
+#[test]
+fn the_terminal_leaderboard_says_how_many_rows_it_leaves_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let values: Vec<String> = (0..1024)
+        .map(|i| format!("{}", ((i * 7919) % 1013) as f64 / 1013.0))
+        .collect();
+    let estimators: String = ["dfa", "rs", "aggvar", "higuchi", "periodogram", "varres"]
+        .iter()
+        .map(|e| format!("[[estimator]]\nname = \"{e}\"\n"))
+        .collect();
+    let workflow = write(
+        dir.path(),
+        "six.toml",
+        &format!(
+            "[workflow]\nname = \"six\"\n[[data]]\nvalues = [{}]\ntruth = {{ H = 0.5 }}\n{estimators}\
+             [output]\ndir = \"{}\"\n",
+            values.join(", "),
+            dir.path().join("runs").display()
+        ),
+    );
+    let out = host(&["run", &workflow]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("… 1 more row(s) in "),
+        "{}",
+        stderr(&out)
+    );
+}

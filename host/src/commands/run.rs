@@ -236,6 +236,14 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
                 m.runtime_ms.map_or("–".into(), |v| format!("{v:.3}"))
             );
         }
+        let shown = 5.min(report.leaderboard.len());
+        if report.leaderboard.len() > shown {
+            eprintln!(
+                "  … {} more row(s) in {}",
+                report.leaderboard.len() - shown,
+                report.run_dir.join("leaderboard.md").display()
+            );
+        }
         eprintln!("report: {}", report.run_dir.join("report.html").display());
     }
     outln!("{}", report.run_dir.display());

@@ -361,12 +361,29 @@ fn ends_without_newline(file: &mut File) -> std::io::Result<bool> {
     Ok(last[0] != b'\n')
 }
 
+/// `x` with `digits` significant digits and no exponent: 1234 → "1234", 12.345 → "12.3",
+/// 0.012345 → "0.0123".
+pub fn significant(x: f64, digits: i32) -> String {
+    if !x.is_finite() || x == 0.0 {
+        return "0".into();
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals = (digits - 1 - magnitude).max(0) as usize;
+    format!("{x:.decimals$}")
+}
+
 fn progress_bar(total: u64, done: u64) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     if let Ok(style) = ProgressStyle::with_template(
-        "{bar:32} {pos}/{len} cells  {per_sec}  {elapsed_precise} elapsed, ~{eta} left",
+        "{bar:32} {pos}/{len} cells  {rate}  {elapsed_precise} elapsed, ~{eta} left",
     ) {
-        bar.set_style(style);
+        // Three significant digits: indicatif's own {per_sec} prints four decimals.
+        bar.set_style(style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{}/s", significant(state.per_sec(), 3));
+            },
+        ));
     }
     bar.set_position(done);
     bar.reset_eta();
@@ -688,5 +705,18 @@ mod tests {
         let torn = serde_json::to_string(&record(1, 0.5)).unwrap();
         std::fs::write(&path, format!("{whole}\n{}", &torn[..40])).unwrap();
         assert_eq!(read_done(&path).unwrap(), vec![record(0, 0.5)]);
+    }
+}
+
+#[cfg(test)]
+mod significant_tests {
+    use super::significant;
+
+    #[test]
+    fn rates_print_three_significant_digits() {
+        assert_eq!(significant(1234.567, 3), "1235");
+        assert_eq!(significant(12.3456, 3), "12.3");
+        assert_eq!(significant(0.012345, 3), "0.0123");
+        assert_eq!(significant(0.0, 3), "0");
     }
 }

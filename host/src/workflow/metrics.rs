@@ -74,6 +74,9 @@ pub struct MetricRow {
     pub validity: f64,
     /// Median wall time per call, ms.
     pub runtime_ms: Option<f64>,
+    /// Distribution-free 95% interval of that median, ms: the order statistics that bracket
+    /// the median with binomial probability ≥ 0.95 (the full range below 6 calls).
+    pub runtime_interval_ms: Option<(f64, f64)>,
 }
 
 /// The H of a record's truth (from `d` as `d + 1/2` when only `d` is known).
@@ -123,6 +126,36 @@ impl<'a> Part<'a> {
             Part::All => "all".into(),
         }
     }
+}
+
+/// The 95% interval of the median of sorted `v` from order statistics: with n calls, the
+/// number below the true median is Binomial(n, 1/2), so `[v(j), v(n−1−j)]` covers it with
+/// probability 1 − 2 P(B ≤ j); `j` is the largest index keeping that ≥ 0.95.
+fn median_interval(sorted: &[f64]) -> Option<(f64, f64)> {
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    // P(B ≤ j) for B ~ Binomial(n, 1/2), accumulated in log space (n can be large).
+    let ln_half_n = n as f64 * 0.5f64.ln();
+    let mut ln_choose = 0.0f64;
+    let mut cdf = 0.0f64;
+    let mut j = 0usize;
+    let mut best = None;
+    while j < n / 2 {
+        if j > 0 {
+            ln_choose += ((n - j + 1) as f64).ln() - (j as f64).ln();
+        }
+        cdf += (ln_choose + ln_half_n).exp();
+        if 1.0 - 2.0 * cdf >= 0.95 {
+            best = Some(j);
+        } else {
+            break;
+        }
+        j += 1;
+    }
+    let j = best.unwrap_or(0);
+    Some((sorted[j], sorted[n - 1 - j]))
 }
 
 fn median(v: &mut [f64]) -> Option<f64> {
@@ -199,6 +232,8 @@ fn summarize(
             valid.len() as f64 / cells.len() as f64
         },
         runtime_ms: median(&mut times),
+        // `median` sorted the times.
+        runtime_interval_ms: median_interval(&times),
     }
 }
 
@@ -279,18 +314,70 @@ fn rank_key(metric: &str, m: &MetricRow) -> Option<f64> {
     }
 }
 
+/// Runtimes within this factor of each other are not told apart: beyond the spread a run
+/// measures, the machine's load moves an estimator's median between two runs of the same
+/// binary by 1.27× on a shared machine, and a ranking must not follow that.
+pub const RUNTIME_RESOLUTION: f64 = 1.5;
+
+/// Runtime rank keys that hold still between identical runs: rows sorted by median time fall
+/// into tiers, each opened by its fastest row; a row joins the open tier while its median is
+/// within [`RUNTIME_RESOLUTION`] of the opener's or the two 95% intervals of the medians
+/// overlap. Every row of a tier gets the opener's median as its key, so tiers tie.
+fn runtime_keys(overall: &[MetricRow]) -> Vec<Option<f64>> {
+    let mut order: Vec<usize> = (0..overall.len())
+        .filter(|&i| overall[i].runtime_ms.is_some())
+        .collect();
+    order.sort_by(|&a, &b| {
+        overall[a]
+            .runtime_ms
+            .unwrap_or(f64::INFINITY)
+            .total_cmp(&overall[b].runtime_ms.unwrap_or(f64::INFINITY))
+    });
+    let mut keys = vec![None; overall.len()];
+    let mut opener: Option<usize> = None;
+    for i in order {
+        let m = overall[i].runtime_ms.unwrap_or(f64::INFINITY);
+        let joins = opener.is_some_and(|o| {
+            let om = overall[o].runtime_ms.unwrap_or(f64::INFINITY);
+            let overlap = match (
+                overall[o].runtime_interval_ms,
+                overall[i].runtime_interval_ms,
+            ) {
+                (Some((_, o_hi)), Some((i_lo, _))) => i_lo <= o_hi,
+                _ => false,
+            };
+            m <= om * RUNTIME_RESOLUTION || overlap
+        });
+        if !joins {
+            opener = Some(i);
+        }
+        keys[i] = opener.and_then(|o| overall[o].runtime_ms);
+    }
+    keys
+}
+
+/// Scores are compared, and written, at this many decimals: a sum of weights × half-integer
+/// ranks that is equal in exact arithmetic (4.6 = 0.4 × 4 + 0.2 × 15) is then equal here
+/// too, where floating-point sums differ in the last bit.
+const SCORE_DECIMALS: i32 = 6;
+
 /// Ranks estimator rows by a weighted sum of per-metric ranks.
 ///
 /// For each weighted metric, rows are ranked by that metric (bias by |bias|, coverage by its
-/// distance to the nominal level, validity higher-better, others lower-better); tied values
-/// share the average of the ranks they span, and a row without the metric ranks last (N + 1).
-/// The score is Σ weight × rank; rows are sorted by score, then name, and given competition
-/// ranks (equal scores share a rank).
+/// distance to the nominal level, validity higher-better, runtime by noise-aware tiers — see
+/// [`runtime_keys`] —, others lower-better); tied values share the average of the ranks they
+/// span, and a row without the metric ranks last (N + 1). The score is Σ weight × rank,
+/// rounded to [`SCORE_DECIMALS`] decimals; rows are sorted by score, then name, and given
+/// competition ranks (equal scores share a rank).
 pub fn leaderboard(overall: &[MetricRow], weights: &BTreeMap<String, f64>) -> Vec<LeaderboardRow> {
     let n = overall.len();
     let mut ranks: Vec<BTreeMap<String, f64>> = vec![BTreeMap::new(); n];
     for metric in weights.keys() {
-        let keys: Vec<Option<f64>> = overall.iter().map(|m| rank_key(metric, m)).collect();
+        let keys: Vec<Option<f64>> = if metric == "runtime" {
+            runtime_keys(overall)
+        } else {
+            overall.iter().map(|m| rank_key(metric, m)).collect()
+        };
         let mut present: Vec<(usize, f64)> = keys
             .iter()
             .enumerate()
@@ -321,10 +408,14 @@ pub fn leaderboard(overall: &[MetricRow], weights: &BTreeMap<String, f64>) -> Ve
         .map(|(m, r)| LeaderboardRow {
             rank: 0,
             estimator: m.estimator.clone(),
-            score: weights
-                .iter()
-                .map(|(k, w)| w * r.get(k).copied().unwrap_or((n + 1) as f64))
-                .sum(),
+            score: {
+                let raw: f64 = weights
+                    .iter()
+                    .map(|(k, w)| w * r.get(k).copied().unwrap_or((n + 1) as f64))
+                    .sum();
+                let scale = 10f64.powi(SCORE_DECIMALS);
+                (raw * scale).round() / scale
+            },
             ranks: r,
             metrics: m.clone(),
         })
@@ -507,5 +598,129 @@ mod tests {
         assert_eq!(h_band(Some(0.2)), "0.2-0.4");
         assert_eq!(h_band(Some(0.99)), "0.8-1.0");
         assert_eq!(h_band(None), "unknown");
+    }
+
+    #[test]
+    fn scores_equal_in_exact_arithmetic_share_a_rank() {
+        // Ranks (mae, runtime, validity): a (1, 3, 1), b (2, 1, 2), c (3, 2, 3). With weights
+        // 0.4, 0.3, 0.2 both a and b score 1.5 exactly, but the floating sums are 1.5 and
+        // 1.5000000000000002.
+        let cells = vec![
+            cell("a", Some(0.51), 0.5, None, 100.0),
+            cell("b", Some(0.52), 0.5, None, 1.0),
+            cell("b", None, 0.5, None, 1.0),
+            cell("c", Some(0.53), 0.5, None, 10.0),
+            cell("c", None, 0.5, None, 1.0),
+            cell("c", None, 0.5, None, 1.0),
+        ];
+        let rows = compute(&cells, &["a".into(), "b".into(), "c".into()], &[]);
+        let weights: BTreeMap<String, f64> = [("mae", 0.4), ("runtime", 0.3), ("validity", 0.2)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let lb = leaderboard(&rows, &weights);
+        let rank = |e: &str| lb.iter().find(|r| r.estimator == e).unwrap().rank;
+        assert_eq!((rank("a"), rank("b"), rank("c")), (1, 1, 3), "{lb:?}");
+        assert_eq!(lb[0].score, lb[1].score);
+    }
+
+    /// xorshift64*: a small deterministic generator, enough for simulated timings.
+    fn next_uniform(state: &mut u64) -> f64 {
+        *state ^= *state >> 12;
+        *state ^= *state << 25;
+        *state ^= *state >> 27;
+        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    #[test]
+    fn median_interval_covers_the_true_median_at_its_level() {
+        // Exponential(1) call times, whose median is ln 2. With n = 50 the order-statistic
+        // interval [x(18), x(31)] (0-based j = 18) has exact coverage 0.967; over 4,000
+        // simulated runs the standard error of the coverage is 0.003, so [0.95, 0.985] holds
+        // with margin 5 standard errors on the high side and the stated level on the low.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let trials = 4000;
+        let mut covered = 0;
+        for _ in 0..trials {
+            let mut v: Vec<f64> = (0..50)
+                .map(|_| -(1.0 - next_uniform(&mut state)).ln())
+                .collect();
+            v.sort_by(f64::total_cmp);
+            let (lo, hi) = median_interval(&v).unwrap();
+            if lo <= std::f64::consts::LN_2 && std::f64::consts::LN_2 <= hi {
+                covered += 1;
+            }
+        }
+        let coverage = covered as f64 / trials as f64;
+        assert!((0.95..=0.985).contains(&coverage), "coverage {coverage}");
+        assert_eq!(median_interval(&[1.0, 2.0, 3.0]), Some((1.0, 3.0)));
+    }
+
+    #[test]
+    fn runtime_ranks_hold_still_between_runs_on_a_noisy_machine() {
+        // Five estimators with true median times 1.0, 1.05, 3.0, 3.15 and 10 ms; each run
+        // times 40 calls with log-normal noise (σ = 0.2) and a machine-load factor of 1 to
+        // 1.1 that differs between runs and estimators. Exact comparison of medians swaps
+        // the near-equal pairs from run to run; the tiers must not. (Pairs whose true ratio
+        // sits near the resolution can still split in some runs: no rule avoids a boundary.)
+        let truth = [
+            ("a", 1.0),
+            ("b", 1.05),
+            ("c", 3.0),
+            ("d", 3.15),
+            ("e", 10.0),
+        ];
+        let weights: BTreeMap<String, f64> = [("runtime".to_string(), 1.0)].into_iter().collect();
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut seen: Option<Vec<(String, usize)>> = None;
+        let mut exact_orders = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            let mut cells = Vec::new();
+            for (name, ms) in truth {
+                let load = 1.0 + 0.1 * next_uniform(&mut state);
+                for _ in 0..40 {
+                    // Box–Muller normal.
+                    let (u1, u2) = (next_uniform(&mut state), next_uniform(&mut state));
+                    let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                    cells.push(cell(
+                        name,
+                        Some(0.5),
+                        0.5,
+                        None,
+                        ms * load * (0.2 * z).exp(),
+                    ));
+                }
+            }
+            let names: Vec<String> = truth.iter().map(|t| t.0.to_string()).collect();
+            let rows = compute(&cells, &names, &[]);
+            let mut by_median: Vec<&MetricRow> = rows.iter().collect();
+            by_median.sort_by(|x, y| x.runtime_ms.unwrap().total_cmp(&y.runtime_ms.unwrap()));
+            exact_orders.insert(
+                by_median
+                    .iter()
+                    .map(|m| m.estimator.clone())
+                    .collect::<Vec<_>>(),
+            );
+            let mut ranks: Vec<(String, usize)> = leaderboard(&rows, &weights)
+                .into_iter()
+                .map(|r| (r.estimator, r.rank))
+                .collect();
+            ranks.sort();
+            match &seen {
+                None => seen = Some(ranks),
+                Some(first) => assert_eq!(first, &ranks),
+            }
+        }
+        assert!(
+            exact_orders.len() > 1,
+            "the simulation is noisy enough to matter"
+        );
+        let ranks = seen.unwrap();
+        assert_eq!(ranks[0].1, ranks[1].1, "a and b tie");
+        assert_eq!(ranks[2].1, ranks[3].1, "c and d tie");
+        assert!(
+            ranks[0].1 < ranks[2].1 && ranks[2].1 < ranks[4].1,
+            "{ranks:?}"
+        );
     }
 }

@@ -261,8 +261,10 @@ pub fn leaderboard_markdown(
     let _ = write!(
         s,
         "\nScore = Σ weight × rank over: {}. Each metric ranks rows best-first (bias by |bias|, coverage by \
-         its distance to the nominal level, validity higher-better, the rest lower-better); tied values share \
-         the average of their ranks; a row without the metric ranks last. Lower score is better; equal scores share a rank.\n",
+         its distance to the nominal level, validity higher-better, the rest lower-better; runtimes within 1.5× of \
+         each other, or whose 95% intervals of the median overlap, tie); tied values share the average of their \
+         ranks; a row without the metric ranks last. Lower score is better; scores are compared at 6 decimals and \
+         equal scores share a rank.\n",
         w.join(", ")
     );
     s
