@@ -34,6 +34,7 @@ pub mod journal;
 pub mod measure;
 pub mod privacy;
 pub mod recorder;
+pub mod repair;
 pub mod store;
 pub mod table;
 

@@ -89,7 +89,10 @@ fn workflow_isolates(path: &std::path::Path) -> bool {
 
 pub fn validate(settings: &Settings, args: ValidateArgs) -> Result<ExitCode> {
     let catalog = super::load_catalog(settings, workflow_isolates(&args.file))?;
-    let plan = workflow::plan::load(&args.file, &catalog)?;
+    let limits = workflow::limits::PlanLimits {
+        max_cells: args.max_cells,
+    };
+    let plan = workflow::plan::load_with(&args.file, &catalog, &limits)?;
     println!("{}: valid", args.file.display());
     println!("{}", describe(&plan));
     Ok(ExitCode::SUCCESS)
@@ -98,10 +101,16 @@ pub fn validate(settings: &Settings, args: ValidateArgs) -> Result<ExitCode> {
 pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<ExitCode> {
     let isolate_all = args.isolate || args.timeout.is_some() || workflow_isolates(&args.file);
     let catalog = super::load_catalog(settings, isolate_all)?;
-    let plan = workflow::plan::load(&args.file, &catalog)?;
+    let limits = workflow::limits::PlanLimits {
+        max_cells: args.max_cells,
+    };
+    let plan = workflow::plan::load_with(&args.file, &catalog, &limits)?;
     if args.dry_run {
         println!("{}", describe(&plan));
-        println!("  {}", forecast_line(settings, &plan, args.threads));
+        println!(
+            "  {}",
+            forecast_line(settings, &plan, args.threads.map(usize::from))
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let isolated = args.isolate || plan.execution.isolation == workflow::plan::Isolation::Process;
@@ -116,7 +125,7 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
     interrupt::install();
     let options = RunOptions {
         out_dir: args.out.clone(),
-        threads: args.threads,
+        threads: args.threads.map(usize::from),
         resume: args.resume.clone(),
         progress: settings.verbosity >= Verbosity::Normal && std::io::stderr().is_terminal(),
     };
