@@ -5,6 +5,7 @@
 mod support;
 
 mod analytics;
+mod damage;
 mod generate;
 mod hostile;
 mod isolation;
