@@ -359,6 +359,18 @@ pub fn list(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
         if path.extension().and_then(|e| e.to_str()) != Some(EXTENSION) {
             continue;
         }
+        // Only regular files (a link is followed once): a directory, a FIFO (opening it would
+        // block) or a link loop named like a journal is skipped, never waited on.
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) | Err(_) => {
+                eprintln!(
+                    "warning: skipping {}: not a regular file, so not an analytics journal",
+                    path.display()
+                );
+                continue;
+            }
+        }
         if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
             out.push((stem.to_string(), path));
         }
@@ -390,6 +402,98 @@ pub fn read_from(file: &mut File, offset: u64) -> io::Result<Vec<(Vec<u8>, u64)>
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;
     Ok(frames(&bytes, offset))
+}
+
+/// The frames of a dead journal read with [`read_resync`].
+#[derive(Debug, Default)]
+pub struct Salvage {
+    /// Each payload with the file offset just past it.
+    pub frames: Vec<(Vec<u8>, u64)>,
+    /// Bytes that were neither a valid frame nor the zero-filled or torn tail: damage.
+    pub damaged_bytes: u64,
+}
+
+/// [`read_from`] for a journal whose writer is dead, resynchronising after damage: where a
+/// frame fails its length or checksum, the scan moves on byte by byte to the next position
+/// where a whole frame with a matching CRC-32 starts, so one flipped bit loses one event, not
+/// every later one. The torn or zero-filled tail a kill leaves (anything after the last whole
+/// frame) is not damage.
+///
+/// # Errors
+///
+/// As [`read_from`].
+pub fn read_resync(file: &mut File, offset: u64) -> io::Result<Salvage> {
+    let mut magic = [0u8; 8];
+    file.seek(SeekFrom::Start(0))?;
+    match file.read_exact(&mut magic) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Salvage::default()),
+        Err(e) => return Err(e),
+    }
+    if &magic != MAGIC {
+        return Err(io::Error::other("not an analytics journal"));
+    }
+    let offset = offset.max(START);
+    file.seek(SeekFrom::Start(offset))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(resync_frames(&bytes, offset))
+}
+
+/// Splits `bytes` (starting at file offset `base`) into frames, skipping damaged stretches
+/// (see [`read_resync`]).
+pub fn resync_frames(bytes: &[u8], base: u64) -> Salvage {
+    let mut out = Salvage::default();
+    let mut pos = 0usize;
+    let mut bad_from: Option<usize> = None;
+    while pos < bytes.len() {
+        match frame_at(bytes, pos) {
+            Some(end) => {
+                if let Some(from) = bad_from.take() {
+                    out.damaged_bytes += (pos - from) as u64;
+                }
+                out.frames
+                    .push((bytes[pos + 8..end].to_vec(), base + end as u64));
+                pos = end;
+            }
+            None => {
+                // The zero-filled reserve is the end.
+                if bytes[pos..].iter().all(|b| *b == 0) {
+                    break;
+                }
+                bad_from.get_or_insert(pos);
+                pos += 1;
+            }
+        }
+    }
+    // What follows the last whole frame is the tail a kill leaves (a frame cut short, a
+    // header without its payload), not damage: only stretches with whole frames after them
+    // count.
+    out
+}
+
+/// The end of the frame starting at `pos`, if a whole frame with a matching checksum is there.
+fn frame_at(bytes: &[u8], pos: usize) -> Option<usize> {
+    let head = bytes.get(pos..pos + 8)?;
+    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+    let end = pos.checked_add(8)?.checked_add(len)?;
+    if len == 0 || end > bytes.len() {
+        return None;
+    }
+    (crc32(&bytes[pos + 8..end]) == crc).then_some(end)
+}
+
+/// Moves a journal with damaged frames aside (`<name>.jnl.damaged`), out of every later
+/// replay, instead of deleting what could not be read.
+pub fn keep_aside(path: &Path) -> PathBuf {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(".damaged");
+    let aside = PathBuf::from(aside);
+    if std::fs::rename(path, &aside).is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    aside
 }
 
 /// Splits `bytes` (which start at file offset `base`) into complete, checksummed frames.
@@ -524,6 +628,46 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
         assert_eq!(frames(&bytes, 8).len(), 1);
+    }
+
+    #[test]
+    fn journal_resync_skips_a_flipped_frame_and_keeps_every_later_one() {
+        let mut bytes = Vec::new();
+        let payloads: Vec<Vec<u8>> = (0..200u32)
+            .map(|i| format!("event number {i}").into_bytes())
+            .collect();
+        let mut starts = Vec::new();
+        for p in &payloads {
+            starts.push(bytes.len());
+            bytes.extend_from_slice(&(p.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&crc32(p).to_le_bytes());
+            bytes.extend_from_slice(p);
+        }
+        bytes.extend_from_slice(&[0u8; 4096]);
+        // Clean: everything, no damage, the zero reserve is the end.
+        let clean = resync_frames(&bytes, 8);
+        assert_eq!(clean.frames.len(), 200);
+        assert_eq!(clean.damaged_bytes, 0);
+        // A flipped payload bit in frame 100, and a flipped length bit in frame 150.
+        bytes[starts[100] + 10] ^= 0x04;
+        bytes[starts[150] + 1] ^= 0x80;
+        let s = resync_frames(&bytes, 8);
+        assert_eq!(s.frames.len(), 198);
+        assert!(s.damaged_bytes > 0);
+        let got: Vec<&[u8]> = s.frames.iter().map(|(p, _)| p.as_slice()).collect();
+        let want: Vec<&[u8]> = payloads
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 100 && *i != 150)
+            .map(|(_, p)| p.as_slice())
+            .collect();
+        assert_eq!(got, want);
+        // A torn last frame is the normal end, not damage.
+        let mut torn = Vec::new();
+        torn.extend_from_slice(&bytes[..starts[1]]);
+        torn.extend_from_slice(&bytes[starts[1]..starts[1] + 12]);
+        let t = resync_frames(&torn, 8);
+        assert_eq!((t.frames.len(), t.damaged_bytes), (1, 0));
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod journal;
 pub mod measure;
 pub mod privacy;
 pub mod recorder;
+pub mod repair;
 pub mod store;
 pub mod table;
 
@@ -173,8 +174,8 @@ fn journal_events(
 ) -> Result<(), StoreError> {
     for (name, path, mut file) in journals {
         let from = offsets.get(&name).copied().unwrap_or(journal::START);
-        let frames = match journal::read_from(&mut file, from) {
-            Ok(f) => f,
+        let frames = match journal::read_resync(&mut file, from) {
+            Ok(s) => s.frames,
             Err(e) if e.kind() == std::io::ErrorKind::Other => continue,
             Err(e) => return Err(StoreError::io(&path, e)),
         };

@@ -295,29 +295,68 @@ pub fn hash_user_id(secret: &[u8], user: &str) -> String {
         .collect()
 }
 
+/// Length of the per-install secret, bytes.
+pub const SECRET_LEN: usize = 32;
+
+/// Reads the secret at `path`: a regular file (not a symbolic link) of exactly
+/// [`SECRET_LEN`] bytes, read with that bound. `Ok(None)` when there is none.
+fn read_secret(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    let bad = |what: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} is {what}, not a {SECRET_LEN}-byte secret; remove it to make a new one \
+                 (hashed user ids will then differ from those recorded before)",
+                path.display()
+            ),
+        )
+    };
+    // No symbolic link (a link to /dev/zero would be read without end), and a FIFO is opened
+    // without blocking so it is refused instead of waited on.
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(bad("a symbolic link".into()))
+        }
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(bad("not a regular file".into()));
+    }
+    if meta.len() != SECRET_LEN as u64 {
+        return Err(bad(format!("{} bytes long", meta.len())));
+    }
+    let mut bytes = Vec::with_capacity(SECRET_LEN);
+    file.take(SECRET_LEN as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() != SECRET_LEN {
+        return Err(bad(format!("{} bytes long", bytes.len())));
+    }
+    Ok(Some(bytes))
+}
+
 /// The per-install secret in `dir` (`secret`, 32 random bytes, mode 0600), created on first
-/// use.
+/// use. An existing secret must be a regular file of exactly 32 bytes: an empty, short or long
+/// file, a link, a FIFO or a device is an error, never used as a key (an empty key would make
+/// the hashed ids a public function of the user name).
 ///
 /// # Errors
 ///
-/// An I/O error reading or creating it.
+/// An I/O error reading or creating it, or an `InvalidData` error for an unusable secret.
 pub fn load_or_create_secret(dir: &Path) -> std::io::Result<Vec<u8>> {
     let path = dir.join("secret");
-    match std::fs::File::open(&path) {
-        Ok(mut f) => {
-            let mut bytes = Vec::new();
-            f.read_to_end(&mut bytes)?;
-            if bytes.len() >= 16 {
-                // Repair a mode loosened by hand: the secret is what keeps ids unlinkable.
-                let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-                return Ok(bytes);
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+    if let Some(bytes) = read_secret(&path)? {
+        // Repair a mode loosened by hand: the secret is what keeps ids unlinkable.
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+        return Ok(bytes);
     }
     std::fs::create_dir_all(dir)?;
-    let secret = crate::recorder::random_bytes(32);
+    let secret = crate::recorder::random_bytes(SECRET_LEN);
     let tmp = dir.join(format!("secret.{}", std::process::id()));
     let mut f = OpenOptions::new()
         .write(true)
@@ -327,7 +366,7 @@ pub fn load_or_create_secret(dir: &Path) -> std::io::Result<Vec<u8>> {
         .open(&tmp)?;
     f.write_all(&secret)?;
     f.sync_all()?;
-    // Two processes creating it at once: the first rename wins and both read it back.
+    // Two processes creating it at once: the first link wins and both read it back.
     match std::fs::hard_link(&tmp, &path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -337,7 +376,12 @@ pub fn load_or_create_secret(dir: &Path) -> std::io::Result<Vec<u8>> {
         }
     }
     let _ = std::fs::remove_file(&tmp);
-    std::fs::read(&path)
+    read_secret(&path)?.ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{} vanished after it was created", path.display()),
+        )
+    })
 }
 
 /// Makes the store private to its owner: directories 0700, files 0600 (the store directory, its
@@ -461,6 +505,27 @@ mod tests {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         assert_ne!(hash_user_id(b"k1", "alice"), hash_user_id(b"k2", "alice"));
+    }
+
+    #[test]
+    fn unusable_secrets_are_errors_never_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        for (content, want) in [(&b""[..], "0 bytes long"), (&b"short"[..], "5 bytes long")] {
+            std::fs::write(&path, content).unwrap();
+            let e = load_or_create_secret(dir.path()).unwrap_err().to_string();
+            assert!(e.contains(want) && e.contains("remove it"), "{e}");
+        }
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        let e = load_or_create_secret(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        std::fs::remove_file(&path).unwrap();
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path. Nobody writes the FIFO: a blocking read hangs.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = load_or_create_secret(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
     }
 
     #[test]

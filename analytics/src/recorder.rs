@@ -660,8 +660,9 @@ pub fn replay_dead_journals(store: &Store, dir: &Path) -> Result<u64, StoreError
             continue;
         }
         let from = store.journal_offset(&name)?.unwrap_or(journal::START);
-        let frames = match journal::read_from(&mut file, from) {
-            Ok(f) => f,
+        // Resynchronising past damaged frames; a damaged journal is kept aside, not deleted.
+        let (frames, damaged) = match journal::read_resync(&mut file, from) {
+            Ok(s) => (s.frames, s.damaged_bytes > 0),
             // Not a journal of ours: leave it alone.
             Err(_) => continue,
         };
@@ -677,7 +678,17 @@ pub fn replay_dead_journals(store: &Store, dir: &Path) -> Result<u64, StoreError
             store.ingest(&batch, Some((&name, end)))?;
             replayed += batch.len() as u64;
         }
-        let _ = std::fs::remove_file(&path);
+        if damaged {
+            let aside = journal::keep_aside(&path);
+            eprintln!(
+                "warning: analytics journal {} had damaged frames; every readable event was \
+                 stored, and the file is kept as {}",
+                path.display(),
+                aside.display()
+            );
+        } else {
+            let _ = std::fs::remove_file(&path);
+        }
     }
     Ok(replayed)
 }

@@ -686,6 +686,11 @@ impl Store {
 }
 
 fn open_database(path: &Path) -> Result<Database, StoreError> {
+    crate::repair::create_whole(path, build_database)?;
+    build_database(path)
+}
+
+fn build_database(path: &Path) -> Result<Database, StoreError> {
     let mut builder = Database::builder();
     builder
         .set_cache_size(CACHE_BYTES)

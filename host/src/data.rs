@@ -112,6 +112,9 @@ pub enum DataError {
     },
 }
 
+/// The largest data file read: 4 GiB of text.
+pub const MAX_DATA_BYTES: u64 = 4 << 30;
+
 /// Reads a series from `path` (`-` is standard input), missing cells kept as NaN.
 ///
 /// # Errors
@@ -136,7 +139,20 @@ pub fn read_series_with(
     let res = if name == "-" {
         std::io::stdin().read_to_string(&mut text)
     } else {
-        std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
+        // Only a regular file, bounded: a FIFO or /dev/zero named as data must not hang or
+        // fill memory.
+        crate::fsutil::read_regular_text(path, MAX_DATA_BYTES)
+            .map(|t| {
+                text = t;
+                text.len()
+            })
+            .map_err(|e| match e {
+                crate::fsutil::ReadError::Io(io) => io,
+                crate::fsutil::ReadError::NotFound => {
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")
+                }
+                other => std::io::Error::new(std::io::ErrorKind::InvalidInput, other.to_string()),
+            })
     };
     res.map_err(|error| DataError::Io {
         source_name: name.clone(),

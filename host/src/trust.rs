@@ -263,7 +263,7 @@ mod tests {
             ),
             (
                 format!("[plugin]\nallowed = [\"{h}\"]\n"),
-                "line 1, column 1: unknown field `plugin`",
+                "line 1, column 2: unknown field `plugin`",
             ),
             (
                 "[plugins]\nunlisted = \"refuse\"\n".to_string(),

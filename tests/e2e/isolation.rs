@@ -370,11 +370,26 @@ fn isolation_sigkill_of_host_keeps_events_leaves_no_worker_and_resumes() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let after = 50 + jitter_ms(500);
-        std::thread::sleep(Duration::from_millis(after));
+        // Even rounds kill in the first milliseconds (while the run directory is being made),
+        // odd rounds a moment after the run started, whatever the start-up cost under load
+        // (isolated plugins are first described by workers).
+        let when = if round % 2 == 0 {
+            let after = jitter_ms(150);
+            std::thread::sleep(Duration::from_millis(after));
+            format!("round {round}, killed after {after} ms")
+        } else {
+            let start = std::time::Instant::now();
+            while start.elapsed() < Duration::from_secs(30)
+                && !std::fs::read_dir(&runs).is_ok_and(|mut d| d.next().is_some())
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let after = jitter_ms(500);
+            std::thread::sleep(Duration::from_millis(after));
+            format!("round {round}, killed {after} ms after the run directory appeared")
+        };
         child.kill().unwrap();
         child.wait().unwrap();
-        let when = format!("round {round}, killed after {after} ms");
 
         // The workers notice their parent is gone within their 100 ms watch period.
         std::thread::sleep(Duration::from_millis(400));
@@ -442,7 +457,7 @@ fn isolation_sigkill_of_host_keeps_events_leaves_no_worker_and_resumes() {
     }
     // Kills land between 50 and 550 ms into a run of about 0.7 s: most rounds interrupt it.
     assert!(
-        resumed >= 5,
+        resumed >= 4,
         "only {resumed} of 20 kills interrupted the run"
     );
 }

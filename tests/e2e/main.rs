@@ -6,6 +6,7 @@ mod support;
 
 mod analytics;
 mod cli;
+mod damage;
 mod generate;
 mod hostile;
 mod isolation;

@@ -12,9 +12,12 @@ pub struct RunArgs {
     /// Output directory [default: the workflow's `[output] dir`, else `runs`]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Worker threads [default: the workflow's, else one per core]
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    /// Worker threads, 0 to 1024 [default: the workflow's, else one per core]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=1024))]
+    pub threads: Option<u16>,
+    /// Largest plan accepted, in cells (series × contaminations × estimator rows)
+    #[arg(long, value_name = "N", default_value_t = lrdbench_host::workflow::limits::DEFAULT_MAX_CELLS)]
+    pub max_cells: u64,
     /// Print the plan (series, cells, estimated time) and exit
     #[arg(long)]
     pub dry_run: bool,
@@ -40,4 +43,7 @@ pub struct ValidateArgs {
     /// Print the plan as a JSON object (workflow, cells, series, contaminations, estimators)
     #[arg(long)]
     pub json: bool,
+    /// Largest plan accepted, in cells (series × contaminations × estimator rows)
+    #[arg(long, value_name = "N", default_value_t = lrdbench_host::workflow::limits::DEFAULT_MAX_CELLS)]
+    pub max_cells: u64,
 }

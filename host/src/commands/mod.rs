@@ -124,9 +124,22 @@ pub fn load_catalog(settings: &Settings, isolate_all: bool) -> Result<Catalog> {
     let allow = AllowList::load(&settings.store_dir)?;
     let stored = lrdbench_host::isolate::store_settings(&settings.store_dir)?;
     let program = std::env::current_exe().ok();
-    let describe = |path: &Path, sha: &str| match &program {
-        Some(program) => describe_in_worker(program, path, sha, stored.memory_limit),
-        None => Err("cannot find the running executable to start a worker".to_string()),
+    let cache = settings.store_dir.join("plugins").join("described");
+    let describe = |path: &Path, sha: &str| {
+        // A description depends only on the library's bytes: keep it by SHA-256 in the
+        // (owner-only) store, so later commands start no worker for it.
+        let cached = cache.join(format!("{sha}.bin"));
+        if let Ok(bytes) = lrdbench_host::fsutil::read_regular(&cached, 16 << 20) {
+            if let Ok(d) = lrdbench_host::isolate::protocol::decode_descriptor(&bytes) {
+                return Ok(d);
+            }
+        }
+        let d = match &program {
+            Some(program) => describe_in_worker(program, path, sha, stored.memory_limit)?,
+            None => return Err("cannot find the running executable to start a worker".into()),
+        };
+        save_description(&cache, &cached, &d);
+        Ok(d)
     };
     let policy = LoadPolicy {
         allow,
@@ -184,6 +197,24 @@ pub fn load_catalog(settings: &Settings, isolate_all: bool) -> Result<Catalog> {
                 .collect::<Vec<_>>()
                 .join("\n  ")
         ),
+    }
+}
+
+/// Best effort: a description that cannot be cached is asked of a worker again next time.
+fn save_description(dir: &Path, path: &Path, d: &lrdbench_plugin_api::PluginDescriptor) {
+    let mut framed = Vec::new();
+    lrdbench_host::isolate::protocol::encode_descriptor(&mut framed, d);
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    // The frame's 4-byte length prefix is dropped: the file is the payload.
+    if std::fs::write(&tmp, &framed[4..]).is_ok() && std::fs::rename(&tmp, path).is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
 }
 

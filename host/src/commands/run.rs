@@ -150,7 +150,10 @@ fn workflow_isolates(path: &std::path::Path) -> bool {
 pub fn validate(settings: &Settings, args: ValidateArgs) -> Result<ExitCode> {
     let settings = &with_workflow_plugins(settings, &args.file)?;
     let catalog = super::load_catalog(settings, workflow_isolates(&args.file))?;
-    let plan = workflow::plan::load(&args.file, &catalog)?;
+    let limits = workflow::limits::PlanLimits {
+        max_cells: args.max_cells,
+    };
+    let plan = workflow::plan::load_with(&args.file, &catalog, &limits)?;
     if args.json {
         let mut v = plan_json(&plan);
         v["valid"] = json!(true);
@@ -166,9 +169,12 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
     let settings = &with_workflow_plugins(settings, &args.file)?;
     let isolate_all = args.isolate || args.timeout.is_some() || workflow_isolates(&args.file);
     let catalog = super::load_catalog(settings, isolate_all)?;
-    let plan = workflow::plan::load(&args.file, &catalog)?;
+    let limits = workflow::limits::PlanLimits {
+        max_cells: args.max_cells,
+    };
+    let plan = workflow::plan::load_with(&args.file, &catalog, &limits)?;
     if args.dry_run {
-        let f = forecast(settings, &plan, args.threads);
+        let f = forecast(settings, &plan, args.threads.map(usize::from));
         if args.json {
             let mut v = plan_json(&plan);
             v["forecast"] = json!({
@@ -196,7 +202,7 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
     interrupt::install();
     let options = RunOptions {
         out_dir: args.out.clone(),
-        threads: args.threads,
+        threads: args.threads.map(usize::from),
         resume: args.resume.clone(),
         progress: settings.verbosity >= Verbosity::Normal && std::io::stderr().is_terminal(),
     };

@@ -193,9 +193,9 @@ pub struct IsolationRequest {
 /// Why isolation could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    /// A timeout that is not a positive number of seconds.
-    #[error("timeout must be a positive number of seconds, got {0}")]
-    Timeout(f64),
+    /// A timeout outside its range.
+    #[error("{0}")]
+    Timeout(String),
     /// The running executable, needed as the worker, could not be found.
     #[error("cannot find the running executable to start workers: {0}")]
     Exe(std::io::Error),
@@ -218,8 +218,7 @@ pub fn supervisor_for(
     request: &IsolationRequest,
 ) -> Result<Option<std::sync::Arc<Supervisor>>, SetupError> {
     let timeout = match request.timeout_secs {
-        Some(t) if !(t.is_finite() && t > 0.0) => return Err(SetupError::Timeout(t)),
-        Some(t) => Some(Duration::from_secs_f64(t)),
+        Some(t) => Some(crate::workflow::limits::check_timeout(t).map_err(SetupError::Timeout)?),
         None => None,
     };
     let mut stored = store_settings(store_dir)?;
@@ -406,7 +405,7 @@ mod tests {
             memory_limit: None,
             also_untrusted: Vec::new(),
         };
-        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e19, 1e300] {
             assert!(matches!(
                 supervisor_for(dir.path(), &req(true, Some(bad))),
                 Err(SetupError::Timeout(_))

@@ -9,7 +9,9 @@ use lrdbench_plugin_api::{
     params, ComponentDescriptor, ComponentKind, Estimate, Generated, Param, ParamError, PluginError,
 };
 
-use super::loader::{discover, load_bytes, read_library, LoadError, LoadedPlugin, PluginSources};
+use super::loader::{
+    discover, load_bytes, read_library, LibraryBytes, LoadError, LoadedPlugin, PluginSources,
+};
 use super::policy::{LoadPolicy, Placement};
 use crate::trust::Refused;
 
@@ -110,19 +112,36 @@ impl Catalog {
         let mut catalog = Catalog::default();
         let mut errors = Vec::new();
         let mut refused = Vec::new();
+        let mut libs: Vec<(std::path::PathBuf, LibraryBytes)> = Vec::new();
         for path in discover(sources) {
-            let lib = match read_library(&path) {
-                Ok(lib) => lib,
-                Err(e) => {
-                    errors.push(e);
-                    continue;
-                }
-            };
-            // The same library found twice (same bytes) is placed and loaded once.
-            if catalog.plugins.iter().any(|p| p.sha256 == lib.sha256) {
-                continue;
+            match read_library(&path) {
+                // The same library found twice (same bytes) is placed and loaded once.
+                Ok(lib) if libs.iter().any(|(_, l)| l.sha256 == lib.sha256) => {}
+                Ok(lib) => libs.push((path, lib)),
+                Err(e) => errors.push(e),
             }
-            match policy.place(&path, &lib) {
+        }
+        // Placing may start a worker per library to describe it: side by side, not in turn.
+        let placements: Vec<Result<Placement, LoadError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = libs
+                .iter()
+                .map(|(path, lib)| scope.spawn(move || policy.place(path, lib)))
+                .collect();
+            handles
+                .into_iter()
+                .zip(&libs)
+                .map(|(h, (path, _))| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(LoadError::Isolated {
+                            path: path.clone(),
+                            message: "placing the library panicked".into(),
+                        })
+                    })
+                })
+                .collect()
+        });
+        for ((path, lib), placement) in libs.into_iter().zip(placements) {
+            match placement {
                 Ok(Placement::InProcess) => match load_bytes(&path, lib) {
                     Ok(p) => catalog.add(p),
                     Err(e) => errors.push(e),

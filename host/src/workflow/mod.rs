@@ -22,7 +22,9 @@
 //! ```
 
 pub mod execute;
+pub mod files;
 pub mod forecast;
+pub mod limits;
 pub mod metrics;
 pub mod output;
 pub mod plan;
@@ -151,6 +153,18 @@ fn choose_run_dir(
     let matches =
         |m: &serde_json::Value| m["workflow_sha256"].as_str() == Some(plan.sha256.as_str());
     if let Some(dir) = &options.resume {
+        // A directory without any manifest was killed before its run started (directories of
+        // this version never exist without one; older ones could): start it afresh. Cells
+        // already in its journal are still skipped by their hashes, which cover the whole
+        // specification, so nothing foreign is reused.
+        if dir.is_dir() && !dir.join("manifest.json").exists() {
+            let id = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().trim_start_matches('.').to_string())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| new_run_id(&plan.name));
+            return Ok((id, dir.clone(), None));
+        }
         let m = read_manifest(dir)?;
         if !matches(&m) {
             return Err(RunError::Resume {
@@ -169,6 +183,8 @@ fn choose_run_dir(
             .into_iter()
             .flatten()
             .filter_map(|e| e.ok())
+            // Hidden directories are runs still being created.
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
             .filter_map(|e| {
                 let m = read_manifest(&e.path()).ok()?;
                 if !matches(&m) || m["status"] == "complete" {
@@ -230,10 +246,37 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), RunError
         path: path.to_path_buf(),
         source: e.into(),
     })?;
-    // Write then rename, so a reader never sees half a manifest.
+    // Write, sync, then rename, so a reader (or a resumed run after a crash) never sees half a
+    // manifest.
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text).map_err(io(&tmp))?;
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(text.as_bytes()).map_err(io(&tmp))?;
+        f.sync_data().map_err(io(&tmp))?;
+    }
     std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// Creates a new run directory that is never visible without a readable manifest: the
+/// directory is made under a hidden temporary name beside its final one, the manifest written
+/// and synced inside it, and only then is it renamed into place.
+fn create_run_dir(run_dir: &Path, man: &Manifest) -> Result<(), RunError> {
+    let parent = run_dir.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io(parent))?;
+    let name = run_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = parent.join(format!(".{name}.partial"));
+    std::fs::create_dir(&tmp).map_err(io(&tmp))?;
+    write_json(&tmp.join("manifest.json"), man)?;
+    std::fs::rename(&tmp, run_dir).map_err(io(run_dir))?;
+    // The rename itself reaches the disk with the parent directory.
+    if let Ok(d) = std::fs::File::open(parent) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// Records the run as one `benchmark_run` event (the spec's `track_benchmark_run`): the
@@ -318,7 +361,6 @@ pub fn run(
         .clone()
         .unwrap_or_else(|| plan.out_dir.clone());
     let (run_id, run_dir, started) = choose_run_dir(plan, options, &out)?;
-    std::fs::create_dir_all(&run_dir).map_err(io(&run_dir))?;
     let threads = options.threads.unwrap_or(plan.execution.threads);
     let effective_threads = if threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -335,7 +377,11 @@ pub fn run(
         effective_threads,
     );
     let manifest_path = run_dir.join("manifest.json");
-    write_json(&manifest_path, &man)?;
+    if run_dir.is_dir() {
+        write_json(&manifest_path, &man)?;
+    } else {
+        create_run_dir(&run_dir, &man)?;
+    }
 
     let journal = run_dir.join("cells.jsonl");
     let index_of: HashMap<&str, usize> = plan

@@ -181,6 +181,19 @@ pub const MAX_WORKFLOW_BYTES: u64 = 16 << 20;
 ///
 /// A [`SpecError`] naming the file, line and column, and the valid alternatives.
 pub fn load<'c>(path: &Path, catalog: &'c Catalog) -> Result<Plan<'c>, SpecError> {
+    load_with(path, catalog, &super::limits::PlanLimits::default())
+}
+
+/// [`load`] under explicit limits (`--max-cells`).
+///
+/// # Errors
+///
+/// As [`load`], and a plan larger than `limits` allow.
+pub fn load_with<'c>(
+    path: &Path,
+    catalog: &'c Catalog,
+    limits: &super::limits::PlanLimits,
+) -> Result<Plan<'c>, SpecError> {
     // Only a regular file, bounded: a FIFO or /dev/zero named as a workflow must not hang.
     let bytes = crate::fsutil::read_regular(path, MAX_WORKFLOW_BYTES).map_err(|e| SpecError {
         path: path.to_path_buf(),
@@ -194,7 +207,7 @@ pub fn load<'c>(path: &Path, catalog: &'c Catalog) -> Result<Plan<'c>, SpecError
     })?;
     let (file, map) = spec::parse(path, &text)?;
     let sha256 = crate::plugin::hex(&Sha256::digest(&bytes));
-    build(path, sha256, file, &map, catalog)
+    build(path, sha256, file, &map, catalog, limits)
 }
 
 fn build<'c>(
@@ -203,6 +216,7 @@ fn build<'c>(
     file: WorkflowFile,
     map: &SourceMap,
     catalog: &'c Catalog,
+    limits: &super::limits::PlanLimits,
 ) -> Result<Plan<'c>, SpecError> {
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let seed = file.workflow.seed;
@@ -218,7 +232,10 @@ fn build<'c>(
 
     let mut series = Vec::new();
     for (i, d) in file.data.iter().enumerate() {
-        plan_data(i, d, &base_dir, map, catalog, seed, &mut series)?;
+        plan_data(i, d, &base_dir, map, catalog, seed, &mut series, limits)?;
+        if series.len() as u64 > limits.max_cells {
+            return Err(too_large(map, "series", series.len() as u64, limits));
+        }
     }
 
     let mut contaminations = Vec::new();
@@ -359,9 +376,21 @@ fn build<'c>(
         },
     };
     if let Some(t) = file.execution.timeout {
-        if !(t.is_finite() && t > 0.0) {
-            return Err(map.error("[execution] timeout must be a positive number of seconds"));
+        super::limits::check_timeout(t).map_err(|e| map.error(format!("[execution] {e}")))?;
+    }
+    if let Some(t) = file.execution.threads {
+        if t > super::limits::MAX_THREADS {
+            return Err(map.error(format!(
+                "[execution] threads must be at most {} (0: one per core), got {t}",
+                super::limits::MAX_THREADS
+            )));
         }
+    }
+    let cell_count = (series.len() as u64)
+        .saturating_mul(contaminations.len() as u64)
+        .saturating_mul(estimators.len() as u64);
+    if cell_count > limits.max_cells {
+        return Err(too_large(map, "cells", cell_count, limits));
     }
 
     let cells = make_cells(seed, &series, &contaminations, &estimators);
@@ -388,6 +417,19 @@ fn build<'c>(
     })
 }
 
+fn too_large(
+    map: &SourceMap,
+    what: &str,
+    count: u64,
+    limits: &super::limits::PlanLimits,
+) -> SpecError {
+    map.error(format!(
+        "the plan has {count} {what}, more than the limit of {}; raise it with --max-cells",
+        limits.max_cells
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
 fn plan_data<'c>(
     index: usize,
     d: &spec::DataSection,
@@ -396,6 +438,7 @@ fn plan_data<'c>(
     catalog: &'c Catalog,
     seed: u64,
     out: &mut Vec<SeriesPlan<'c>>,
+    limits: &super::limits::PlanLimits,
 ) -> Result<(), SpecError> {
     let kinds = [d.model.is_some(), d.files.is_some(), d.values.is_some()];
     if kinds.iter().filter(|k| **k).count() != 1 {
@@ -417,10 +460,47 @@ fn plan_data<'c>(
         })?;
         let replicates = match &d.replicates {
             None => 1,
-            Some(r) if *r.get_ref() >= 1 => *r.get_ref() as usize,
-            Some(r) => return Err(map.error_at(r.span(), "replicates must be at least 1")),
+            Some(r) if (1..=super::limits::MAX_REPLICATES).contains(r.get_ref()) => {
+                *r.get_ref() as usize
+            }
+            Some(r) => {
+                return Err(map.error_at(
+                    r.span(),
+                    format!(
+                        "replicates must be between 1 and {}",
+                        super::limits::MAX_REPLICATES
+                    ),
+                ))
+            }
         };
-        for combo in expand_grid(&d.params, &handle.descriptor.params, map, &what)? {
+        for len in lengths {
+            if !(1..=super::limits::MAX_LENGTH).contains(len.get_ref()) {
+                return Err(map.error_at(
+                    len.span(),
+                    format!(
+                        "lengths must be between 1 and {}",
+                        super::limits::MAX_LENGTH
+                    ),
+                ));
+            }
+        }
+        // The size of this grid before any of it is built: a huge product is an error, not
+        // gigabytes of series plans.
+        let combos = expand_grid(&d.params, &handle.descriptor.params, map, &what)?;
+        let grid = (combos.len() as u64)
+            .saturating_mul(lengths.len() as u64)
+            .saturating_mul(replicates as u64);
+        if (out.len() as u64).saturating_add(grid) > limits.max_cells {
+            return Err(map.error_at(
+                model.span(),
+                format!(
+                    "{what}: {grid} series, more than the limit of {} cells; raise it with \
+                     --max-cells",
+                    limits.max_cells
+                ),
+            ));
+        }
+        for combo in combos {
             let params = resolve(&handle.descriptor.params, &combo, map, &d.params, &what)?;
             for len in lengths {
                 let n = *len.get_ref();
@@ -446,11 +526,7 @@ fn plan_data<'c>(
     } else if let Some(files) = &d.files {
         let pattern = base_dir.join(files.get_ref());
         let pattern_text = pattern.to_string_lossy().to_string();
-        let mut paths: Vec<PathBuf> = glob::glob(&pattern_text)
-            .map_err(|e| map.error_at(files.span(), format!("bad file pattern: {e}")))?
-            .filter_map(Result::ok)
-            .collect();
-        paths.sort();
+        let paths = super::files::expand(&pattern).map_err(|e| map.error_at(files.span(), e))?;
         if paths.is_empty() {
             return Err(map.error_at(files.span(), format!("no file matches `{pattern_text}`")));
         }
