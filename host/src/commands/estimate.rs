@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use lrdbench_host::data::{read_series, ColumnSelector};
-use lrdbench_host::estimate::{resolve_params, run_all, select, EstimateRow, RawParam};
+use lrdbench_host::estimate::{agreement, resolve_params, run_all, select, EstimateRow, RawParam};
 use lrdbench_host::invoke::{CallContext, Invoker};
 use lrdbench_host::settings::Settings;
 use serde_json::{json, Value};
@@ -32,11 +32,14 @@ pub fn run(settings: &Settings, args: EstimateArgs, invoker: &Invoker) -> Result
     let column = args.column.as_deref().map(ColumnSelector::parse);
     let series = read_series(&args.file, column.as_ref()).context("cannot read the series")?;
     let rows = run_all(invoker, &handles, &params, &series, &CallContext::default());
+    let agree = agreement(&rows);
     if args.json {
         let out: Vec<Value> = rows.iter().map(row_json).collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        let doc = json!({ "n": series.len(), "estimates": out, "agreement": agree });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print_table(&rows, series.len());
+        println!("{}", agree.line());
     }
     let failed = rows.iter().any(|r| r.outcome.is_err());
     Ok(if failed {

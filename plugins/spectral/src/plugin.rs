@@ -188,8 +188,8 @@ impl Estimator for Whittle {
 
     fn estimate(&self, x: &[f64], params: &Params) -> Result<Estimate, PluginError> {
         let cfg = whittle::Config { tolerance: 1e-7 };
-        let kernel = move |s: &[f64]| whittle::whittle(s, &cfg);
-        finish(x, kernel(x)?, params, &kernel)
+        let kernel = move |s: &[f64]| whittle::whittle_point(s, &cfg);
+        finish(x, whittle::whittle(x, &cfg)?, params, &kernel)
     }
 }
 
