@@ -16,7 +16,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use lrdbench_plugin_spectral::kernel::{gph, local_whittle, periodogram, whittle, Bandwidth};
+use lrdbench_plugin_spectral::kernel::{
+    arfima, gph, local_whittle, periodogram, whittle, Bandwidth,
+};
 
 const LENGTHS: [usize; 3] = [4096, 65_536, 1 << 20];
 
@@ -74,6 +76,14 @@ fn bench(c: &mut Criterion) {
         let wcfg = whittle::Config { tolerance: 1e-7 };
         group.bench_with_input(BenchmarkId::new("whittle", n), &x, |b, x| {
             b.iter(|| whittle::whittle(black_box(x), &wcfg))
+        });
+        // The same fit without its goodness-of-fit pass: the ratio is that pass's cost.
+        group.bench_with_input(BenchmarkId::new("whittle_point", n), &x, |b, x| {
+            b.iter(|| whittle::whittle_point(black_box(x), &wcfg))
+        });
+        let acfg = arfima::Config::default();
+        group.bench_with_input(BenchmarkId::new("arfima_whittle", n), &x, |b, x| {
+            b.iter(|| arfima::arfima_whittle(black_box(x), &acfg))
         });
     }
     group.finish();

@@ -74,13 +74,14 @@ fn processes_mentioning(needle: &str) -> Vec<u32> {
 
 /// The `error.kind` of each estimator in `estimate --json` output.
 fn kinds_by_estimator(out: &Output) -> BTreeMap<String, serde_json::Value> {
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "not JSON ({e}): {}\n{}",
             text(&out.stdout),
             text(&out.stderr)
         )
     });
+    let rows = doc["estimates"].as_array().cloned().unwrap_or_default();
     rows.into_iter()
         .map(|r| (r["estimator"].as_str().unwrap().to_string(), r))
         .collect()

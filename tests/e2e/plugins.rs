@@ -250,7 +250,7 @@ fn allow_list_in_isolate_mode_contains_an_unlisted_segfault() {
     // Isolated: the host survives and reports a crash instead of dying by SIGSEGV.
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v[0]["error"]["kind"], "crash", "{v}");
+    assert_eq!(v["estimates"][0]["error"]["kind"], "crash", "{v}");
 }
 
 #[cfg(unix)]

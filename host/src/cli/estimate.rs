@@ -26,8 +26,9 @@ pub struct EstimateArgs {
     /// A parameter, applied to every selected estimator that declares it (repeatable)
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// Print a JSON array of objects (estimator, estimand, value, stderr, ci_low, ci_high,
-    /// ci_level, ci_method, r_squared, warnings, error, elapsed_ms)
+    /// Print JSON: {n, estimates: [{estimator, estimand, value, stderr, ci_low, ci_high,
+    /// ci_level, ci_method, r_squared, warnings, error, elapsed_ms}], agreement: {method, compared, pairs,
+    /// level, critical_z, consistent, disagreeing: [{a, b, difference, z}]}}
     #[arg(long)]
     pub json: bool,
     /// Run each estimator in an isolated worker process

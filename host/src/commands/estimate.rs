@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use lrdbench_host::data::{read_series_with, ColumnSelector, DataError};
-use lrdbench_host::estimate::{resolve_params, run_all, run_each, select, EstimateRow, RawParam};
+use lrdbench_host::estimate::{
+    agreement, resolve_params, run_all, run_each, select, EstimateRow, RawParam,
+};
 use lrdbench_host::invoke::{CallContext, Invoker};
 use lrdbench_host::settings::Settings;
 use lrdbench_plugin_api::CiMethod;
@@ -42,20 +44,25 @@ pub fn run(settings: &Settings, args: EstimateArgs, invoker: &Invoker) -> Result
             }
         })?;
     let ctx = CallContext::default();
-    let mut failed = false;
+    let failed;
     if args.json {
         let rows = run_all(invoker, &handles, &params, &series, &ctx);
         failed = rows.iter().any(|r| r.outcome.is_err());
         let out: Vec<Value> = rows.iter().map(row_json).collect();
-        outln!("{}", serde_json::to_string_pretty(&out)?);
+        let agree = agreement(&rows);
+        let doc = json!({ "n": series.len(), "estimates": out, "agreement": agree });
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         // Each row is printed as its call returns: a plugin that crashes an in-process host
         // loses only its own row.
         print_header(series.len(), &ci_header(&raw))?;
+        let mut rows = Vec::with_capacity(handles.len());
         run_each(invoker, &handles, &params, &series, &ctx, |row| {
-            failed |= row.outcome.is_err();
+            rows.push(row.clone());
             print_row(row)
         })?;
+        failed = rows.iter().any(|r| r.outcome.is_err());
+        outln!("{}", agreement(&rows).line());
     }
     Ok(if failed {
         ExitCode::from(1)

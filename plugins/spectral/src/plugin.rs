@@ -203,11 +203,11 @@ impl Estimator for Whittle {
 
     fn estimate(&self, x: &[f64], params: &Params) -> Result<Estimate, PluginError> {
         let cfg = whittle::Config { tolerance: 1e-7 };
-        let kernel = move |s: &[f64]| whittle::whittle(s, &cfg);
+        let kernel = move |s: &[f64]| whittle::whittle_point(s, &cfg);
         static DEFAULTS: OnceLock<Params> = OnceLock::new();
         let calibration =
             Calibrated::check(&calibration::WHITTLE, params, &DEFAULTS, || self.describe());
-        finish(x, kernel(x)?, params, calibration, &kernel)
+        finish(x, whittle::whittle(x, &cfg)?, params, calibration, &kernel)
     }
 }
 

@@ -610,6 +610,21 @@ fn local_start(c: &Contrast) -> f64 {
 /// assert!((est.stderr - 0.0085).abs() < 0.002);
 /// ```
 pub fn whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError> {
+    fit(x, cfg, true)
+}
+
+/// [`whittle`] without the goodness-of-fit tests (no `gof` entries, no misfit warning): the
+/// point estimate and its standard error only, for bootstrap replicates, whose misfit is
+/// never reported.
+///
+/// # Errors
+///
+/// Those of [`whittle`].
+pub fn whittle_point(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError> {
+    fit(x, cfg, false)
+}
+
+fn fit(x: &[f64], cfg: &Config, check_fit: bool) -> Result<SpectralEstimate, PluginError> {
     validate::series(x, MIN_LENGTH, "whittle")?;
     if !(cfg.tolerance > 0.0 && cfg.tolerance < 0.01) {
         return Err(PluginError::parameter(format!(
@@ -645,8 +660,12 @@ pub fn whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError>
             min.x
         ));
     }
-    let (beran, score, gof_warning) = goodness_of_fit(&contrast, min.x, x.len())?;
-    warnings.extend(gof_warning);
+    let mut gof = Vec::new();
+    if check_fit {
+        let (beran, score, gof_warning) = goodness_of_fit(&contrast, min.x, x.len())?;
+        warnings.extend(gof_warning);
+        gof = vec![("gof_beran", beran), ("gof_score", score)];
+    }
     let information = match information {
         Some(i) => i,
         None => contrast.derivatives(min.x)?.2,
@@ -664,7 +683,7 @@ pub fn whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError>
         r_squared: None,
         fit: None,
         warnings,
-        gof: vec![("gof_beran", beran), ("gof_score", score)],
+        gof,
     })
 }
 
