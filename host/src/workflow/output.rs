@@ -625,6 +625,7 @@ pub fn report_html(
          validity over attempted cells.</p>",
         w.join(", ")
     );
+    html += &contamination_table(records);
     html += "<h2>Estimate vs truth</h2>\n";
     html += &truth_svg;
     html += "\n<h2>Error against length</h2>\n";
@@ -659,6 +660,59 @@ pub fn report_html(
         metrics.len()
     );
     html += "</body></html>\n";
+    html
+}
+
+/// Accuracy and validity of each estimator row under each contamination variant, when the
+/// run has more than one: the point of a robustness workflow. Empty otherwise.
+fn contamination_table(records: &[CellRecord]) -> String {
+    // (row, contamination) → (attempted, valid, Σ|error|, cells with truth)
+    let mut cells: BTreeMap<(&str, &str), (usize, usize, f64, usize)> = BTreeMap::new();
+    for r in records {
+        let e = cells
+            .entry((r.variant.as_str(), r.contamination.as_str()))
+            .or_default();
+        e.0 += 1;
+        if r.valid {
+            e.1 += 1;
+            if let (Some(v), Some(t)) = (r.value, r.truth_value()) {
+                e.2 += (v - t).abs();
+                e.3 += 1;
+            }
+        }
+    }
+    let mut variants: Vec<&str> = cells.keys().map(|k| k.1).collect();
+    variants.sort_unstable();
+    variants.dedup();
+    if variants.len() < 2 {
+        return String::new();
+    }
+    // `clean` first, as the baseline the others are read against.
+    variants.sort_by_key(|v| (*v != "clean", *v));
+    let mut rows: Vec<&str> = cells.keys().map(|k| k.0).collect();
+    rows.dedup();
+    let mut html = String::from(
+        "<h2>By contamination</h2>\n<p class=\"muted\">MAE over valid cells with known truth, and \
+         valid/attempted cells, per estimator row and contamination variant.</p>\n<table><tr><th>estimator</th>",
+    );
+    for v in &variants {
+        let _ = write!(html, "<th>{}</th>", html_escape(v));
+    }
+    html += "</tr>\n";
+    for row in rows {
+        let _ = write!(html, "<tr><td>{}</td>", html_escape(row));
+        for v in &variants {
+            match cells.get(&(row, *v)) {
+                Some(&(attempted, valid, sum, k)) => {
+                    let mae = (k > 0).then(|| sum / k as f64);
+                    let _ = write!(html, "<td>{} ({valid}/{attempted})</td>", f(mae, 3));
+                }
+                None => html += "<td>–</td>",
+            }
+        }
+        html += "</tr>\n";
+    }
+    html += "</table>\n";
     html
 }
 
