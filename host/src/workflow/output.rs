@@ -349,20 +349,54 @@ impl MachineFacts {
     }
 }
 
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
+/// Twenty colours far apart to the eye (mostly Kelly's list of maximum contrast), so that a
+/// sweep's nineteen estimator rows each get their own: every pair is at least 80 apart in the
+/// "redmean" weighted RGB distance.
+const PALETTE: [RGBColor; 20] = [
+    RGBColor(0x00, 0x67, 0xA5),
+    RGBColor(0xF3, 0x84, 0x00),
+    RGBColor(0x00, 0x88, 0x56),
+    RGBColor(0xBE, 0x00, 0x32),
+    RGBColor(0x87, 0x56, 0x92),
+    RGBColor(0x88, 0x2D, 0x17),
+    RGBColor(0xE6, 0x8F, 0xAC),
+    RGBColor(0x84, 0x84, 0x82),
+    RGBColor(0x8D, 0xB6, 0x00),
+    RGBColor(0x20, 0x20, 0xFF),
+    RGBColor(0x00, 0xA0, 0xA0),
+    RGBColor(0xA1, 0xCA, 0xF1),
+    RGBColor(0xB3, 0x44, 0x6C),
+    RGBColor(0xC2, 0xB2, 0x80),
+    RGBColor(0x2B, 0x3D, 0x26),
+    RGBColor(0xF9, 0x93, 0x79),
+    RGBColor(0x00, 0x00, 0x00),
+    RGBColor(0xDC, 0xD3, 0x00),
+    RGBColor(0xE2, 0x58, 0x22),
+    RGBColor(0x00, 0x00, 0x80),
 ];
 
 fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
+
+/// A tick label: at most three significant digits, no trailing zeros, no exponent, so that a
+/// log axis reads 0.3 and 2000, not 0.30000000000000004.
+fn tick(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return "0".into();
+    }
+    let magnitude = v.abs().log10().floor() as i32;
+    let decimals = (2 - magnitude).max(0) as usize;
+    let text = format!("{v:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// Axis label font size: readable at 100% zoom.
+const LABEL_FONT: u32 = 14;
 
 fn plot_error(e: impl std::fmt::Display) -> String {
     format!("<p>plot unavailable: {e}</p>")
@@ -393,6 +427,9 @@ pub fn svg_estimate_vs_truth(records: &[CellRecord], rows: &[String]) -> String 
         .map(|p| p.1.max(p.2))
         .fold(f64::NEG_INFINITY, f64::max)
         .max(1.0);
+    // A margin so that points on the extremes are drawn whole, not cut by the frame.
+    let pad = 0.03 * (hi - lo);
+    let (lo, hi) = (lo - pad, hi + pad);
     let mut svg = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = SVGBackend::with_string(&mut svg, (720, 480)).into_drawing_area();
@@ -408,6 +445,9 @@ pub fn svg_estimate_vs_truth(records: &[CellRecord], rows: &[String]) -> String 
             .light_line_style(WHITE)
             .x_desc("true value")
             .y_desc("estimate")
+            .label_style(("sans-serif", LABEL_FONT))
+            .x_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| tick(*v))
             .draw()?;
         chart.draw_series(LineSeries::new(vec![(lo, lo), (hi, hi)], BLACK.mix(0.4)))?;
         for (i, name) in rows.iter().enumerate() {
@@ -481,7 +521,9 @@ fn svg_by_length(
                     .light_line_style(WHITE)
                     .x_desc("length (log scale)")
                     .y_desc(y_desc)
-                    .x_label_formatter(&|x| format!("{x:.0}"))
+                    .label_style(("sans-serif", LABEL_FONT))
+                    .x_label_formatter(&|x| tick(*x))
+                    .y_label_formatter(&|y| tick(*y))
                     .draw()?;
                 for (i, (name, pts)) in series.iter().enumerate() {
                     let c = color(i);
@@ -721,4 +763,41 @@ fn html_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod chart_tests {
+    use super::{tick, PALETTE};
+
+    #[test]
+    fn tick_labels_are_short_and_exact_looking() {
+        assert_eq!(tick(0.30000000000000004), "0.3");
+        assert_eq!(tick(0.020000000000000004), "0.02");
+        assert_eq!(tick(2000.0000000000002), "2000");
+        assert_eq!(tick(65536.0), "65536");
+        assert_eq!(tick(0.00012345), "0.000123");
+        assert_eq!(tick(1.5), "1.5");
+    }
+
+    #[test]
+    fn the_palette_tells_nineteen_series_apart() {
+        // The "redmean" approximation of perceived colour difference; 80 keeps pairs such as
+        // two oranges or two purples apart at a glance.
+        let distance = |a: &plotters::style::RGBColor, b: &plotters::style::RGBColor| {
+            let r = (f64::from(a.0) + f64::from(b.0)) / 2.0;
+            let (dr, dg, db) = (
+                f64::from(a.0) - f64::from(b.0),
+                f64::from(a.1) - f64::from(b.1),
+                f64::from(a.2) - f64::from(b.2),
+            );
+            ((2.0 + r / 256.0) * dr * dr + 4.0 * dg * dg + (2.0 + (255.0 - r) / 256.0) * db * db)
+                .sqrt()
+        };
+        for (i, a) in PALETTE.iter().enumerate() {
+            for b in &PALETTE[i + 1..] {
+                assert!(distance(a, b) >= 80.0, "{a:?} and {b:?} are too close");
+            }
+        }
+        assert!(PALETTE.len() >= 19);
+    }
 }
