@@ -549,10 +549,16 @@ fn svg_by_length(
                     .draw()?;
             }};
         }
+        // The lengths themselves are the x ticks: a log axis left to choose its own may have
+        // none between n/1.3 and 1.3 n when the workflow has one length.
+        let mut lengths: Vec<f64> = all.iter().map(|p| p.0).collect();
+        lengths.sort_by(f64::total_cmp);
+        lengths.dedup();
+        let x = (x0..x1).log_scale().with_key_points(lengths);
         if log_y {
-            draw!(builder.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())?);
+            draw!(builder.build_cartesian_2d(x, (y0..y1).log_scale())?);
         } else {
-            draw!(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1)?);
+            draw!(builder.build_cartesian_2d(x, y0..y1)?);
         }
         root.present()?;
         Ok(())
@@ -767,7 +773,7 @@ fn html_escape(s: &str) -> String {
 
 #[cfg(test)]
 mod chart_tests {
-    use super::{tick, PALETTE};
+    use super::{svg_by_length, tick, PALETTE};
 
     #[test]
     fn tick_labels_are_short_and_exact_looking() {
@@ -799,5 +805,15 @@ mod chart_tests {
             }
         }
         assert!(PALETTE.len() >= 19);
+    }
+
+    #[test]
+    fn a_single_length_still_gets_its_x_tick() {
+        let series = vec![
+            ("dfa".to_string(), vec![(4096.0, 0.02)]),
+            ("rs".to_string(), vec![(4096.0, 0.05)]),
+        ];
+        let svg = svg_by_length("MAE", "MAE", &series, true);
+        assert!(svg.contains("\n4096\n"), "{svg}");
     }
 }
