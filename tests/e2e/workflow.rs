@@ -369,3 +369,29 @@ fn dry_run_prints_the_plan() {
     let s = text(&out.stdout);
     assert!(s.contains("40 series") && s.contains("cells"), "{s}");
 }
+
+#[test]
+fn the_stress_example_exits_0_and_reports_by_contamination() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wf = reduced("stress.toml", tmp.path());
+    let out_dir = tmp.path().join("runs");
+    let out = host(
+        tmp.path(),
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let html = std::fs::read_to_string(run_dir_of(&out).join("report.html")).unwrap();
+    let table = &html[html.find("<h2>By contamination</h2>").expect("the table")..];
+    let header = &table[..table.find("</tr>").unwrap()];
+    assert!(
+        header.find("<th>clean</th>").unwrap() < header.find("<th>trend").unwrap(),
+        "clean first: {header}"
+    );
+    assert!(header.contains("<th>missing"), "{header}");
+    assert!(table.contains("<td>dfa</td>"), "{table}");
+}

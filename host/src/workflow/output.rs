@@ -354,20 +354,54 @@ impl MachineFacts {
     }
 }
 
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
+/// Twenty colours far apart to the eye (mostly Kelly's list of maximum contrast), so that a
+/// sweep's nineteen estimator rows each get their own: every pair is at least 80 apart in the
+/// "redmean" weighted RGB distance.
+const PALETTE: [RGBColor; 20] = [
+    RGBColor(0x00, 0x67, 0xA5),
+    RGBColor(0xF3, 0x84, 0x00),
+    RGBColor(0x00, 0x88, 0x56),
+    RGBColor(0xBE, 0x00, 0x32),
+    RGBColor(0x87, 0x56, 0x92),
+    RGBColor(0x88, 0x2D, 0x17),
+    RGBColor(0xE6, 0x8F, 0xAC),
+    RGBColor(0x84, 0x84, 0x82),
+    RGBColor(0x8D, 0xB6, 0x00),
+    RGBColor(0x20, 0x20, 0xFF),
+    RGBColor(0x00, 0xA0, 0xA0),
+    RGBColor(0xA1, 0xCA, 0xF1),
+    RGBColor(0xB3, 0x44, 0x6C),
+    RGBColor(0xC2, 0xB2, 0x80),
+    RGBColor(0x2B, 0x3D, 0x26),
+    RGBColor(0xF9, 0x93, 0x79),
+    RGBColor(0x00, 0x00, 0x00),
+    RGBColor(0xDC, 0xD3, 0x00),
+    RGBColor(0xE2, 0x58, 0x22),
+    RGBColor(0x00, 0x00, 0x80),
 ];
 
 fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
+
+/// A tick label: at most three significant digits, no trailing zeros, no exponent, so that a
+/// log axis reads 0.3 and 2000, not 0.30000000000000004.
+fn tick(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return "0".into();
+    }
+    let magnitude = v.abs().log10().floor() as i32;
+    let decimals = (2 - magnitude).max(0) as usize;
+    let text = format!("{v:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// Axis label font size: readable at 100% zoom.
+const LABEL_FONT: u32 = 14;
 
 fn plot_error(e: impl std::fmt::Display) -> String {
     format!("<p>plot unavailable: {e}</p>")
@@ -398,6 +432,9 @@ pub fn svg_estimate_vs_truth(records: &[CellRecord], rows: &[String]) -> String 
         .map(|p| p.1.max(p.2))
         .fold(f64::NEG_INFINITY, f64::max)
         .max(1.0);
+    // A margin so that points on the extremes are drawn whole, not cut by the frame.
+    let pad = 0.03 * (hi - lo);
+    let (lo, hi) = (lo - pad, hi + pad);
     let mut svg = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = SVGBackend::with_string(&mut svg, (720, 480)).into_drawing_area();
@@ -413,6 +450,9 @@ pub fn svg_estimate_vs_truth(records: &[CellRecord], rows: &[String]) -> String 
             .light_line_style(WHITE)
             .x_desc("true value")
             .y_desc("estimate")
+            .label_style(("sans-serif", LABEL_FONT))
+            .x_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| tick(*v))
             .draw()?;
         chart.draw_series(LineSeries::new(vec![(lo, lo), (hi, hi)], BLACK.mix(0.4)))?;
         for (i, name) in rows.iter().enumerate() {
@@ -486,7 +526,9 @@ fn svg_by_length(
                     .light_line_style(WHITE)
                     .x_desc("length (log scale)")
                     .y_desc(y_desc)
-                    .x_label_formatter(&|x| format!("{x:.0}"))
+                    .label_style(("sans-serif", LABEL_FONT))
+                    .x_label_formatter(&|x| tick(*x))
+                    .y_label_formatter(&|y| tick(*y))
                     .draw()?;
                 for (i, (name, pts)) in series.iter().enumerate() {
                     let c = color(i);
@@ -512,10 +554,16 @@ fn svg_by_length(
                     .draw()?;
             }};
         }
+        // The lengths themselves are the x ticks: a log axis left to choose its own may have
+        // none between n/1.3 and 1.3 n when the workflow has one length.
+        let mut lengths: Vec<f64> = all.iter().map(|p| p.0).collect();
+        lengths.sort_by(f64::total_cmp);
+        lengths.dedup();
+        let x = (x0..x1).log_scale().with_key_points(lengths);
         if log_y {
-            draw!(builder.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())?);
+            draw!(builder.build_cartesian_2d(x, (y0..y1).log_scale())?);
         } else {
-            draw!(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1)?);
+            draw!(builder.build_cartesian_2d(x, y0..y1)?);
         }
         root.present()?;
         Ok(())
@@ -631,6 +679,7 @@ pub fn report_html(
          validity over attempted cells.</p>",
         w.join(", ")
     );
+    html += &contamination_table(records);
     html += "<h2>Estimate vs truth</h2>\n";
     html += &truth_svg;
     html += "\n<h2>Error against length</h2>\n";
@@ -668,9 +717,109 @@ pub fn report_html(
     html
 }
 
+/// Accuracy and validity of each estimator row under each contamination variant, when the
+/// run has more than one: the point of a robustness workflow. Empty otherwise.
+fn contamination_table(records: &[CellRecord]) -> String {
+    // (row, contamination) → (attempted, valid, Σ|error|, cells with truth)
+    let mut cells: BTreeMap<(&str, &str), (usize, usize, f64, usize)> = BTreeMap::new();
+    for r in records {
+        let e = cells
+            .entry((r.variant.as_str(), r.contamination.as_str()))
+            .or_default();
+        e.0 += 1;
+        if r.valid {
+            e.1 += 1;
+            if let (Some(v), Some(t)) = (r.value, r.truth_value()) {
+                e.2 += (v - t).abs();
+                e.3 += 1;
+            }
+        }
+    }
+    let mut variants: Vec<&str> = cells.keys().map(|k| k.1).collect();
+    variants.sort_unstable();
+    variants.dedup();
+    if variants.len() < 2 {
+        return String::new();
+    }
+    // `clean` first, as the baseline the others are read against.
+    variants.sort_by_key(|v| (*v != "clean", *v));
+    let mut rows: Vec<&str> = cells.keys().map(|k| k.0).collect();
+    rows.dedup();
+    let mut html = String::from(
+        "<h2>By contamination</h2>\n<p class=\"muted\">MAE over valid cells with known truth, and \
+         valid/attempted cells, per estimator row and contamination variant.</p>\n<table><tr><th>estimator</th>",
+    );
+    for v in &variants {
+        let _ = write!(html, "<th>{}</th>", html_escape(v));
+    }
+    html += "</tr>\n";
+    for row in rows {
+        let _ = write!(html, "<tr><td>{}</td>", html_escape(row));
+        for v in &variants {
+            match cells.get(&(row, *v)) {
+                Some(&(attempted, valid, sum, k)) => {
+                    let mae = (k > 0).then(|| sum / k as f64);
+                    let _ = write!(html, "<td>{} ({valid}/{attempted})</td>", f(mae, 3));
+                }
+                None => html += "<td>–</td>",
+            }
+        }
+        html += "</tr>\n";
+    }
+    html += "</table>\n";
+    html
+}
+
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod chart_tests {
+    use super::{svg_by_length, tick, PALETTE};
+
+    #[test]
+    fn tick_labels_are_short_and_exact_looking() {
+        assert_eq!(tick(0.30000000000000004), "0.3");
+        assert_eq!(tick(0.020000000000000004), "0.02");
+        assert_eq!(tick(2000.0000000000002), "2000");
+        assert_eq!(tick(65536.0), "65536");
+        assert_eq!(tick(0.00012345), "0.000123");
+        assert_eq!(tick(1.5), "1.5");
+    }
+
+    #[test]
+    fn the_palette_tells_nineteen_series_apart() {
+        // The "redmean" approximation of perceived colour difference; 80 keeps pairs such as
+        // two oranges or two purples apart at a glance.
+        let distance = |a: &plotters::style::RGBColor, b: &plotters::style::RGBColor| {
+            let r = (f64::from(a.0) + f64::from(b.0)) / 2.0;
+            let (dr, dg, db) = (
+                f64::from(a.0) - f64::from(b.0),
+                f64::from(a.1) - f64::from(b.1),
+                f64::from(a.2) - f64::from(b.2),
+            );
+            ((2.0 + r / 256.0) * dr * dr + 4.0 * dg * dg + (2.0 + (255.0 - r) / 256.0) * db * db)
+                .sqrt()
+        };
+        for (i, a) in PALETTE.iter().enumerate() {
+            for b in &PALETTE[i + 1..] {
+                assert!(distance(a, b) >= 80.0, "{a:?} and {b:?} are too close");
+            }
+        }
+        assert!(PALETTE.len() >= 19);
+    }
+
+    #[test]
+    fn a_single_length_still_gets_its_x_tick() {
+        let series = vec![
+            ("dfa".to_string(), vec![(4096.0, 0.02)]),
+            ("rs".to_string(), vec![(4096.0, 0.05)]),
+        ];
+        let svg = svg_by_length("MAE", "MAE", &series, true);
+        assert!(svg.contains("\n4096\n"), "{svg}");
+    }
 }
