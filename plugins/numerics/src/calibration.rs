@@ -69,43 +69,11 @@ impl Calibration {
         self.log2_n_min + self.rows() as u32 - 1
     }
 
-    /// Mean and SD of row `r` at H, interpolated linearly between columns; outside the columns
-    /// the mean continues with the edge slope and the SD is held.
-    fn row_at(&self, r: usize, h: f64) -> (f64, f64) {
+    /// Per column, E[Ĥ] and SD[Ĥ] at length n: between rows the mean is interpolated
+    /// linearly and the SD log-linearly in log2 n (it is a power of n between rows); past the
+    /// last row (before the first) the SD follows n^α and the mean is held.
+    fn column(&self, n: usize) -> (Vec<f64>, Vec<f64>) {
         let k = self.h.len();
-        let (m, s) = (&self.mean[r * k..(r + 1) * k], &self.sd[r * k..(r + 1) * k]);
-        let j = match self.h.iter().position(|&c| c > h) {
-            Some(0) => 0,
-            Some(j) => j - 1,
-            None => k - 2,
-        };
-        let t = (h - self.h[j]) / (self.h[j + 1] - self.h[j]);
-        let mean = m[j] + t * (m[j + 1] - m[j]);
-        let sd = if h <= self.h[0] {
-            s[0]
-        } else if h >= self.h[k - 1] {
-            s[k - 1]
-        } else {
-            s[j] + t * (s[j + 1] - s[j])
-        };
-        (mean, sd)
-    }
-
-    /// The SD slope at H (interpolated, held outside the columns).
-    fn slope_at(&self, h: f64) -> f64 {
-        let k = self.h.len();
-        let h = h.clamp(self.h[0], self.h[k - 1]);
-        let j = self
-            .h
-            .iter()
-            .position(|&c| c > h)
-            .map_or(k - 2, |j| j.max(1) - 1);
-        let t = (h - self.h[j]) / (self.h[j + 1] - self.h[j]);
-        self.sd_slope[j] + t * (self.sd_slope[j + 1] - self.sd_slope[j])
-    }
-
-    /// E[Ĥ] and SD[Ĥ] at (H, n).
-    pub fn at(&self, h: f64, n: usize) -> (f64, f64) {
         let l = (n.max(2) as f64).log2();
         let (lo, hi) = (self.log2_n_min as f64, self.log2_n_max() as f64);
         if l <= lo || l >= hi {
@@ -114,62 +82,88 @@ impl Calibration {
             } else {
                 (self.rows() - 1, hi)
             };
-            let (m, s) = self.row_at(r, h);
-            let s = s * 2f64.powf(self.slope_at(h) * (l - edge));
+            let m = self.mean[r * k..(r + 1) * k].to_vec();
+            let s = (0..k)
+                .map(|j| self.sd[r * k + j] * 2f64.powf(self.sd_slope[j] * (l - edge)))
+                .collect();
             return (m, s);
         }
-        let r = (l - lo).floor() as usize;
+        let r = ((l - lo).floor() as usize).min(self.rows() - 2);
         let t = l - lo - r as f64;
-        let (m0, s0) = self.row_at(r, h);
-        let (m1, s1) = self.row_at(r + 1, h);
-        // The SD is interpolated in log: it is a power of n between rows.
-        (
-            m0 + t * (m1 - m0),
-            (s0.ln() + t * (s1.ln() - s0.ln())).exp(),
-        )
+        let (a, b) = (r * k, (r + 1) * k);
+        let m = (0..k)
+            .map(|j| self.mean[a + j] + t * (self.mean[b + j] - self.mean[a + j]))
+            .collect();
+        let s = (0..k)
+            .map(|j| (self.sd[a + j].ln() * (1.0 - t) + self.sd[b + j].ln() * t).exp())
+            .collect();
+        (m, s)
+    }
+
+    /// E[Ĥ] and SD[Ĥ] at (H, n): linear in H between columns; outside the columns the mean
+    /// continues with the edge segment's slope and the SD is held.
+    pub fn at(&self, h: f64, n: usize) -> (f64, f64) {
+        let (m, s) = self.column(n);
+        let k = self.h.len();
+        let j = self
+            .h
+            .iter()
+            .position(|&c| c > h)
+            .map_or(k - 2, |j| j.max(1) - 1);
+        let t = (h - self.h[j]) / (self.h[j + 1] - self.h[j]);
+        let sd = if h <= self.h[0] {
+            s[0]
+        } else if h >= self.h[k - 1] {
+            s[k - 1]
+        } else {
+            s[j] + t * (s[j + 1] - s[j])
+        };
+        (m[j] + t * (m[j + 1] - m[j]), sd)
     }
 
     /// The level-`level` interval for H from the estimate `h_hat` of a series of `n` points:
-    /// the belt inversion of the module docs, by bisection in H.
+    /// the belt inversion of the module docs. Both belt edges m ± z·s are piecewise linear in
+    /// H, so each end is found exactly by a scan of the columns and one linear solve.
     pub fn interval(&self, h_hat: f64, n: usize, level: f64) -> CalibratedInterval {
         let z = crate::scaling::normal_quantile(0.5 + 0.5 * level);
-        let upper_edge = |h: f64| {
-            let (m, s) = self.at(h, n);
-            m + z * s
-        };
-        let lower_edge = |h: f64| {
-            let (m, s) = self.at(h, n);
-            m - z * s
-        };
-        let low = bisect(|h| upper_edge(h) >= h_hat);
-        let high = bisect(|h| lower_edge(h) > h_hat);
+        let (m, s) = self.column(n);
+        let upper: Vec<f64> = m.iter().zip(&s).map(|(m, s)| m + z * s).collect();
+        let lower: Vec<f64> = m.iter().zip(&s).map(|(m, s)| m - z * s).collect();
+        let low = self.crossing(&upper, &m, h_hat, |v| v >= h_hat);
+        let high = self.crossing(&lower, &m, h_hat, |v| v > h_hat);
         CalibratedInterval {
             low,
             high,
             stderr: (high - low) / (2.0 * z),
-            extrapolated_below: ((n.max(2) as f64).log2()) < self.log2_n_min as f64,
+            extrapolated_below: (n.max(2) as f64).log2() < self.log2_n_min as f64,
         }
     }
-}
 
-/// The smallest H in [`H_SEARCH`] where the monotone predicate `above` turns true (to 1e-9).
-fn bisect(above: impl Fn(f64) -> bool) -> f64 {
-    let (mut a, mut b) = H_SEARCH;
-    if above(a) {
-        return a;
+    /// The smallest H where the piecewise-linear `edge` (values at the columns; beyond them
+    /// it moves with the mean's edge slope, the SD being held) reaches `target`, i.e. where
+    /// `reached` turns true; clipped to [`H_SEARCH`].
+    fn crossing(&self, edge: &[f64], m: &[f64], target: f64, reached: impl Fn(f64) -> bool) -> f64 {
+        let (h, k) = (self.h, self.h.len());
+        // A mean that does not increase over an edge segment (table noise) extrapolates as the
+        // identity, E[Ĥ] = H + bias.
+        let slope = |a: usize, b: usize| {
+            let d = (m[b] - m[a]) / (h[b] - h[a]);
+            if d > 0.0 {
+                d
+            } else {
+                1.0
+            }
+        };
+        let found = match edge.iter().position(|&v| reached(v)) {
+            Some(0) => h[0] - (edge[0] - target) / slope(0, 1),
+            Some(j) => {
+                let t = (target - edge[j - 1]) / (edge[j] - edge[j - 1]);
+                h[j - 1] + t * (h[j] - h[j - 1])
+            }
+            None => h[k - 1] + (target - edge[k - 1]) / slope(k - 2, k - 1),
+        };
+        found.clamp(H_SEARCH.0, H_SEARCH.1)
     }
-    if !above(b) {
-        return b;
-    }
-    while b - a > 1e-9 {
-        let mid = 0.5 * (a + b);
-        if above(mid) {
-            b = mid;
-        } else {
-            a = mid;
-        }
-    }
-    0.5 * (a + b)
 }
 
 /// The parameters that set only the interval, not the estimate: ignored when deciding
@@ -228,6 +222,27 @@ mod tests {
         let (_, s) = FLAT.at(0.5, 512);
         assert!((s - 0.1 * 2f64.sqrt()).abs() < 1e-9);
         assert!(FLAT.interval(0.5, 512, 0.95).extrapolated_below);
+    }
+
+    #[test]
+    fn interval_ends_lie_on_the_belt_edges() {
+        // A curved mean and an SD growing with H, between rows: at each end of the interval
+        // the belt edge m(H) ± z s(H), evaluated independently by `at`, equals the estimate.
+        static CURVED: Calibration = Calibration {
+            log2_n_min: 10,
+            h: &[0.1, 0.3, 0.5, 0.7, 0.9],
+            mean: &[0.05, 0.28, 0.52, 0.73, 0.92, 0.08, 0.29, 0.51, 0.71, 0.91],
+            sd: &[0.05, 0.06, 0.07, 0.09, 0.12, 0.03, 0.04, 0.05, 0.06, 0.08],
+            sd_slope: &[-0.5; 5],
+        };
+        let z = crate::scaling::normal_quantile(0.975);
+        for (h_hat, n) in [(0.4, 1500), (0.62, 1024), (0.95, 3000), (0.02, 1200)] {
+            let ci = CURVED.interval(h_hat, n, 0.95);
+            let (m, s) = CURVED.at(ci.low, n);
+            assert!((m + z * s - h_hat).abs() < 1e-12, "{h_hat} {ci:?}");
+            let (m, s) = CURVED.at(ci.high, n);
+            assert!((m - z * s - h_hat).abs() < 1e-12, "{h_hat} {ci:?}");
+        }
     }
 
     #[test]
