@@ -189,6 +189,7 @@ impl Estimator for Oom {
 }
 
 /// Physical memory in bytes, or 0 when the system does not say.
+#[cfg(unix)]
 fn physical_memory() -> usize {
     // SAFETY: sysconf only reads system constants.
     let (pages, size) = unsafe {
@@ -202,6 +203,12 @@ fn physical_memory() -> usize {
     } else {
         0
     }
+}
+
+/// Physical memory in bytes: unknown (0) off Unix.
+#[cfg(not(unix))]
+fn physical_memory() -> usize {
+    0
 }
 
 /// Sleeps `seconds`, then answers like [`Trivial`]: a slow but well-behaved estimator, for

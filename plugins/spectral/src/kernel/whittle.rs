@@ -366,7 +366,7 @@ fn fill_body<L: Lane>(
     [sum_w.sum(), sum_l.sum()]
 }
 
-/// The lane-wise passes as [`LaneKernel`]s, run by [`dispatch`] with AVX2 and FMA lanes when
+/// The lane-wise passes as [`LaneKernel`]s, run by [`dispatch`] compiled for AVX2 and FMA when
 /// the CPU has them (four lanes per instruction). The same IEEE-754 operations in the same
 /// order as the portable lanes, so the same bits.
 struct Derivative<'a>(&'a Contrast, &'a FgnCorrectionPolys, f64);
