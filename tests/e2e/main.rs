@@ -6,6 +6,7 @@ mod support;
 
 mod analytics;
 mod generate;
+mod honesty;
 mod isolation;
 mod plugins;
 mod report;

@@ -335,6 +335,9 @@ impl Uncertainty {
         if self.method == CiMethod::Asymptotic {
             return Ok(out);
         }
+        if let Some(refused) = crate::gof::too_few_scales_for_bootstrap(&out) {
+            return Ok(refused);
+        }
         let h = out.value;
         let (_, sd) = crate::validate::mean_sd(series);
         let b = parametric_fgn_ci(h, series.len(), sd, &self.bootstrap, estimate)?;
