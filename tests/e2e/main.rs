@@ -9,6 +9,7 @@ mod cli;
 mod damage;
 mod generate;
 mod hostile;
+mod honesty;
 mod isolation;
 mod plugins;
 mod report;

@@ -452,6 +452,9 @@ impl Uncertainty {
         series: &[f64],
         estimate: impl Fn(&[f64]) -> Result<f64, PluginError> + Sync,
     ) -> Result<Estimate, PluginError> {
+        if let Some(refused) = crate::gof::too_few_scales_for_bootstrap(&out) {
+            return Ok(refused);
+        }
         let h = out.value;
         let (_, sd) = crate::validate::mean_sd(series);
         let b = parametric_fgn_ci(h, series.len(), sd, &self.bootstrap, estimate)?;

@@ -3,5 +3,5 @@
 //! generic over [`Lane`] and run through [`lrdbench_numerics::vmath::dispatch`].
 
 pub(crate) use lrdbench_numerics::vmath::{
-    dispatch, exp, ln, sin_quadrant, Lane, LaneKernel, LANES, V,
+    dispatch, exp, ln, sin_quadrant, Lane, LaneKernel, LANES,
 };
