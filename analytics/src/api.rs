@@ -55,6 +55,8 @@ struct Inner {
     raw_user: String,
     hashed_user: String,
     who: Identity,
+    /// Keyed pseudonyms of user-chosen names; `None` when not recording.
+    pseudonyms: Option<privacy::Pseudonyms>,
     warned: AtomicBool,
     implicit_run: Mutex<Option<Workflow>>,
     /// The machine facts are still to be recorded (on the session's first call event).
@@ -164,13 +166,15 @@ impl Analytics {
         privacy::restrict_permissions(store_dir);
         // Read here, once, so that the first recorded call does not pay for it.
         crate::measure::machine();
-        Ok(Analytics::build(
+        let pseudonyms = privacy::Pseudonyms::new(&secret);
+        Ok(Analytics::build_with(
             store_dir,
             Some(recorder),
             &cfg,
             raw_user,
             hashed,
             who,
+            Some(pseudonyms),
         ))
     }
 
@@ -210,6 +214,18 @@ impl Analytics {
         hashed_user: String,
         who: Identity,
     ) -> Analytics {
+        Analytics::build_with(store_dir, recorder, cfg, raw_user, hashed_user, who, None)
+    }
+
+    fn build_with(
+        store_dir: &Path,
+        recorder: Option<Recorder>,
+        cfg: &AnalyticsConfig,
+        raw_user: String,
+        hashed_user: String,
+        who: Identity,
+        pseudonyms: Option<privacy::Pseudonyms>,
+    ) -> Analytics {
         let recording = recorder.is_some();
         let inner = Arc::new(Inner {
             store_dir: store_dir.to_path_buf(),
@@ -219,6 +235,7 @@ impl Analytics {
             raw_user,
             hashed_user,
             who,
+            pseudonyms,
             warned: AtomicBool::new(false),
             implicit_run: Mutex::new(None),
             machine_pending: AtomicBool::new(recording),
@@ -324,7 +341,35 @@ impl Analytics {
         let pending = &self.inner.machine_pending;
         let machine = (pending.load(Ordering::Relaxed) && pending.swap(false, Ordering::AcqRel))
             .then(crate::measure::machine);
+        // In privacy mode the names a user chose (workflow, run id, data file or inline
+        // series names in the cell) are recorded as keyed pseudonyms.
+        if let (true, Some(p)) = (self.privacy(), &self.inner.pseudonyms) {
+            if call.workflow.is_some() || call.cell.is_some() || call.run_id.is_some() {
+                let workflow = call.workflow.map(|w| p.name(w));
+                let run_id = call.run_id.map(|r| p.name(r));
+                let cell = call.cell.map(|c| p.cell(c));
+                let component = (call.event_type == crate::event::EventType::BenchmarkRun)
+                    .then(|| p.name(call.component));
+                let view = CallView {
+                    workflow: workflow.as_deref(),
+                    run_id: run_id.as_deref(),
+                    cell: cell.as_deref(),
+                    component: component.as_deref().unwrap_or(call.component),
+                    ..*call
+                };
+                return self.recorded(recorder.record_call(&view, self.user_id(), machine));
+            }
+        }
         self.recorded(recorder.record_call(call, self.user_id(), machine))
+    }
+
+    /// `name` as recorded: its keyed pseudonym in privacy mode, itself otherwise. For names a
+    /// user chose (data files, inline series) that an embedding program records itself.
+    pub fn pseudonym(&self, name: &str) -> String {
+        match (self.privacy(), &self.inner.pseudonyms) {
+            (true, Some(p)) => p.series(name),
+            _ => name.to_string(),
+        }
     }
 
     /// Records a workflow step; `id`, `user_id` and `session_id` are filled in.
@@ -334,6 +379,12 @@ impl Analytics {
         }
         event.user_id = self.user_id().to_string();
         event.session_id = self.session_id().to_string();
+        if let (true, Some(p)) = (self.privacy(), &self.inner.pseudonyms) {
+            event.workflow = p.name(&event.workflow);
+            event.run_id = p.name(&event.run_id);
+            event.cell = event.cell.as_deref().map(|c| p.cell(c));
+            event.component = p.series(&event.component);
+        }
         self.record(Event::Step(event))
     }
 

@@ -150,6 +150,108 @@ fn number_list_len(s: &str) -> Option<usize> {
     (parts.len() >= 2 && parts.iter().all(|p| p.parse::<f64>().is_ok())).then_some(parts.len())
 }
 
+/// Keyed pseudonyms for names a user chose (data file names, inline series names, workflow
+/// names, run ids): `h-` and 16 hex digits of HMAC-SHA-256 under a key derived from the
+/// per-install secret. Stable for one install, so reports still group by them; not
+/// invertible without the secret. Generated-series labels (`fgn[H=0.7]/n=512/r=0`) are the
+/// model's and the workflow grid's, not a user's, and stay readable.
+#[derive(Clone)]
+pub struct Pseudonyms {
+    key: Vec<u8>,
+}
+
+impl std::fmt::Debug for Pseudonyms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pseudonyms(..)")
+    }
+}
+
+impl Pseudonyms {
+    /// Pseudonyms keyed by the install's secret.
+    pub fn new(secret: &[u8]) -> Pseudonyms {
+        let key = hash_user_id(secret, "lrdbench pseudonyms v1").into_bytes();
+        Pseudonyms { key }
+    }
+
+    /// The pseudonym of `name`; a name that already is one is kept.
+    pub fn name(&self, name: &str) -> String {
+        if is_pseudonym(name) {
+            return name.to_string();
+        }
+        format!("h-{}", &hash_user_id(&self.key, name)[..16])
+    }
+
+    /// A series id with a user-chosen name (`file:NAME`, `inline:NAME`) replaced by its
+    /// pseudonym; generated-series ids are kept.
+    pub fn series(&self, id: &str) -> String {
+        for prefix in ["file:", "inline:"] {
+            if let Some(name) = id.strip_prefix(prefix) {
+                return format!("{prefix}{}", self.name(name));
+            }
+        }
+        id.to_string()
+    }
+
+    /// A cell id `series|contamination|variant` with its series id pseudonymized.
+    pub fn cell(&self, cell: &str) -> String {
+        match cell.split_once('|') {
+            Some((series, rest)) => format!("{}|{rest}", self.series(series)),
+            None => self.series(cell),
+        }
+    }
+}
+
+/// Whether `s` is a pseudonym made by [`Pseudonyms::name`].
+pub fn is_pseudonym(s: &str) -> bool {
+    s.len() == 18 && s.starts_with("h-") && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Whether a series id is a generated series' label (`model[..]/n=N/r=R` or `model/n=N/r=R`):
+/// a model name and the workflow's grid, nothing a user typed as a name.
+pub fn is_generated_label(id: &str) -> bool {
+    let Some(i) = id.find("/n=") else {
+        return false;
+    };
+    let model = id[..i].split('[').next().unwrap_or("");
+    !model.is_empty()
+        && model
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && id[i..].split('/').skip(1).all(|p| {
+            p.split_once('=')
+                .is_some_and(|(k, v)| !k.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
+/// A cell id as exports may show it in privacy mode: generated-series labels, pseudonyms,
+/// contamination labels and variants are kept whole (they are what joins an export to
+/// `estimates.csv`); any other part is scrubbed like a message.
+pub fn scrub_cell(cell: &str, who: &Identity) -> String {
+    cell.split('|')
+        .enumerate()
+        .map(|(i, part)| {
+            let keep = if i == 0 {
+                is_generated_label(part)
+                    || ["file:", "inline:"]
+                        .iter()
+                        .any(|p| part.strip_prefix(p).is_some_and(is_pseudonym))
+            } else {
+                // Contamination ids and variant labels come from the workflow grid.
+                part.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-=.,[]/ +:".contains(&b))
+                    && !part.contains("//")
+                    && !part.starts_with('/')
+            };
+            if keep {
+                part.to_string()
+            } else {
+                scrub_message(part, who)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
 /// Who is running, as [`scrub_message`] needs to know.
 #[derive(Debug, Clone, Default)]
 pub struct Identity {
@@ -157,6 +259,8 @@ pub struct Identity {
     pub home: Option<String>,
     /// The login name, when known.
     pub user: Option<String>,
+    /// The machine's host name, when known.
+    pub host: Option<String>,
 }
 
 impl Identity {
@@ -165,8 +269,25 @@ impl Identity {
         Identity {
             home: std::env::var("HOME").ok().filter(|h| h.len() > 1),
             user: login_name(),
+            host: host_name(),
         }
     }
+}
+
+/// The host name, from `gethostname(2)`.
+pub fn host_name() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; the result is NUL-terminated within it or
+    // truncated, and only the bytes before the first NUL are read.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    std::str::from_utf8(&buf[..end])
+        .ok()
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
 }
 
 /// The login name: `$USER`, `$LOGNAME`, or the password database's entry for the uid.
@@ -240,6 +361,44 @@ pub fn scrub_message(message: &str, who: &Identity) -> String {
             out.push_str(tail);
         } else if is_pathlike(trimmed) {
             out.push_str("[path]");
+            // A path with spaces: the words up to the last one on this line that continues
+            // the path (holds a '/') belong to it, unless a word in between ends a clause.
+            let after = &rest[end..];
+            let line_end = after.find('\n').unwrap_or(after.len());
+            let line = &after[..line_end];
+            let mut swallow = 0;
+            let mut at = 0;
+            for w in line.split(' ') {
+                at += w.len() + 1;
+                if w.ends_with([':', ';', ',']) || w.contains('@') || w.contains("://") {
+                    break;
+                }
+                if w.starts_with(['/', '~', '.', '\'', '"', '(']) {
+                    break;
+                }
+                if w.contains('/') {
+                    swallow = (at - 1).min(line.len());
+                }
+            }
+            if swallow > 0 {
+                let swallowed = &line[..swallow];
+                let t = swallowed.trim_end();
+                let last = t.rsplit(' ').next().unwrap_or("");
+                let kept = last.trim_end_matches(['.', ',', ':', ';', ')', ']', '\'', '"']);
+                out.push_str(&last[kept.len()..]);
+                rest = &after[swallow..];
+                continue;
+            }
+            out.push_str(tail);
+        } else if is_token(trimmed) {
+            out.push_str("[token]");
+            out.push_str(tail);
+        } else if who
+            .host
+            .as_deref()
+            .is_some_and(|h| h.len() >= 3 && trimmed.contains(h))
+        {
+            out.push_str("[host]");
             out.push_str(tail);
         } else {
             out.push_str(word);
@@ -475,10 +634,48 @@ mod tests {
     }
 
     #[test]
+    fn scrub_removes_paths_with_spaces_hostnames_and_tokens() {
+        let who = Identity {
+            home: None,
+            user: None,
+            host: Some("buildbox-7".into()),
+        };
+        let m = scrub_message(
+            "dlopen /srv/My Secret Plugins/libx.so failed on buildbox-7.corp: token ghp_a1B2c3D4e5F6g7H8i9J0k1",
+            &who,
+        );
+        for leak in ["Secret", "Plugins", "libx", "buildbox", "ghp_"] {
+            assert!(!m.contains(leak), "{leak}: {m}");
+        }
+        assert!(m.starts_with("dlopen [path] failed on [host]"), "{m}");
+    }
+
+    #[test]
+    fn generated_labels_survive_export_scrubbing_and_names_become_pseudonyms() {
+        let who = Identity::default();
+        let cell = "fgn[H=0.7,n_bins=3]/n=512/r=0|outliers[fraction=0.01]|dfa/order2";
+        assert_eq!(scrub_cell(cell, &who), cell);
+        let p = Pseudonyms::new(b"0123456789abcdef0123456789abcdef");
+        let c = p.cell("file:CanaryFile.csv|clean|dfa");
+        assert!(!c.contains("Canary"), "{c}");
+        assert!(c.starts_with("file:h-") && c.ends_with("|clean|dfa"), "{c}");
+        assert_eq!(p.cell("file:CanaryFile.csv|clean|dfa"), c, "stable");
+        assert_eq!(scrub_cell(&c, &who), c);
+        assert_eq!(p.cell(cell), cell);
+        assert_ne!(
+            Pseudonyms::new(b"another secret, another install!").name("x"),
+            p.name("x")
+        );
+        let raw = scrub_cell("file:/home/me/Canary.csv|clean|dfa", &who);
+        assert!(!raw.contains("Canary"), "{raw}");
+    }
+
+    #[test]
     fn scrub_removes_paths_home_user_email_and_urls() {
         let who = Identity {
             home: Some("/home/zed".into()),
             user: Some("zedd".into()),
+            host: None,
         };
         let m = scrub_message(
             "cannot open '/data/x.csv': see /home/zed/log, ask zedd@corp.io or https://corp.io/h (user zedd)",

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use lrdbench_analytics::event::{CallEvent, StepEvent};
 use lrdbench_analytics::privacy::{
-    sanitize_text_parameters, scrub_location, scrub_message, Identity,
+    sanitize_text_parameters, scrub_cell, scrub_location, scrub_message, Identity,
 };
 
 use crate::report::event_type_name;
@@ -156,14 +156,14 @@ pub fn sanitize_call(c: &mut CallEvent, who: &Identity) {
         e.backtrace = e.backtrace.as_deref().map(|b| scrub_message(b, who));
     }
     c.workflow = c.workflow.as_deref().map(|w| scrub_message(w, who));
-    c.cell = c.cell.as_deref().map(|w| scrub_message(w, who));
+    c.cell = c.cell.as_deref().map(|w| scrub_cell(w, who));
 }
 
 /// Applies the privacy rules to the free-text fields of a step (workflow, component, cell).
 pub fn sanitize_step(s: &mut StepEvent, who: &Identity) {
     s.workflow = scrub_message(&s.workflow, who);
     s.component = scrub_message(&s.component, who);
-    s.cell = s.cell.as_deref().map(|w| scrub_message(w, who));
+    s.cell = s.cell.as_deref().map(|w| scrub_cell(w, who));
 }
 
 fn call_row(t: RecordType, c: &CallEvent) -> Option<Vec<Value>> {

@@ -491,3 +491,77 @@ fn analytics_forget_and_purge_delete_what_they_say() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn analytics_user_chosen_names_are_pseudonyms_and_model_labels_join_estimates() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let data = dir.path().join("CanaryFileQX9.csv");
+    let values: Vec<String> = (0..600u64)
+        .map(|i| (((i * 7919) % 101) as f64 / 10.0).to_string())
+        .collect();
+    std::fs::write(&data, format!("value\n{}\n", values.join("\n"))).unwrap();
+    let inline: Vec<String> = values[..300].to_vec();
+    let wf = dir.path().join("canary.toml");
+    std::fs::write(
+        &wf,
+        format!(
+            "[workflow]\nname = \"CanaryFlowQX9\"\nseed = 3\n\n\
+             [[data]]\nmodel = \"fgn\"\nparams = {{ H = [0.7] }}\nlengths = [512]\n\n\
+             [[data]]\nfiles = \"CanaryFileQX9.csv\"\n\n\
+             [[data]]\nname = \"CanaryInlineQX9\"\nvalues = [{}]\n\n\
+             [[estimator]]\nname = \"dfa\"\n\n[output]\ndir = \"{}\"\n",
+            inline.join(", "),
+            dir.path().join("runs").display()
+        ),
+    )
+    .unwrap();
+    let out = run(host_cmd(&store).arg("run").arg(&wf));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run_dir = std::path::PathBuf::from(text(&out.stdout).lines().last().unwrap().trim());
+    // Nothing the user named reaches any file of the store.
+    assert_eq!(files_containing(&store, b"QX9"), Vec::<String>::new());
+    // Exports keep generated-series labels whole: they join to estimates.csv.
+    let export = dir.path().join("export");
+    let out = run(host_cmd(&store)
+        .args(["export", "--out"])
+        .arg(&export)
+        .args(["--format", "csv"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(files_containing(&export, b"QX9"), Vec::<String>::new());
+    let mut exported = String::new();
+    for e in std::fs::read_dir(&export).unwrap() {
+        exported += &std::fs::read_to_string(e.unwrap().path()).unwrap();
+    }
+    let mut r = csv::Reader::from_path(run_dir.join("estimates.csv")).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let (s, c, v) = (col("series_id"), col("contamination"), col("variant"));
+    let mut generated = 0;
+    let mut named = 0;
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        let key = format!("{}|{}|{}", &rec[s], &rec[c], &rec[v]);
+        if rec[s].starts_with("fgn") {
+            generated += 1;
+            assert!(exported.contains(&key), "{key} not in the export");
+        } else {
+            named += 1;
+            assert!(!exported.contains(&key), "{key} is a user's name");
+        }
+    }
+    assert_eq!((generated, named), (1, 2));
+    // Stable pseudonyms: the workflow groups under one name across runs.
+    let out = run(host_cmd(&store).arg("run").arg(&wf));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let events = read_events(&store, 0).unwrap();
+    let mut workflows: Vec<&str> = events
+        .calls
+        .iter()
+        .filter_map(|c| c.workflow.as_deref())
+        .collect();
+    workflows.sort_unstable();
+    workflows.dedup();
+    assert_eq!(workflows.len(), 1, "{workflows:?}");
+    assert!(workflows[0].starts_with("h-"), "{workflows:?}");
+}

@@ -292,7 +292,15 @@ fn record_benchmark_run(
         return;
     };
     let valid = records.iter().filter(|r| r.valid).count();
-    let mut models: Vec<String> = plan.series.iter().map(|s| s.origin.clone()).collect();
+    // Data file and inline series names are the user's: pseudonyms in privacy mode.
+    let mut models: Vec<String> = plan
+        .series
+        .iter()
+        .map(|s| match &s.source {
+            plan::SeriesSource::Model { .. } => s.origin.clone(),
+            _ => analytics.pseudonym(&s.id),
+        })
+        .collect();
     models.sort();
     models.dedup();
     let mut parameters = std::collections::BTreeMap::new();
