@@ -145,8 +145,28 @@ impl AnalyticsConfig {
     }
 }
 
+/// Reads the file if it is a regular file of at most 1 MiB: a FIFO or device named
+/// `config.toml` is an error, never a wait or an endless read.
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut text = String::new();
+    file.take(1 << 20).read_to_string(&mut text)?;
+    Ok(text)
+}
+
 fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
-    match std::fs::read_to_string(path) {
+    match read_bounded(path) {
         Ok(text) => text
             .parse::<toml::Table>()
             .map_err(|e| ConfigError::Invalid {

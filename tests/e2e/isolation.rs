@@ -454,6 +454,9 @@ fn isolation_sigkill_of_host_keeps_events_leaves_no_worker_and_resumes() {
                 cell["contamination"].as_str().unwrap(),
                 cell["variant"].as_str().unwrap()
             );
+            // Privacy mode records inline series names as keyed pseudonyms.
+            let secret = std::fs::read(store.join("analytics/secret")).unwrap();
+            let key = lrdbench_analytics::privacy::Pseudonyms::new(&secret).cell(&key);
             assert!(
                 recorded.contains(&key.as_str()),
                 "{when}: cell {key} is done but has no event"

@@ -222,24 +222,29 @@ pub fn discover(sources: &PluginSources) -> Vec<PathBuf> {
 /// huge or endless file is refused instead of read into memory.
 pub const MAX_LIBRARY_BYTES: u64 = 512 << 20;
 
-/// The bytes of a library file, read once, and their SHA-256: what is hashed is exactly what
-/// is later loaded.
+/// A library file read once into a sealed in-memory copy, with the SHA-256 of exactly those
+/// bytes: what is hashed is what is later loaded.
 pub struct LibraryBytes {
-    /// The file's content.
-    pub bytes: Vec<u8>,
-    /// SHA-256 of `bytes`, lowercase hex.
+    copy: std::fs::File,
+    /// SHA-256 of the copy, lowercase hex.
     pub sha256: String,
 }
 
 /// Reads a library file once, refusing anything but a regular file of at most
 /// [`MAX_LIBRARY_BYTES`] (a FIFO is opened without blocking and refused, a device such as
-/// `/dev/zero` is refused before any read).
+/// `/dev/zero` is refused before any read). The bytes stream into a sealed anonymous memory
+/// file as they are hashed, never through the heap.
 ///
 /// # Errors
 ///
 /// [`LoadError::NotFound`], [`LoadError::NotRegular`] or [`LoadError::Io`].
 pub fn read_library(path: &Path) -> Result<LibraryBytes, LoadError> {
-    let bytes = crate::fsutil::read_regular(path, MAX_LIBRARY_BYTES).map_err(|e| match e {
+    use std::io::Read;
+    let io = |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = crate::fsutil::open_regular(path).map_err(|e| match e {
         crate::fsutil::ReadError::NotFound => LoadError::NotFound {
             path: path.to_path_buf(),
         },
@@ -252,8 +257,31 @@ pub fn read_library(path: &Path) -> Result<LibraryBytes, LoadError> {
             source,
         },
     })?;
-    let sha256 = hex(&Sha256::digest(&bytes));
-    Ok(LibraryBytes { bytes, sha256 })
+    let mut copy = anonymous_file().map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    let mut reader = file.take(MAX_LIBRARY_BYTES + 1);
+    loop {
+        let n = reader.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if total > MAX_LIBRARY_BYTES {
+            return Err(LoadError::NotRegular {
+                path: path.to_path_buf(),
+                what: format!("a file larger than the limit of {MAX_LIBRARY_BYTES} bytes"),
+            });
+        }
+        hasher.update(&buf[..n]);
+        copy.write_all(&buf[..n]).map_err(io)?;
+    }
+    seal(&copy).map_err(io)?;
+    Ok(LibraryBytes {
+        copy,
+        sha256: hex(&hasher.finalize()),
+    })
 }
 
 /// Loads one plugin library and checks it against this host's interface. The file is read
@@ -295,15 +323,28 @@ pub fn load_verified(path: &Path, expected: Option<&str>) -> Result<LoadedPlugin
 ///
 /// As [`load_plugin`].
 pub fn load_bytes(path: &Path, lib: LibraryBytes) -> Result<LoadedPlugin, LoadError> {
-    let sealed = sealed_copy(&lib.bytes).map_err(|source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    drop(lib.bytes);
-    let header = lib_header_from_path(&sealed).map_err(|e| classify(path, e))?;
-    let module = header
-        .init_root_module::<PluginModuleRef>()
-        .map_err(|e| classify(path, e))?;
+    // The same bytes are loaded once per process: a second catalog reuses the module, as
+    // loading the same path twice did (libraries are never unloaded).
+    static LOADED: std::sync::Mutex<Vec<(String, PluginModuleRef)>> =
+        std::sync::Mutex::new(Vec::new());
+    let known = LOADED
+        .lock()
+        .ok()
+        .and_then(|v| v.iter().find(|(h, _)| *h == lib.sha256).map(|(_, m)| *m));
+    let module = match known {
+        Some(m) => m,
+        None => {
+            let sealed = loadable_path(lib.copy);
+            let header = lib_header_from_path(&sealed).map_err(|e| classify(path, e))?;
+            let module = header
+                .init_root_module::<PluginModuleRef>()
+                .map_err(|e| classify(path, e))?;
+            if let Ok(mut v) = LOADED.lock() {
+                v.push((lib.sha256.clone(), module));
+            }
+            module
+        }
+    };
     let descriptor = match (module.describe())() {
         RResult::ROk(d) => d,
         RResult::RErr(error) => {
@@ -321,14 +362,10 @@ pub fn load_bytes(path: &Path, lib: LibraryBytes) -> Result<LoadedPlugin, LoadEr
     })
 }
 
-/// Writes `bytes` into an anonymous memory file sealed against any change and returns the
-/// `/proc/self/fd/N` path the dynamic loader opens. The descriptor is deliberately never
-/// closed: the dynamic loader recognises libraries by the name they were opened under, so a
-/// reused descriptor number would make a later load return the earlier library; libraries are
-/// never unloaded anyway.
+/// An anonymous memory file that can be sealed.
 #[cfg(target_os = "linux")]
-fn sealed_copy(bytes: &[u8]) -> std::io::Result<PathBuf> {
-    use std::os::fd::{FromRawFd, IntoRawFd};
+fn anonymous_file() -> std::io::Result<std::fs::File> {
+    use std::os::fd::FromRawFd;
     // SAFETY: a NUL-terminated name and valid flags; the result is checked.
     let fd = unsafe {
         libc::memfd_create(
@@ -340,30 +377,47 @@ fn sealed_copy(bytes: &[u8]) -> std::io::Result<PathBuf> {
         return Err(std::io::Error::last_os_error());
     }
     // SAFETY: `fd` was just created and is owned by nothing else.
-    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
-    file.write_all(bytes)?;
-    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
-    // SAFETY: fcntl on a descriptor this function owns.
-    if unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    let fd = file.into_raw_fd();
-    Ok(PathBuf::from(format!("/proc/self/fd/{fd}")))
+    Ok(unsafe { std::fs::File::from_raw_fd(fd) })
 }
 
-/// Elsewhere: a private copy in a fresh temporary directory, never removed while loaded.
+/// Seals the copy against any change: its bytes stay the ones that were hashed.
+#[cfg(target_os = "linux")]
+fn seal(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+    // SAFETY: fcntl on a descriptor `file` owns.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The `/proc/self/fd/N` path the dynamic loader opens. The descriptor is deliberately never
+/// closed: the dynamic loader recognises libraries by the name they were opened under, so a
+/// reused descriptor number would make a later load return the earlier library; libraries are
+/// never unloaded anyway.
+#[cfg(target_os = "linux")]
+fn loadable_path(file: std::fs::File) -> PathBuf {
+    use std::os::fd::IntoRawFd;
+    PathBuf::from(format!("/proc/self/fd/{}", file.into_raw_fd()))
+}
+
+/// Elsewhere: an unlinked-on-exit temporary file (no sealing is available).
 #[cfg(not(target_os = "linux"))]
-fn sealed_copy(bytes: &[u8]) -> std::io::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "lrdbench-plugin-{}-{}",
-        std::process::id(),
-        hex(&Sha256::digest(bytes))
-    ));
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("lib{}", std::env::consts::DLL_SUFFIX));
-    let mut f = std::fs::File::create(&path)?;
-    f.write_all(bytes)?;
-    Ok(path)
+fn anonymous_file() -> std::io::Result<std::fs::File> {
+    Err(std::io::Error::other(
+        "loading plugins needs Linux (memfd_create)",
+    ))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn seal(_: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn loadable_path(_: std::fs::File) -> PathBuf {
+    PathBuf::new()
 }
 
 fn classify(path: &Path, err: LibraryError) -> LoadError {
