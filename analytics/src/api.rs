@@ -395,6 +395,20 @@ impl Analytics {
             return None;
         }
         let recorder = self.inner.recorder.as_ref()?;
+        if let (true, Some(p)) = (self.privacy(), &self.inner.pseudonyms) {
+            // The same pseudonyms as `record_step`: names a user chose never reach the store.
+            let (workflow, run_id) = (p.name(step.workflow), p.name(step.run_id));
+            let cell = step.cell.map(|c| p.cell(c));
+            let component = p.series(step.component);
+            let private = crate::event::StepView {
+                workflow: &workflow,
+                run_id: &run_id,
+                cell: cell.as_deref(),
+                component: &component,
+                ..*step
+            };
+            return self.recorded(recorder.record_step_view(&private, self.user_id()));
+        }
         self.recorded(recorder.record_step_view(step, self.user_id()))
     }
 

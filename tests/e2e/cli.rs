@@ -266,8 +266,9 @@ fn csv_input_hints_and_missing_value_policies() {
             "--json",
         ]);
         assert!(out.status.success(), "{policy}: {}", stderr(&out));
-        let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-        assert!(rows[0]["value"].is_f64(), "{policy}: {rows:?}");
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rows = &doc["estimates"];
+        assert!(rows[0]["value"].is_f64(), "{policy}: {doc:?}");
     }
     let out = host(&["estimate", &gappy, "-e", "dfa", "--missing", "drop"]);
     assert!(stdout(&out).starts_with("n = 598\n"), "{}", stdout(&out));

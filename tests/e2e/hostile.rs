@@ -141,9 +141,10 @@ fn hostile_absurd_numbers_are_range_errors_not_panics_or_aborts() {
             .arg(&data)
             .args(["-e", "dfa", &format!("--timeout={t}")]);
         let out = run_within(c, Duration::from_secs(60));
+        // A bad option value is a usage error (exit 2), as the README says.
         assert_eq!(
             out.status.code(),
-            Some(1),
+            Some(2),
             "--timeout {t}: {}",
             text(&out.stderr)
         );

@@ -131,14 +131,13 @@ pub enum PluginsCommand {
     },
 }
 
-/// Parses a time limit: a positive, finite number of seconds (`--timeout 0` would fail every
-/// call at once).
+/// Parses a time limit: seconds in the range a workflow's `timeout` accepts
+/// ([`lrdbench_host::workflow::limits::check_timeout`]), so a bad `--timeout` is a usage error
+/// with the same message (`--timeout 0` would fail every call at once; `1e300` overflows a
+/// duration).
 pub fn positive_seconds(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(s) if s > 0.0 && s.is_finite() => Ok(s),
-        Ok(_) => Err("must be a positive number of seconds".into()),
-        Err(e) => Err(e.to_string()),
-    }
+    let t = text.parse::<f64>().map_err(|e| e.to_string())?;
+    lrdbench_host::workflow::limits::check_timeout(t).map(|_| t)
 }
 
 /// Parses the command line; clap exits with code 2 on a usage error.

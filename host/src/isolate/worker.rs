@@ -263,12 +263,11 @@ impl Meter {
         (out, usage)
     }
 
+    /// Returns the memory freed by the last call to the kernel, so the next call's resident
+    /// peak starts from what is live: the worker's malloc is jemalloc (glibc's `malloc_trim`
+    /// would not reach it), whose kept pages a later call could reuse unseen.
     fn trim(&mut self) {
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        // SAFETY: malloc_trim only releases free memory of the allocator's arenas.
-        unsafe {
-            libc::malloc_trim(0);
-        }
+        lrdbench_analytics::measure::release_free_memory();
     }
 }
 

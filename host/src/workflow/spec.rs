@@ -60,11 +60,16 @@ pub struct PluginsSection {
 ///
 /// A [`SpecError`] for an unreadable or malformed file, or a directory that does not exist.
 pub fn plugin_dirs(path: &Path) -> Result<Vec<PathBuf>, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SpecError {
-        path: path.to_path_buf(),
-        position: None,
-        message: format!("cannot read: {e}"),
-    })?;
+    // Only a regular file, bounded, as the plan reads it: a FIFO or /dev/zero named as a
+    // workflow must not hang before the plan gets to refuse it.
+    let text =
+        crate::fsutil::read_regular_text(path, super::plan::MAX_WORKFLOW_BYTES).map_err(|e| {
+            SpecError {
+                path: path.to_path_buf(),
+                position: None,
+                message: format!("cannot read: {e}"),
+            }
+        })?;
     let (file, map) = parse(path, &text)?;
     let base = path.parent().unwrap_or(Path::new("."));
     file.plugins
