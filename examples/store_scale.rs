@@ -127,8 +127,9 @@ fn step(i: u64, c: &CallEvent) -> StepEvent {
 }
 
 fn peak_rss_mb() -> f64 {
-    // SAFETY: `usage` is a valid, writable rusage.
+    // SAFETY: rusage is plain integers, for which all-zero bytes are a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
     usage.ru_maxrss as f64 / 1024.0
 }
