@@ -3,8 +3,8 @@
 //! The pattern's literal leading directories are the base; below it the walk reads directory
 //! entries without following links to directories (a `data/up -> ..` link would otherwise make
 //! a cycle, and two such links an exponential walk), to at most
-//! [`MAX_GLOB_DEPTH`](super::limits::MAX_GLOB_DEPTH) levels and
-//! [`MAX_GLOB_ENTRIES`](super::limits::MAX_GLOB_ENTRIES) entries. A link to a file is followed.
+//! [`MAX_GLOB_DEPTH`] levels and
+//! [`MAX_GLOB_ENTRIES`] entries. A link to a file is followed.
 //! Every match must be a regular file.
 
 use std::path::{Component, Path, PathBuf};

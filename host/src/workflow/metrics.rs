@@ -365,9 +365,9 @@ const SCORE_DECIMALS: i32 = 6;
 ///
 /// For each weighted metric, rows are ranked by that metric (bias by |bias|, coverage by its
 /// distance to the nominal level, validity higher-better, runtime by noise-aware tiers — see
-/// [`runtime_keys`] —, others lower-better); tied values share the average of the ranks they
+/// `runtime_keys` —, others lower-better); tied values share the average of the ranks they
 /// span, and a row without the metric ranks last (N + 1). The score is Σ weight × rank,
-/// rounded to [`SCORE_DECIMALS`] decimals; rows are sorted by score, then name, and given
+/// rounded to `SCORE_DECIMALS` decimals; rows are sorted by score, then name, and given
 /// competition ranks (equal scores share a rank).
 pub fn leaderboard(overall: &[MetricRow], weights: &BTreeMap<String, f64>) -> Vec<LeaderboardRow> {
     let n = overall.len();

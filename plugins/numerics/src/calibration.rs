@@ -35,9 +35,9 @@ pub struct Calibration {
     pub log2_n_min: u32,
     /// The H of each column, increasing.
     pub h: &'static [f64],
-    /// E[Ĥ], row-major (row = length, column = H).
+    /// E\[Ĥ\], row-major (row = length, column = H).
     pub mean: &'static [f64],
-    /// SD[Ĥ], row-major like `mean`.
+    /// SD\[Ĥ\], row-major like `mean`.
     pub sd: &'static [f64],
     /// Per column, the exponent α of SD ∝ n^α used past the last row.
     pub sd_slope: &'static [f64],
@@ -69,7 +69,7 @@ impl Calibration {
         self.log2_n_min + self.rows() as u32 - 1
     }
 
-    /// Per column, E[Ĥ] and SD[Ĥ] at length n: between rows the mean is interpolated
+    /// Per column, E\[Ĥ\] and SD\[Ĥ\] at length n: between rows the mean is interpolated
     /// linearly and the SD log-linearly in log2 n (it is a power of n between rows); past the
     /// last row (before the first) the SD follows n^α and the mean is held.
     fn column(&self, n: usize) -> (Vec<f64>, Vec<f64>) {
@@ -100,7 +100,7 @@ impl Calibration {
         (m, s)
     }
 
-    /// E[Ĥ] and SD[Ĥ] at (H, n): linear in H between columns; outside the columns the mean
+    /// E\[Ĥ\] and SD\[Ĥ\] at (H, n): linear in H between columns; outside the columns the mean
     /// continues with the edge segment's slope and the SD is held.
     pub fn at(&self, h: f64, n: usize) -> (f64, f64) {
         let (m, s) = self.column(n);
@@ -145,7 +145,7 @@ impl Calibration {
     fn crossing(&self, edge: &[f64], m: &[f64], target: f64, reached: impl Fn(f64) -> bool) -> f64 {
         let (h, k) = (self.h, self.h.len());
         // A mean that does not increase over an edge segment (table noise) extrapolates as the
-        // identity, E[Ĥ] = H + bias.
+        // identity, E\[Ĥ\] = H + bias.
         let slope = |a: usize, b: usize| {
             let d = (m[b] - m[a]) / (h[b] - h[a]);
             if d > 0.0 {
@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn a_biased_estimator_gets_an_interval_around_the_true_value() {
-        // E[Ĥ] = H + 0.05: an estimate of 0.55 is centred on H = 0.5.
+        // E\[Ĥ\] = H + 0.05: an estimate of 0.55 is centred on H = 0.5.
         static BIASED: Calibration = Calibration {
             log2_n_min: 10,
             h: &[0.1, 0.9],

@@ -138,7 +138,7 @@ pub fn calibrated_coverage(
 
 /// Asserts the calibration of `name`'s default interval at n = 1024 and 4096 for H in
 /// {0.2, 0.5, 0.8}: coverage in [0.90, 0.99] (see [`CALIBRATION_SERIES`]) and width within
-/// [0.75, 1.25] × 3.92 × the empirical SD. The right width is 3.92 × SD / m′(H), m(H) = E[Ĥ]:
+/// [0.75, 1.25] × 3.92 × the empirical SD. The right width is 3.92 × SD / m′(H), m(H) = E\[Ĥ\]:
 /// m′ is 1 for an unbiased estimator, but 1.24 for `rs` at H = 0.2 (its tabulated mean), which
 /// makes 0.81 correct there; beyond that, the tables' and this check's SDs each carry 3.5%
 /// noise.
