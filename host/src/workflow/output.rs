@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use lrdbench_dashboard::render::{escape_html, escape_md};
 use plotters::prelude::*;
 use serde::Serialize;
 
@@ -233,7 +234,8 @@ pub fn leaderboard_markdown(
     rows: &[LeaderboardRow],
     weights: &BTreeMap<String, f64>,
 ) -> String {
-    let mut s = format!("# Leaderboard: {name}\n\n");
+    // The workflow name is the user's text: Markdown renderers pass raw HTML through.
+    let mut s = format!("# Leaderboard: {}\n\n", escape_md(name));
     s += "| rank | estimator | score | MAE | bias | RMSE | coverage (n, CI method) | CI width | validity | median time |\n";
     s += "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for r in rows {
@@ -637,16 +639,16 @@ pub fn report_html(
          td:nth-child(2),th:nth-child(2){{text-align:left}}th{{background:#f3f3f3}}.muted{{color:#666}}\
          </style></head><body>\n<h1>{name}</h1>\n<p class=\"muted\">run {id} · {status} · {done}/{cells} cells · \
          {failed} failed · workflow sha256 {sha} · seed {seed}</p>\n<p class=\"muted\">{cpu}, {cores} cores, {os}</p>\n",
-        id = html_escape(&manifest.run_id),
-        name = html_escape(&manifest.workflow),
+        id = escape_html(&manifest.run_id),
+        name = escape_html(&manifest.workflow),
         status = manifest.status,
         done = manifest.cells_done,
         cells = manifest.cells,
         sha = &manifest.workflow_sha256[..16.min(manifest.workflow_sha256.len())],
         seed = manifest.seed,
-        cpu = html_escape(&machine.cpu),
+        cpu = escape_html(&machine.cpu),
         cores = machine.cores,
-        os = html_escape(&machine.os),
+        os = escape_html(&machine.os),
     );
     html += "<h2>Leaderboard</h2>\n<table><tr><th>rank</th><th>estimator</th><th>score</th><th>MAE</th><th>bias</th><th>RMSE</th><th>coverage (n, CI method)</th><th>CI width</th><th>validity</th><th>median time (ms)</th></tr>\n";
     for r in leaderboard {
@@ -655,14 +657,14 @@ pub fn report_html(
             html,
             "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ({}, {})</td><td>{}</td><td>{:.1}% ({}/{})</td><td>{}</td></tr>",
             r.rank,
-            html_escape(&r.estimator),
+            escape_html(&r.estimator),
             r.score,
             f(m.mae, 4),
             f(m.bias, 4),
             f(m.rmse, 4),
             f(m.coverage, 3),
             m.with_interval,
-            html_escape(&m.ci_methods),
+            escape_html(&m.ci_methods),
             f(m.ci_width, 3),
             100.0 * m.validity,
             m.valid,
@@ -702,8 +704,8 @@ pub fn report_html(
             let _ = writeln!(
                 html,
                 "<tr><td>{n}</td><td>{}</td><td>{}</td></tr>",
-                html_escape(&est),
-                html_escape(&kind)
+                escape_html(&est),
+                escape_html(&kind)
             );
         }
         html += "</table>\n";
@@ -750,11 +752,11 @@ fn contamination_table(records: &[CellRecord]) -> String {
          valid/attempted cells, per estimator row and contamination variant.</p>\n<table><tr><th>estimator</th>",
     );
     for v in &variants {
-        let _ = write!(html, "<th>{}</th>", html_escape(v));
+        let _ = write!(html, "<th>{}</th>", escape_html(v));
     }
     html += "</tr>\n";
     for row in rows {
-        let _ = write!(html, "<tr><td>{}</td>", html_escape(row));
+        let _ = write!(html, "<tr><td>{}</td>", escape_html(row));
         for v in &variants {
             match cells.get(&(row, *v)) {
                 Some(&(attempted, valid, sum, k)) => {
@@ -768,13 +770,6 @@ fn contamination_table(records: &[CellRecord]) -> String {
     }
     html += "</table>\n";
     html
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -821,5 +816,22 @@ mod chart_tests {
         ];
         let svg = svg_by_length("MAE", "MAE", &series, true);
         assert!(svg.contains("\n4096\n"), "{svg}");
+    }
+}
+
+#[cfg(test)]
+mod markdown_tests {
+    use std::collections::BTreeMap;
+
+    use super::leaderboard_markdown;
+
+    #[test]
+    fn leaderboard_markdown_shows_a_hostile_workflow_name_as_text() {
+        let md = leaderboard_markdown("<img src=x onerror=alert(1)>", &[], &BTreeMap::new());
+        assert!(!md.contains("<img"), "{md}");
+        assert!(
+            md.starts_with("# Leaderboard: &lt;img src=x onerror=alert(1)&gt;"),
+            "{md}"
+        );
     }
 }
