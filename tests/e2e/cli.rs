@@ -123,12 +123,12 @@ fn usage_errors_exit_2_and_runtime_errors_exit_1() {
         (
             vec!["estimate", &csv, "-e", "dfa", "--timeout", "0"],
             2,
-            "positive",
+            "above 0",
         ),
         (
             vec!["estimate", &csv, "-e", "dfa", "--timeout=-1"],
             2,
-            "positive",
+            "above 0",
         ),
         (
             vec!["estimate", &bad, "-e", "dfa"],
