@@ -90,13 +90,14 @@ pub enum StoreError {
         /// The schema version of this build.
         supported: u64,
     },
-    /// Another I/O failure.
-    #[error("analytics store {}: {source}", path.display())]
+    /// Another I/O failure. The error is part of the message and deliberately not a `source`:
+    /// a chain printer (`{:#}`) would otherwise say it twice.
+    #[error("analytics store {}: {error}", path.display())]
     Io {
         /// The path.
         path: PathBuf,
         /// The error.
-        source: io::Error,
+        error: io::Error,
     },
     /// Another failure reported by redb.
     #[error("analytics store {}: {detail}", path.display())]
@@ -117,7 +118,7 @@ impl StoreError {
             Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS) => {
                 StoreError::NotWritable { path }
             }
-            _ => StoreError::Io { path, source: e },
+            _ => StoreError::Io { path, error: e },
         }
     }
 

@@ -491,3 +491,16 @@ fn store_of_schema_one_is_migrated_and_keeps_its_events() {
         Err(redb::TableError::TableDoesNotExist(_))
     ));
 }
+
+#[test]
+fn store_io_errors_say_their_cause_once() {
+    use std::error::Error as _;
+    let e = crate::store::StoreError::io(
+        std::path::Path::new("s/analytics.redb"),
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "Not a redb database"),
+    );
+    // The cause is in the message and not also a source, so a chain printer
+    // (`anyhow`'s `{:#}`) does not repeat it.
+    assert!(e.source().is_none());
+    assert_eq!(e.to_string().matches("Not a redb database").count(), 1);
+}
