@@ -386,12 +386,21 @@ pub fn list(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
 ///
 /// An I/O error reading the file; a file without the journal magic is an error too.
 pub fn read_from(file: &mut File, offset: u64) -> io::Result<Vec<(Vec<u8>, u64)>> {
+    Ok(match read_body(file, offset)? {
+        Some((bytes, offset)) => frames(&bytes, offset),
+        None => Vec::new(),
+    })
+}
+
+/// The bytes of a journal from `offset` (at least the first frame's) to its end, with the
+/// offset they start at; `None` for a journal killed before its magic was written, which
+/// holds no events.
+fn read_body(file: &mut File, offset: u64) -> io::Result<Option<(Vec<u8>, u64)>> {
     let mut magic = [0u8; 8];
     file.seek(SeekFrom::Start(0))?;
     match file.read_exact(&mut magic) {
         Ok(()) => {}
-        // A journal killed before its magic was written holds no events.
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
     }
     if &magic != MAGIC {
@@ -401,7 +410,7 @@ pub fn read_from(file: &mut File, offset: u64) -> io::Result<Vec<(Vec<u8>, u64)>
     file.seek(SeekFrom::Start(offset))?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;
-    Ok(frames(&bytes, offset))
+    Ok(Some((bytes, offset)))
 }
 
 /// The frames of a dead journal read with [`read_resync`].
@@ -423,21 +432,10 @@ pub struct Salvage {
 ///
 /// As [`read_from`].
 pub fn read_resync(file: &mut File, offset: u64) -> io::Result<Salvage> {
-    let mut magic = [0u8; 8];
-    file.seek(SeekFrom::Start(0))?;
-    match file.read_exact(&mut magic) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Salvage::default()),
-        Err(e) => return Err(e),
-    }
-    if &magic != MAGIC {
-        return Err(io::Error::other("not an analytics journal"));
-    }
-    let offset = offset.max(START);
-    file.seek(SeekFrom::Start(offset))?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    Ok(resync_frames(&bytes, offset))
+    Ok(match read_body(file, offset)? {
+        Some((bytes, offset)) => resync_frames(&bytes, offset),
+        None => Salvage::default(),
+    })
 }
 
 /// Splits `bytes` (starting at file offset `base`) into frames, skipping damaged stretches
