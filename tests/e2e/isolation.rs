@@ -511,3 +511,114 @@ fn estimate_rows(run_dir: &Path) -> Vec<Vec<String>> {
     rows.sort();
     rows
 }
+
+/// A hanging and a crashing estimator beside a real one, ten series each: enough cells for a
+/// quarantine after three failures to leave seven cells unrun.
+const QUARANTINE_WORKFLOW: &str = r#"
+[workflow]
+name = "quarantine"
+seed = 11
+
+[[data]]
+model = "fgn"
+params = { H = [0.7] }
+lengths = [512]
+replicates = 10
+
+[[estimator]]
+name = "dfa"
+
+[[estimator]]
+name = "fault_hang"
+
+[[estimator]]
+name = "fault_segfault"
+
+[execution]
+isolation = "process"
+timeout = 1
+"#;
+
+/// The rows of `estimates.csv` that must not depend on the thread count: everything but the
+/// run id and the elapsed time, in file order (plan order).
+fn outcome_rows(run_dir: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::Reader::from_path(run_dir.join("estimates.csv")).unwrap();
+    let headers = r.headers().unwrap().clone();
+    let keep: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| !matches!(*h, "run_id" | "elapsed_ms"))
+        .map(|(i, _)| i)
+        .collect();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            keep.iter().map(|&i| rec[i].to_string()).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn isolation_quarantine_does_not_depend_on_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    let wf = dir.path().join("quarantine.toml");
+    std::fs::write(&wf, QUARANTINE_WORKFLOW).unwrap();
+    let fault = private_fault_plugin(dir.path());
+    let run = |threads: &str| {
+        let out = host_cmd(&store)
+            .args(["--plugin", fault.to_str().unwrap(), "run"])
+            .arg(&wf)
+            .args(["--threads", threads, "--out"])
+            .arg(dir.path().join(format!("runs-{threads}")))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let run_dir = PathBuf::from(text(&out.stdout).lines().last().unwrap().trim());
+        (outcome_rows(&run_dir), text(&out.stderr))
+    };
+    let (one, one_err) = run("1");
+    let (two, two_err) = run("2");
+    let (four, _) = run("4");
+    // The rule itself, on the one-thread run: per faulty estimator, three failures, then seven
+    // quarantined cells that say so.
+    let headers = {
+        let p = std::fs::read_dir(dir.path().join("runs-1")).unwrap();
+        let run_dir = p.flatten().next().unwrap().path();
+        let mut r = csv::Reader::from_path(run_dir.join("estimates.csv")).unwrap();
+        r.headers().unwrap().clone()
+    };
+    let col = |name: &str| {
+        headers
+            .iter()
+            .filter(|h| !matches!(*h, "run_id" | "elapsed_ms"))
+            .position(|h| h == name)
+            .unwrap()
+    };
+    let (est, kind, msg) = (col("estimator"), col("error_kind"), col("error_message"));
+    for (name, failure) in [("fault_hang", "timeout"), ("fault_segfault", "crash")] {
+        let rows: Vec<_> = one.iter().filter(|r| r[est] == name).collect();
+        assert_eq!(rows.len(), 10, "{name}");
+        let failed = rows
+            .iter()
+            .filter(|r| r[kind] == failure && !r[msg].contains("quarantined"))
+            .count();
+        let quarantined = rows
+            .iter()
+            .filter(|r| r[kind] == "crash" && r[msg].contains("is quarantined after 3"))
+            .count();
+        assert_eq!((failed, quarantined), (3, 7), "{name}: {rows:?}");
+    }
+    assert!(one
+        .iter()
+        .filter(|r| r[est] == "dfa")
+        .all(|r| r[kind].is_empty()));
+    // And the same records, cell for cell, with two and four threads.
+    assert_eq!(one, two, "1 thread:\n{one_err}\n2 threads:\n{two_err}");
+    assert_eq!(one, four);
+    // One warning per quarantined estimator, whatever the thread count.
+    for err in [&one_err, &two_err] {
+        assert_eq!(err.matches("is quarantined after").count(), 2, "{err}");
+    }
+}

@@ -316,93 +316,121 @@ pub fn apply(
     }
     let mut rng = NormalStream::with_stream(seed, stream(index));
     match name {
-        "trend" => {
-            let order = v.int("order", 1) as i32;
-            let a = v.float("strength", 1.0) * sd;
-            let denom = (n.max(2) - 1) as f64;
-            for (t, x) in series.iter_mut().enumerate() {
-                *x += a * (t as f64 / denom).powi(order);
-            }
-        }
-        "outliers" => {
-            let rate = v.float("rate", 0.01);
-            let a = v.float("amplitude", 5.0) * sd;
-            let sign = v.str("sign", "both");
-            for x in series.iter_mut() {
-                // Two draws per point whatever happens, so positions do not depend on `sign`.
-                let hit = rng.uniform() < rate;
-                let up = rng.uniform() < 0.5;
-                if hit {
-                    let s = match sign {
-                        "positive" => 1.0,
-                        "negative" => -1.0,
-                        _ if up => 1.0,
-                        _ => -1.0,
-                    };
-                    *x += s * a;
-                }
-            }
-        }
-        "level_shift" => {
-            let count = v.int("count", 1).max(1) as usize;
-            let size = v.float("size", 1.0) * sd;
-            let mut delta = vec![0.0; n + 1];
-            for _ in 0..count {
-                let at = ((rng.uniform() * n as f64) as usize).min(n - 1);
-                let s = if rng.uniform() < 0.5 { size } else { -size };
-                delta[at] += s;
-            }
-            let mut level = 0.0;
-            for (x, d) in series.iter_mut().zip(&delta) {
-                level += d;
-                *x += level;
-            }
-        }
-        "step" => {
-            let at = ((v.float("position", 0.5) * n as f64).round() as usize).min(n);
-            let size = v.float("size", 1.0) * sd;
-            series[at..].iter_mut().for_each(|x| *x += size);
-        }
-        "heavy_tail_noise" => {
-            let df = v.float("df", 3.0);
-            let scale = v.float("scale", 0.5) * sd;
-            for x in series.iter_mut() {
-                *x += scale * rng.student_t(df);
-            }
-        }
-        "periodic" => {
-            let period = v.float("period", 64.0);
-            let amp = v.float("amplitude", 1.0) * sd;
-            let phase = v.float("phase", 0.0);
-            for (t, x) in series.iter_mut().enumerate() {
-                *x += amp * (2.0 * PI * t as f64 / period + phase).sin();
-            }
-        }
-        "white_noise" => {
-            let noise_sd = sd / v.float("snr", 4.0).sqrt();
-            for x in series.iter_mut() {
-                *x += noise_sd * rng.normal();
-            }
-        }
-        "missing" => {
-            let rate = v.float("rate", 0.02);
-            for x in series.iter_mut() {
-                if rng.uniform() < rate {
-                    *x = f64::NAN;
-                }
-            }
-            match v.str("fill", "nan") {
-                "linear" => fill_linear(series).map_err(invalid)?,
-                "previous" => fill_previous(series).map_err(invalid)?,
-                _ => {}
-            }
-        }
+        "trend" => trend(series, &v, sd),
+        "outliers" => outliers(series, &v, sd, &mut rng),
+        "level_shift" => level_shift(series, &v, sd, &mut rng),
+        "step" => step(series, &v, sd),
+        "heavy_tail_noise" => heavy_tail_noise(series, &v, sd, &mut rng),
+        "periodic" => periodic(series, &v, sd),
+        "white_noise" => white_noise(series, &v, sd, &mut rng),
+        "missing" => missing(series, &v, &mut rng).map_err(invalid)?,
         _ => {
             return Err(ContaminationError::Unknown {
                 name: name.to_string(),
                 valid: names(),
             })
         }
+    }
+    Ok(())
+}
+
+/// `trend`: a polynomial rise of `strength` × std over the series.
+fn trend(series: &mut [f64], v: &Values<'_>, sd: f64) {
+    let n = series.len();
+    let order = v.int("order", 1) as i32;
+    let a = v.float("strength", 1.0) * sd;
+    let denom = (n.max(2) - 1) as f64;
+    for (t, x) in series.iter_mut().enumerate() {
+        *x += a * (t as f64 / denom).powi(order);
+    }
+}
+
+/// `outliers`: ±`amplitude` × std at each point with probability `rate`.
+fn outliers(series: &mut [f64], v: &Values<'_>, sd: f64, rng: &mut NormalStream) {
+    let rate = v.float("rate", 0.01);
+    let a = v.float("amplitude", 5.0) * sd;
+    let sign = v.str("sign", "both");
+    for x in series.iter_mut() {
+        // Two draws per point whatever happens, so positions do not depend on `sign`.
+        let hit = rng.uniform() < rate;
+        let up = rng.uniform() < 0.5;
+        if hit {
+            let s = match sign {
+                "positive" => 1.0,
+                "negative" => -1.0,
+                _ if up => 1.0,
+                _ => -1.0,
+            };
+            *x += s * a;
+        }
+    }
+}
+
+/// `level_shift`: `count` shifts of ±`size` × std at seed-chosen positions.
+fn level_shift(series: &mut [f64], v: &Values<'_>, sd: f64, rng: &mut NormalStream) {
+    let n = series.len();
+    let count = v.int("count", 1).max(1) as usize;
+    let size = v.float("size", 1.0) * sd;
+    let mut delta = vec![0.0; n + 1];
+    for _ in 0..count {
+        let at = ((rng.uniform() * n as f64) as usize).min(n - 1);
+        let s = if rng.uniform() < 0.5 { size } else { -size };
+        delta[at] += s;
+    }
+    let mut level = 0.0;
+    for (x, d) in series.iter_mut().zip(&delta) {
+        level += d;
+        *x += level;
+    }
+}
+
+/// `step`: `size` × std added from `position` × n on.
+fn step(series: &mut [f64], v: &Values<'_>, sd: f64) {
+    let n = series.len();
+    let at = ((v.float("position", 0.5) * n as f64).round() as usize).min(n);
+    let size = v.float("size", 1.0) * sd;
+    series[at..].iter_mut().for_each(|x| *x += size);
+}
+
+/// `heavy_tail_noise`: `scale` × std × Student-t(`df`) noise.
+fn heavy_tail_noise(series: &mut [f64], v: &Values<'_>, sd: f64, rng: &mut NormalStream) {
+    let df = v.float("df", 3.0);
+    let scale = v.float("scale", 0.5) * sd;
+    for x in series.iter_mut() {
+        *x += scale * rng.student_t(df);
+    }
+}
+
+/// `periodic`: a sine of `amplitude` × std, `period` and `phase`.
+fn periodic(series: &mut [f64], v: &Values<'_>, sd: f64) {
+    let period = v.float("period", 64.0);
+    let amp = v.float("amplitude", 1.0) * sd;
+    let phase = v.float("phase", 0.0);
+    for (t, x) in series.iter_mut().enumerate() {
+        *x += amp * (2.0 * PI * t as f64 / period + phase).sin();
+    }
+}
+
+/// `white_noise`: Gaussian noise at the signal-to-noise ratio `snr`.
+fn white_noise(series: &mut [f64], v: &Values<'_>, sd: f64, rng: &mut NormalStream) {
+    let noise_sd = sd / v.float("snr", 4.0).sqrt();
+    for x in series.iter_mut() {
+        *x += noise_sd * rng.normal();
+    }
+}
+
+/// `missing`: each point NaN with probability `rate`, then filled as `fill` says.
+fn missing(series: &mut [f64], v: &Values<'_>, rng: &mut NormalStream) -> Result<(), &'static str> {
+    let rate = v.float("rate", 0.02);
+    for x in series.iter_mut() {
+        if rng.uniform() < rate {
+            *x = f64::NAN;
+        }
+    }
+    match v.str("fill", "nan") {
+        "linear" => fill_linear(series)?,
+        "previous" => fill_previous(series)?,
+        _ => {}
     }
     Ok(())
 }

@@ -32,17 +32,27 @@
 //! # }
 //! ```
 
+mod child;
+mod classify;
 mod describe;
+mod health;
+mod pool;
 pub mod protocol;
+mod stderr_tail;
 mod supervisor;
 pub mod worker;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 pub use describe::describe_in_worker;
 pub use protocol::WorkerUsage;
 pub use supervisor::{Isolated, QuarantineNotice, Supervisor};
+
+pub use crate::trust::{
+    store_settings, untrusted_plugins, ConfigError, PluginList, StoreIsolationSettings,
+};
 
 use crate::plugin::LoadedPlugin;
 
@@ -119,11 +129,6 @@ impl IsolationScope {
     }
 }
 
-/// A list of plugins named by plugin name (`fault`), library file name
-/// (`liblrdbench_fault_plugin.so`), full path, or `sha256:HEX`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PluginList(pub Vec<String>);
-
 impl PluginList {
     /// Whether `plugin` is on the list.
     pub fn matches(&self, plugin: &LoadedPlugin) -> bool {
@@ -140,39 +145,23 @@ impl PluginList {
             }
         })
     }
+}
 
-    /// Whether an entry names this file by SHA-256, file name or path: what can be known
-    /// without loading it.
-    pub fn matches_file(&self, path: &Path, sha256: &str) -> bool {
-        let file_name = path.file_name().and_then(|n| n.to_str());
-        self.0.iter().any(|entry| {
-            let entry = entry.trim();
-            match entry.strip_prefix("sha256:") {
-                Some(hash) => hash.eq_ignore_ascii_case(sha256),
-                None => Some(entry) == file_name || Path::new(entry) == path,
-            }
-        })
-    }
+/// Longest per-call time limit, seconds (about 11.6 days).
+pub const MAX_TIMEOUT_SECS: f64 = 1_000_000.0;
 
-    /// Whether an entry may be a plugin's declared name (neither a hash, a path nor a library
-    /// file name), which only the library itself can tell.
-    pub fn has_plugin_names(&self) -> bool {
-        self.0.iter().any(|entry| {
-            let entry = entry.trim();
-            !entry.starts_with("sha256:")
-                && !entry.contains('/')
-                && !entry.ends_with(std::env::consts::DLL_SUFFIX)
-        })
-    }
-
-    /// Whether an entry is the plugin name `name`.
-    pub fn matches_name(&self, name: &str) -> bool {
-        self.0.iter().any(|entry| entry.trim() == name)
-    }
-
-    /// Whether the list is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+/// Checks a per-call timeout in seconds.
+///
+/// # Errors
+///
+/// A message giving the valid range.
+pub fn check_timeout(t: f64) -> Result<Duration, String> {
+    if t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_SECS {
+        Ok(Duration::from_secs_f64(t))
+    } else {
+        Err(format!(
+            "timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT_SECS}, got {t}"
+        ))
     }
 }
 
@@ -218,7 +207,7 @@ pub fn supervisor_for(
     request: &IsolationRequest,
 ) -> Result<Option<std::sync::Arc<Supervisor>>, SetupError> {
     let timeout = match request.timeout_secs {
-        Some(t) => Some(crate::workflow::limits::check_timeout(t).map_err(SetupError::Timeout)?),
+        Some(t) => Some(check_timeout(t).map_err(SetupError::Timeout)?),
         None => None,
     };
     let mut stored = store_settings(store_dir)?;
@@ -241,160 +230,16 @@ pub fn supervisor_for(
     Ok(Some(std::sync::Arc::new(Supervisor::new(config))))
 }
 
-/// Why `config.toml` could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file exists but could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML, or `plugins.untrusted` is not a list of strings.
-    #[error("{}: {message}", path.display())]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-}
-
-/// The isolation settings of a store's `config.toml`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StoreIsolationSettings {
-    /// Plugins that always run isolated (`[plugins] untrusted`).
-    pub untrusted: PluginList,
-    /// Default per-worker memory limit, bytes (`[isolation] memory_limit_mb`).
-    pub memory_limit: Option<u64>,
-}
-
-/// Reads the isolation settings of `<store>/config.toml`:
-///
-/// ```toml
-/// [plugins]
-/// untrusted = ["fault", "sha256:0123abcd..."]   # always isolated
-///
-/// [isolation]
-/// memory_limit_mb = 2048                        # per worker, when a command sets none
-/// ```
-///
-/// A missing file, or missing keys, give the defaults (nobody untrusted, no limit); other keys
-/// are left to their owners.
-///
-/// # Errors
-///
-/// An unreadable file, invalid TOML, or values of the wrong type.
-pub fn store_settings(store_dir: &Path) -> Result<StoreIsolationSettings, ConfigError> {
-    let path = store_dir.join("config.toml");
-    let text = match crate::fsutil::read_regular_text(&path, crate::trust::MAX_CONFIG_BYTES) {
-        Ok(t) => t,
-        Err(crate::fsutil::ReadError::NotFound) => return Ok(StoreIsolationSettings::default()),
-        Err(crate::fsutil::ReadError::Io(source)) => return Err(ConfigError::Io { path, source }),
-        Err(e) => {
-            return Err(ConfigError::Invalid {
-                path,
-                message: format!("cannot read: {e}"),
-            })
-        }
-    };
-    parse_store_settings(&text).map_err(|message| ConfigError::Invalid { path, message })
-}
-
-/// The plugins `<store>/config.toml` marks as untrusted (see [`store_settings`]).
-///
-/// # Errors
-///
-/// As [`store_settings`].
-pub fn untrusted_plugins(store_dir: &Path) -> Result<PluginList, ConfigError> {
-    store_settings(store_dir).map(|s| s.untrusted)
-}
-
-fn parse_store_settings(text: &str) -> Result<StoreIsolationSettings, String> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
-    let memory_limit = match table
-        .get("isolation")
-        .and_then(|t| t.get("memory_limit_mb"))
-    {
-        None => None,
-        Some(v) => match v.as_integer() {
-            Some(mb) if mb > 0 => Some((mb as u64).saturating_mul(1 << 20)),
-            _ => {
-                return Err(format!(
-                    "`isolation.memory_limit_mb` must be a positive integer, got {v}"
-                ))
-            }
-        },
-    };
-    Ok(StoreIsolationSettings {
-        untrusted: parse_untrusted(&table)?,
-        memory_limit,
-    })
-}
-
-fn parse_untrusted(table: &toml::Table) -> Result<PluginList, String> {
-    let Some(plugins) = table.get("plugins") else {
-        return Ok(PluginList::default());
-    };
-    let Some(untrusted) = plugins.get("untrusted") else {
-        return Ok(PluginList::default());
-    };
-    let list = untrusted
-        .as_array()
-        .ok_or("`plugins.untrusted` must be a list of strings")?;
-    list.iter()
-        .map(|v| {
-            v.as_str()
-                .map(str::to_string)
-                .ok_or_else(|| format!("`plugins.untrusted` holds a non-string value: {v}"))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(PluginList)
+/// Locks a mutex, recovering the data of a poisoned one: every critical section here leaves
+/// the data consistent at each step, so a panic elsewhere does not invalidate it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    fn parse_untrusted_text(text: &str) -> Result<PluginList, String> {
-        parse_store_settings(text).map(|s| s.untrusted)
-    }
-
-    #[test]
-    fn store_memory_limit_is_read_in_mib() {
-        let s = parse_store_settings("[isolation]\nmemory_limit_mb = 512\n").unwrap();
-        assert_eq!(s.memory_limit, Some(512 << 20));
-        assert!(parse_store_settings("[isolation]\nmemory_limit_mb = -1\n").is_err());
-        assert!(parse_store_settings("[isolation]\nmemory_limit_mb = \"1G\"\n").is_err());
-    }
-
-    #[test]
-    fn untrusted_list_is_read_from_plugins_table() {
-        let list = parse_untrusted_text(
-            "[privacy]\nmode = \"on\"\n[plugins]\nuntrusted = [\"fault\", \"sha256:ab\"]\n",
-        )
-        .unwrap();
-        assert_eq!(list.0, vec!["fault".to_string(), "sha256:ab".to_string()]);
-    }
-
-    #[test]
-    fn untrusted_list_absent_is_empty() {
-        assert!(parse_untrusted_text("").unwrap().is_empty());
-        assert!(parse_untrusted_text("[plugins]\nallow = []\n")
-            .unwrap()
-            .is_empty());
-    }
-
-    #[test]
-    fn untrusted_list_of_numbers_is_rejected() {
-        let e = parse_untrusted_text("[plugins]\nuntrusted = [1]\n").unwrap_err();
-        assert!(e.contains("non-string"), "{e}");
-        let e = parse_untrusted_text("[plugins]\nuntrusted = \"fault\"\n").unwrap_err();
-        assert!(e.contains("list of strings"), "{e}");
-    }
 
     #[test]
     fn supervisor_for_rejects_bad_timeouts_and_reads_untrusted() {
@@ -431,14 +276,5 @@ mod tests {
             some.config().scope,
             IsolationScope::Only(PluginList(vec!["fault".to_string()]))
         );
-    }
-
-    #[test]
-    fn untrusted_missing_file_is_empty() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(untrusted_plugins(dir.path()).unwrap().is_empty());
-        std::fs::write(dir.path().join("config.toml"), "not toml [").unwrap();
-        let e = untrusted_plugins(dir.path()).unwrap_err();
-        assert!(e.to_string().contains("config.toml"), "{e}");
     }
 }

@@ -16,7 +16,7 @@ use lrdbench_plugin_api::{
     NamedValues, Param, ParamKind, ParamSpec, ParamValue, PluginDescriptor, ScalingFit, TrueValue,
 };
 
-use crate::invoke::{CallError, CallErrorKind};
+use crate::call_error::{CallError, CallErrorKind};
 
 /// First bytes of the worker's greeting, so a supervisor never mistakes stray output (or a
 /// stale binary speaking another version) for a worker.

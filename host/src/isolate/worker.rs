@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use lrdbench_plugin_api::ErrorKind;
 
 use super::protocol::{self, RequestHead, Response, WorkerUsage};
-use crate::invoke::{CallError, CallErrorKind};
+use crate::call_error::{CallError, CallErrorKind};
 use crate::plugin::{load_verified, LoadedPlugin};
 
 /// The hidden subcommand name under which the host binary serves as a worker.

@@ -14,8 +14,7 @@ use std::path::{Path, PathBuf};
 use lrdbench_plugin_api::PluginDescriptor;
 
 use super::loader::{LibraryBytes, LoadError};
-use crate::isolate::PluginList;
-use crate::trust::{AllowList, Refused, Unlisted};
+use crate::trust::{AllowList, PluginList, Refused, Unlisted};
 
 /// Where one library goes.
 #[derive(Debug)]

@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::plan::{params_text, Cell, Plan, SeriesPlan, SeriesSource};
+use super::quarantine::{self, Gate, NOT_CALLED};
 use crate::contamination;
 use crate::invoke::{CallContext, CallError, Invoker, StepRecord};
 
@@ -222,6 +223,8 @@ struct Shared<'a, 'c> {
     journal: &'a Journal,
     bar: Option<&'a ProgressBar>,
     stop: &'a AtomicBool,
+    /// Quarantine in plan order, when calls are isolated.
+    gate: Option<Gate>,
 }
 
 impl Shared<'_, '_> {
@@ -303,7 +306,14 @@ pub fn execute(
         journal: &journal,
         bar: bar.as_ref(),
         stop,
+        gate: Gate::new(plan, quarantine::limit_of(invoker)),
     };
+    // Quarantine is decided here, in plan order, not by the supervisor in the order failures
+    // happen (see `quarantine`).
+    let supervisor = invoker.isolation().filter(|_| shared.gate.is_some());
+    if let Some(s) = supervisor {
+        s.set_caller_quarantines(true);
+    }
 
     let finished = AtomicBool::new(false);
     let mut records: Vec<CellRecord> = std::thread::scope(|scope| {
@@ -332,6 +342,9 @@ pub fn execute(
         let _ = ticker.join();
         per_series.into_iter().flatten().collect()
     });
+    if let Some(s) = supervisor {
+        s.set_caller_quarantines(false);
+    }
     journal.finish()?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -478,7 +491,11 @@ fn run_series(sh: &Shared<'_, '_>, cells: &[usize]) -> Vec<CellRecord> {
                     if sh.stopped() {
                         return None;
                     }
-                    Some(sh.finish(run_cell(sh, i, &plan.cells[i], input)))
+                    let record = run_cell(sh, i, &plan.cells[i], input);
+                    if let Some(gate) = &sh.gate {
+                        gate.note(i, &record);
+                    }
+                    Some(sh.finish(record))
                 })
                 .collect()
         })
@@ -575,10 +592,14 @@ fn run_cell(
         Ok(i) => i,
         Err(err) => {
             record.error_kind = Some(err.kind.as_str().to_string());
-            record.error_message = Some(format!("series not available: {}", err.message));
+            record.error_message = Some(format!("{NOT_CALLED}{}", err.message));
             return record;
         }
     };
+    if sh.gate.as_ref().is_some_and(|g| g.refuses(index)) {
+        quarantine::refuse(&mut record);
+        return record;
+    }
     let cell_ctx = sh.recording.then(|| CallContext {
         cell: Some(format!("{}|{}|{}", s.id, record.contamination, e.label)),
         truth_h: input.truth.get("H").copied(),

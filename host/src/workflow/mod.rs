@@ -28,6 +28,7 @@ pub mod limits;
 pub mod metrics;
 pub mod output;
 pub mod plan;
+pub mod quarantine;
 pub mod spec;
 
 use std::collections::{HashMap, HashSet};
@@ -39,6 +40,7 @@ use lrdbench_analytics::event::StepType;
 use sha2::{Digest, Sha256};
 
 use crate::invoke::{CallContext, Invoker, StepRecord};
+use crate::isolate::QuarantineNotice;
 use execute::{CellRecord, ExecOptions, ExecStats};
 use metrics::LeaderboardRow;
 use output::{MachineFacts, Manifest, PluginProvenance};
@@ -130,7 +132,7 @@ fn new_run_id(name: &str) -> String {
     format!("{clean}-{stamp}-{}", crate::plugin::hex(&tag[..3]))
 }
 
-fn read_manifest(dir: &Path) -> Result<serde_json::Value, RunError> {
+fn read_manifest(dir: &Path) -> Result<Manifest, RunError> {
     let path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&path).map_err(|e| RunError::Resume {
         dir: dir.to_path_buf(),
@@ -138,69 +140,70 @@ fn read_manifest(dir: &Path) -> Result<serde_json::Value, RunError> {
     })?;
     serde_json::from_str(&text).map_err(|e| RunError::Resume {
         dir: dir.to_path_buf(),
-        reason: format!("manifest.json is not valid JSON ({e})"),
+        reason: format!("manifest.json is not a valid run manifest ({e})"),
     })
 }
 
 /// Finds the run directory to use: the one given to resume (checked to belong to this
 /// workflow), the latest unfinished run of the same workflow when `[execution] resume` is on,
-/// or a new one.
+/// or a new one. Returns the run id, the directory and the start time of a resumed run.
 fn choose_run_dir(
     plan: &Plan<'_>,
     options: &RunOptions,
     out: &Path,
 ) -> Result<(String, PathBuf, Option<String>), RunError> {
-    let matches =
-        |m: &serde_json::Value| m["workflow_sha256"].as_str() == Some(plan.sha256.as_str());
     if let Some(dir) = &options.resume {
-        // A directory without any manifest was killed before its run started (directories of
-        // this version never exist without one; older ones could): start it afresh. Cells
-        // already in its journal are still skipped by their hashes, which cover the whole
-        // specification, so nothing foreign is reused.
-        if dir.is_dir() && !dir.join("manifest.json").exists() {
-            let id = dir
-                .file_name()
-                .map(|n| n.to_string_lossy().trim_start_matches('.').to_string())
-                .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| new_run_id(&plan.name));
-            return Ok((id, dir.clone(), None));
-        }
-        let m = read_manifest(dir)?;
-        if !matches(&m) {
-            return Err(RunError::Resume {
-                dir: dir.clone(),
-                reason: format!(
-                    "it was made by a different workflow file than {}",
-                    plan.path.display()
-                ),
-            });
-        }
-        let id = m["run_id"].as_str().unwrap_or_default().to_string();
-        return Ok((id, dir.clone(), m["started"].as_str().map(String::from)));
+        return resume_dir(plan, dir);
     }
     if plan.execution.resume {
-        let mut candidates: Vec<(String, PathBuf, serde_json::Value)> = std::fs::read_dir(out)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.ok())
-            // Hidden directories are runs still being created.
-            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-            .filter_map(|e| {
-                let m = read_manifest(&e.path()).ok()?;
-                if !matches(&m) || m["status"] == "complete" {
-                    return None;
-                }
-                Some((m["started"].as_str()?.to_string(), e.path(), m))
-            })
-            .collect();
-        candidates.sort_by(|a, b| a.0.cmp(&b.0));
-        if let Some((started, dir, m)) = candidates.pop() {
-            let id = m["run_id"].as_str().unwrap_or_default().to_string();
-            return Ok((id, dir, Some(started)));
+        if let Some((dir, m)) = latest_unfinished(plan, out) {
+            return Ok((m.run_id, dir, Some(m.started)));
         }
     }
     let id = new_run_id(&plan.name);
     Ok((id.clone(), out.join(id), None))
+}
+
+/// The run directory `dir` given to resume, checked to belong to this workflow.
+fn resume_dir(plan: &Plan<'_>, dir: &Path) -> Result<(String, PathBuf, Option<String>), RunError> {
+    // A directory without any manifest was killed before its run started (directories of
+    // this version never exist without one; older ones could): start it afresh. Cells
+    // already in its journal are still skipped by their hashes, which cover the whole
+    // specification, so nothing foreign is reused.
+    if dir.is_dir() && !dir.join("manifest.json").exists() {
+        let id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().trim_start_matches('.').to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| new_run_id(&plan.name));
+        return Ok((id, dir.to_path_buf(), None));
+    }
+    let m = read_manifest(dir)?;
+    if m.workflow_sha256 != plan.sha256 {
+        return Err(RunError::Resume {
+            dir: dir.to_path_buf(),
+            reason: format!(
+                "it was made by a different workflow file than {}",
+                plan.path.display()
+            ),
+        });
+    }
+    Ok((m.run_id, dir.to_path_buf(), Some(m.started)))
+}
+
+/// The most recently started unfinished run of this workflow under `out`, if any.
+fn latest_unfinished(plan: &Plan<'_>, out: &Path) -> Option<(PathBuf, Manifest)> {
+    std::fs::read_dir(out)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        // Hidden directories are runs still being created.
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(|e| {
+            let m = read_manifest(&e.path()).ok()?;
+            (m.workflow_sha256 == plan.sha256 && m.status != "complete").then(|| (e.path(), m))
+        })
+        .max_by(|a, b| a.1.started.cmp(&b.1.started))
 }
 
 fn manifest(plan: &Plan<'_>, run_id: &str, started: &str, threads: usize) -> Manifest {
@@ -369,21 +372,11 @@ pub fn run(
         .clone()
         .unwrap_or_else(|| plan.out_dir.clone());
     let (run_id, run_dir, started) = choose_run_dir(plan, options, &out)?;
-    let threads = options.threads.unwrap_or(plan.execution.threads);
-    let effective_threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    };
+    let threads = effective_threads(options.threads.unwrap_or(plan.execution.threads));
     // The machine facts take a few hundred microseconds of /proc reads: read them beside the
     // cells, and add them to the manifest once they are needed.
     let machine = std::thread::spawn(MachineFacts::read);
-    let mut man = manifest(
-        plan,
-        &run_id,
-        &started.unwrap_or_else(now_rfc3339),
-        effective_threads,
-    );
+    let mut man = manifest(plan, &run_id, &started.unwrap_or_else(now_rfc3339), threads);
     let manifest_path = run_dir.join("manifest.json");
     if run_dir.is_dir() {
         write_json(&manifest_path, &man)?;
@@ -392,24 +385,7 @@ pub fn run(
     }
 
     let journal = run_dir.join("cells.jsonl");
-    let index_of: HashMap<&str, usize> = plan
-        .cells
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.hash.as_str(), i))
-        .collect();
-    // The journal is the source of truth for earlier runs' cells: the first record of each
-    // cell of this plan. This run's cells come back from `execute` as journaled.
-    let mut records: Vec<CellRecord> = Vec::with_capacity(plan.cells.len());
-    let mut done: HashSet<String> = HashSet::new();
-    for mut r in execute::read_done(&journal).map_err(io(&journal))? {
-        if let Some(&i) = index_of.get(r.hash.as_str()) {
-            if done.insert(r.hash.clone()) {
-                r.index = i;
-                records.push(r);
-            }
-        }
-    }
+    let (mut records, done) = read_journaled(plan, &journal)?;
     let ctx = CallContext {
         run_id: Some(run_id.clone()),
         workflow: Some(plan.name.clone()),
@@ -417,133 +393,55 @@ pub fn run(
         truth_h: None,
     };
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(effective_threads)
+        .num_threads(threads)
         .build()
         .map_err(|e| RunError::Io {
             path: run_dir.clone(),
             source: std::io::Error::other(e),
         })?;
-    let (stats, new_records) = execute::execute(
-        plan,
-        invoker,
-        &ctx,
-        &journal,
-        &done,
-        ExecOptions {
-            pool: &pool,
-            progress: options.progress,
-        },
-        stop,
-    )
-    .map_err(io(&journal))?;
+    let exec = ExecOptions {
+        pool: &pool,
+        progress: options.progress,
+    };
+    let (stats, new_records) =
+        execute::execute(plan, invoker, &ctx, &journal, &done, exec, stop).map_err(io(&journal))?;
     records.extend(new_records);
     records.sort_by_key(|r| r.index);
+    apply_quarantine(plan, invoker, &mut records);
     man.cells_done = records.len();
     // Reading /proc cannot panic in practice; if the thread did, the facts are unknown.
     man.machine = Some(machine.join().unwrap_or_else(|_| MachineFacts::unknown()));
     let failed_cells = records.iter().filter(|r| !r.valid).count();
+    let mut report = RunReport {
+        run_id,
+        run_dir,
+        stats,
+        leaderboard: Vec::new(),
+        failed_cells,
+        total_cells: plan.cells.len(),
+    };
 
     if records.len() < plan.cells.len() {
         man.status = "interrupted".into();
-        output::write_estimates(&run_dir.join("estimates.csv"), &run_id, &records)
-            .map_err(io(&run_dir.join("estimates.csv")))?;
+        let estimates = report.run_dir.join("estimates.csv");
+        output::write_estimates(&estimates, &report.run_id, &records).map_err(io(&estimates))?;
         write_json(&manifest_path, &man)?;
-        return Ok(RunReport {
-            run_id,
-            run_dir,
-            stats,
-            leaderboard: Vec::new(),
-            failed_cells,
-            total_cells: plan.cells.len(),
-        });
+        return Ok(report);
     }
 
     let report_start = Instant::now();
     man.status = "complete".into();
     man.finished = Some(now_rfc3339());
-    let wants = |f: &str| plan.formats.iter().any(|x| x == f);
-    let path = |name: &str| run_dir.join(name);
-    let write = |name: &str, text: &str| std::fs::write(path(name), text).map_err(io(&path(name)));
-    let rows: Vec<String> = plan.estimators.iter().map(|e| e.label.clone()).collect();
-    // The outputs are independent once the metrics exist; they are written side by side in the
-    // run's pool (so a one-thread run stays on one thread).
-    let (estimates, rest) = pool.install(|| {
-        rayon::join(
-            || {
-                if wants("csv") {
-                    output::write_estimates(&path("estimates.csv"), &run_id, &records)
-                        .map_err(io(&path("estimates.csv")))
-                } else {
-                    Ok(())
-                }
-            },
-            || -> Result<Vec<LeaderboardRow>, RunError> {
-                let evaluate_start = Instant::now();
-                let metric_rows = metrics::compute(&records, &rows, &plan.metrics.strata);
-                let overall: Vec<metrics::MetricRow> = metric_rows
-                    .iter()
-                    .filter(|m| m.stratum.values().all(|v| v == "all"))
-                    .cloned()
-                    .collect();
-                let board = metrics::leaderboard(&overall, &plan.weights);
-                invoker.record_step(
-                    &ctx,
-                    StepRecord {
-                        step_type: StepType::Evaluate,
-                        component: "metrics",
-                        cell: None,
-                        duration: evaluate_start.elapsed(),
-                        success: true,
-                    },
-                );
-                let (tables, html) = rayon::join(
-                    || -> Result<(), RunError> {
-                        if wants("csv") {
-                            output::write_metrics(
-                                &path("metrics.csv"),
-                                &metric_rows,
-                                &plan.metrics.strata,
-                            )
-                            .map_err(io(&path("metrics.csv")))?;
-                            output::write_leaderboard_csv(&path("leaderboard.csv"), &board)
-                                .map_err(io(&path("leaderboard.csv")))?;
-                        }
-                        if wants("md") {
-                            let md =
-                                output::leaderboard_markdown(&plan.name, &board, &plan.weights);
-                            write("leaderboard.md", &md)?;
-                        }
-                        if wants("json") {
-                            write_json(
-                                &path("metrics.json"),
-                                &serde_json::json!({ "metrics": metric_rows, "leaderboard": board }),
-                            )?;
-                        }
-                        Ok(())
-                    },
-                    || -> Result<(), RunError> {
-                        if wants("html") {
-                            let html = output::report_html(
-                                &man,
-                                &board,
-                                &plan.weights,
-                                &metric_rows,
-                                &records,
-                                &rows,
-                            );
-                            write("report.html", &html)?;
-                        }
-                        Ok(())
-                    },
-                );
-                tables?;
-                html?;
-                Ok(board)
-            },
-        )
-    });
-    estimates?;
-    let board = rest?;
+    let outputs = Outputs {
+        plan,
+        invoker,
+        ctx: &ctx,
+        run_dir: &report.run_dir,
+        run_id: &report.run_id,
+        records: &records,
+        man: &man,
+    };
+    report.leaderboard = pool.install(|| outputs.write())?;
     write_json(&manifest_path, &man)?;
     invoker.record_step(
         &ctx,
@@ -555,13 +453,171 @@ pub fn run(
             success: true,
         },
     );
-    record_benchmark_run(plan, invoker, &run_id, &records, &stats);
-    Ok(RunReport {
-        run_id,
-        run_dir,
-        stats,
-        leaderboard: board,
-        failed_cells,
-        total_cells: plan.cells.len(),
-    })
+    record_benchmark_run(plan, invoker, &report.run_id, &records, &report.stats);
+    Ok(report)
+}
+
+/// The number of worker threads: `threads`, or one per core for 0.
+fn effective_threads(threads: usize) -> usize {
+    if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    }
+}
+
+/// The cells of this plan already in the run's journal (the first record of each, with its
+/// index in this plan), and their hashes. The journal is the source of truth for earlier runs'
+/// cells; this run's cells come back from `execute` as journaled.
+fn read_journaled(
+    plan: &Plan<'_>,
+    journal: &Path,
+) -> Result<(Vec<CellRecord>, HashSet<String>), RunError> {
+    let index_of: HashMap<&str, usize> = plan
+        .cells
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.hash.as_str(), i))
+        .collect();
+    let mut records: Vec<CellRecord> = Vec::with_capacity(plan.cells.len());
+    let mut done: HashSet<String> = HashSet::new();
+    for mut r in execute::read_done(journal).map_err(io(journal))? {
+        if let Some(&i) = index_of.get(r.hash.as_str()) {
+            if done.insert(r.hash.clone()) {
+                r.index = i;
+                records.push(r);
+            }
+        }
+    }
+    Ok((records, done))
+}
+
+/// Applies quarantine in plan order to the run's records (journaled and new alike), and
+/// announces each quarantined estimator once.
+fn apply_quarantine(plan: &Plan<'_>, invoker: &Invoker, records: &mut [CellRecord]) {
+    let limit = quarantine::limit_of(invoker);
+    for (component, message) in quarantine::apply(plan, limit, records) {
+        if let Some(s) = invoker.isolation() {
+            s.report_quarantine(QuarantineNotice { component, message });
+        }
+    }
+}
+
+/// What the outputs of a complete run are made from.
+struct Outputs<'a, 'c> {
+    plan: &'a Plan<'c>,
+    invoker: &'a Invoker,
+    ctx: &'a CallContext,
+    run_dir: &'a Path,
+    run_id: &'a str,
+    records: &'a [CellRecord],
+    man: &'a Manifest,
+}
+
+impl Outputs<'_, '_> {
+    fn wants(&self, format: &str) -> bool {
+        self.plan.formats.iter().any(|x| x == format)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.run_dir.join(name)
+    }
+
+    fn write_text(&self, name: &str, text: &str) -> Result<(), RunError> {
+        let path = self.path(name);
+        std::fs::write(&path, text).map_err(io(&path))
+    }
+
+    /// Writes every output the plan asks for and returns the leaderboard. The outputs are
+    /// independent once the metrics exist; they are written side by side in the current rayon
+    /// pool (the run's, so a one-thread run stays on one thread).
+    fn write(&self) -> Result<Vec<LeaderboardRow>, RunError> {
+        let (estimates, board) = rayon::join(|| self.write_estimates(), || self.write_metrics());
+        estimates?;
+        board
+    }
+
+    fn write_estimates(&self) -> Result<(), RunError> {
+        if !self.wants("csv") {
+            return Ok(());
+        }
+        let path = self.path("estimates.csv");
+        output::write_estimates(&path, self.run_id, self.records).map_err(io(&path))
+    }
+
+    /// Computes the metrics and the leaderboard, and writes the tables and the report.
+    fn write_metrics(&self) -> Result<Vec<LeaderboardRow>, RunError> {
+        let plan = self.plan;
+        let evaluate_start = Instant::now();
+        let rows: Vec<String> = plan.estimators.iter().map(|e| e.label.clone()).collect();
+        let metric_rows = metrics::compute(self.records, &rows, &plan.metrics.strata);
+        let overall: Vec<metrics::MetricRow> = metric_rows
+            .iter()
+            .filter(|m| m.stratum.values().all(|v| v == "all"))
+            .cloned()
+            .collect();
+        let board = metrics::leaderboard(&overall, &plan.weights);
+        self.invoker.record_step(
+            self.ctx,
+            StepRecord {
+                step_type: StepType::Evaluate,
+                component: "metrics",
+                cell: None,
+                duration: evaluate_start.elapsed(),
+                success: true,
+            },
+        );
+        let (tables, html) = rayon::join(
+            || self.write_tables(&metric_rows, &board),
+            || self.write_html(&metric_rows, &board, &rows),
+        );
+        tables?;
+        html?;
+        Ok(board)
+    }
+
+    fn write_tables(
+        &self,
+        metric_rows: &[metrics::MetricRow],
+        board: &[LeaderboardRow],
+    ) -> Result<(), RunError> {
+        let plan = self.plan;
+        if self.wants("csv") {
+            let path = self.path("metrics.csv");
+            output::write_metrics(&path, metric_rows, &plan.metrics.strata).map_err(io(&path))?;
+            let path = self.path("leaderboard.csv");
+            output::write_leaderboard_csv(&path, board).map_err(io(&path))?;
+        }
+        if self.wants("md") {
+            let md = output::leaderboard_markdown(&plan.name, board, &plan.weights);
+            self.write_text("leaderboard.md", &md)?;
+        }
+        if self.wants("json") {
+            write_json(
+                &self.path("metrics.json"),
+                &serde_json::json!({ "metrics": metric_rows, "leaderboard": board }),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn write_html(
+        &self,
+        metric_rows: &[metrics::MetricRow],
+        board: &[LeaderboardRow],
+        rows: &[String],
+    ) -> Result<(), RunError> {
+        if !self.wants("html") {
+            return Ok(());
+        }
+        let html = output::report_html(
+            self.man,
+            board,
+            &self.plan.weights,
+            metric_rows,
+            self.records,
+            rows,
+        );
+        self.write_text("report.html", &html)
+    }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use lrdbench_dashboard::render::{escape_html, escape_md};
 use plotters::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::execute::CellRecord;
 use super::metrics::{LeaderboardRow, MetricRow};
@@ -273,7 +273,7 @@ pub fn leaderboard_markdown(
 }
 
 /// The run manifest: provenance of every input and the machine.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     /// The run id.
     pub run_id: String,
@@ -307,7 +307,7 @@ pub struct Manifest {
 }
 
 /// One plugin in the manifest.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PluginProvenance {
     /// Name.
     pub name: String,
@@ -320,7 +320,7 @@ pub struct PluginProvenance {
 }
 
 /// Machine facts, read once per run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MachineFacts {
     /// CPU model.
     pub cpu: String,

@@ -12,7 +12,7 @@ use lrdbench_plugin_api::{ComponentKind, Param, ParamKind, ParamSpec, ParamValue
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
-use super::spec::{self, ParamTable, SourceMap, SpecError, WorkflowFile};
+use super::spec::{self, DataSource, ParamTable, SourceMap, SpecError, WorkflowFile};
 use crate::contamination;
 use crate::plugin::{Catalog, ComponentHandle};
 
@@ -172,8 +172,7 @@ pub struct Plan<'c> {
     pub execution: ExecutionPlan,
 }
 
-/// The largest workflow file read: 16 MiB (inline series included).
-pub const MAX_WORKFLOW_BYTES: u64 = 16 << 20;
+pub use super::limits::MAX_WORKFLOW_BYTES;
 
 /// Reads, parses and plans a workflow file.
 ///
@@ -230,14 +229,80 @@ fn build<'c>(
         )));
     }
 
+    let series = plan_series(&file, &base_dir, map, catalog, limits)?;
+    let contaminations = plan_contaminations(&file, map)?;
+    let estimators = plan_estimators(&file, map, catalog)?;
+    let metrics = MetricsPlan {
+        compute: choose(file.metrics.compute.as_deref(), METRICS, map, "metric")?,
+        strata: match file.metrics.strata.as_deref() {
+            Some(s) => choose(Some(s), STRATA, map, "stratum")?,
+            None => vec!["length".into(), "h_band".into(), "contamination".into()],
+        },
+    };
+    let weights = plan_weights(&file, map)?;
+    let formats = choose(
+        file.output.formats.as_deref(),
+        FORMATS,
+        map,
+        "output format",
+    )?;
+    let isolation = plan_execution(&file, map)?;
+    let cell_count = (series.len() as u64)
+        .saturating_mul(contaminations.len() as u64)
+        .saturating_mul(estimators.len() as u64);
+    if cell_count > limits.max_cells {
+        return Err(too_large(map, "cells", cell_count, limits));
+    }
+
+    let cells = make_cells(seed, &series, &contaminations, &estimators);
+    Ok(Plan {
+        path: path.to_path_buf(),
+        sha256,
+        name: file.workflow.name,
+        description: file.workflow.description,
+        seed,
+        series,
+        contaminations,
+        estimators,
+        cells,
+        metrics,
+        weights,
+        out_dir: PathBuf::from(file.output.dir.unwrap_or_else(|| "runs".into())),
+        formats,
+        execution: ExecutionPlan {
+            threads: file.execution.threads.unwrap_or(0),
+            timeout: file.execution.timeout,
+            isolation,
+            resume: file.execution.resume,
+        },
+    })
+}
+
+/// The series of every `[[data]]` source, in order.
+fn plan_series<'c>(
+    file: &WorkflowFile,
+    base_dir: &Path,
+    map: &SourceMap,
+    catalog: &'c Catalog,
+    limits: &super::limits::PlanLimits,
+) -> Result<Vec<SeriesPlan<'c>>, SpecError> {
+    let seed = file.workflow.seed;
     let mut series = Vec::new();
     for (i, d) in file.data.iter().enumerate() {
-        plan_data(i, d, &base_dir, map, catalog, seed, &mut series, limits)?;
+        plan_data(i, d, base_dir, map, catalog, seed, &mut series, limits)?;
         if series.len() as u64 > limits.max_cells {
             return Err(too_large(map, "series", series.len() as u64, limits));
         }
     }
+    Ok(series)
+}
 
+/// The contamination variants: `clean` (unless the workflow asks to drop it), then one per
+/// parameter combination of each `[[contamination]]`.
+fn plan_contaminations(
+    file: &WorkflowFile,
+    map: &SourceMap,
+) -> Result<Vec<ContaminationPlan>, SpecError> {
     let mut contaminations = Vec::new();
     if file.workflow.keep_clean || file.contamination.is_empty() {
         contaminations.push(ContaminationPlan {
@@ -273,59 +338,76 @@ fn build<'c>(
         }
     }
 
+    Ok(contaminations)
+}
+
+/// The estimator rows: for each `[[estimator]]`, its base row and one per variant.
+fn plan_estimators<'c>(
+    file: &WorkflowFile,
+    map: &SourceMap,
+    catalog: &'c Catalog,
+) -> Result<Vec<EstimatorPlan<'c>>, SpecError> {
     let mut estimators = Vec::new();
     for e in &file.estimator {
-        let handle = catalog
-            .find(e.name.get_ref(), ComponentKind::Estimator)
-            .map_err(|err| map.error_at(e.name.span(), err.to_string()))?;
-        let what = format!("estimator `{}`", handle.name());
-        let base = single_values(&e.params, &handle.descriptor.params, map, &what)?;
-        let mut variants: Vec<(String, Vec<Param>)> = Vec::new();
-        if e.include_base || e.variants.is_empty() {
-            variants.push((e.name.get_ref().clone(), base.clone()));
-        }
-        for (vname, table) in &e.variants {
-            let mut given = base.clone();
-            for p in single_values(table, &handle.descriptor.params, map, &what)? {
-                given.retain(|q| q.name != p.name);
-                given.push(p);
-            }
-            variants.push((format!("{}/{}", e.name.get_ref(), vname.get_ref()), given));
-        }
-        for (label, given) in variants {
-            if estimators
-                .iter()
-                .any(|x: &EstimatorPlan<'_>| x.label == label)
-            {
-                return Err(map.error_at(
-                    e.name.span(),
-                    format!("estimator row `{label}` appears twice"),
-                ));
-            }
-            let params = resolve(&handle.descriptor.params, &given, map, &e.params, &what)?;
-            let declares_seed = handle
-                .descriptor
-                .params
-                .iter()
-                .any(|s| s.name == "seed" && s.kind == ParamKind::Int);
-            let fill_seed = declares_seed && !given.iter().any(|p| p.name == "seed");
-            estimators.push(EstimatorPlan {
-                label,
-                handle,
-                params,
-                fill_seed,
-            });
-        }
+        estimator_rows(e, map, catalog, &mut estimators)?;
     }
+    Ok(estimators)
+}
 
-    let metrics = MetricsPlan {
-        compute: choose(file.metrics.compute.as_deref(), METRICS, map, "metric")?,
-        strata: match file.metrics.strata.as_deref() {
-            Some(s) => choose(Some(s), STRATA, map, "stratum")?,
-            None => vec!["length".into(), "h_band".into(), "contamination".into()],
-        },
-    };
-    let weights = match &file.leaderboard.weights {
+/// The rows of one `[[estimator]]`, appended to `estimators` (a label may appear only once).
+fn estimator_rows<'c>(
+    e: &spec::EstimatorSection,
+    map: &SourceMap,
+    catalog: &'c Catalog,
+    estimators: &mut Vec<EstimatorPlan<'c>>,
+) -> Result<(), SpecError> {
+    let handle = catalog
+        .find(e.name.get_ref(), ComponentKind::Estimator)
+        .map_err(|err| map.error_at(e.name.span(), err.to_string()))?;
+    let what = format!("estimator `{}`", handle.name());
+    let base = single_values(&e.params, &handle.descriptor.params, map, &what)?;
+    let mut variants: Vec<(String, Vec<Param>)> = Vec::new();
+    if e.include_base || e.variants.is_empty() {
+        variants.push((e.name.get_ref().clone(), base.clone()));
+    }
+    for (vname, table) in &e.variants {
+        let mut given = base.clone();
+        for p in single_values(table, &handle.descriptor.params, map, &what)? {
+            given.retain(|q| q.name != p.name);
+            given.push(p);
+        }
+        variants.push((format!("{}/{}", e.name.get_ref(), vname.get_ref()), given));
+    }
+    for (label, given) in variants {
+        if estimators
+            .iter()
+            .any(|x: &EstimatorPlan<'_>| x.label == label)
+        {
+            return Err(map.error_at(
+                e.name.span(),
+                format!("estimator row `{label}` appears twice"),
+            ));
+        }
+        let params = resolve(&handle.descriptor.params, &given, map, &e.params, &what)?;
+        let declares_seed = handle
+            .descriptor
+            .params
+            .iter()
+            .any(|s| s.name == "seed" && s.kind == ParamKind::Int);
+        let fill_seed = declares_seed && !given.iter().any(|p| p.name == "seed");
+        estimators.push(EstimatorPlan {
+            label,
+            handle,
+            params,
+            fill_seed,
+        });
+    }
+    Ok(())
+}
+
+/// The leaderboard weights: the workflow's, checked, or the defaults.
+fn plan_weights(file: &WorkflowFile, map: &SourceMap) -> Result<BTreeMap<String, f64>, SpecError> {
+    Ok(match &file.leaderboard.weights {
         None => [
             ("mae", 0.4),
             ("coverage", 0.2),
@@ -355,13 +437,11 @@ fn build<'c>(
             }
             out
         }
-    };
-    let formats = choose(
-        file.output.formats.as_deref(),
-        FORMATS,
-        map,
-        "output format",
-    )?;
+    })
+}
+
+/// The isolation mode of `[execution]`, after checking its timeout and thread count.
+fn plan_execution(file: &WorkflowFile, map: &SourceMap) -> Result<Isolation, SpecError> {
     let isolation = match &file.execution.isolation {
         None => Isolation::InProcess,
         Some(s) => match s.get_ref().as_str() {
@@ -386,35 +466,7 @@ fn build<'c>(
             )));
         }
     }
-    let cell_count = (series.len() as u64)
-        .saturating_mul(contaminations.len() as u64)
-        .saturating_mul(estimators.len() as u64);
-    if cell_count > limits.max_cells {
-        return Err(too_large(map, "cells", cell_count, limits));
-    }
-
-    let cells = make_cells(seed, &series, &contaminations, &estimators);
-    Ok(Plan {
-        path: path.to_path_buf(),
-        sha256,
-        name: file.workflow.name,
-        description: file.workflow.description,
-        seed,
-        series,
-        contaminations,
-        estimators,
-        cells,
-        metrics,
-        weights,
-        out_dir: PathBuf::from(file.output.dir.unwrap_or_else(|| "runs".into())),
-        formats,
-        execution: ExecutionPlan {
-            threads: file.execution.threads.unwrap_or(0),
-            timeout: file.execution.timeout,
-            isolation,
-            resume: file.execution.resume,
-        },
-    })
+    Ok(isolation)
 }
 
 fn too_large(
@@ -429,6 +481,7 @@ fn too_large(
     ))
 }
 
+/// Appends the series of `[[data]]` number `index` (zero-based) to `out`.
 #[allow(clippy::too_many_arguments)]
 fn plan_data<'c>(
     index: usize,
@@ -440,145 +493,201 @@ fn plan_data<'c>(
     out: &mut Vec<SeriesPlan<'c>>,
     limits: &super::limits::PlanLimits,
 ) -> Result<(), SpecError> {
-    let kinds = [d.model.is_some(), d.files.is_some(), d.values.is_some()];
-    if kinds.iter().filter(|k| **k).count() != 1 {
-        return Err(map.error(format!(
+    let source = d.source().ok_or_else(|| {
+        map.error(format!(
             "[[data]] #{}: give exactly one of `model`, `files` or `values`",
             index + 1
-        )));
-    }
-    if let Some(model) = &d.model {
-        let handle = catalog
-            .find(model.get_ref(), ComponentKind::Model)
-            .map_err(|e| map.error_at(model.span(), e.to_string()))?;
-        let what = format!("model `{}`", handle.name());
-        let lengths = d.lengths.as_ref().ok_or_else(|| {
-            map.error_at(
-                model.span(),
-                format!("{what}: `lengths` is required (e.g. lengths = [1024, 4096])"),
-            )
-        })?;
-        let replicates = match &d.replicates {
-            None => 1,
-            Some(r) if (1..=super::limits::MAX_REPLICATES).contains(r.get_ref()) => {
-                *r.get_ref() as usize
-            }
-            Some(r) => {
-                return Err(map.error_at(
-                    r.span(),
-                    format!(
-                        "replicates must be between 1 and {}",
-                        super::limits::MAX_REPLICATES
-                    ),
-                ))
-            }
-        };
-        for len in lengths {
-            if !(1..=super::limits::MAX_LENGTH).contains(len.get_ref()) {
-                return Err(map.error_at(
-                    len.span(),
-                    format!(
-                        "lengths must be between 1 and {}",
-                        super::limits::MAX_LENGTH
-                    ),
-                ));
-            }
+        ))
+    })?;
+    let at = DataAt {
+        index,
+        d,
+        map,
+        seed,
+    };
+    match source {
+        DataSource::Model(model) => plan_model_grid(&at, model, catalog, out, limits),
+        DataSource::Files(files) => plan_files(&at, files, base_dir, out),
+        DataSource::Inline(values) => {
+            plan_inline(&at, values, out);
+            Ok(())
         }
-        // The size of this grid before any of it is built: a huge product is an error, not
-        // gigabytes of series plans.
-        let combos = expand_grid(&d.params, &handle.descriptor.params, map, &what)?;
-        let grid = (combos.len() as u64)
-            .saturating_mul(lengths.len() as u64)
-            .saturating_mul(replicates as u64);
-        if (out.len() as u64).saturating_add(grid) > limits.max_cells {
+    }
+}
+
+/// A `[[data]]` section being planned: its number, its keys, and what every series needs.
+struct DataAt<'a> {
+    index: usize,
+    d: &'a spec::DataSection,
+    map: &'a SourceMap,
+    seed: u64,
+}
+
+/// The series of a generator grid: every parameter combination × length × replicate.
+fn plan_model_grid<'c>(
+    at: &DataAt<'_>,
+    model: &Spanned<String>,
+    catalog: &'c Catalog,
+    out: &mut Vec<SeriesPlan<'c>>,
+    limits: &super::limits::PlanLimits,
+) -> Result<(), SpecError> {
+    let DataAt {
+        index,
+        d,
+        map,
+        seed,
+        ..
+    } = *at;
+    let handle = catalog
+        .find(model.get_ref(), ComponentKind::Model)
+        .map_err(|e| map.error_at(model.span(), e.to_string()))?;
+    let what = format!("model `{}`", handle.name());
+    let lengths = d.lengths.as_ref().ok_or_else(|| {
+        map.error_at(
+            model.span(),
+            format!("{what}: `lengths` is required (e.g. lengths = [1024, 4096])"),
+        )
+    })?;
+    let replicates = match &d.replicates {
+        None => 1,
+        Some(r) if (1..=super::limits::MAX_REPLICATES).contains(r.get_ref()) => {
+            *r.get_ref() as usize
+        }
+        Some(r) => {
             return Err(map.error_at(
-                model.span(),
+                r.span(),
                 format!(
-                    "{what}: {grid} series, more than the limit of {} cells; raise it with \
-                     --max-cells",
-                    limits.max_cells
+                    "replicates must be between 1 and {}",
+                    super::limits::MAX_REPLICATES
+                ),
+            ))
+        }
+    };
+    for len in lengths {
+        if !(1..=super::limits::MAX_LENGTH).contains(len.get_ref()) {
+            return Err(map.error_at(
+                len.span(),
+                format!(
+                    "lengths must be between 1 and {}",
+                    super::limits::MAX_LENGTH
                 ),
             ));
         }
-        for combo in combos {
-            let params = resolve(&handle.descriptor.params, &combo, map, &d.params, &what)?;
-            for len in lengths {
-                let n = *len.get_ref();
-                if n < 1 {
-                    return Err(map.error_at(len.span(), "lengths must be positive"));
-                }
-                for r in 0..replicates {
-                    let id = format!("{}{}/n={n}/r={r}", handle.name(), label_of(&combo));
-                    out.push(SeriesPlan {
-                        seed: derive_seed(seed, &["series", &index.to_string(), &id]),
-                        id,
-                        origin: handle.name().to_string(),
-                        source: SeriesSource::Model {
-                            handle,
-                            params: params.clone(),
-                        },
-                        length: n as usize,
-                        truth: BTreeMap::new(),
-                    });
-                }
+    }
+    // The size of this grid before any of it is built: a huge product is an error, not
+    // gigabytes of series plans.
+    let combos = expand_grid(&d.params, &handle.descriptor.params, map, &what)?;
+    let grid = (combos.len() as u64)
+        .saturating_mul(lengths.len() as u64)
+        .saturating_mul(replicates as u64);
+    if (out.len() as u64).saturating_add(grid) > limits.max_cells {
+        return Err(map.error_at(
+            model.span(),
+            format!(
+                "{what}: {grid} series, more than the limit of {} cells; raise it with \
+                 --max-cells",
+                limits.max_cells
+            ),
+        ));
+    }
+    for combo in combos {
+        let params = resolve(&handle.descriptor.params, &combo, map, &d.params, &what)?;
+        for len in lengths {
+            let n = *len.get_ref();
+            if n < 1 {
+                return Err(map.error_at(len.span(), "lengths must be positive"));
+            }
+            for r in 0..replicates {
+                let id = format!("{}{}/n={n}/r={r}", handle.name(), label_of(&combo));
+                out.push(SeriesPlan {
+                    seed: derive_seed(seed, &["series", &index.to_string(), &id]),
+                    id,
+                    origin: handle.name().to_string(),
+                    source: SeriesSource::Model {
+                        handle,
+                        params: params.clone(),
+                    },
+                    length: n as usize,
+                    truth: BTreeMap::new(),
+                });
             }
         }
-    } else if let Some(files) = &d.files {
-        let pattern = base_dir.join(files.get_ref());
-        let pattern_text = pattern.to_string_lossy().to_string();
-        let paths = super::files::expand(&pattern).map_err(|e| map.error_at(files.span(), e))?;
-        if paths.is_empty() {
-            return Err(map.error_at(files.span(), format!("no file matches `{pattern_text}`")));
-        }
-        let column = d.column.as_ref().map(|c| match c {
-            toml::Value::Integer(i) => crate::data::ColumnSelector::Index(*i as usize),
-            other => crate::data::ColumnSelector::Name(
-                other
-                    .as_str()
-                    .map(String::from)
-                    .unwrap_or_else(|| other.to_string()),
-            ),
-        });
-        for p in paths {
-            let file_name = p
-                .file_name()
-                .map(|f| f.to_string_lossy().to_string())
-                .unwrap_or_default();
-            let truth = d
-                .truth_per_file
-                .get(&file_name)
-                .cloned()
-                .unwrap_or_else(|| d.truth.clone());
-            let id = format!("file:{file_name}");
-            out.push(SeriesPlan {
-                seed: derive_seed(seed, &["series", &index.to_string(), &id]),
-                id,
-                origin: file_name,
-                source: SeriesSource::File {
-                    path: p,
-                    column: column.clone(),
-                },
-                length: 0,
-                truth,
-            });
-        }
-    } else if let Some(values) = &d.values {
-        let label = d
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("inline{}", index + 1));
+    }
+    Ok(())
+}
+
+/// The series of the files a path or glob matches.
+fn plan_files(
+    at: &DataAt<'_>,
+    files: &Spanned<String>,
+    base_dir: &Path,
+    out: &mut Vec<SeriesPlan<'_>>,
+) -> Result<(), SpecError> {
+    let DataAt {
+        index,
+        d,
+        map,
+        seed,
+        ..
+    } = *at;
+    let pattern = base_dir.join(files.get_ref());
+    let pattern_text = pattern.to_string_lossy().to_string();
+    let paths = super::files::expand(&pattern).map_err(|e| map.error_at(files.span(), e))?;
+    if paths.is_empty() {
+        return Err(map.error_at(files.span(), format!("no file matches `{pattern_text}`")));
+    }
+    let column = d.column.as_ref().map(|c| match c {
+        toml::Value::Integer(i) => crate::data::ColumnSelector::Index(*i as usize),
+        other => crate::data::ColumnSelector::Name(
+            other
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| other.to_string()),
+        ),
+    });
+    for p in paths {
+        let file_name = p
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let truth = d
+            .truth_per_file
+            .get(&file_name)
+            .cloned()
+            .unwrap_or_else(|| d.truth.clone());
+        let id = format!("file:{file_name}");
         out.push(SeriesPlan {
-            seed: derive_seed(seed, &["series", &index.to_string(), &label]),
-            id: format!("inline:{label}"),
-            origin: label,
-            length: values.get_ref().len(),
-            source: SeriesSource::Inline {
-                values: std::sync::Arc::new(values.get_ref().clone()),
+            seed: derive_seed(seed, &["series", &index.to_string(), &id]),
+            id,
+            origin: file_name,
+            source: SeriesSource::File {
+                path: p,
+                column: column.clone(),
             },
-            truth: d.truth.clone(),
+            length: 0,
+            truth,
         });
     }
     Ok(())
+}
+
+/// The one series of inline values.
+fn plan_inline(at: &DataAt<'_>, values: &Spanned<Vec<f64>>, out: &mut Vec<SeriesPlan<'_>>) {
+    let DataAt { index, d, seed, .. } = *at;
+    let label = d
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("inline{}", index + 1));
+    out.push(SeriesPlan {
+        seed: derive_seed(seed, &["series", &index.to_string(), &label]),
+        id: format!("inline:{label}"),
+        origin: label,
+        length: values.get_ref().len(),
+        source: SeriesSource::Inline {
+            values: std::sync::Arc::new(values.get_ref().clone()),
+        },
+        truth: d.truth.clone(),
+    });
 }
 
 /// Builds every cell, with its SHA-256 and seed.

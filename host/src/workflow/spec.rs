@@ -63,7 +63,7 @@ pub fn plugin_dirs(path: &Path) -> Result<Vec<PathBuf>, SpecError> {
     // Only a regular file, bounded, as the plan reads it: a FIFO or /dev/zero named as a
     // workflow must not hang before the plan gets to refuse it.
     let text =
-        crate::fsutil::read_regular_text(path, super::plan::MAX_WORKFLOW_BYTES).map_err(|e| {
+        crate::fsutil::read_regular_text(path, super::limits::MAX_WORKFLOW_BYTES).map_err(|e| {
             SpecError {
                 path: path.to_path_buf(),
                 position: None,
@@ -138,6 +138,30 @@ pub struct DataSection {
     pub truth_per_file: BTreeMap<String, BTreeMap<String, f64>>,
     /// Inline values.
     pub values: Option<Spanned<Vec<f64>>>,
+}
+
+/// The kind of a `[[data]]` source, with the key that names it.
+#[derive(Debug, Clone, Copy)]
+pub enum DataSource<'a> {
+    /// A generator grid: `model`, with `params`, `lengths` and `replicates`.
+    Model(&'a Spanned<String>),
+    /// Files: a path or glob, with `column`, `truth` and `truth_per_file`.
+    Files(&'a Spanned<String>),
+    /// Inline values, with `name` and `truth`.
+    Inline(&'a Spanned<Vec<f64>>),
+}
+
+impl DataSection {
+    /// Which kind of source this is; `None` unless exactly one of `model`, `files` and
+    /// `values` is given.
+    pub fn source(&self) -> Option<DataSource<'_>> {
+        match (&self.model, &self.files, &self.values) {
+            (Some(m), None, None) => Some(DataSource::Model(m)),
+            (None, Some(f), None) => Some(DataSource::Files(f)),
+            (None, None, Some(v)) => Some(DataSource::Inline(v)),
+            _ => None,
+        }
+    }
 }
 
 /// `[[contamination]]`: a transform and its parameter grid.
