@@ -1,6 +1,6 @@
-//! The supervisor: runs one call in a worker from the plugin's [pool](super::pool), starting
-//! the worker when none is idle, and on a lost worker has it [classified](super::classify) and
-//! updates the plugin's [health](super::health).
+//! The supervisor: runs one call in a worker from the plugin's pool (`pool`), starting the
+//! worker when none is idle, and on a lost worker has the loss classified (`classify`) and
+//! updates the plugin's health (`health`).
 //!
 //! Invariants: every call returns (a deadline bounds each exchange, and a lost worker is killed
 //! and reaped before the call returns its error); dropping the supervisor kills its idle

@@ -16,80 +16,13 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lrdbench_analytics::event::StepType;
 use lrdbench_plugin_api::{CiMethod, Param, ParamValue};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::plan::{params_text, Cell, Plan, SeriesPlan, SeriesSource};
 use super::quarantine::{self, Gate, NOT_CALLED};
 use crate::contamination;
 use crate::invoke::{CallContext, CallError, Invoker, StepRecord};
 
-/// The outcome of one cell, as written to `cells.jsonl` and `estimates.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CellRecord {
-    /// Position of the cell in the plan.
-    pub index: usize,
-    /// SHA-256 of the cell's specification.
-    pub hash: String,
-    /// The series.
-    pub series_id: String,
-    /// Model, file or inline label of the series.
-    pub origin: String,
-    /// True parameters of the series (H, d, ...), when known.
-    pub truth: BTreeMap<String, f64>,
-    /// Length of the series the estimator saw.
-    pub length: usize,
-    /// `clean` or the contamination variant.
-    pub contamination: String,
-    /// The estimator's name.
-    pub estimator: String,
-    /// The estimator row (`dfa` or `dfa/order2`).
-    pub variant: String,
-    /// The parameters used, `a=1,b=2`.
-    pub params: String,
-    /// What the estimator estimates.
-    pub estimand: String,
-    /// The estimate, when valid.
-    pub value: Option<f64>,
-    /// Its standard error.
-    pub stderr: Option<f64>,
-    /// Lower end of its interval.
-    pub ci_low: Option<f64>,
-    /// Upper end of its interval.
-    pub ci_high: Option<f64>,
-    /// Nominal level of its interval.
-    pub ci_level: Option<f64>,
-    /// How the interval was made (`calibrated`, `asymptotic`, `bootstrap`, …; `none` for a
-    /// valid estimate without one).
-    #[serde(default)]
-    pub ci_method: Option<String>,
-    /// r² of the scaling fit.
-    pub r_squared: Option<f64>,
-    /// Whether the cell produced a usable estimate.
-    pub valid: bool,
-    /// The typed error kind when it did not.
-    pub error_kind: Option<String>,
-    /// The error message when it did not.
-    pub error_message: Option<String>,
-    /// Wall time of the estimator call, milliseconds.
-    pub elapsed_ms: f64,
-    /// Warnings of the estimate.
-    pub warnings: Vec<String>,
-}
-
-impl CellRecord {
-    /// The true value of this cell's estimand, when the series' truth gives it (`d` is
-    /// derived from `H` as `H − 1/2` when only `H` is known, and vice versa).
-    pub fn truth_value(&self) -> Option<f64> {
-        let t = &self.truth;
-        t.get(&self.estimand)
-            .copied()
-            .or_else(|| match self.estimand.as_str() {
-                "d" => t.get("H").map(|h| h - 0.5),
-                "H" => t.get("d").map(|d| d + 0.5),
-                _ => None,
-            })
-    }
-}
+pub use super::record::CellRecord;
 
 /// Options of one execution.
 #[derive(Debug, Clone, Copy)]
@@ -308,12 +241,7 @@ pub fn execute(
         stop,
         gate: Gate::new(plan, quarantine::limit_of(invoker)),
     };
-    // Quarantine is decided here, in plan order, not by the supervisor in the order failures
-    // happen (see `quarantine`).
-    let supervisor = invoker.isolation().filter(|_| shared.gate.is_some());
-    if let Some(s) = supervisor {
-        s.set_caller_quarantines(true);
-    }
+    let supervisor = quarantine::take_over(invoker, shared.gate.is_some());
 
     let finished = AtomicBool::new(false);
     let mut records: Vec<CellRecord> = std::thread::scope(|scope| {
@@ -342,9 +270,7 @@ pub fn execute(
         let _ = ticker.join();
         per_series.into_iter().flatten().collect()
     });
-    if let Some(s) = supervisor {
-        s.set_caller_quarantines(false);
-    }
+    quarantine::hand_back(supervisor);
     journal.finish()?;
     if let Some(bar) = bar {
         bar.finish_and_clear();

@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod output;
 pub mod plan;
 pub mod quarantine;
+pub mod record;
 pub mod spec;
 
 use std::collections::{HashMap, HashSet};

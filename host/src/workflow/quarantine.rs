@@ -23,8 +23,10 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::execute::CellRecord;
 use super::plan::Plan;
+use super::record::CellRecord;
+use crate::invoke::Invoker;
+use crate::isolate::Supervisor;
 
 /// The prefix of the message of a cell whose series could not be made: its estimator was not
 /// called, so the cell neither counts towards quarantine nor breaks a run of failures.
@@ -144,9 +146,24 @@ pub(super) fn refuse(record: &mut CellRecord) {
     record.error_message = Some("quarantined".to_string());
 }
 
+/// Switches the supervisor of `invoker`, if any, to let the workflow decide quarantine (when
+/// `gating`); returns it, for [`hand_back`].
+pub(super) fn take_over(invoker: &Invoker, gating: bool) -> Option<&Supervisor> {
+    let supervisor = invoker.isolation().filter(|_| gating)?;
+    supervisor.set_caller_quarantines(true);
+    Some(supervisor)
+}
+
+/// Gives quarantine back to the supervisor after [`take_over`].
+pub(super) fn hand_back(supervisor: Option<&Supervisor>) {
+    if let Some(s) = supervisor {
+        s.set_caller_quarantines(false);
+    }
+}
+
 /// The quarantine limit of the calls `invoker` makes: its supervisor's, or 0 (never) without
 /// isolation.
-pub fn limit_of(invoker: &crate::invoke::Invoker) -> u32 {
+pub fn limit_of(invoker: &Invoker) -> u32 {
     invoker
         .isolation()
         .map_or(0, |s| s.config().max_consecutive_crashes)
