@@ -26,8 +26,10 @@ pub mod files;
 pub mod forecast;
 pub mod limits;
 pub mod metrics;
+pub mod merge;
 pub mod output;
 pub mod plan;
+pub mod shard;
 pub mod spec;
 
 use std::collections::{HashMap, HashSet};
@@ -150,8 +152,9 @@ fn choose_run_dir(
     options: &RunOptions,
     out: &Path,
 ) -> Result<(String, PathBuf, Option<String>), RunError> {
-    let matches =
-        |m: &serde_json::Value| m["workflow_sha256"].as_str() == Some(plan.sha256.as_str());
+    let matches = |m: &serde_json::Value| {
+        m["workflow_sha256"].as_str() == Some(plan.sha256.as_str()) && shard::same_shard(plan, m)
+    };
     if let Some(dir) = &options.resume {
         // A directory without any manifest was killed before its run started (directories of
         // this version never exist without one; older ones could): start it afresh. Cells
@@ -238,6 +241,7 @@ fn manifest(plan: &Plan<'_>, run_id: &str, started: &str, threads: usize) -> Man
         threads,
         started: started.to_string(),
         finished: None,
+        shard: plan.shard.clone(),
     }
 }
 

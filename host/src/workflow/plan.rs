@@ -170,6 +170,8 @@ pub struct Plan<'c> {
     pub formats: Vec<String>,
     /// Execution.
     pub execution: ExecutionPlan,
+    /// The shard of a sharded sweep this plan was restricted to ([`super::shard::apply`]).
+    pub shard: Option<super::shard::ShardInfo>,
 }
 
 /// The largest workflow file read: 16 MiB (inline series included).
@@ -414,6 +416,7 @@ fn build<'c>(
             isolation,
             resume: file.execution.resume,
         },
+        shard: None,
     })
 }
 
