@@ -116,7 +116,10 @@ fn forecast_line(f: &Forecast) -> String {
 }
 
 /// The settings with the workflow's own `[plugins] dirs` added.
-pub(super) fn with_workflow_plugins(settings: &Settings, file: &std::path::Path) -> Result<Settings> {
+pub(super) fn with_workflow_plugins(
+    settings: &Settings,
+    file: &std::path::Path,
+) -> Result<Settings> {
     let mut settings = settings.clone();
     settings
         .plugins
@@ -217,9 +220,10 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
             report.stats.ran + report.stats.skipped,
             report.total_cells,
             args.file.display(),
-            plan.shard
-                .as_ref()
-                .map_or(String::new(), |s| format!(" --shard {}/{}", s.index, s.count)),
+            plan.shard.as_ref().map_or(String::new(), |s| format!(
+                " --shard {}/{}",
+                s.index, s.count
+            )),
             report.run_dir.display()
         );
         outln!("{}", report.run_dir.display());

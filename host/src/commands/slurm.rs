@@ -75,10 +75,15 @@ fn scripts(
     let job = sh(&default_dir(plan)
         .to_string_lossy()
         .replacen("sweep-", "lrdbench-", 1));
-    let exe = format!("LRDBENCH=\"${{LRDBENCH:-{}}}\"\n", lrdbench.display().to_string().replace('"', "\\\""));
+    let exe = format!(
+        "LRDBENCH=\"${{LRDBENCH:-{}}}\"\n",
+        lrdbench.display().to_string().replace('"', "\\\"")
+    );
     let shards_dir = dir.join("shards");
     let logs = dir.join("logs");
-    let costs_arg = costs.map_or(String::new(), |c| format!(" \\\n    --shard-costs {}", shp(c)));
+    let costs_arg = costs.map_or(String::new(), |c| {
+        format!(" \\\n    --shard-costs {}", shp(c))
+    });
     let array = format!(
         "#!/bin/bash\n\
          # Shards of the sweep {name}: array task I runs shard I of {n} of {file}.\n\
@@ -162,7 +167,12 @@ fn sbatch(args: &[&str]) -> Result<String> {
         );
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let id = text.trim().split(';').next().unwrap_or_default().to_string();
+    let id = text
+        .trim()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
         bail!("sbatch printed no job id: `{}`", text.trim());
     }
@@ -171,8 +181,7 @@ fn sbatch(args: &[&str]) -> Result<String> {
 
 pub fn run(settings: &Settings, args: SlurmArgs) -> Result<ExitCode> {
     let with_plugins = &super::run::with_workflow_plugins(settings, &args.file)?;
-    let catalog =
-        super::load_catalog(with_plugins, super::run::workflow_isolates(&args.file))?;
+    let catalog = super::load_catalog(with_plugins, super::run::workflow_isolates(&args.file))?;
     let limits = workflow::limits::PlanLimits {
         max_cells: u64::MAX,
     };

@@ -100,10 +100,7 @@ pub fn forecast(plan: &Plan<'_>, calls: &[CallEvent]) -> Forecast {
 /// Forecast seconds of one cell of each estimator row at each series length of `plan`
 /// (`label → length → seconds`), for the rows ever timed: the cost table that balances the
 /// shards of a sharded sweep ([`super::shard::CostTable`]).
-pub fn cost_table(
-    plan: &Plan<'_>,
-    calls: &[CallEvent],
-) -> BTreeMap<String, BTreeMap<usize, f64>> {
+pub fn cost_table(plan: &Plan<'_>, calls: &[CallEvent]) -> BTreeMap<String, BTreeMap<usize, f64>> {
     let table = medians(calls);
     let mut out: BTreeMap<String, BTreeMap<usize, f64>> = BTreeMap::new();
     for cell in &plan.cells {

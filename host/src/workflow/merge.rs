@@ -124,7 +124,10 @@ pub enum MergeError {
 }
 
 fn list(v: &[usize]) -> String {
-    v.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+    v.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> MergeError + '_ {
@@ -396,8 +399,7 @@ pub fn merge(
         let file = std::fs::File::create(&journal).map_err(io(&journal))?;
         let mut w = std::io::BufWriter::new(file);
         for r in found.iter().flatten() {
-            serde_json::to_writer(&mut w, r)
-                .map_err(|e| io(&journal)(std::io::Error::other(e)))?;
+            serde_json::to_writer(&mut w, r).map_err(|e| io(&journal)(std::io::Error::other(e)))?;
             w.write_all(b"\n").map_err(io(&journal))?;
         }
         w.into_inner()
@@ -412,7 +414,12 @@ pub fn merge(
         progress: false,
     };
     // Unrecorded: the shards recorded their own cells and runs; the merge adds no work.
-    let run = super::run(plan, &Invoker::unrecorded(), &options, &AtomicBool::new(false))?;
+    let run = super::run(
+        plan,
+        &Invoker::unrecorded(),
+        &options,
+        &AtomicBool::new(false),
+    )?;
 
     let merged = Merged {
         count: first.info.count,
@@ -448,15 +455,14 @@ pub fn merge(
 fn note_merge(run_dir: &Path, merged: &Merged<'_>) -> Result<(), MergeError> {
     let path = run_dir.join("manifest.json");
     let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-    let mut m: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| io(&path)(std::io::Error::other(e)))?;
+    let mut m: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| io(&path)(std::io::Error::other(e)))?;
     m["merged"] = serde_json::to_value(merged).map_err(|e| io(&path)(std::io::Error::other(e)))?;
     if merged.missing_cells > 0 {
         m["status"] = "partial".into();
     }
     let tmp = path.with_extension("json.tmp");
-    let body =
-        serde_json::to_string_pretty(&m).map_err(|e| io(&path)(std::io::Error::other(e)))?;
+    let body = serde_json::to_string_pretty(&m).map_err(|e| io(&path)(std::io::Error::other(e)))?;
     std::fs::write(&tmp, body).map_err(io(&tmp))?;
     std::fs::rename(&tmp, &path).map_err(io(&path))?;
     let report = run_dir.join("report.html");

@@ -199,8 +199,9 @@ pub fn assign(plan: &Plan<'_>, count: usize, table: Option<&CostTable>) -> Vec<u
     });
     // Least-loaded shard first; ties to the lowest index. Loads are compared exactly, so every
     // process computes the same order.
-    let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<(Load, usize)>> =
-        (0..count).map(|s| std::cmp::Reverse((Load(0.0), s))).collect();
+    let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<(Load, usize)>> = (0..count)
+        .map(|s| std::cmp::Reverse((Load(0.0), s)))
+        .collect();
     let mut shard_of = vec![0; plan.cells.len()];
     for i in order {
         if let Some(std::cmp::Reverse((Load(load), s))) = heap.pop() {
@@ -258,7 +259,9 @@ pub fn same_shard(plan: &Plan<'_>, manifest: &serde_json::Value) -> bool {
     let recorded = manifest.get("shard").filter(|v| !v.is_null());
     match (&plan.shard, recorded) {
         (None, None) => true,
-        (Some(info), Some(v)) => serde_json::from_value::<ShardInfo>(v.clone()).ok().as_ref() == Some(info),
+        (Some(info), Some(v)) => {
+            serde_json::from_value::<ShardInfo>(v.clone()).ok().as_ref() == Some(info)
+        }
         _ => false,
     }
 }
