@@ -101,7 +101,7 @@ impl ShardSpec {
         };
         let index = id
             .checked_sub(min)
-            .ok_or_else(|| "--shard slurm: SLURM_ARRAY_TASK_ID is below SLURM_ARRAY_TASK_MIN")?;
+            .ok_or("--shard slurm: SLURM_ARRAY_TASK_ID is below SLURM_ARRAY_TASK_MIN")?;
         Self::new(index, count).map_err(|e| format!("--shard slurm: {e}"))
     }
 }
