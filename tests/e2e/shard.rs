@@ -461,3 +461,97 @@ fn slurm_writes_plain_scripts_with_visible_command_lines() {
     }
     assert!(array.contains(&format!("LRDBENCH=\"${{LRDBENCH:-{}}}\"", exe.display())));
 }
+
+fn recording(store: &Path, args: &[&str]) -> Output {
+    Command::new(host_binary())
+        .args(args)
+        .env("LRDBENCH_HOME", store)
+        .env_remove("LRDBENCH_ANALYTICS")
+        .env_remove("DO_NOT_TRACK")
+        .env_remove("LRDBENCH_PLUGIN_PATH")
+        .output()
+        .expect("host runs")
+}
+
+fn calls(store: &Path) -> u64 {
+    let out = recording(store, &["analytics", "status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["calls"].as_u64().unwrap()
+}
+
+fn user_ids(store: &Path) -> std::collections::BTreeSet<String> {
+    let x = store.join("x");
+    let _ = std::fs::remove_dir_all(&x);
+    ok(&recording(
+        store,
+        &["export", "--out", x.to_str().unwrap(), "--format", "json"],
+    ));
+    std::fs::read_to_string(x.join("usage.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["user_id"].to_string())
+        .collect()
+}
+
+#[test]
+fn analytics_stores_merge_idempotently_and_foreign_secrets_are_rekeyed_or_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
+    let selftest = |store: &Path, n: &str| {
+        ok(&recording(store, &["analytics", "selftest", "--events", n]));
+    };
+    selftest(&a, "3");
+    // c shares a's secret (shards of one user with a copied secret); b has its own.
+    std::fs::create_dir_all(c.join("analytics")).unwrap();
+    std::fs::copy(a.join("analytics/secret"), c.join("analytics/secret")).unwrap();
+    selftest(&b, "4");
+    selftest(&c, "5");
+    let a_s = a.to_str().unwrap();
+
+    let refused = recording(&a, &["analytics", "merge", b.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("another secret"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(calls(&a), 3, "nothing imported when refused");
+
+    let same = ok_text(&recording(
+        &a,
+        &["analytics", "merge", c.to_str().unwrap(), "--into", a_s],
+    ));
+    assert!(same.contains("5 events read, 5 new"), "{same}");
+    assert_eq!(calls(&a), 8);
+    assert_eq!(user_ids(&a).len(), 1, "one user, one id under one secret");
+
+    let rekeyed = ok_text(&recording(
+        &a,
+        &["analytics", "merge", b.to_str().unwrap(), "--rekey"],
+    ));
+    assert!(rekeyed.contains("4 new, user ids re-keyed"), "{rekeyed}");
+    assert_eq!(calls(&a), 12);
+    // The foreign id is neither b's own nor linkable to a's id of the same user.
+    let ids = user_ids(&a);
+    assert_eq!(ids.len(), 2);
+    assert!(ids.is_disjoint(&user_ids(&b)));
+
+    // Merging again adds nothing.
+    for store in [&c, &b] {
+        let again = ok_text(&recording(
+            &a,
+            &["analytics", "merge", store.to_str().unwrap(), "--rekey"],
+        ));
+        assert!(again.contains(" 0 new"), "{again}");
+    }
+    assert_eq!(calls(&a), 12);
+}
+
+fn ok_text(out: &Output) -> String {
+    ok(out);
+    text(&out.stdout)
+}
