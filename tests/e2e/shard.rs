@@ -187,7 +187,9 @@ fn merged_shards_equal_a_single_run_for_1_3_and_7_shards() {
             "shards cover the plan once"
         );
         // Balanced by expected cost (n log2 n without a cost table): dealing out longest
-        // first to the least-loaded shard leaves loads at most one largest cell apart.
+        // first to the least-loaded shard leaves loads at most one largest unit apart (a
+        // whole series of 10 cells with 3 shards, one cell with 7: fewer than 4 series per
+        // shard).
         let loads: Vec<f64> = dirs
             .iter()
             .map(|d| {

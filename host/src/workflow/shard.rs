@@ -3,9 +3,10 @@
 //! A sweep split into N shards is N ordinary runs of the same workflow, each restricted to its
 //! own cells. The split is a pure function of the plan: every process that plans the same
 //! workflow with the same plugins computes the same assignment, so shard processes need no
-//! coordination and the shards cover every cell exactly once. Cells are dealt out by expected
-//! cost, longest first, each to the shard with the least work so far (the LPT rule); ties go
-//! by cell hash. The expected cost of a cell is the seconds a cost table gives its estimator
+//! coordination and the shards cover every cell exactly once. Series (with all their cells)
+//! are dealt out by expected cost, longest first, each to the shard with the least work so
+//! far (the LPT rule); ties go by cell hash. A plan of few series is dealt out cell by cell
+//! ([`assign`]). The expected cost of a cell is the seconds a cost table gives its estimator
 //! at its length when one is given (`--shard-costs`, written from the analytics store's
 //! forecast by `lrdbench-host slurm`), else `n log2 n` of its series length.
 //!
@@ -189,28 +190,54 @@ fn costs(plan: &Plan<'_>, table: Option<&CostTable>) -> Vec<f64> {
 
 /// The shard of every cell of `plan` among `count` shards (LPT by expected cost, ties by
 /// hash).
+///
+/// The unit dealt out is a series with all its cells when there are at least
+/// [`SERIES_PER_SHARD`] series per shard: a shard then generates each of its series once, as
+/// a single run does (split by cell, a series would be generated again in every shard that
+/// holds one of its cells). With fewer series the unit is the cell, so a sweep of a few
+/// series and many estimator rows still spreads over every shard.
 pub fn assign(plan: &Plan<'_>, count: usize, table: Option<&CostTable>) -> Vec<usize> {
     let cost = costs(plan, table);
-    let mut order: Vec<usize> = (0..plan.cells.len()).collect();
-    order.sort_by(|&a, &b| {
-        cost[b]
-            .total_cmp(&cost[a])
-            .then_with(|| plan.cells[a].hash.cmp(&plan.cells[b].hash))
-    });
+    let by_series = plan.series.len() >= SERIES_PER_SHARD * count;
+    // Units: (cost, tie-break hash, cells).
+    let mut units: Vec<(f64, &str, Vec<usize>)> = if by_series {
+        let mut of_series: Vec<Vec<usize>> = vec![Vec::new(); plan.series.len()];
+        for (i, c) in plan.cells.iter().enumerate() {
+            of_series[c.series].push(i);
+        }
+        of_series
+            .into_iter()
+            .filter(|cells| !cells.is_empty())
+            .map(|cells| {
+                let total = cells.iter().map(|&i| cost[i]).sum();
+                (total, plan.cells[cells[0]].hash.as_str(), cells)
+            })
+            .collect()
+    } else {
+        (0..plan.cells.len())
+            .map(|i| (cost[i], plan.cells[i].hash.as_str(), vec![i]))
+            .collect()
+    };
+    units.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
     // Least-loaded shard first; ties to the lowest index. Loads are compared exactly, so every
     // process computes the same order.
     let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<(Load, usize)>> = (0..count)
         .map(|s| std::cmp::Reverse((Load(0.0), s)))
         .collect();
     let mut shard_of = vec![0; plan.cells.len()];
-    for i in order {
+    for (unit_cost, _, cells) in units {
         if let Some(std::cmp::Reverse((Load(load), s))) = heap.pop() {
-            shard_of[i] = s;
-            heap.push(std::cmp::Reverse((Load(load + cost[i]), s)));
+            for i in cells {
+                shard_of[i] = s;
+            }
+            heap.push(std::cmp::Reverse((Load(load + unit_cost), s)));
         }
     }
     shard_of
 }
+
+/// Series per shard from which whole series are dealt out rather than single cells.
+pub const SERIES_PER_SHARD: usize = 4;
 
 /// A shard's accumulated cost, totally ordered.
 #[derive(Debug, Clone, Copy, PartialEq)]
