@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use lrdbench_host::settings::{Settings, Verbosity};
-use lrdbench_host::workflow::merge::{self, MergeError};
+use lrdbench_host::workflow::merge;
 use lrdbench_host::workflow::plan::Plan;
 use lrdbench_host::workflow::shard::{self, CostTable, ShardSpec};
 
@@ -26,7 +26,7 @@ const PARTIAL: u8 = 3;
 
 pub fn run(settings: &Settings, args: MergeArgs) -> Result<ExitCode> {
     let shards = merge::discover(&args.shards).map_err(super::usage)?;
-    let (shards, missing) = merge::check(shards).map_err(super::usage)?;
+    let (shards, missing) = merge::check(shards)?;
     let file = match &args.workflow {
         Some(f) => f.clone(),
         None => shards[0].workflow_path.clone().into(),
@@ -38,18 +38,14 @@ pub fn run(settings: &Settings, args: MergeArgs) -> Result<ExitCode> {
         max_cells: u64::MAX,
     };
     let mut plan = lrdbench_host::workflow::plan::load_with(&file, &catalog, &limits)?;
-    let report = match merge::merge(
+    let report = merge::merge(
         &mut plan,
         &shards,
         &missing,
         &args.out,
         args.threads.map(usize::from),
         args.partial,
-    ) {
-        Ok(r) => r,
-        Err(e @ MergeError::Run(_)) => return Err(e.into()),
-        Err(e) => return Err(super::usage(e)),
-    };
+    )?;
     if settings.verbosity >= Verbosity::Normal {
         eprintln!(
             "merged {} of {} shard(s): {} of {} cells, {} failed",
