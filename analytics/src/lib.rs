@@ -32,6 +32,7 @@ pub mod config;
 pub mod event;
 pub mod journal;
 pub mod measure;
+pub mod merge;
 pub mod privacy;
 pub mod recorder;
 pub mod repair;

@@ -13,5 +13,6 @@ mod hostile;
 mod isolation;
 mod plugins;
 mod report;
+mod shard;
 mod trust;
 mod workflow;

@@ -28,6 +28,9 @@ pub enum AnalyticsCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Import the events of other stores into one (idempotent: a store merged twice adds
+    /// nothing), e.g. the stores of a sweep's shards
+    Merge(MergeStoresArgs),
     /// Record test events, printing each id once it is safe in the journal (internal: used by
     /// the durability tests)
     #[command(hide = true)]
@@ -63,4 +66,20 @@ pub struct SelftestArgs {
     /// Pause between events, microseconds
     #[arg(long, default_value_t = 0)]
     pub interval_us: u64,
+}
+
+/// Arguments of `analytics merge`.
+#[derive(Debug, Args)]
+pub struct MergeStoresArgs {
+    /// Store directories to import from (each holding `analytics/`)
+    #[arg(required = true, value_name = "STORE")]
+    pub stores: Vec<std::path::PathBuf>,
+    /// The store to import into [default: the store in use (--store, LRDBENCH_HOME or
+    /// ~/.lrdbench)]
+    #[arg(long, value_name = "STORE")]
+    pub into: Option<std::path::PathBuf>,
+    /// Import a store keyed with another secret by hashing its user ids again under the
+    /// target's secret (they then stay apart from, and unlinkable to, the target's own ids)
+    #[arg(long)]
+    pub rekey: bool,
 }

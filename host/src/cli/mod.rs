@@ -5,8 +5,10 @@
 pub mod analytics;
 pub mod estimate;
 pub mod generate;
+pub mod merge;
 pub mod report;
 pub mod run;
+pub mod slurm;
 
 use std::path::{Component, Path, PathBuf};
 
@@ -65,6 +67,11 @@ pub enum Command {
     Run(run::RunArgs),
     /// Check a workflow file without running it
     Validate(run::ValidateArgs),
+    /// Merge the shard runs of a sharded sweep (`run --shard`) into one run directory
+    Merge(merge::MergeArgs),
+    /// Write (or submit) Slurm batch scripts that run a workflow as a job array of shards and
+    /// merge them
+    Slurm(slurm::SlurmArgs),
     /// Serve plugin calls for an isolating host over stdin/stdout (internal)
     #[command(name = "__worker", hide = true)]
     Worker(WorkerArgs),

@@ -33,6 +33,15 @@ pub struct RunArgs {
     /// Per-call time limit in seconds; implies --isolate (only a process boundary can stop a call)
     #[arg(long, value_name = "SECS", value_parser = super::positive_seconds)]
     pub timeout: Option<f64>,
+    /// Run only shard I of N (zero-based, e.g. 2/8) of the sweep, or `slurm`: the shard of this
+    /// Slurm array task (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT); merge shards with
+    /// `lrdbench-host merge`
+    #[arg(long, value_name = "I/N|slurm", value_parser = lrdbench_host::workflow::shard::ShardSpec::parse)]
+    pub shard: Option<lrdbench_host::workflow::shard::ShardSpec>,
+    /// With --shard: balance the shards by this cost table (JSON, written by
+    /// `lrdbench-host slurm`) instead of by series length
+    #[arg(long, value_name = "FILE", requires = "shard")]
+    pub shard_costs: Option<PathBuf>,
 }
 
 /// Check a workflow file without running it.

@@ -47,6 +47,7 @@ pub fn run(settings: &Settings, cmd: AnalyticsCommand) -> Result<ExitCode> {
         }
         AnalyticsCommand::Forget { user } => forget(store_dir, &user),
         AnalyticsCommand::Purge { yes } => purge(store_dir, yes),
+        AnalyticsCommand::Merge(args) => super::merge::analytics_merge(store_dir, &args),
         AnalyticsCommand::Selftest(args) => selftest(store_dir, &args),
     }
 }

@@ -20,9 +20,11 @@ macro_rules! out {
 mod analytics;
 mod estimate;
 mod generate;
+mod merge;
 mod plugins;
 mod report;
 mod run;
+mod slurm;
 mod worker;
 
 use std::io::Write as _;
@@ -106,6 +108,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Generate(args) => generate::run(&settings, args, &recording_invoker(&settings)),
         Command::Run(args) => run::run(&settings, args, &recording_invoker(&settings)),
         Command::Validate(args) => run::validate(&settings, args),
+        Command::Merge(args) => merge::run(&settings, args),
+        Command::Slurm(args) => slurm::run(&settings, args),
         Command::Worker(args) => Ok(worker::run(&args)),
         Command::Analytics(cmd) => analytics::run(&settings, cmd),
         Command::Summary(args) => report::summary(&settings, args),

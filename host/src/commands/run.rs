@@ -116,7 +116,10 @@ fn forecast_line(f: &Forecast) -> String {
 }
 
 /// The settings with the workflow's own `[plugins] dirs` added.
-fn with_workflow_plugins(settings: &Settings, file: &std::path::Path) -> Result<Settings> {
+pub(super) fn with_workflow_plugins(
+    settings: &Settings,
+    file: &std::path::Path,
+) -> Result<Settings> {
     let mut settings = settings.clone();
     settings
         .plugins
@@ -128,7 +131,7 @@ fn with_workflow_plugins(settings: &Settings, file: &std::path::Path) -> Result<
 /// Whether the workflow asks for process isolation (`isolation = "process"` or a timeout),
 /// read before any plugin is loaded so isolated plugins are never loaded in the host. A file
 /// that cannot be parsed gives `false`: planning reports its error right after.
-fn workflow_isolates(path: &std::path::Path) -> bool {
+pub(super) fn workflow_isolates(path: &std::path::Path) -> bool {
     let Ok(text) =
         lrdbench_host::fsutil::read_regular_text(path, workflow::plan::MAX_WORKFLOW_BYTES)
     else {
@@ -172,7 +175,10 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
     let limits = workflow::limits::PlanLimits {
         max_cells: args.max_cells,
     };
-    let plan = workflow::plan::load_with(&args.file, &catalog, &limits)?;
+    let mut plan = workflow::plan::load_with(&args.file, &catalog, &limits)?;
+    if let Some(spec) = args.shard {
+        super::merge::apply_shard(&mut plan, spec, args.shard_costs.as_deref())?;
+    }
     if args.dry_run {
         let f = forecast(settings, &plan, args.threads.map(usize::from));
         if args.json {
@@ -210,10 +216,14 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
     let quiet = settings.verbosity == Verbosity::Quiet;
     if report.stats.interrupted {
         eprintln!(
-            "interrupted: {}/{} cells done; complete it with `lrdbench-host run {} --resume {}`",
+            "interrupted: {}/{} cells done; complete it with `lrdbench-host run {}{} --resume {}`",
             report.stats.ran + report.stats.skipped,
             report.total_cells,
             args.file.display(),
+            plan.shard.as_ref().map_or(String::new(), |s| format!(
+                " --shard {}/{}",
+                s.index, s.count
+            )),
             report.run_dir.display()
         );
         outln!("{}", report.run_dir.display());
@@ -253,7 +263,9 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
         eprintln!("report: {}", report.run_dir.join("report.html").display());
     }
     outln!("{}", report.run_dir.display());
-    Ok(if report.failed_cells > 0 {
+    // A shard that ran all its cells succeeded even when some failed: failed cells are
+    // results, which the merge reports (a failing array task would cancel the merge job).
+    Ok(if report.failed_cells > 0 && plan.shard.is_none() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

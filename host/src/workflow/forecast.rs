@@ -41,9 +41,10 @@ fn median(v: &mut [f64]) -> f64 {
 /// Recorded seconds and lengths of one estimator in one length bucket.
 type Samples = (Vec<f64>, Vec<f64>);
 
-/// Forecasts the estimator work of `plan` from recorded successful estimator calls.
-pub fn forecast(plan: &Plan<'_>, calls: &[CallEvent]) -> Forecast {
-    // Median seconds per (estimator, length bucket) and the bucket's median length.
+/// Median seconds and median length per (estimator, length bucket).
+type Table<'a> = BTreeMap<(&'a str, u32), (f64, f64)>;
+
+fn medians(calls: &[CallEvent]) -> Table<'_> {
     let mut samples: BTreeMap<(&str, u32), Samples> = BTreeMap::new();
     for c in calls
         .iter()
@@ -57,23 +58,32 @@ pub fn forecast(plan: &Plan<'_>, calls: &[CallEvent]) -> Forecast {
             e.1.push(c.data_length as f64);
         }
     }
-    let table: BTreeMap<(&str, u32), (f64, f64)> = samples
+    samples
         .into_iter()
         .map(|(k, (mut t, mut n))| (k, (median(&mut t), median(&mut n))))
-        .collect();
+        .collect()
+}
+
+/// Forecast seconds of one call of estimator `name` at length `n`: the nearest bucket's
+/// median, scaled linearly in length; `None` when the estimator was never timed.
+fn seconds(table: &Table<'_>, name: &str, n: usize) -> Option<f64> {
+    let n = n.max(1) as f64;
+    let b = bucket(n as u64);
+    table
+        .range((name, 0)..=(name, u32::MAX))
+        .min_by_key(|((_, kb), _)| kb.abs_diff(b))
+        .map(|(_, (secs, len))| secs * n / len.max(1.0))
+}
+
+/// Forecasts the estimator work of `plan` from recorded successful estimator calls.
+pub fn forecast(plan: &Plan<'_>, calls: &[CallEvent]) -> Forecast {
+    let table = medians(calls);
     let mut cpu_seconds = 0.0;
     let mut unknown = Vec::new();
     for cell in &plan.cells {
         let e = &plan.estimators[cell.estimator];
-        let name = e.handle.name();
-        let n = plan.series[cell.series].length.max(1) as f64;
-        let b = bucket(n as u64);
-        let nearest = table
-            .range((name, 0)..=(name, u32::MAX))
-            .min_by_key(|((_, kb), _)| kb.abs_diff(b))
-            .map(|(_, v)| *v);
-        match nearest {
-            Some((secs, len)) => cpu_seconds += secs * n / len.max(1.0),
+        match seconds(&table, e.handle.name(), plan.series[cell.series].length) {
+            Some(s) => cpu_seconds += s,
             None => {
                 if !unknown.contains(&e.label) {
                     unknown.push(e.label.clone());
@@ -85,4 +95,20 @@ pub fn forecast(plan: &Plan<'_>, calls: &[CallEvent]) -> Forecast {
         cpu_seconds,
         unknown,
     }
+}
+
+/// Forecast seconds of one cell of each estimator row at each series length of `plan`
+/// (`label → length → seconds`), for the rows ever timed: the cost table that balances the
+/// shards of a sharded sweep ([`super::shard::CostTable`]).
+pub fn cost_table(plan: &Plan<'_>, calls: &[CallEvent]) -> BTreeMap<String, BTreeMap<usize, f64>> {
+    let table = medians(calls);
+    let mut out: BTreeMap<String, BTreeMap<usize, f64>> = BTreeMap::new();
+    for cell in &plan.cells {
+        let e = &plan.estimators[cell.estimator];
+        let n = plan.series[cell.series].length;
+        if let Some(s) = seconds(&table, e.handle.name(), n) {
+            out.entry(e.label.clone()).or_default().insert(n, s);
+        }
+    }
+    out
 }

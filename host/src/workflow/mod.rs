@@ -25,11 +25,13 @@ pub mod execute;
 pub mod files;
 pub mod forecast;
 pub mod limits;
+pub mod merge;
 pub mod metrics;
 pub mod output;
 pub mod plan;
 pub mod quarantine;
 pub mod record;
+pub mod shard;
 pub mod spec;
 
 use std::collections::{HashMap, HashSet};
@@ -180,7 +182,7 @@ fn resume_dir(plan: &Plan<'_>, dir: &Path) -> Result<(String, PathBuf, Option<St
         return Ok((id, dir.to_path_buf(), None));
     }
     let m = read_manifest(dir)?;
-    if m.workflow_sha256 != plan.sha256 {
+    if m.workflow_sha256 != plan.sha256 || !shard::same_shard(plan, &m) {
         return Err(RunError::Resume {
             dir: dir.to_path_buf(),
             reason: format!(
@@ -202,7 +204,7 @@ fn latest_unfinished(plan: &Plan<'_>, out: &Path) -> Option<(PathBuf, Manifest)>
         .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
         .filter_map(|e| {
             let m = read_manifest(&e.path()).ok()?;
-            (m.workflow_sha256 == plan.sha256 && m.status != "complete").then(|| (e.path(), m))
+            (m.workflow_sha256 == plan.sha256 && shard::same_shard(plan, &m) && m.status != "complete").then(|| (e.path(), m))
         })
         .max_by(|a, b| a.1.started.cmp(&b.1.started))
 }
@@ -242,6 +244,7 @@ fn manifest(plan: &Plan<'_>, run_id: &str, started: &str, threads: usize) -> Man
         threads,
         started: started.to_string(),
         finished: None,
+        shard: plan.shard.clone(),
     }
 }
 

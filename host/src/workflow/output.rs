@@ -304,6 +304,9 @@ pub struct Manifest {
     pub started: String,
     /// End time (RFC 3339, UTC), when finished.
     pub finished: Option<String>,
+    /// The shard of a sharded sweep this run is (absent for a whole run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::shard::ShardInfo>,
 }
 
 /// One plugin in the manifest.

@@ -170,6 +170,8 @@ pub struct Plan<'c> {
     pub formats: Vec<String>,
     /// Execution.
     pub execution: ExecutionPlan,
+    /// The shard of a sharded sweep this plan was restricted to ([`super::shard::apply`]).
+    pub shard: Option<super::shard::ShardInfo>,
 }
 
 pub use super::limits::MAX_WORKFLOW_BYTES;
@@ -275,6 +277,7 @@ fn build<'c>(
             isolation,
             resume: file.execution.resume,
         },
+        shard: None,
     })
 }
 
