@@ -13,5 +13,6 @@ mod hostile;
 mod isolation;
 mod plugins;
 mod report;
+mod store_accidents;
 mod trust;
 mod workflow;
