@@ -40,7 +40,11 @@ impl LostEvents {
     pub fn reserve(dir: &Path, session: &str) -> LostEvents {
         let file = (|| {
             let lost = lost_dir(dir);
-            std::fs::create_dir_all(&lost)?;
+            std::os::unix::fs::DirBuilderExt::mode(
+                std::fs::DirBuilder::new().recursive(true),
+                0o700,
+            )
+            .create(&lost)?;
             let path = lost.join(format!("{session}.count"));
             let file = OpenOptions::new()
                 .read(true)
