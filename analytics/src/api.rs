@@ -450,7 +450,10 @@ impl Analytics {
 
     /// How many events this process could not record (a full disk, a file size limit).
     pub fn lost_events(&self) -> u64 {
-        self.inner.lost.as_ref().map_or(0, crate::space::LostEvents::count)
+        self.inner
+            .lost
+            .as_ref()
+            .map_or(0, crate::space::LostEvents::count)
     }
 
     /// The spec's "Custom Analytics" `track_estimator_usage(...)`: records one call that the

@@ -40,7 +40,10 @@ pub fn catch<T>(
         Ok(r) => r,
         Err(payload) => Err(StoreError::Corrupt {
             path: path.to_path_buf(),
-            detail: format!("the database failed its own check: {}", text(payload.as_ref())),
+            detail: format!(
+                "the database failed its own check: {}",
+                text(payload.as_ref())
+            ),
         }),
     }
 }

@@ -320,10 +320,7 @@ mod tests {
         let other = Db::open_read_only(&path).unwrap().unwrap();
         assert!(other.begin_write().is_err());
         let t0 = Instant::now();
-        assert!(matches!(
-            Db::open(&path),
-            Err(StoreError::Busy { .. })
-        ));
+        assert!(matches!(Db::open(&path), Err(StoreError::Busy { .. })));
         assert!(t0.elapsed() < LOCK_WAIT * 3);
         tx.commit().unwrap();
         assert!(!held_elsewhere(&probe, Lock::Writer).unwrap());

@@ -62,7 +62,9 @@ impl Salvage {
     /// One line saying what could not be read, or `None` when everything was.
     pub fn problems(&self) -> Option<String> {
         if let Some(why) = &self.unopenable {
-            return Some(format!("the file cannot be opened ({why}): none of its events are readable"));
+            return Some(format!(
+                "the file cannot be opened ({why}): none of its events are readable"
+            ));
         }
         if self.is_clean() {
             return None;
@@ -78,7 +80,10 @@ impl Salvage {
         for (from, to) in &self.unreadable {
             let at = |id: u64| format_time((id >> 12) as i64);
             if *to == u64::MAX {
-                parts.push(format!("nothing recorded from {} on could be read", at(*from)));
+                parts.push(format!(
+                    "nothing recorded from {} on could be read",
+                    at(*from)
+                ));
             } else {
                 parts.push(format!(
                     "events recorded from {} to {} could not be read",
@@ -242,9 +247,8 @@ pub struct Repaired {
 pub fn repair(store_dir: &Path) -> Result<Repaired, StoreError> {
     let paths = StorePaths::new(store_dir);
     let file = paths.dir.join(store::FILE_NAME);
-    let _lock = MaintenanceLock::exclusive(&paths.dir)?.ok_or_else(|| StoreError::Busy {
-        path: file.clone(),
-    })?;
+    let _lock = MaintenanceLock::exclusive(&paths.dir)?
+        .ok_or_else(|| StoreError::Busy { path: file.clone() })?;
     // The damaged file itself is kept aside (a second name for it, which it keeps once the
     // fresh file takes its place); salvage reads a copy, which opening may change.
     let aside = paths.dir.join(format!(

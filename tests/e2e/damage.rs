@@ -184,7 +184,10 @@ fn garble_page(file: &Path, page: u64, seed: u64) {
 fn assert_no_panic(args: &[&str], out: &std::process::Output) {
     let err = text(&out.stderr);
     assert_ne!(out.status.code(), Some(101), "{args:?} panicked: {err}");
-    assert!(out.status.code().is_some(), "{args:?} died of a signal: {err}");
+    assert!(
+        out.status.code().is_some(),
+        "{args:?} died of a signal: {err}"
+    );
     assert!(
         !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
         "{args:?} printed a panic: {err}"
@@ -248,7 +251,10 @@ fn damage_garbled_store_pages_never_panic_and_repair_keeps_what_is_readable() {
                 std::fs::copy(&from, store.join("analytics").join(name)).unwrap();
             }
         }
-        let _ = std::fs::copy(pristine_store.join("config.toml"), store.join("config.toml"));
+        let _ = std::fs::copy(
+            pristine_store.join("config.toml"),
+            store.join("config.toml"),
+        );
         garble_page(&file_of(&store), page, seed);
         let report_dir = store.join("report-out");
         let export_dir = store.join("export-out");
@@ -289,8 +295,8 @@ fn damage_garbled_store_pages_never_panic_and_repair_keeps_what_is_readable() {
                 .and_then(|s| s.split(' ').next())
                 .and_then(|n| n.parse().ok())
         };
-        let kept = number_after("kept ")
-            .unwrap_or_else(|| panic!("repair says what it kept: {said}"));
+        let kept =
+            number_after("kept ").unwrap_or_else(|| panic!("repair says what it kept: {said}"));
         let kept_steps = number_after(" calls and ").unwrap_or(0);
         let replayed = number_after("stored ").unwrap_or(0);
         assert!(said.contains("dropped: "), "{said}");
@@ -298,13 +304,20 @@ fn damage_garbled_store_pages_never_panic_and_repair_keeps_what_is_readable() {
             std::fs::read_dir(store.join("analytics"))
                 .unwrap()
                 .flatten()
-                .any(|e| e.file_name().to_string_lossy().starts_with("analytics.redb.damaged-")),
+                .any(|e| e
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("analytics.redb.damaged-")),
             "the damaged file is kept aside"
         );
         // What repair said it kept is there, with the estimate made while the store was
         // damaged (from its journal), and the store is whole again.
         let after = run_within(&store, &["analytics", "verify"]);
-        assert!(after.status.success(), "page {page}: {}", text(&after.stdout));
+        assert!(
+            after.status.success(),
+            "page {page}: {}",
+            text(&after.stdout)
+        );
         let events = read_events(&store, 0).unwrap();
         assert_eq!(
             events.calls.len() + events.steps.len(),
@@ -318,20 +331,34 @@ fn damage_garbled_store_pages_never_panic_and_repair_keeps_what_is_readable() {
         );
         let canaries = selftest_calls(&store);
         if !damaged {
-            assert_eq!(canaries, EVENTS, "page {page}: an intact store loses nothing");
+            assert_eq!(
+                canaries, EVENTS,
+                "page {page}: an intact store loses nothing"
+            );
         } else if let Some(n) = said
             .split("dropped: ")
             .nth(1)
             .and_then(|s| s.split(" of its events").next())
             .and_then(|n| n.parse::<usize>().ok())
         {
-            assert_eq!(canaries + n, EVENTS, "page {page}: kept and dropped add up: {said}");
+            assert_eq!(
+                canaries + n,
+                EVENTS,
+                "page {page}: kept and dropped add up: {said}"
+            );
         }
         // Every command works again.
         for args in &commands {
             let out = run_within(&store, args);
-            assert!(out.status.success(), "{args:?} after repair: {}", text(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{args:?} after repair: {}",
+                text(&out.stderr)
+            );
         }
     }
-    assert!(damaged_cases >= 2, "only {damaged_cases} garbled pages were damage that verify saw");
+    assert!(
+        damaged_cases >= 2,
+        "only {damaged_cases} garbled pages were damage that verify saw"
+    );
 }

@@ -99,7 +99,10 @@ fn wait_stopped(pid: u32) {
     for _ in 0..2000 {
         let s = std::fs::read_to_string(&stat).unwrap_or_default();
         // The state follows the parenthesised command name.
-        if s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('T')) {
+        if s.rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('T'))
+        {
             return;
         }
         std::thread::sleep(Duration::from_millis(1));
@@ -276,7 +279,10 @@ fn disk_full_lost_events_are_counted_reported_and_change_the_exit_status() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(text(&out.stdout).contains("dfa"), "{}", text(&out.stdout));
-    assert!(err.contains("analytics event(s) of this run could not be recorded"), "{err}");
+    assert!(
+        err.contains("analytics event(s) of this run could not be recorded"),
+        "{err}"
+    );
 
     // With space again, every acknowledged event is stored: lost means not acknowledged.
     let mut later = host(&store);
@@ -336,7 +342,10 @@ fn forget_and_purge_leave_no_byte_of_the_removed_events_in_any_store_file() {
         .arg(&wf);
     let out = run_within(c, Duration::from_secs(120));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    for (user, component) in [("alice", "alice-canary-sel-5e1f"), ("bob", "bob-keeps-4c2d")] {
+    for (user, component) in [
+        ("alice", "alice-canary-sel-5e1f"),
+        ("bob", "bob-keeps-4c2d"),
+    ] {
         let mut c = host(&store);
         c.env("USER", user).args([
             "analytics",
@@ -372,7 +381,11 @@ fn forget_and_purge_leave_no_byte_of_the_removed_events_in_any_store_file() {
     killed.kill().unwrap();
     killed.wait().unwrap();
 
-    for canary in ["alice-canary-wf-5e1f", "alice-canary-sel-5e1f", "alice-canary-jnl-5e1f"] {
+    for canary in [
+        "alice-canary-wf-5e1f",
+        "alice-canary-sel-5e1f",
+        "alice-canary-jnl-5e1f",
+    ] {
         assert!(
             occurrences(&analytics, canary.as_bytes()) > 0,
             "{canary} is recorded before"
@@ -382,8 +395,17 @@ fn forget_and_purge_leave_no_byte_of_the_removed_events_in_any_store_file() {
     f.args(["analytics", "forget", "--user", "alice"]);
     let out = run_within(f, Duration::from_secs(60));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("rewritten"), "{}", text(&out.stdout));
-    for canary in ["alice-canary-wf-5e1f", "alice-canary-sel-5e1f", "alice-canary-jnl-5e1f", "alice"] {
+    assert!(
+        text(&out.stdout).contains("rewritten"),
+        "{}",
+        text(&out.stdout)
+    );
+    for canary in [
+        "alice-canary-wf-5e1f",
+        "alice-canary-sel-5e1f",
+        "alice-canary-jnl-5e1f",
+        "alice",
+    ] {
         assert_eq!(
             occurrences(&analytics, canary.as_bytes()),
             0,
@@ -407,7 +429,11 @@ fn forget_and_purge_leave_no_byte_of_the_removed_events_in_any_store_file() {
     p.args(["analytics", "purge", "--yes"]);
     let out = run_within(p, Duration::from_secs(60));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(occurrences(&analytics, b"bob-keeps-4c2d"), 0, "purge leaves bytes");
+    assert_eq!(
+        occurrences(&analytics, b"bob-keeps-4c2d"),
+        0,
+        "purge leaves bytes"
+    );
     assert!(read_events(&store, 0).unwrap().is_empty());
 }
 

@@ -75,11 +75,7 @@ fn status(store_dir: &Path, as_json: bool) -> Result<ExitCode> {
         .sum();
     let counts = || guard::catch(&file, || Store::open_read_only(&paths.dir)?.counts());
     if as_json {
-        let counts = if file.exists() {
-            Some(counts()?)
-        } else {
-            None
-        };
+        let counts = if file.exists() { Some(counts()?) } else { None };
         let v = serde_json::json!({
             "recording": cfg.enabled && env_off.is_none(),
             "disabled_by": match (cfg.enabled, env_off) {
@@ -126,7 +122,9 @@ fn status(store_dir: &Path, as_json: bool) -> Result<ExitCode> {
     }
     let lost = lrdbench_analytics::space::lost_total(&paths.dir);
     if lost > 0 {
-        outln!("lost: {lost} events could not be recorded (no space left); purge resets this count");
+        outln!(
+            "lost: {lost} events could not be recorded (no space left); purge resets this count"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -142,7 +140,10 @@ fn human_bytes(n: u64) -> String {
 
 /// Whether anything was ever recorded in the store under `paths`.
 fn anything_recorded(paths: &StorePaths) -> Result<bool> {
-    Ok(paths.dir.join(lrdbench_analytics::store::FILE_NAME).exists()
+    Ok(paths
+        .dir
+        .join(lrdbench_analytics::store::FILE_NAME)
+        .exists()
         || !journal::list(&paths.journals)?.is_empty())
 }
 
@@ -169,8 +170,10 @@ fn remove_kept_aside(paths: &StorePaths) -> usize {
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
-            let aside = name.starts_with(&format!("{}.damaged-", lrdbench_analytics::store::FILE_NAME))
-                || name.ends_with(".jnl.damaged");
+            let aside = name.starts_with(&format!(
+                "{}.damaged-",
+                lrdbench_analytics::store::FILE_NAME
+            )) || name.ends_with(".jnl.damaged");
             if aside && std::fs::remove_file(entry.path()).is_ok() {
                 n += 1;
             }
