@@ -144,25 +144,28 @@ fn host(store: &Path) -> Command {
     c
 }
 
-/// Runs `args` with a deadline: a hang is a failure, not a stuck test.
+/// Runs `args` with a deadline: a hang is a failure, not a stuck test. Output is read while
+/// the command runs (a full pipe must not look like a hang).
 fn run_within(store: &Path, args: &[&str]) -> std::process::Output {
-    let mut child = host(store)
+    let child = host(store)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output().unwrap()));
+    match rx.recv_timeout(Duration::from_secs(120)) {
+        Ok(out) => out,
+        Err(_) => {
+            // SAFETY: kill(2) on our own child.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            let out = rx.recv().unwrap();
             panic!("{args:?} hung: {}", text(&out.stderr));
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    child.wait_with_output().unwrap()
 }
 
 /// Overwrites 4 KiB page `page` of `file` with pseudo-random bytes from `seed`.
