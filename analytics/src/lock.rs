@@ -4,11 +4,11 @@
 //! redb's multi-process mode takes blocking `fcntl` locks: a writable open and every write
 //! transaction wait on the *writer byte*, and every read transaction waits while another
 //! process rewrites the file header during its commit. A process stopped (`kill -STOP`, Ctrl-Z)
-//! inside a write transaction would make every later writer wait forever. [`Db`] looks at those
+//! inside a write transaction would make every later writer wait forever. `Db` looks at those
 //! locks first, without taking them (`F_OFD_GETLK`), gives a holder [`LOCK_WAIT`] to let go,
 //! and otherwise fails with [`TransactionError::WouldBlock`] (a [`StoreError::Busy`] to the
 //! caller), so a writer falls back to its journal and a reader says what is wrong. Readers open
-//! the file read-only ([`Db::open_read_only`]), which does not take the writer byte at all: a
+//! the file read-only (`Db::open_read_only`), which does not take the writer byte at all: a
 //! stopped writer only holds them up if it was stopped while rewriting the header, a window of
 //! a few page writes.
 //!
