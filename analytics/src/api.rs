@@ -58,6 +58,8 @@ struct Inner {
     /// Keyed pseudonyms of user-chosen names; `None` when not recording.
     pseudonyms: Option<privacy::Pseudonyms>,
     warned: AtomicBool,
+    /// Events that could not be written (a full disk); `None` when not recording.
+    lost: Option<crate::space::LostEvents>,
     implicit_run: Mutex<Option<Workflow>>,
     /// The machine facts are still to be recorded (on the session's first call event).
     machine_pending: AtomicBool,
@@ -153,7 +155,9 @@ impl Analytics {
                 ..RecorderOptions::default()
             },
         )?;
-        if !cfg.notice_shown {
+        // Once per store, however many processes start at once: only the one that creates the
+        // marker file prints it.
+        if !cfg.notice_shown && config::claim_notice(&paths.dir) {
             eprintln!(
                 "note: lrdbench records every plugin call (component, parameters{}, timings, memory, errors) in {}; nothing leaves this machine. Turn it off with `lrdbench-host analytics disable`, LRDBENCH_ANALYTICS=0 or DO_NOT_TRACK=1.",
                 if cfg.privacy { " with private values redacted" } else { "" },
@@ -227,6 +231,9 @@ impl Analytics {
         pseudonyms: Option<privacy::Pseudonyms>,
     ) -> Analytics {
         let recording = recorder.is_some();
+        let lost = recorder
+            .as_ref()
+            .map(|r| crate::space::LostEvents::reserve(&r.paths().dir, r.session_id()));
         let inner = Arc::new(Inner {
             store_dir: store_dir.to_path_buf(),
             recording: AtomicBool::new(recorder.is_some()),
@@ -237,6 +244,7 @@ impl Analytics {
             who,
             pseudonyms,
             warned: AtomicBool::new(false),
+            lost,
             implicit_run: Mutex::new(None),
             machine_pending: AtomicBool::new(recording),
         });
@@ -420,19 +428,32 @@ impl Analytics {
         self.recorded(recorder.record(event))
     }
 
-    /// The id of a recorded event; on failure, recording is turned off for the rest of the
-    /// process with one warning.
+    /// The id of a recorded event. An event that could not be written is counted (see
+    /// [`Analytics::lost_events`]) with one warning; later events are tried as usual, so
+    /// recording resumes when space is freed.
     fn recorded(&self, result: Result<u64, StoreError>) -> Option<u64> {
         match result {
             Ok(id) => Some(id),
+            // Closed meanwhile by another thread: not a lost event.
+            Err(_) if !self.is_recording() => None,
             Err(e) => {
-                self.inner.recording.store(false, Ordering::Release);
+                if let Some(lost) = &self.inner.lost {
+                    lost.add();
+                }
                 if !self.inner.warned.swap(true, Ordering::AcqRel) {
-                    eprintln!("warning: analytics recording is off for the rest of this run: {e}");
+                    eprintln!("warning: analytics: an event could not be recorded ({e}); such events are counted and reported at the end");
                 }
                 None
             }
         }
+    }
+
+    /// How many events this process could not record (a full disk, a file size limit).
+    pub fn lost_events(&self) -> u64 {
+        self.inner
+            .lost
+            .as_ref()
+            .map_or(0, crate::space::LostEvents::count)
     }
 
     /// The spec's "Custom Analytics" `track_estimator_usage(...)`: records one call that the

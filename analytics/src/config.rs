@@ -206,6 +206,22 @@ pub fn disabled_by_env() -> Option<&'static str> {
     None
 }
 
+/// Whether this process is the one to show the first-use notice of the store in `dir`
+/// (`<store>/analytics`): the first to create the marker file `notice-shown` (`O_EXCL`), so
+/// that processes started together print it once between them. When the marker cannot be
+/// made for another reason, the notice is shown.
+pub fn claim_notice(dir: &Path) -> bool {
+    let _ = std::fs::create_dir_all(dir);
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dir.join("notice-shown"))
+    {
+        Ok(_) => true,
+        Err(e) => e.kind() != std::io::ErrorKind::AlreadyExists,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -165,15 +165,22 @@ impl JournalWriter {
             let page = page_size();
             let start = self.len / page * page;
             let need = (end - start).div_ceil(page) * page;
-            let size = usize::try_from(need).map_err(io::Error::other)?.max(WINDOW);
+            let least = usize::try_from(need).map_err(io::Error::other)?;
+            let mut size = least.max(WINDOW);
             // Zeros written through the page cache first: they reserve the blocks (a full
             // disk is an error here, never a fault later) and leave the pages dirty, so the
-            // stores into the mapping need no file-system work per page.
-            let mut at = self.len;
-            while at < start + size as u64 {
-                let n = (start + size as u64 - at).min(ZEROS.len() as u64) as usize;
-                self.file.write_all_at(&ZEROS[..n], at)?;
-                at += n as u64;
+            // stores into the mapping need no file-system work per page. Near a full disk (or
+            // a file size limit) the window shrinks, down to the pages this frame needs, so
+            // recording goes on in the space there is.
+            loop {
+                match self.reserve(start + size as u64) {
+                    Ok(()) => break,
+                    Err(e) if crate::space::is_no_space(&e) && size > least => {
+                        size = (size / 4).div_ceil(page as usize) * page as usize;
+                        size = size.max(least);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             let off = libc::off_t::try_from(start).map_err(io::Error::other)?;
             // SAFETY: a fresh shared mapping of a range of our file that now exists on disk.
@@ -208,6 +215,17 @@ impl JournalWriter {
             .ok_or_else(|| io::Error::other("journal window missing"))?;
         // SAFETY: `start <= len < start + size`, so the offset lies inside the mapping.
         Ok(unsafe { w.ptr.add((self.len - w.start) as usize) })
+    }
+
+    /// Writes zeros from the end of the last frame up to `end`.
+    fn reserve(&self, end: u64) -> io::Result<()> {
+        let mut at = self.len;
+        while at < end {
+            let n = (end - at).min(ZEROS.len() as u64) as usize;
+            self.file.write_all_at(&ZEROS[..n], at)?;
+            at += n as u64;
+        }
+        Ok(())
     }
 
     /// The journal's name (the session id).

@@ -8,6 +8,9 @@
 //! - [`Analytics`] is the library API (the spec's `enable_analytics`, `track_estimator_usage`
 //!   and its four decorators as closure wrappers); [`privacy`] sanitizes what is recorded;
 //!   [`measure`] measures a call.
+//! - [`guard`] turns a panic of the database on a damaged file into an error, [`lock`] bounds
+//!   every wait on another process's lock, [`repair`] verifies, salvages and rewrites the
+//!   store, and [`space`] counts events a full disk kept from being recorded.
 //! - [`read_events`] reads them back, including events still only in the journals of running
 //!   or dead processes, while other processes write; [`read_table`] reads the same into the
 //!   reports' columnar form ([`table::CallTable`]).
@@ -30,12 +33,15 @@ pub mod api;
 pub mod codec;
 pub mod config;
 pub mod event;
+pub mod guard;
 pub mod journal;
+pub mod lock;
 pub mod measure;
 pub mod merge;
 pub mod privacy;
 pub mod recorder;
 pub mod repair;
+pub mod space;
 pub mod store;
 pub mod table;
 
@@ -72,13 +78,17 @@ pub fn now_us() -> i64 {
 ///
 /// # Errors
 ///
-/// [`StoreError`] when the store exists but cannot be read (damaged, newer version, ...). A
-/// store that does not exist yet is empty.
+/// [`StoreError`] when the store exists but cannot be read (damaged, newer version, held for
+/// more than a second by a stopped process, ...), never a panic. A store that does not exist
+/// yet is empty.
 pub fn read_events(store_dir: &Path, since_us: i64) -> Result<Events, StoreError> {
     let paths = StorePaths::new(store_dir);
     let journals = open_journals(&paths)?;
-    let (mut events, offsets) = if paths.dir.join(store::FILE_NAME).exists() {
-        store::Store::open(&paths.dir)?.read_since(since_us)?
+    let file = paths.dir.join(store::FILE_NAME);
+    let (mut events, offsets) = if file.exists() {
+        guard::catch(&file, || {
+            store::Store::open_read_only(&paths.dir)?.read_since(since_us)
+        })?
     } else {
         Default::default()
     };
@@ -121,8 +131,11 @@ pub struct EventTable {
 pub fn read_table(store_dir: &Path, since_us: i64) -> Result<EventTable, StoreError> {
     let paths = StorePaths::new(store_dir);
     let journals = open_journals(&paths)?;
-    let (mut calls, mut steps, offsets) = if paths.dir.join(store::FILE_NAME).exists() {
-        store::Store::open(&paths.dir)?.read_table_since(since_us)?
+    let file = paths.dir.join(store::FILE_NAME);
+    let (mut calls, mut steps, offsets) = if file.exists() {
+        guard::catch(&file, || {
+            store::Store::open_read_only(&paths.dir)?.read_table_since(since_us)
+        })?
     } else {
         Default::default()
     };

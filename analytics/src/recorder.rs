@@ -30,6 +30,7 @@ use crate::codec;
 use crate::codec::Who;
 use crate::event::{CallView, Event, Machine, StepView};
 use crate::journal::{self, JournalWriter};
+use crate::lock::MaintenanceLock;
 use crate::store::{first_id_at, Store, StoreError};
 
 /// Most events per redb commit.
@@ -226,20 +227,18 @@ impl Recorder {
     ) -> Result<(Recorder, OpenReport), StoreError> {
         let paths = StorePaths::new(store_dir);
         std::fs::create_dir_all(&paths.journals).map_err(|e| StoreError::io(&paths.journals, e))?;
-        let mut store = Store::open(&paths.dir)?;
-        let mut report = OpenReport {
-            replayed: replay_dead_journals(&store, &paths.journals)?,
-            ..OpenReport::default()
-        };
-        let now = crate::now_us();
-        const DAY_US: i64 = 86_400_000_000;
-        if now - store.last_retention_us()? >= DAY_US {
-            let cutoff = now - i64::from(options.retention_days) * DAY_US;
-            report.expired = store.delete_before(first_id_at(cutoff))?;
-            if report.expired > 0 {
-                store.compact_if_worth_it();
+        // A store that cannot be used (damaged, held by a stopped process, ...) does not stop
+        // recording: the events stay in this process's journal, and a later process stores
+        // them once the store is usable again.
+        let (store, report) = match open_store(&paths, options) {
+            Ok((store, lock, report)) => (Some((store, lock)), report),
+            Err(e) => {
+                eprintln!(
+                    "warning: analytics: {e}; this run's events are kept in its journal and stored once the store is usable"
+                );
+                (None, OpenReport::default())
             }
-        }
+        };
         let session_id = random_hex(8);
         let writer = JournalWriter::create(&paths.journals, &session_id)
             .map_err(|e| StoreError::io(&paths.journals, e))?;
@@ -446,7 +445,10 @@ impl Drop for Inner {
 
 /// The recorder thread's state: the batch being built and how far into the journal it reaches.
 struct Worker {
-    store: Store,
+    /// `None` when the store could not be opened: every event then stays in the journal.
+    store: Option<Store>,
+    /// Held while the store is open, so that no rewrite replaces the file under it.
+    _lock: Option<MaintenanceLock>,
     /// This process's journal: its name (the store's key for its offset) and path.
     journal: String,
     path: PathBuf,
@@ -458,6 +460,8 @@ struct Worker {
     /// Journal offset just past the last event in `batch` (or committed).
     offset: u64,
     warned: bool,
+    /// Set at `Stop`: a commit that fails now leaves its events to the journal.
+    closing: bool,
     /// Set when the store kept failing (or the journal could not be read back): the events
     /// from here on stay in the journal for the next start.
     given_up: bool,
@@ -480,14 +484,28 @@ impl Worker {
             self.batch.clear();
             return;
         }
-        match self
-            .store
-            .ingest(&self.batch.slices(), Some((&self.journal, self.offset)))
-        {
+        let Some(store) = &self.store else {
+            self.given_up = true;
+            self.batch.clear();
+            return;
+        };
+        let committed = crate::guard::catch(store.path(), || {
+            store.ingest(&self.batch.slices(), Some((&self.journal, self.offset)))
+        });
+        match committed {
             Ok(()) => self.batch.clear(),
+            // Another process holds the writer lock: the batch waits for the next try (the
+            // last one, at close, leaves it to the journal).
+            Err(StoreError::Busy { .. }) if !self.closing => {
+                if self.batch.len() > MAX_PENDING {
+                    self.given_up = true;
+                    self.batch.clear();
+                }
+            }
             Err(e) => {
                 self.warn(&e);
-                if self.batch.len() > MAX_PENDING {
+                // A damaged store will not heal within this run.
+                if matches!(e, StoreError::Corrupt { .. }) || self.batch.len() > MAX_PENDING {
                     self.given_up = true;
                     self.batch.clear();
                 }
@@ -580,14 +598,17 @@ impl Worker {
 
 /// The recorder thread. Returns whether every event it received reached the store.
 fn run_worker(
-    store: Store,
+    store: Option<(Store, MaintenanceLock)>,
     journal: String,
     shared: Arc<Mutex<JournalState>>,
     rx: mpsc::Receiver<Msg>,
 ) -> bool {
     let path = lock(&shared).writer.path().to_path_buf();
+    let given_up = store.is_none();
+    let (store, store_lock) = store.map_or((None, None), |(s, l)| (Some(s), Some(l)));
     let mut w = Worker {
         store,
+        _lock: store_lock,
         journal,
         path,
         reader: None,
@@ -595,7 +616,8 @@ fn run_worker(
         spare: Records::default(),
         offset: 0,
         warned: false,
-        given_up: false,
+        closing: false,
+        given_up,
     };
     let mut deadline: Option<Instant> = None;
     let next_deadline =
@@ -629,6 +651,7 @@ fn run_worker(
                 let _ = ack.send(());
             }
             Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => {
+                w.closing = true;
                 w.take(&shared);
                 w.commit();
                 return w.batch.is_empty() && !w.given_up;
@@ -640,6 +663,35 @@ fn run_worker(
             }
         }
     }
+}
+
+/// Opens the store for a recorder: takes the maintenance lock (shared), replays dead
+/// processes' journals and applies retention when due. A panic of the database on a damaged
+/// file is an error here.
+fn open_store(
+    paths: &StorePaths,
+    options: &RecorderOptions,
+) -> Result<(Store, MaintenanceLock, OpenReport), StoreError> {
+    let lock = MaintenanceLock::shared(&paths.dir)?;
+    let file = paths.dir.join(crate::store::FILE_NAME);
+    let (store, report) = crate::guard::catch(&file, || {
+        let mut store = Store::open(&paths.dir)?;
+        let mut report = OpenReport {
+            replayed: replay_dead_journals(&store, &paths.journals)?,
+            ..OpenReport::default()
+        };
+        let now = crate::now_us();
+        const DAY_US: i64 = 86_400_000_000;
+        if now - store.last_retention_us()? >= DAY_US {
+            let cutoff = now - i64::from(options.retention_days) * DAY_US;
+            report.expired = store.delete_before(first_id_at(cutoff))?;
+            if report.expired > 0 {
+                store.compact_if_worth_it();
+            }
+        }
+        Ok((store, report))
+    })?;
+    Ok((store, lock, report))
 }
 
 /// Replays every journal whose process is dead into `store`, then deletes it. Returns how many

@@ -23,10 +23,7 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use redb::{
-    ConcurrencyMode, Database, ReadableDatabase, ReadableTable, ReadableTableMetadata,
-    TableDefinition, TableError,
-};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, TableError};
 
 use rayon::prelude::*;
 
@@ -39,8 +36,6 @@ pub const SCHEMA_VERSION: u64 = 2;
 
 /// The file name of the store within `<store>/analytics/`.
 pub const FILE_NAME: &str = "analytics.redb";
-
-const CACHE_BYTES: usize = 16 << 20;
 
 /// Records decoded per parallel task when reading: enough that a task's overhead vanishes,
 /// few enough that every core gets a share of a small period.
@@ -73,7 +68,7 @@ pub enum StoreError {
         path: PathBuf,
     },
     /// The store file is damaged.
-    #[error("analytics store {} is damaged ({detail}): move the file aside, or delete it with lrdbench-host analytics purge --yes", path.display())]
+    #[error("analytics store {} is damaged ({detail}): run `lrdbench-host analytics repair` to keep what is readable", path.display())]
     Corrupt {
         /// The path.
         path: PathBuf,
@@ -99,6 +94,12 @@ pub enum StoreError {
         /// The error.
         error: io::Error,
     },
+    /// Another process holds the store's lock for longer than [`crate::lock::LOCK_WAIT`].
+    #[error("analytics store {} is held by another lrdbench process that has not let go for a second (is one stopped, by kill -STOP or Ctrl-Z?): resume or end it, then try again", path.display())]
+    Busy {
+        /// The path.
+        path: PathBuf,
+    },
     /// Another failure reported by redb.
     #[error("analytics store {}: {detail}", path.display())]
     Database {
@@ -122,9 +123,17 @@ impl StoreError {
         }
     }
 
+    /// Classifies an error of redb on the store at `path`.
+    pub(crate) fn from_redb(path: &Path, e: impl Into<redb::Error>) -> StoreError {
+        StoreError::redb(path, e)
+    }
+
     fn redb(path: &Path, e: impl Into<redb::Error>) -> StoreError {
         match e.into() {
             redb::Error::Io(io) => StoreError::io(path, io),
+            redb::Error::WouldBlock => StoreError::Busy {
+                path: path.to_path_buf(),
+            },
             redb::Error::Corrupted(detail) => StoreError::Corrupt {
                 path: path.to_path_buf(),
                 detail,
@@ -180,6 +189,19 @@ impl Events {
 /// offsets of the same snapshot.
 pub type TableSnapshot = (CallTable, Vec<StepEvent>, HashMap<String, u64>);
 
+/// What one [`Store::scan`] read.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// The events that decoded, in id order.
+    pub events: Vec<Event>,
+    /// Records that did not decode (skipped).
+    pub undecodable: u64,
+    /// Where the next scan starts: `None` once the end of the table was reached.
+    pub next: Option<u64>,
+    /// Why the database stopped reading (at `next`), when it failed.
+    pub failed: Option<StoreError>,
+}
+
 /// Counts of what a store holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counts {
@@ -193,7 +215,7 @@ pub struct Counts {
 
 /// An open store.
 pub struct Store {
-    db: Database,
+    db: crate::lock::Db,
     path: PathBuf,
 }
 
@@ -218,10 +240,46 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         let path = dir.join(FILE_NAME);
-        let db = open_database(&path)?;
+        let db = crate::lock::Db::open(&path)?;
         let store = Store { db, path };
         store.check_version()?;
         Ok(store)
+    }
+
+    /// Opens the existing store file `<dir>/analytics.redb` for reading only: no writer, even
+    /// a stopped one, holds it up (see [`crate::lock`]). Falls back to [`Store::open`] when the
+    /// file needs recovery or a schema migration, which only a writer does.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::open`].
+    pub fn open_read_only(dir: &Path) -> Result<Store, StoreError> {
+        let path = dir.join(FILE_NAME);
+        let Some(db) = crate::lock::Db::open_read_only(&path)? else {
+            return Store::open(dir);
+        };
+        let store = Store { db, path };
+        match store.schema_version()? {
+            Some(v) if v > SCHEMA_VERSION => Err(StoreError::NewerVersion {
+                path: store.path.clone(),
+                found: v,
+                supported: SCHEMA_VERSION,
+            }),
+            Some(SCHEMA_VERSION) => Ok(store),
+            _ => Store::open(dir),
+        }
+    }
+
+    fn schema_version(&self) -> Result<Option<u64>, StoreError> {
+        let read = self.db.begin_read().map_err(|e| self.err(e))?;
+        match read.open_table(META) {
+            Ok(t) => Ok(t
+                .get("schema_version")
+                .map_err(|e| self.err(e))?
+                .map(|v| v.value())),
+            Err(TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(self.err(e)),
+        }
     }
 
     /// The file's path.
@@ -516,6 +574,42 @@ impl Store {
             .map_err(corrupt)
     }
 
+    /// Reads on from event id `from`, in id order, at most `max` records of the calls (or, with
+    /// `steps`, the steps), for salvaging a damaged store: a record that does not decode is
+    /// counted and skipped, and a failure of the database itself (an error, or a panic on a
+    /// garbled page) ends the scan with what was read before it.
+    pub fn scan(&self, steps: bool, from: u64, max: usize) -> Scan {
+        let mut scan = Scan::default();
+        let mut last: Option<u64> = None;
+        let def = if steps { STEPS } else { CALLS };
+        let read = crate::guard::catch(&self.path, || {
+            let read = self.db.begin_read().map_err(|e| self.err(e))?;
+            let t = read.open_table(def).map_err(|e| self.err(e))?;
+            for row in t.range(from..).map_err(|e| self.err(e))? {
+                if scan.events.len() as u64 + scan.undecodable >= max as u64 {
+                    return Ok(false);
+                }
+                let (k, v) = row.map_err(|e| self.err(e))?;
+                last = Some(k.value());
+                match codec::decode(v.value()) {
+                    Ok(e) => scan.events.push(e),
+                    Err(_) => scan.undecodable += 1,
+                }
+            }
+            Ok(true)
+        });
+        let after_last = last.map_or(from, |k| k.saturating_add(1));
+        match read {
+            Ok(true) => {}
+            Ok(false) => scan.next = Some(after_last),
+            Err(e) => {
+                scan.next = Some(after_last);
+                scan.failed = Some(e);
+            }
+        }
+        scan
+    }
+
     /// How many events the store holds.
     ///
     /// # Errors
@@ -684,19 +778,6 @@ impl Store {
         }
         Ok(())
     }
-}
-
-fn open_database(path: &Path) -> Result<Database, StoreError> {
-    crate::repair::create_whole(path, build_database)?;
-    build_database(path)
-}
-
-fn build_database(path: &Path) -> Result<Database, StoreError> {
-    let mut builder = Database::builder();
-    builder
-        .set_cache_size(CACHE_BYTES)
-        .set_concurrency_mode(ConcurrencyMode::MultiWriter);
-    builder.create(path).map_err(|e| StoreError::redb(path, e))
 }
 
 /// The id of an event.

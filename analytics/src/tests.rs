@@ -214,7 +214,7 @@ fn read_events_filters_by_time_and_keeps_steps() {
 }
 
 #[test]
-fn store_from_a_newer_version_is_refused_with_one_line() {
+fn store_from_a_newer_version_is_refused_with_one_line_and_events_wait() {
     let dir = tempfile::tempdir().unwrap();
     let paths = crate::StorePaths::new(dir.path());
     std::fs::create_dir_all(&paths.dir).unwrap();
@@ -229,22 +229,36 @@ fn store_from_a_newer_version_is_refused_with_one_line() {
         }
         tx.commit().unwrap();
     }
-    let err = Recorder::open(dir.path(), &OPTIONS).unwrap_err();
+    let err = crate::store::Store::open(&paths.dir).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("newer lrdbench"), "{msg}");
     assert!(!msg.contains('\n'));
+    assert_events_wait_in_the_journal(dir.path());
+}
+
+/// A recorder on a store it cannot use still records: its events stay in its journal.
+fn assert_events_wait_in_the_journal(store_dir: &std::path::Path) {
+    let (rec, _) = Recorder::open(store_dir, &OPTIONS).unwrap();
+    rec.record(call("kept", 1)).unwrap();
+    rec.close();
+    let paths = crate::StorePaths::new(store_dir);
+    let journals = crate::journal::list(&paths.journals).unwrap();
+    assert_eq!(journals.len(), 1);
+    let mut f = std::fs::File::open(&journals[0].1).unwrap();
+    assert_eq!(crate::journal::read_from(&mut f, 0).unwrap().len(), 1);
 }
 
 #[test]
-fn store_damaged_file_is_refused_with_one_line() {
+fn store_damaged_file_is_refused_with_one_line_and_events_wait() {
     let dir = tempfile::tempdir().unwrap();
     let paths = crate::StorePaths::new(dir.path());
     std::fs::create_dir_all(&paths.dir).unwrap();
     std::fs::write(paths.dir.join(crate::store::FILE_NAME), vec![0x5a; 100_000]).unwrap();
-    let err = Recorder::open(dir.path(), &OPTIONS).unwrap_err();
+    let err = crate::store::Store::open(&paths.dir).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("analytics store"), "{msg}");
     assert!(!msg.contains('\n'));
+    assert_events_wait_in_the_journal(dir.path());
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //!
 //! Exit codes: 0 success; 1 a runtime error, or a command that finished with failures (an
 //! estimator that failed, a plugin that would not load); 2 a usage error (from clap, or an
-//! unknown estimator, parameter, column or plugin directory); 130 when stopped by Ctrl-C. A
+//! unknown estimator, parameter, column or plugin directory); 3 a partial merge (`merge
+//! --partial` with shards or cells missing); 4 a command that succeeded but could not record
+//! all of its analytics events (no space); 130 when stopped by Ctrl-C. A
 //! closed standard output (`| head`) ends the program quietly with 0.
 
 mod cli;

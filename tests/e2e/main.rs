@@ -14,5 +14,6 @@ mod isolation;
 mod plugins;
 mod report;
 mod shard;
+mod store_accidents;
 mod trust;
 mod workflow;

@@ -8,7 +8,8 @@ pub enum AnalyticsCommand {
     /// Show whether recording is on, privacy mode, the store's path, event counts and size
     Status {
         /// Print a JSON object (recording, disabled_by, privacy, retention_days, store,
-        /// calls, failed_calls, workflow_steps, store_bytes, journal_bytes, journals)
+        /// calls, failed_calls, workflow_steps, store_bytes, journal_bytes, journals,
+        /// lost_events)
         #[arg(long)]
         json: bool,
     },
@@ -31,6 +32,11 @@ pub enum AnalyticsCommand {
     /// Import the events of other stores into one (idempotent: a store merged twice adds
     /// nothing), e.g. the stores of a sweep's shards
     Merge(MergeStoresArgs),
+    /// Read every recorded event and say what cannot be read (exit 1 when something cannot)
+    Verify,
+    /// Replace a damaged store with a fresh one holding every event that can still be read;
+    /// the damaged file is kept aside as analytics.redb.damaged-TIME
+    Repair,
     /// Record test events, printing each id once it is safe in the journal (internal: used by
     /// the durability tests)
     #[command(hide = true)]

@@ -1,4 +1,7 @@
-//! `analytics status|enable|disable|forget|purge` (and the hidden `selftest`).
+//! `analytics status|enable|disable|forget|purge|verify|repair` (and the hidden `selftest`).
+//!
+//! Every use of the store goes through [`guard::catch`]: a damaged file is a one-line error,
+//! never a panic.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -7,8 +10,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use lrdbench_analytics::config::{self, AnalyticsConfig};
 use lrdbench_analytics::event::{CallEvent, ErrorInfo, EventType};
+use lrdbench_analytics::lock::MaintenanceLock;
 use lrdbench_analytics::store::Store;
-use lrdbench_analytics::{journal, privacy, recorder, Analytics, StorePaths};
+use lrdbench_analytics::{guard, journal, privacy, recorder, repair, Analytics, StorePaths};
 use lrdbench_host::settings::Settings;
 
 use crate::cli::analytics::{AnalyticsCommand, SelftestArgs};
@@ -48,6 +52,8 @@ pub fn run(settings: &Settings, cmd: AnalyticsCommand) -> Result<ExitCode> {
         AnalyticsCommand::Forget { user } => forget(store_dir, &user),
         AnalyticsCommand::Purge { yes } => purge(store_dir, yes),
         AnalyticsCommand::Merge(args) => super::merge::analytics_merge(store_dir, &args),
+        AnalyticsCommand::Verify => verify(store_dir),
+        AnalyticsCommand::Repair => repair_store(store_dir),
         AnalyticsCommand::Selftest(args) => selftest(store_dir, &args),
     }
 }
@@ -68,12 +74,9 @@ fn status(store_dir: &Path, as_json: bool) -> Result<ExitCode> {
         .filter_map(|(_, p)| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
+    let counts = || guard::catch(&file, || Store::open_read_only(&paths.dir)?.counts());
     if as_json {
-        let counts = if file.exists() {
-            Some(Store::open(&paths.dir)?.counts()?)
-        } else {
-            None
-        };
+        let counts = if file.exists() { Some(counts()?) } else { None };
         let v = serde_json::json!({
             "recording": cfg.enabled && env_off.is_none(),
             "disabled_by": match (cfg.enabled, env_off) {
@@ -90,6 +93,7 @@ fn status(store_dir: &Path, as_json: bool) -> Result<ExitCode> {
             "store_bytes": std::fs::metadata(&file).map_or(0, |m| m.len()),
             "journal_bytes": journal_bytes,
             "journals": journals.len(),
+            "lost_events": lrdbench_analytics::space::lost_total(&paths.dir),
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
@@ -99,8 +103,7 @@ fn status(store_dir: &Path, as_json: bool) -> Result<ExitCode> {
     outln!("retention: {} days", cfg.retention_days);
     outln!("store: {}", file.display());
     if file.exists() {
-        let store = Store::open(&paths.dir)?;
-        let c = store.counts()?;
+        let c = counts()?;
         outln!(
             "events: {} calls ({} failed), {} workflow steps",
             c.calls,
@@ -118,6 +121,12 @@ fn status(store_dir: &Path, as_json: bool) -> Result<ExitCode> {
     } else {
         outln!("events: none recorded yet");
     }
+    let lost = lrdbench_analytics::space::lost_total(&paths.dir);
+    if lost > 0 {
+        outln!(
+            "lost: {lost} events could not be recorded (no space left); purge resets this count"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -130,30 +139,57 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-/// Opens the store after storing the journals of dead processes, so that deletions also reach
-/// events not yet stored. Returns the store and how many live processes are still recording.
-fn open_settled(store_dir: &Path) -> Result<Option<(Store, usize)>> {
-    let paths = StorePaths::new(store_dir);
-    if !paths
+/// Whether anything was ever recorded in the store under `paths`.
+fn anything_recorded(paths: &StorePaths) -> Result<bool> {
+    Ok(paths
         .dir
         .join(lrdbench_analytics::store::FILE_NAME)
         .exists()
-        && journal::list(&paths.journals)?.is_empty()
-    {
-        return Ok(None);
-    }
-    let store = Store::open(&paths.dir)?;
-    recorder::replay_dead_journals(&store, &paths.journals)?;
+        || !journal::list(&paths.journals)?.is_empty())
+}
+
+/// Opens the store after storing the journals of dead processes, so that deletions also reach
+/// events not yet stored. Returns the store and how many live processes are still recording.
+fn open_settled(paths: &StorePaths) -> Result<(Store, usize)> {
+    let file = paths.dir.join(lrdbench_analytics::store::FILE_NAME);
+    let store = guard::catch(&file, || {
+        let store = Store::open(&paths.dir)?;
+        recorder::replay_dead_journals(&store, &paths.journals)?;
+        Ok(store)
+    })?;
     let live = journal::list(&paths.journals)?.len();
-    Ok(Some((store, live)))
+    Ok((store, live))
+}
+
+/// Deletes the damaged files kept aside (`analytics.redb.damaged-*`, `*.jnl.damaged`), which may
+/// hold deleted events and cannot be filtered; returns how many.
+fn remove_kept_aside(paths: &StorePaths) -> usize {
+    let mut n = 0;
+    for dir in [&paths.dir, &paths.journals] {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let aside = name.starts_with(&format!(
+                "{}.damaged-",
+                lrdbench_analytics::store::FILE_NAME
+            )) || name.ends_with(".jnl.damaged");
+            if aside && std::fs::remove_file(entry.path()).is_ok() {
+                n += 1;
+            }
+        }
+    }
+    n
 }
 
 fn forget(store_dir: &Path, user: &str) -> Result<ExitCode> {
-    let Some((store, live)) = open_settled(store_dir)? else {
+    let paths = StorePaths::new(store_dir);
+    if !anything_recorded(&paths)? {
         outln!("deleted 0 events (nothing recorded)");
         return Ok(ExitCode::SUCCESS);
-    };
-    let paths = StorePaths::new(store_dir);
+    }
+    let file = paths.dir.join(lrdbench_analytics::store::FILE_NAME);
     let secret = privacy::load_or_create_secret(&paths.dir).with_context(|| {
         format!(
             "cannot read the analytics secret in {}",
@@ -161,12 +197,45 @@ fn forget(store_dir: &Path, user: &str) -> Result<ExitCode> {
         )
     })?;
     let hashed = privacy::hash_user_id(&secret, user);
-    let n = store.forget_users(&[user, hashed.as_str()])?;
-    outln!("deleted {n} events of user {user}");
+    let ids = [user, hashed.as_str()];
+    // Taken before the journals are replayed, so that no process starts using the store
+    // between the replay and the rewrite.
+    let lock = MaintenanceLock::exclusive(&paths.dir)?;
+    let (store, live) = open_settled(&paths)?;
+    match lock {
+        Some(lock) => {
+            drop(store);
+            let done = guard::catch(&file, || {
+                repair::rewrite(store_dir, &lock, |e| !ids.contains(&event_user(e)))
+            })?;
+            let aside = remove_kept_aside(&paths);
+            outln!(
+                "deleted {} events of user {user}; the store was rewritten without them",
+                done.removed
+            );
+            if aside > 0 {
+                outln!("deleted {aside} damaged file(s) kept aside, which could hold them");
+            }
+        }
+        None => {
+            let n = guard::catch(&file, || store.forget_users(&ids))?;
+            outln!("deleted {n} events of user {user}");
+            eprintln!(
+                "note: another lrdbench process has the store open, so the deleted events' bytes stay in its file until this runs again while none has"
+            );
+        }
+    }
     if live > 0 {
         eprintln!("note: {live} running lrdbench process(es) are still recording; run this again once they finish");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn event_user(e: &lrdbench_analytics::event::Event) -> &str {
+    match e {
+        lrdbench_analytics::event::Event::Call(c) => &c.user_id,
+        lrdbench_analytics::event::Event::Step(s) => &s.user_id,
+    }
 }
 
 fn purge(store_dir: &Path, yes: bool) -> Result<ExitCode> {
@@ -188,6 +257,7 @@ fn purge(store_dir: &Path, yes: bool) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     }
+    let lock = MaintenanceLock::exclusive(&paths.dir)?;
     // Journals of dead processes go first, or the next start would bring their events back.
     for (_, path) in journal::list(&paths.journals)? {
         if let Ok(f) = std::fs::File::options().read(true).write(true).open(&path) {
@@ -196,22 +266,37 @@ fn purge(store_dir: &Path, yes: bool) -> Result<ExitCode> {
             }
         }
     }
+    let aside = remove_kept_aside(&paths);
+    if aside > 0 {
+        outln!("deleted {aside} damaged file(s) kept aside");
+    }
+    lrdbench_analytics::space::forget_lost(&paths.dir);
     if !file.exists() {
         outln!("deleted 0 events (nothing recorded)");
         return Ok(ExitCode::SUCCESS);
     }
-    match Store::open(&paths.dir) {
-        Ok(mut store) => {
-            let n = store.purge()?;
-            store.compact_if_worth_it();
+    let counted = guard::catch(&file, || Store::open_read_only(&paths.dir)?.counts());
+    match lock {
+        Some(lock) => {
+            // A fresh, empty file takes the store's place: no byte of the old one stays.
+            repair::replace_with_empty(store_dir, &lock)?;
+            match counted {
+                Ok(c) => outln!("deleted {} events", c.calls + c.steps),
+                Err(_) => outln!("deleted the damaged store {}", file.display()),
+            }
+        }
+        None => {
+            let n = guard::catch(&file, || {
+                let mut store = Store::open(&paths.dir)?;
+                let n = store.purge()?;
+                store.compact_if_worth_it();
+                Ok(n)
+            })?;
             outln!("deleted {n} events");
+            eprintln!(
+                "note: another lrdbench process has the store open, so the deleted events' bytes stay in its file until this runs again while none has"
+            );
         }
-        Err(lrdbench_analytics::StoreError::Corrupt { .. }) => {
-            std::fs::remove_file(&file)
-                .with_context(|| format!("cannot delete {}", file.display()))?;
-            outln!("deleted the damaged store {}", file.display());
-        }
-        Err(e) => return Err(e.into()),
     }
     let live = journal::list(&paths.journals)?.len();
     if live > 0 {
@@ -219,6 +304,59 @@ fn purge(store_dir: &Path, yes: bool) -> Result<ExitCode> {
             "note: {live} running lrdbench process(es) are still recording; their events are kept"
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(store_dir: &Path) -> Result<ExitCode> {
+    let paths = StorePaths::new(store_dir);
+    let file = paths.dir.join(lrdbench_analytics::store::FILE_NAME);
+    if !file.exists() {
+        outln!("no store yet ({}): nothing to verify", file.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let s = repair::verify(store_dir)?;
+    outln!("read {} calls and {} workflow steps", s.calls, s.steps);
+    match s.problems() {
+        None => {
+            outln!("the store is whole");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(problems) => {
+            outln!("the store is damaged: {problems}");
+            outln!("run `lrdbench-host analytics repair` to keep what is readable");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn repair_store(store_dir: &Path) -> Result<ExitCode> {
+    let paths = StorePaths::new(store_dir);
+    let file = paths.dir.join(lrdbench_analytics::store::FILE_NAME);
+    if !file.exists() {
+        outln!("no store yet ({}): nothing to repair", file.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let r = repair::repair(store_dir).map_err(|e| match e {
+        lrdbench_analytics::StoreError::Busy { .. } => anyhow::anyhow!(
+            "another lrdbench process has the store {} open: repair once none is running",
+            file.display()
+        ),
+        e => e.into(),
+    })?;
+    let s = &r.salvage;
+    outln!(
+        "kept {} calls and {} workflow steps in a fresh store",
+        s.calls,
+        s.steps
+    );
+    match s.problems() {
+        Some(problems) => outln!("dropped: {problems}"),
+        None => outln!("dropped: nothing (every event was readable)"),
+    }
+    if r.replayed > 0 {
+        outln!("stored {} events that waited in journals", r.replayed);
+    }
+    outln!("the damaged file is kept as {}", r.aside.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -261,8 +399,9 @@ fn selftest(store_dir: &Path, args: &SelftestArgs) -> Result<ExitCode> {
             error,
             machine: None,
         };
+        // An event that could not be written (no space) is counted, not printed.
         let Some(id) = analytics.record_call(event) else {
-            bail!("recording stopped");
+            continue;
         };
         // Printed only once `record_call` returned: the event is in the journal.
         writeln!(out, "{id} {seq}")?;
@@ -272,5 +411,5 @@ fn selftest(store_dir: &Path, args: &SelftestArgs) -> Result<ExitCode> {
         }
     }
     analytics.close();
-    Ok(ExitCode::SUCCESS)
+    super::with_lost_events(&analytics, Ok(ExitCode::SUCCESS))
 }

@@ -104,9 +104,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
     match cli.command {
         Command::Plugins(cmd) => plugins::run(&settings, cmd),
-        Command::Estimate(args) => estimate::run(&settings, args, &recording_invoker(&settings)),
-        Command::Generate(args) => generate::run(&settings, args, &recording_invoker(&settings)),
-        Command::Run(args) => run::run(&settings, args, &recording_invoker(&settings)),
+        Command::Estimate(args) => recording(&settings, |i| estimate::run(&settings, args, i)),
+        Command::Generate(args) => recording(&settings, |i| generate::run(&settings, args, i)),
+        Command::Run(args) => recording(&settings, |i| run::run(&settings, args, i)),
         Command::Validate(args) => run::validate(&settings, args),
         Command::Merge(args) => merge::run(&settings, args),
         Command::Slurm(args) => slurm::run(&settings, args),
@@ -267,6 +267,43 @@ pub fn isolate(
         },
     )
 }
+
+/// Runs a command that records its calls. When some of its events could not be written (no
+/// space left for the journal), says how many at the end and exits with [`LOST_EVENTS`]
+/// instead of 0.
+fn recording(
+    settings: &Settings,
+    command: impl FnOnce(&Invoker) -> Result<ExitCode>,
+) -> Result<ExitCode> {
+    let invoker = recording_invoker(settings);
+    let out = command(&invoker);
+    match invoker.analytics() {
+        Some(analytics) => with_lost_events(analytics, out),
+        None => out,
+    }
+}
+
+/// `out`, or, when `analytics` could not record some events, the same after a warning that
+/// counts them, with [`LOST_EVENTS`] in place of success.
+pub fn with_lost_events(
+    analytics: &lrdbench_analytics::Analytics,
+    out: Result<ExitCode>,
+) -> Result<ExitCode> {
+    let lost = analytics.lost_events();
+    if lost == 0 {
+        return out;
+    }
+    eprintln!(
+        "warning: {lost} analytics event(s) of this run could not be recorded (no space left for the journal); the command's own results are complete, and `lrdbench-host analytics status` counts the loss"
+    );
+    match out {
+        Ok(code) if code == ExitCode::SUCCESS => Ok(ExitCode::from(LOST_EVENTS)),
+        other => other,
+    }
+}
+
+/// Exit code of a command that succeeded but could not record all of its analytics events.
+pub const LOST_EVENTS: u8 = 4;
 
 /// An invoker that records into the store's analytics, or, when the store cannot be used,
 /// records nothing after one warning.

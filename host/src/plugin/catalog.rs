@@ -3,7 +3,9 @@
 //! Name clashes: a component is always reachable as `plugin::name`. Its bare `name` works when
 //! exactly one loaded plugin has a component of that kind and name; otherwise the bare name is
 //! an error that names every candidate and its file. The same library found twice (same
-//! SHA-256, e.g. through the executable's directory and `--plugin-dir`) is loaded once.
+//! SHA-256, e.g. through the executable's directory and `--plugin-dir`) is loaded once. Two
+//! different libraries with the same plugin name are told apart by a prefix of their SHA-256:
+//! `plugin@3fa9c1::name` (the ambiguity error lists the names to use).
 
 use lrdbench_plugin_api::{
     params, ComponentDescriptor, ComponentKind, Estimate, Generated, Param, ParamError, PluginError,
@@ -82,13 +84,14 @@ pub enum LookupError {
         valid: Vec<String>,
     },
     /// Several plugins have it.
-    #[error("{kind} `{name}` is provided by several plugins: {}; use a qualified name", candidates.join(", "))]
+    #[error("{kind} `{name}` is provided by several plugins: {}; use one of these names", candidates.join(", "))]
     Ambiguous {
         /// The name asked for.
         name: String,
         /// Estimator or model.
         kind: ComponentKind,
-        /// `plugin::name (file)` for each candidate.
+        /// `plugin::name (file)` for each candidate, or `plugin@sha256-prefix::name (file)`
+        /// where plugin names repeat.
         candidates: Vec<String>,
     },
 }
@@ -216,10 +219,20 @@ impl Catalog {
             Some((p, n)) => (Some(p), n),
             None => (None, name),
         };
+        // `plugin@hexprefix`: the plugin whose SHA-256 starts with the prefix.
+        let (plugin_name, sha_prefix) = match plugin_name.and_then(|p| p.split_once('@')) {
+            Some((p, h)) => (Some(p), Some(h.to_ascii_lowercase())),
+            None => (plugin_name, None),
+        };
         let matches: Vec<ComponentHandle<'_>> = self
             .components()
             .filter(|c| c.descriptor.kind == kind && c.name() == bare)
             .filter(|c| plugin_name.is_none_or(|p| c.plugin.descriptor.name == p))
+            .filter(|c| {
+                sha_prefix
+                    .as_deref()
+                    .is_none_or(|h| !h.is_empty() && c.plugin.sha256.starts_with(h))
+            })
             .collect();
         match matches.len() {
             1 => Ok(matches[0]),
@@ -233,7 +246,24 @@ impl Catalog {
                 kind,
                 candidates: matches
                     .iter()
-                    .map(|c| format!("{} ({})", c.qualified_name(), c.plugin.path.display()))
+                    .map(|c| {
+                        let plugin = &c.plugin.descriptor.name;
+                        let repeated = matches
+                            .iter()
+                            .filter(|o| &o.plugin.descriptor.name == plugin)
+                            .count()
+                            > 1;
+                        let qualified = if repeated {
+                            format!(
+                                "{plugin}@{}::{}",
+                                &c.plugin.sha256[..c.plugin.sha256.len().min(12)],
+                                c.name()
+                            )
+                        } else {
+                            c.qualified_name()
+                        };
+                        format!("{qualified} ({})", c.plugin.path.display())
+                    })
                     .collect(),
             }),
         }
