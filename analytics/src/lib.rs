@@ -28,6 +28,7 @@
 
 pub mod api;
 pub mod codec;
+pub mod compact;
 pub mod config;
 pub mod event;
 pub mod journal;
@@ -37,6 +38,7 @@ pub mod recorder;
 pub mod repair;
 pub mod store;
 pub mod table;
+mod wire;
 
 use std::collections::HashMap;
 use std::fs::File;
