@@ -754,7 +754,7 @@ mod tests {
     use crate::event::{CallEvent, StepType};
 
     fn sweep_call(i: u64) -> CallEvent {
-        let mut parameters = BTreeMap::new();
+        let mut parameters = std::collections::BTreeMap::new();
         for (k, v) in [("ci", "asymptotic"), ("level", "0.95"), ("min_scale", "2")] {
             parameters.insert(k.to_string(), v.to_string());
         }
