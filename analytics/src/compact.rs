@@ -29,12 +29,12 @@
 //! Written in one place ([`encode`]) and read in one place ([`decode`]); a field appended to
 //! an event type gets a new flag bit, so records without it still decode.
 
-use std::collections::HashMap;
 
 use crate::codec::{self, CallRef, MachineRef, RecordRef, StepRef};
 use crate::event::{
     CallEvent, ErrorInfo, Event, EventType, Machine, Performance, PluginRef, PluginView, StepEvent,
 };
+use crate::table::FastMap;
 use crate::wire::{put_u64, unzigzag, zigzag, DecodeError, Reader};
 
 const TAG_CALL: u8 = 0x21;
@@ -90,7 +90,8 @@ const RAW_FLOAT: u64 = 15;
 #[derive(Debug, Default)]
 pub struct Dict {
     entries: Vec<Box<[u8]>>,
-    ids: HashMap<Box<[u8]>, u32>,
+    // FxHash: a handful of lookups per ingested record, of trusted local strings.
+    ids: FastMap<Box<[u8]>, u32>,
     committed: usize,
     key: Vec<u8>,
     /// The store's dictionary epoch these entries were loaded under.
