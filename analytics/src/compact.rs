@@ -29,7 +29,6 @@
 //! Written in one place ([`encode`]) and read in one place ([`decode`]); a field appended to
 //! an event type gets a new flag bit, so records without it still decode.
 
-
 use crate::codec::{self, CallRef, MachineRef, RecordRef, StepRef};
 use crate::event::{
     CallEvent, ErrorInfo, Event, EventType, Machine, Performance, PluginRef, PluginView, StepEvent,
