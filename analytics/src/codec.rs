@@ -124,6 +124,9 @@ pub fn timestamp(bytes: &[u8]) -> Result<i64, DecodeError> {
 }
 
 /// A record of this format with every field borrowed from its bytes.
+// Read one at a time and never stored in bulk: boxing the call would cost an allocation per
+// record read.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy)]
 pub enum RecordRef<'a> {
     /// A call.

@@ -400,6 +400,9 @@ fn read_head(id: u64, r: &mut Reader<'_>) -> Result<Head, DecodeError> {
 
 /// A stored record, decoded: strings the dictionary holds are borrowed from it; strings
 /// rebuilt from a template are owned.
+// Decoded one at a time and consumed at once: boxing the call would cost an allocation per
+// record read.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Record<'d> {
     /// A call.
@@ -774,7 +777,7 @@ mod tests {
             }),
             parameters,
             data_length: 256 << (i % 6),
-            success: i % 33 != 0,
+            success: !i.is_multiple_of(33),
             user_id: "a1431cb42d3cd834f487fafc13391d256e5a6a79f0368ecda3899db03530fbb3".into(),
             session_id: "9f3c2a".into(),
             run_id: Some("sweep-20261207T172055Z-0000a3".into()),
@@ -790,7 +793,7 @@ mod tests {
                 rss_after: (80 << 20) + 4096 * (i % 3),
                 heap_peak: 24 * 256,
             }),
-            error: (i % 33 == 0).then(|| ErrorInfo {
+            error: i.is_multiple_of(33).then(|| ErrorInfo {
                 kind: "numerical".into(),
                 message: format!("singular fit at scale {i}"),
                 location: Some("src/x.rs:3".into()),

@@ -649,7 +649,7 @@ impl Store {
         def: TableDefinition<u64, &[u8]>,
         since_us: i64,
         dict: &[Box<[u8]>],
-        decode: fn(u64, &[u8], &[Box<[u8]>]) -> Result<T, DecodeError>,
+        decode: Decoder<T>,
     ) -> Result<(Vec<T>, u64), StoreError> {
         let t = read.open_table(def).map_err(|e| self.err(e))?;
         let mut bytes = Vec::new();
@@ -883,6 +883,9 @@ impl Store {
         Ok(())
     }
 }
+
+/// A decoder of one stored record (key, bytes, dictionary).
+type Decoder<T> = fn(u64, &[u8], &[Box<[u8]>]) -> Result<T, DecodeError>;
 
 /// Appends a decoded call to `table`, borrowing its strings (no owned event per call).
 fn push_call(table: &mut CallTable, c: &compact::CallRec<'_>) {
