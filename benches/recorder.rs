@@ -206,9 +206,6 @@ fn parts(c: &mut Criterion) {
     group.bench_function("crc32", |b| {
         b.iter(|| lrdbench_analytics::codec::crc32(black_box(&bytes)))
     });
-    group.bench_function("crc32_sliced", |b| {
-        b.iter(|| lrdbench_analytics::journal::crc32_sliced(black_box(&bytes)))
-    });
     let dir = tempfile::tempdir().expect("tempdir");
     let mut journal = JournalWriter::create(dir.path(), "bench").expect("journal");
     group.bench_function("journal_append", |b| {

@@ -1,26 +1,31 @@
-//! The compact binary form of an [`Event`], used in the journals and as redb values.
+//! The journal form of an [`Event`]: what the recorder appends to a journal frame, and what
+//! the store reads back when it ingests a journal. (The store keeps events in another, smaller
+//! form: [`crate::compact`].)
 //!
 //! Why not JSON: encoding sits on the path of every recorded call (budget: a few µs for the
-//! whole recording) and the size of an event is the size of the store. This form takes about a
-//! tenth of a microsecond and a third of the bytes of JSON.
+//! whole recording). This form takes about a tenth of a microsecond and a third of the bytes
+//! of JSON.
 //!
 //! Layout: a tag byte (1 = call, 2 = step), then the fields in declaration order. Integers are
 //! LEB128 varints (signed ones zig-zag), floats 8 bytes little-endian, strings a varint length
 //! and UTF-8 bytes, options a presence byte. Fields appended to the event types later are
 //! appended here and decoded only when bytes remain, so older records stay readable.
+//!
+//! The layout is written in one place ([`encode_call_view`], [`encode_step_view`]) and read in
+//! one place ([`read`], which borrows every field); everything else that reads a record (the
+//! owned decoders, [`peek`], [`user_id`], [`timestamp`], the store's conversion) goes through
+//! [`read`], so a field appended to the format is appended in exactly two functions.
 
 use std::collections::BTreeMap;
 
 use crate::event::{
     CallEvent, CallView, ErrorInfo, Event, EventType, Machine, ParametersView, Performance,
-    PluginRef, StepEvent, StepType, StepView,
+    PluginRef, PluginView, StepEvent, StepType, StepView,
 };
-use crate::table::{CallRow, CallTable};
+use crate::wire::{put_f64, put_i64, put_opt, put_str, put_u64, Reader};
 
-/// A record that could not be decoded.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed analytics record: {0}")]
-pub struct DecodeError(&'static str);
+pub use crate::event::EncodedParameters;
+pub use crate::wire::DecodeError;
 
 const TAG_CALL: u8 = 1;
 const TAG_STEP: u8 = 2;
@@ -39,184 +44,46 @@ pub fn encode(event: &Event, out: &mut Vec<u8>) {
 ///
 /// [`DecodeError`] when the bytes are not a record of this format.
 pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
-    let mut r = Reader { b: bytes };
-    match r.u8()? {
-        TAG_CALL => decode_call(&mut r).map(Event::Call),
-        TAG_STEP => decode_step(&mut r).map(Event::Step),
-        _ => Err(DecodeError("unknown record tag")),
-    }
+    read(bytes).map(|r| r.to_event())
 }
 
-/// The user id of an encoded event, read without decoding the rest (deleting one user's
-/// events scans the whole store with this).
+/// The user id of an encoded event, read without copying the rest.
 ///
 /// # Errors
 ///
 /// [`DecodeError`] when the bytes are not a record of this format.
 pub fn user_id(bytes: &[u8]) -> Result<&str, DecodeError> {
-    let mut r = Reader { b: bytes };
-    match r.u8()? {
-        TAG_CALL => {
-            r.u64()?;
-            r.u64()?;
-            skip_call_to_user(&mut r)?;
-        }
-        TAG_STEP => {
-            r.u64()?;
-            r.u64()?;
-            r.skip_str()?;
-            r.skip_str()?;
-            r.u64()?;
-            r.u8()?;
-            r.skip_str()?;
-            if r.presence()? {
-                r.skip_str()?;
-            }
-            r.u64()?;
-            r.u8()?;
-        }
-        _ => return Err(DecodeError("unknown record tag")),
-    }
-    r.str_ref()
+    read(bytes).map(|r| match r {
+        RecordRef::Call(c) => c.user_id,
+        RecordRef::Step(s) => s.user_id,
+    })
 }
 
-/// Skips a call record's fields from its event type to its success flag (after id and
-/// timestamp), leaving the reader at the user id: the part `user_id` and `peek` both pass over.
-fn skip_call_to_user(r: &mut Reader<'_>) -> Result<(), DecodeError> {
-    r.u8()?;
-    r.skip_str()?;
-    if r.presence()? {
-        for _ in 0..3 {
-            r.skip_str()?;
-        }
-    }
-    let n = r.u64()?;
-    for _ in 0..n {
-        r.skip_str()?;
-        r.skip_str()?;
-    }
-    r.u64()?;
-    r.u8()?;
-    Ok(())
-}
-
-/// Decodes a record that must be a call (a value of the store's `calls` table).
+/// Decodes a record that must be a call.
 ///
 /// # Errors
 ///
 /// [`DecodeError`] when the bytes are not a call record of this format.
 pub fn decode_call_record(bytes: &[u8]) -> Result<CallEvent, DecodeError> {
-    let mut r = Reader { b: bytes };
-    match r.u8()? {
-        TAG_CALL => decode_call(&mut r),
-        _ => Err(DecodeError("not a call record")),
+    match read(bytes)? {
+        RecordRef::Call(c) => Ok(c.to_event()),
+        RecordRef::Step(_) => Err(DecodeError("not a call record")),
     }
 }
 
-/// Decodes a record that must be a workflow step (a value of the store's `steps` table).
+/// Decodes a record that must be a workflow step.
 ///
 /// # Errors
 ///
 /// [`DecodeError`] when the bytes are not a step record of this format.
 pub fn decode_step_record(bytes: &[u8]) -> Result<StepEvent, DecodeError> {
-    let mut r = Reader { b: bytes };
-    match r.u8()? {
-        TAG_STEP => decode_step(&mut r),
-        _ => Err(DecodeError("not a step record")),
+    match read(bytes)? {
+        RecordRef::Step(s) => Ok(s.to_event()),
+        RecordRef::Call(_) => Err(DecodeError("not a step record")),
     }
 }
 
-/// Decodes a call record (a value of the store's `calls` table) into a new row of `table`,
-/// borrowing its strings from `bytes` until they are interned.
-///
-/// # Errors
-///
-/// [`DecodeError`] when the bytes are not a call record of this format; `table` then has no
-/// new row (it may have new interned strings).
-pub fn decode_call_into(bytes: &[u8], table: &mut CallTable) -> Result<(), DecodeError> {
-    let mut r = Reader { b: bytes };
-    if r.u8()? != TAG_CALL {
-        return Err(DecodeError("not a call record"));
-    }
-    let id = r.u64()?;
-    let timestamp_us = r.i64()?;
-    let event_type = event_type(r.u8()?)?;
-    let component = r.str_ref()?;
-    if r.presence()? {
-        for _ in 0..3 {
-            r.skip_str()?;
-        }
-    }
-    let n = r.u64()?;
-    table.begin_params();
-    for _ in 0..n {
-        let k = r.str_ref()?;
-        let v = r.str_ref()?;
-        table.push_param(k, v);
-    }
-    let params = table.end_params();
-    let data_length = r.u64()?;
-    let success = r.u8()? != 0;
-    let user = r.str_ref()?;
-    let session = r.str_ref()?;
-    for _ in 0..3 {
-        // run id, workflow, cell
-        if r.presence()? {
-            r.skip_str()?;
-        }
-    }
-    let truth_h = r.opt(Reader::f64)?;
-    let perf = r.opt(|r| {
-        let wall = r.u64()?;
-        r.u64()?;
-        r.u64()?;
-        let cpu = r.f64()?;
-        r.u64()?;
-        r.u64()?;
-        let heap = r.u64()?;
-        Ok((wall, heap, cpu))
-    })?;
-    let error = r.opt(|r| {
-        let kind = r.str_ref()?;
-        let message = r.str_ref()?;
-        if r.presence()? {
-            r.skip_str()?;
-        }
-        if r.presence()? {
-            r.skip_str()?;
-        }
-        Ok((kind, message))
-    })?;
-    table.push_row(
-        &CallRow {
-            id,
-            timestamp_us,
-            event_type,
-            component,
-            data_length,
-            success,
-            user,
-            session,
-            truth_h,
-            perf,
-            error,
-        },
-        params,
-    );
-    Ok(())
-}
-
-fn event_type(b: u8) -> Result<EventType, DecodeError> {
-    Ok(match b {
-        0 => EventType::EstimatorUsage,
-        1 => EventType::ModelUsage,
-        2 => EventType::BenchmarkRun,
-        3 => EventType::Custom,
-        _ => return Err(DecodeError("unknown event type")),
-    })
-}
-
-/// What the store needs of an encoded event to file it, read without decoding the rest.
+/// What the store needs of an encoded event to file it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peek<'a> {
     /// The event id.
@@ -231,67 +98,396 @@ pub struct Peek<'a> {
 ///
 /// # Errors
 ///
-/// [`DecodeError`] when the bytes are not a record of this format (as far as read).
+/// [`DecodeError`] when the bytes are not a record of this format.
 pub fn peek(bytes: &[u8]) -> Result<Peek<'_>, DecodeError> {
-    let mut r = Reader { b: bytes };
-    let tag = r.u8()?;
-    let id = r.u64()?;
-    match tag {
-        TAG_STEP => Ok(Peek {
-            id,
+    Ok(match read(bytes)? {
+        RecordRef::Call(c) => Peek {
+            id: c.id,
+            is_step: false,
+            error_kind: c.error.map(|e| e.kind),
+        },
+        RecordRef::Step(s) => Peek {
+            id: s.id,
             is_step: true,
             error_kind: None,
-        }),
-        TAG_CALL => {
-            r.u64()?;
-            skip_call_to_user(&mut r)?;
-            r.skip_str()?;
-            r.skip_str()?;
-            for _ in 0..3 {
-                if r.presence()? {
-                    r.skip_str()?;
-                }
-            }
-            if r.presence()? {
-                r.take(8)?;
-            }
-            if r.presence()? {
-                for _ in 0..3 {
-                    r.u64()?;
-                }
-                r.take(8)?;
-                for _ in 0..3 {
-                    r.u64()?;
-                }
-            }
-            let error_kind = if r.presence()? {
-                Some(r.str_ref()?)
-            } else {
-                None
-            };
-            Ok(Peek {
-                id,
-                is_step: false,
-                error_kind,
-            })
-        }
-        _ => Err(DecodeError("unknown record tag")),
-    }
+        },
+    })
 }
 
-/// The timestamp (µs since the epoch) of an encoded event, read without decoding the rest.
+/// The timestamp (µs since the epoch) of an encoded event.
 ///
 /// # Errors
 ///
 /// [`DecodeError`] when the bytes are not a record of this format.
 pub fn timestamp(bytes: &[u8]) -> Result<i64, DecodeError> {
-    let mut r = Reader { b: bytes };
-    match r.u8()? {
-        TAG_CALL | TAG_STEP => {
-            r.u64()?;
-            r.i64()
+    read(bytes).map(|r| r.timestamp_us())
+}
+
+/// A record of this format with every field borrowed from its bytes.
+// Read one at a time and never stored in bulk: boxing the call would cost an allocation per
+// record read.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Copy)]
+pub enum RecordRef<'a> {
+    /// A call.
+    Call(CallRef<'a>),
+    /// A workflow step.
+    Step(StepRef<'a>),
+}
+
+impl RecordRef<'_> {
+    /// The event id.
+    pub fn id(&self) -> u64 {
+        match self {
+            RecordRef::Call(c) => c.id,
+            RecordRef::Step(s) => s.id,
         }
+    }
+
+    /// The event's timestamp, µs since the epoch.
+    pub fn timestamp_us(&self) -> i64 {
+        match self {
+            RecordRef::Call(c) => c.timestamp_us,
+            RecordRef::Step(s) => s.view.timestamp_us,
+        }
+    }
+
+    /// The owned event.
+    pub fn to_event(&self) -> Event {
+        match self {
+            RecordRef::Call(c) => Event::Call(c.to_event()),
+            RecordRef::Step(s) => Event::Step(s.to_event()),
+        }
+    }
+}
+
+/// A call record's fields, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct CallRef<'a> {
+    /// Event id.
+    pub id: u64,
+    /// Start time, µs since the epoch.
+    pub timestamp_us: i64,
+    /// Kind of call.
+    pub event_type: EventType,
+    /// Component name.
+    pub component: &'a str,
+    /// The plugin.
+    pub plugin: Option<PluginView<'a>>,
+    /// The parameters.
+    pub parameters: ParamsRef<'a>,
+    /// Series length.
+    pub data_length: u64,
+    /// Success.
+    pub success: bool,
+    /// User id.
+    pub user_id: &'a str,
+    /// Session id.
+    pub session_id: &'a str,
+    /// Run id.
+    pub run_id: Option<&'a str>,
+    /// Workflow name.
+    pub workflow: Option<&'a str>,
+    /// Cell id.
+    pub cell: Option<&'a str>,
+    /// True H.
+    pub truth_h: Option<f64>,
+    /// Resource use.
+    pub performance: Option<Performance>,
+    /// The error.
+    pub error: Option<ErrorRef<'a>>,
+    /// The machine facts.
+    pub machine: Option<MachineRef<'a>>,
+}
+
+/// [`ErrorInfo`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorRef<'a> {
+    /// Kind.
+    pub kind: &'a str,
+    /// Message.
+    pub message: &'a str,
+    /// Location.
+    pub location: Option<&'a str>,
+    /// Backtrace.
+    pub backtrace: Option<&'a str>,
+}
+
+/// [`Machine`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MachineRef<'a> {
+    /// CPU model.
+    pub cpu: &'a str,
+    /// Logical cores.
+    pub cores: u64,
+    /// Memory, bytes.
+    pub memory_bytes: u64,
+    /// Operating system.
+    pub os: &'a str,
+}
+
+/// The parameters of a [`CallRef`]: their encoded bytes, already checked by [`read`].
+#[derive(Debug, Clone, Copy)]
+pub struct ParamsRef<'a> {
+    len: u64,
+    bytes: &'a [u8],
+}
+
+impl<'a> ParamsRef<'a> {
+    /// How many parameters.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The (name, value) pairs, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
+        let mut r = Reader::new(self.bytes);
+        // The bytes were checked when the record was read, so reading cannot fail here.
+        std::iter::from_fn(move || Some((r.str_ref().ok()?, r.str_ref().ok()?)))
+    }
+}
+
+/// A step record's fields, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct StepRef<'a> {
+    /// Event id.
+    pub id: u64,
+    /// The step.
+    pub view: StepView<'a>,
+    /// User id.
+    pub user_id: &'a str,
+    /// Session id.
+    pub session_id: &'a str,
+}
+
+impl CallRef<'_> {
+    /// The owned event.
+    pub fn to_event(&self) -> CallEvent {
+        CallEvent {
+            id: self.id,
+            timestamp_us: self.timestamp_us,
+            event_type: self.event_type,
+            component: self.component.into(),
+            plugin: self.plugin.map(|p| PluginRef {
+                name: p.name.into(),
+                version: p.version.into(),
+                sha256: p.sha256.into(),
+            }),
+            parameters: self
+                .parameters
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            data_length: self.data_length,
+            success: self.success,
+            user_id: self.user_id.into(),
+            session_id: self.session_id.into(),
+            run_id: self.run_id.map(Into::into),
+            workflow: self.workflow.map(Into::into),
+            cell: self.cell.map(Into::into),
+            truth_h: self.truth_h,
+            performance: self.performance,
+            error: self.error.map(|e| ErrorInfo {
+                kind: e.kind.into(),
+                message: e.message.into(),
+                location: e.location.map(Into::into),
+                backtrace: e.backtrace.map(Into::into),
+            }),
+            machine: self.machine.map(|m| Machine {
+                cpu: m.cpu.into(),
+                cores: m.cores,
+                memory_bytes: m.memory_bytes,
+                os: m.os.into(),
+            }),
+        }
+    }
+}
+
+impl StepRef<'_> {
+    /// The owned event.
+    pub fn to_event(&self) -> StepEvent {
+        let s = &self.view;
+        StepEvent {
+            id: self.id,
+            timestamp_us: s.timestamp_us,
+            run_id: s.run_id.into(),
+            workflow: s.workflow.into(),
+            seq: s.seq,
+            step_type: s.step_type,
+            component: s.component.into(),
+            cell: s.cell.map(Into::into),
+            duration_ns: s.duration_ns,
+            success: s.success,
+            user_id: self.user_id.into(),
+            session_id: self.session_id.into(),
+        }
+    }
+}
+
+/// Reads a record, borrowing every field: the one reader of this layout.
+///
+/// # Errors
+///
+/// [`DecodeError`] when the bytes are not a record of this format.
+pub fn read(bytes: &[u8]) -> Result<RecordRef<'_>, DecodeError> {
+    let mut r = Reader::new(bytes);
+    match r.u8()? {
+        TAG_CALL => read_call(&mut r).map(RecordRef::Call),
+        TAG_STEP => read_step(&mut r).map(RecordRef::Step),
         _ => Err(DecodeError("unknown record tag")),
+    }
+}
+
+fn read_call<'a>(r: &mut Reader<'a>) -> Result<CallRef<'a>, DecodeError> {
+    let id = r.u64()?;
+    let timestamp_us = r.i64()?;
+    let event_type = event_type(r.u8()?)?;
+    let component = r.str_ref()?;
+    let plugin = r.opt(|r| {
+        Ok(PluginView {
+            name: r.str_ref()?,
+            version: r.str_ref()?,
+            sha256: r.str_ref()?,
+        })
+    })?;
+    let len = r.u64()?;
+    let start = r.b;
+    for _ in 0..len {
+        r.str_ref()?;
+        r.str_ref()?;
+    }
+    let parameters = ParamsRef {
+        len,
+        bytes: &start[..start.len() - r.b.len()],
+    };
+    let data_length = r.u64()?;
+    let success = r.u8()? != 0;
+    let user_id = r.str_ref()?;
+    let session_id = r.str_ref()?;
+    let run_id = r.opt(Reader::str_ref)?;
+    let workflow = r.opt(Reader::str_ref)?;
+    let cell = r.opt(Reader::str_ref)?;
+    let truth_h = r.opt(Reader::f64)?;
+    let performance = r.opt(|r| {
+        Ok(Performance {
+            wall_ns: r.u64()?,
+            cpu_thread_ns: r.u64()?,
+            cpu_process_ns: r.u64()?,
+            cpu_percent: r.f64()?,
+            rss_before: r.u64()?,
+            rss_after: r.u64()?,
+            heap_peak: r.u64()?,
+        })
+    })?;
+    let error = r.opt(|r| {
+        Ok(ErrorRef {
+            kind: r.str_ref()?,
+            message: r.str_ref()?,
+            location: r.opt(Reader::str_ref)?,
+            backtrace: r.opt(Reader::str_ref)?,
+        })
+    })?;
+    // Appended field: records written before it end here.
+    let machine = if r.is_empty() {
+        None
+    } else {
+        r.opt(|r| {
+            Ok(MachineRef {
+                cpu: r.str_ref()?,
+                cores: r.u64()?,
+                memory_bytes: r.u64()?,
+                os: r.str_ref()?,
+            })
+        })?
+    };
+    Ok(CallRef {
+        id,
+        timestamp_us,
+        event_type,
+        component,
+        plugin,
+        parameters,
+        data_length,
+        success,
+        user_id,
+        session_id,
+        run_id,
+        workflow,
+        cell,
+        truth_h,
+        performance,
+        error,
+        machine,
+    })
+}
+
+fn read_step<'a>(r: &mut Reader<'a>) -> Result<StepRef<'a>, DecodeError> {
+    let id = r.u64()?;
+    let view = StepView {
+        timestamp_us: r.i64()?,
+        run_id: r.str_ref()?,
+        workflow: r.str_ref()?,
+        seq: r.u64()?,
+        step_type: step_type(r.u8()?)?,
+        component: r.str_ref()?,
+        cell: r.opt(Reader::str_ref)?,
+        duration_ns: r.u64()?,
+        success: r.u8()? != 0,
+    };
+    Ok(StepRef {
+        id,
+        view,
+        user_id: r.str_ref()?,
+        session_id: r.str_ref()?,
+    })
+}
+
+/// The event type of its code (the one table of codes, shared with [`crate::compact`]).
+pub(crate) fn event_type(b: u8) -> Result<EventType, DecodeError> {
+    Ok(match b {
+        0 => EventType::EstimatorUsage,
+        1 => EventType::ModelUsage,
+        2 => EventType::BenchmarkRun,
+        3 => EventType::Custom,
+        _ => return Err(DecodeError("unknown event type")),
+    })
+}
+
+/// The code of an event type.
+pub(crate) fn event_type_code(t: EventType) -> u8 {
+    match t {
+        EventType::EstimatorUsage => 0,
+        EventType::ModelUsage => 1,
+        EventType::BenchmarkRun => 2,
+        EventType::Custom => 3,
+    }
+}
+
+/// The step type of its code.
+pub(crate) fn step_type(b: u8) -> Result<StepType, DecodeError> {
+    Ok(match b {
+        0 => StepType::Generate,
+        1 => StepType::Contaminate,
+        2 => StepType::Estimate,
+        3 => StepType::Evaluate,
+        4 => StepType::Report,
+        _ => return Err(DecodeError("unknown step type")),
+    })
+}
+
+/// The code of a step type.
+pub(crate) fn step_type_code(t: StepType) -> u8 {
+    match t {
+        StepType::Generate => 0,
+        StepType::Contaminate => 1,
+        StepType::Estimate => 2,
+        StepType::Evaluate => 3,
+        StepType::Report => 4,
     }
 }
 
@@ -319,55 +515,13 @@ pub struct Who<'a> {
     pub machine: Option<&'a Machine>,
 }
 
-/// A sanitized parameter map in its encoded form (count, then name and value of each entry),
-/// made once per distinct set and copied into each record: a repeated set costs one `memcpy`
-/// instead of a map clone and its re-encoding.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EncodedParameters(Vec<u8>);
-
-impl EncodedParameters {
-    /// Encodes `map`.
-    pub fn new(map: &BTreeMap<String, String>) -> EncodedParameters {
-        let mut out = Vec::new();
-        put_parameters(&mut out, map);
-        EncodedParameters(out)
-    }
-
-    /// Encodes `pairs`, which must be in strictly increasing key order: the same bytes as
-    /// [`EncodedParameters::new`] of the map they make, without building the map.
-    pub fn from_sorted_pairs<'a>(
-        pairs: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
-    ) -> EncodedParameters {
-        let mut out = Vec::with_capacity(16 * pairs.len());
-        put_u64(&mut out, pairs.len() as u64);
-        for (k, v) in pairs {
-            put_str(&mut out, k);
-            put_str(&mut out, v);
-        }
-        EncodedParameters(out)
-    }
-}
-
-fn put_parameters(out: &mut Vec<u8>, map: &BTreeMap<String, String>) {
-    put_u64(out, map.len() as u64);
-    for (k, v) in map {
-        put_str(out, k);
-        put_str(out, v);
-    }
-}
-
 /// Appends the encoding of the call event `v` recorded as `who` to `out`: the same bytes as
 /// [`encode`] of the owned event.
 pub fn encode_call_view(v: &CallView<'_>, who: &Who<'_>, out: &mut Vec<u8>) {
     out.push(TAG_CALL);
     put_u64(out, who.id);
     put_i64(out, v.timestamp_us);
-    out.push(match v.event_type {
-        EventType::EstimatorUsage => 0,
-        EventType::ModelUsage => 1,
-        EventType::BenchmarkRun => 2,
-        EventType::Custom => 3,
-    });
+    out.push(event_type_code(v.event_type));
     put_str(out, v.component);
     put_opt(out, v.plugin.as_ref(), |out, p| {
         put_str(out, p.name);
@@ -375,8 +529,8 @@ pub fn encode_call_view(v: &CallView<'_>, who: &Who<'_>, out: &mut Vec<u8>) {
         put_str(out, p.sha256);
     });
     match v.parameters {
-        ParametersView::Map(map) => put_parameters(out, map),
-        ParametersView::Encoded(enc) => out.extend_from_slice(&enc.0),
+        ParametersView::Map(map) => out.extend_from_slice(EncodedParameters::new(map).bytes()),
+        ParametersView::Encoded(enc) => out.extend_from_slice(enc.bytes()),
     }
     put_u64(out, v.data_length);
     out.push(u8::from(v.success));
@@ -412,85 +566,6 @@ pub fn encode_call_view(v: &CallView<'_>, who: &Who<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn decode_call(r: &mut Reader<'_>) -> Result<CallEvent, DecodeError> {
-    let id = r.u64()?;
-    let timestamp_us = r.i64()?;
-    let event_type = event_type(r.u8()?)?;
-    let component = r.string()?;
-    let plugin = r.opt(|r| {
-        Ok(PluginRef {
-            name: r.string()?,
-            version: r.string()?,
-            sha256: r.string()?,
-        })
-    })?;
-    let n = r.u64()?;
-    let mut parameters = BTreeMap::new();
-    for _ in 0..n {
-        let k = r.string()?;
-        let v = r.string()?;
-        parameters.insert(k, v);
-    }
-    let data_length = r.u64()?;
-    let success = r.u8()? != 0;
-    let user_id = r.string()?;
-    let session_id = r.string()?;
-    let run_id = r.opt(Reader::string)?;
-    let workflow = r.opt(Reader::string)?;
-    let cell = r.opt(Reader::string)?;
-    let truth_h = r.opt(Reader::f64)?;
-    let performance = r.opt(|r| {
-        Ok(Performance {
-            wall_ns: r.u64()?,
-            cpu_thread_ns: r.u64()?,
-            cpu_process_ns: r.u64()?,
-            cpu_percent: r.f64()?,
-            rss_before: r.u64()?,
-            rss_after: r.u64()?,
-            heap_peak: r.u64()?,
-        })
-    })?;
-    let error = r.opt(|r| {
-        Ok(ErrorInfo {
-            kind: r.string()?,
-            message: r.string()?,
-            location: r.opt(Reader::string)?,
-            backtrace: r.opt(Reader::string)?,
-        })
-    })?;
-    let machine = if r.b.is_empty() {
-        None
-    } else {
-        r.opt(|r| {
-            Ok(Machine {
-                cpu: r.string()?,
-                cores: r.u64()?,
-                memory_bytes: r.u64()?,
-                os: r.string()?,
-            })
-        })?
-    };
-    Ok(CallEvent {
-        id,
-        timestamp_us,
-        event_type,
-        component,
-        plugin,
-        parameters,
-        data_length,
-        success,
-        user_id,
-        session_id,
-        run_id,
-        workflow,
-        cell,
-        truth_h,
-        performance,
-        error,
-        machine,
-    })
-}
-
 fn encode_step(s: &StepEvent, out: &mut Vec<u8>) {
     let view = StepView {
         timestamp_us: s.timestamp_us,
@@ -521,13 +596,7 @@ pub fn encode_step_view(s: &StepView<'_>, who: &Who<'_>, out: &mut Vec<u8>) {
     put_str(out, s.run_id);
     put_str(out, s.workflow);
     put_u64(out, s.seq);
-    out.push(match s.step_type {
-        StepType::Generate => 0,
-        StepType::Contaminate => 1,
-        StepType::Estimate => 2,
-        StepType::Evaluate => 3,
-        StepType::Report => 4,
-    });
+    out.push(step_type_code(s.step_type));
     put_str(out, s.component);
     put_opt(out, s.cell, put_str);
     put_u64(out, s.duration_ns);
@@ -536,171 +605,10 @@ pub fn encode_step_view(s: &StepView<'_>, who: &Who<'_>, out: &mut Vec<u8>) {
     put_str(out, who.session_id);
 }
 
-fn decode_step(r: &mut Reader<'_>) -> Result<StepEvent, DecodeError> {
-    Ok(StepEvent {
-        id: r.u64()?,
-        timestamp_us: r.i64()?,
-        run_id: r.string()?,
-        workflow: r.string()?,
-        seq: r.u64()?,
-        step_type: match r.u8()? {
-            0 => StepType::Generate,
-            1 => StepType::Contaminate,
-            2 => StepType::Estimate,
-            3 => StepType::Evaluate,
-            4 => StepType::Report,
-            _ => return Err(DecodeError("unknown step type")),
-        },
-        component: r.string()?,
-        cell: r.opt(Reader::string)?,
-        duration_ns: r.u64()?,
-        success: r.u8()? != 0,
-        user_id: r.string()?,
-        session_id: r.string()?,
-    })
-}
-
-fn put_u64(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_i64(out: &mut Vec<u8>, v: i64) {
-    put_u64(out, ((v << 1) ^ (v >> 63)) as u64);
-}
-
-fn put_f64(out: &mut Vec<u8>, v: f64) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    put_u64(out, s.len() as u64);
-    out.extend_from_slice(s.as_bytes());
-}
-
-fn put_opt<T: ?Sized>(out: &mut Vec<u8>, v: Option<&T>, f: impl FnOnce(&mut Vec<u8>, &T)) {
-    match v {
-        Some(x) => {
-            out.push(1);
-            f(out, x);
-        }
-        None => out.push(0),
-    }
-}
-
-struct Reader<'a> {
-    b: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn u8(&mut self) -> Result<u8, DecodeError> {
-        let (&first, rest) = self.b.split_first().ok_or(DecodeError("truncated"))?;
-        self.b = rest;
-        Ok(first)
-    }
-
-    fn u64(&mut self) -> Result<u64, DecodeError> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = self.u8()?;
-            v |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(DecodeError("varint too long"))
-    }
-
-    fn i64(&mut self) -> Result<i64, DecodeError> {
-        let u = self.u64()?;
-        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
-    }
-
-    fn f64(&mut self) -> Result<f64, DecodeError> {
-        let bytes = self.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(bytes);
-        Ok(f64::from_le_bytes(a))
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        if self.b.len() < n {
-            return Err(DecodeError("truncated"));
-        }
-        let (head, rest) = self.b.split_at(n);
-        self.b = rest;
-        Ok(head)
-    }
-
-    fn str_ref(&mut self) -> Result<&'a str, DecodeError> {
-        let n = usize::try_from(self.u64()?).map_err(|_| DecodeError("string too long"))?;
-        let bytes = self.take(n)?;
-        std::str::from_utf8(bytes).map_err(|_| DecodeError("invalid utf-8"))
-    }
-
-    fn skip_str(&mut self) -> Result<(), DecodeError> {
-        let n = usize::try_from(self.u64()?).map_err(|_| DecodeError("string too long"))?;
-        self.take(n).map(|_| ())
-    }
-
-    fn presence(&mut self) -> Result<bool, DecodeError> {
-        match self.u8()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(DecodeError("bad option tag")),
-        }
-    }
-
-    fn string(&mut self) -> Result<String, DecodeError> {
-        let n = usize::try_from(self.u64()?).map_err(|_| DecodeError("string too long"))?;
-        let bytes = self.take(n)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError("invalid utf-8"))
-    }
-
-    fn opt<T>(
-        &mut self,
-        f: impl FnOnce(&mut Self) -> Result<T, DecodeError>,
-    ) -> Result<Option<T>, DecodeError> {
-        match self.u8()? {
-            0 => Ok(None),
-            1 => f(self).map(Some),
-            _ => Err(DecodeError("bad option tag")),
-        }
-    }
-}
-
-/// CRC-32 (IEEE, reflected, polynomial 0xEDB88320) of `bytes`: the journal's frame checksum.
+/// CRC-32/ISO-HDLC of `bytes` (the journal's frame checksum), by `crc32fast`.
 pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc = CRC_TABLE[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
-    }
-    !crc
+    crc32fast::hash(bytes)
 }
-
-/// The byte-at-a-time CRC-32 (IEEE, reflected) table.
-pub(crate) const CRC_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        table[i] = c;
-        i += 1;
-    }
-    table
-};
 
 #[cfg(test)]
 mod tests {
@@ -896,38 +804,6 @@ mod tests {
             assert_eq!(user_id(&buf).unwrap(), "step-user");
         }
         assert!(user_id(&buf[..buf.len() - 4]).is_err());
-    }
-
-    #[test]
-    fn codec_call_into_table_matches_the_table_of_the_decoded_event() {
-        let mut calls = vec![sample_call(1), sample_call(2)];
-        calls[1].plugin = None;
-        calls[1].performance = None;
-        calls[1].error = None;
-        calls[1].truth_h = None;
-        calls[1].run_id = None;
-        calls[1].parameters.insert("order".into(), "2".into());
-        let mut table = CallTable::default();
-        let mut buf = Vec::new();
-        for c in &calls {
-            buf.clear();
-            encode(&Event::Call(c.clone()), &mut buf);
-            decode_call_into(&buf, &mut table).unwrap();
-        }
-        let direct = CallTable::from_events(&calls);
-        assert_eq!(format!("{table:?}"), format!("{direct:?}"));
-        assert_eq!(table.wall_ns, vec![123, 0]);
-        assert_eq!(table.cpu_percent, vec![89.4, 0.0]);
-        let e = table.error[0].unwrap();
-        assert_eq!(
-            (table.str(e.kind), table.str(e.message)),
-            ("numerical", "singular fit")
-        );
-        for n in 0..buf.len() {
-            let before = table.len();
-            assert!(decode_call_into(&buf[..n], &mut table).is_err());
-            assert_eq!(table.len(), before);
-        }
     }
 
     #[test]

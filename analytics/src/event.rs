@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::wire::{put_str, put_u64};
+
 /// What kind of call a [`CallEvent`] records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -163,15 +165,46 @@ pub struct PluginView<'a> {
     pub sha256: &'a str,
 }
 
-/// The sanitized parameters of a [`CallView`]: a map, or the same map encoded once by
-/// [`crate::codec::EncodedParameters`] and copied byte for byte into every record that
-/// repeats it.
+/// The sanitized parameters of a [`CallView`]: a map, or the same map encoded once as
+/// [`EncodedParameters`] and copied byte for byte into every record that repeats it.
 #[derive(Debug, Clone, Copy)]
 pub enum ParametersView<'a> {
     /// Name to rendered value.
     Map(&'a BTreeMap<String, String>),
     /// The encoded form of a map.
-    Encoded(&'a crate::codec::EncodedParameters),
+    Encoded(&'a EncodedParameters),
+}
+
+/// A sanitized parameter map in the journal's encoded form (count, then name and value of each
+/// entry; see [`crate::codec`]), made once per distinct set and copied into each record: a
+/// repeated set costs one `memcpy` instead of a map clone and its re-encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedParameters(Vec<u8>);
+
+impl EncodedParameters {
+    /// Encodes `map`.
+    pub fn new(map: &BTreeMap<String, String>) -> EncodedParameters {
+        Self::from_sorted_pairs(map.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    /// Encodes `pairs`, which must be in strictly increasing key order: the same bytes as
+    /// [`EncodedParameters::new`] of the map they make, without building the map.
+    pub fn from_sorted_pairs<'a>(
+        pairs: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+    ) -> EncodedParameters {
+        let mut out = Vec::with_capacity(16 * pairs.len());
+        put_u64(&mut out, pairs.len() as u64);
+        for (k, v) in pairs {
+            put_str(&mut out, k);
+            put_str(&mut out, v);
+        }
+        EncodedParameters(out)
+    }
+
+    /// The encoded bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 impl CallEvent {

@@ -118,7 +118,7 @@ impl JournalWriter {
             .map_err(|_| io::Error::other("analytics record over 4 GiB"))?;
         let mut header = [0u8; 8];
         header[..4].copy_from_slice(&len.to_le_bytes());
-        header[4..].copy_from_slice(&crc32_sliced(payload).to_le_bytes());
+        header[4..].copy_from_slice(&crc32(payload).to_le_bytes());
         let frame_len = 8 + payload.len();
         if self.mapping {
             match self.window_for(frame_len) {
@@ -162,7 +162,7 @@ impl JournalWriter {
             .as_ref()
             .is_some_and(|w| end <= w.start + w.size as u64);
         if !fits {
-            let page = page_size();
+            let page = crate::measure::page_size();
             let start = self.len / page * page;
             let need = (end - start).div_ceil(page) * page;
             let least = usize::try_from(need).map_err(io::Error::other)?;
@@ -286,59 +286,6 @@ fn unsupported(e: &io::Error) -> bool {
         Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::ENODEV | libc::EACCES | libc::EINVAL)
     )
 }
-
-fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as u64
-    } else {
-        4096
-    }
-}
-
-/// CRC-32/ISO-HDLC (the same function as [`crate::codec::crc32`]), eight bytes per step
-/// ("slicing-by-8", Kounavis and Berry, Intel 2005): the byte-at-a-time table walk cost more
-/// than the rest of an append on this path, run once per recorded event.
-pub fn crc32_sliced(bytes: &[u8]) -> u32 {
-    let t = &CRC_SLICES;
-    let mut crc = !0u32;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let lo = crc ^ u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        let hi = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
-        crc = t[7][(lo & 0xff) as usize]
-            ^ t[6][((lo >> 8) & 0xff) as usize]
-            ^ t[5][((lo >> 16) & 0xff) as usize]
-            ^ t[4][(lo >> 24) as usize]
-            ^ t[3][(hi & 0xff) as usize]
-            ^ t[2][((hi >> 8) & 0xff) as usize]
-            ^ t[1][((hi >> 16) & 0xff) as usize]
-            ^ t[0][(hi >> 24) as usize];
-    }
-    for &b in chunks.remainder() {
-        crc = t[0][((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
-    }
-    !crc
-}
-
-/// `CRC_SLICES[k][b]`: the CRC register after byte `b` followed by `k` zero bytes; row 0 is
-/// the byte table of [`codec::crc32`](crate::codec::crc32).
-static CRC_SLICES: [[u32; 256]; 8] = {
-    let mut t = [[0u32; 256]; 8];
-    t[0] = crate::codec::CRC_TABLE;
-    let mut k = 1;
-    while k < 8 {
-        let mut i = 0;
-        while i < 256 {
-            let prev = t[k - 1][i];
-            t[k][i] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
-            i += 1;
-        }
-        k += 1;
-    }
-    t
-};
 
 /// Tries to take the exclusive lock of a journal without waiting. `Ok(false)`: a live process
 /// holds it.
@@ -609,23 +556,6 @@ mod tests {
             let mut f = File::open(&path).unwrap();
             assert_eq!(read_from(&mut f, 0).unwrap().len(), 1, "cut at {cut}");
         }
-    }
-
-    #[test]
-    fn sliced_crc_equals_the_bytewise_crc_on_every_length_and_alignment() {
-        // The bytewise table walk in codec is the reference (it has the standard check value
-        // test); every length 0..300 at every start offset 0..8 covers each remainder and
-        // alignment the sliced loop can meet.
-        let bytes: Vec<u8> = (0..308u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-            .collect();
-        for start in 0..8 {
-            for len in 0..300 {
-                let s = &bytes[start..start + len];
-                assert_eq!(crc32_sliced(s), crc32(s), "start {start} len {len}");
-            }
-        }
-        assert_eq!(crc32_sliced(b"123456789"), 0xCBF4_3926);
     }
 
     #[test]

@@ -31,6 +31,7 @@
 
 pub mod api;
 pub mod codec;
+pub mod compact;
 pub mod config;
 pub mod event;
 pub mod guard;
@@ -44,6 +45,7 @@ pub mod repair;
 pub mod space;
 pub mod store;
 pub mod table;
+mod wire;
 
 use std::collections::HashMap;
 use std::fs::File;

@@ -192,7 +192,8 @@ pub fn rss_fresh(now: Instant) -> u64 {
     RSS.fresh(now)
 }
 
-fn page_size() -> u64 {
+/// The system's page size, bytes (read once).
+pub(crate) fn page_size() -> u64 {
     static PAGE: OnceLock<u64> = OnceLock::new();
     *PAGE.get_or_init(|| {
         // SAFETY: sysconf has no preconditions.

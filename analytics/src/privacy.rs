@@ -178,7 +178,24 @@ impl Pseudonyms {
         if is_pseudonym(name) {
             return name.to_string();
         }
-        format!("h-{}", &hash_user_id(&self.key, name)[..16])
+        // A run records the same workflow name and run id with every call and step: the last
+        // few pseudonyms of this thread are kept, so each is one HMAC per run, not per event.
+        thread_local! {
+            static RECENT: std::cell::RefCell<Vec<(Vec<u8>, String, String)>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        RECENT.with(|recent| {
+            let mut recent = recent.borrow_mut();
+            if let Some(e) = recent.iter().find(|e| e.0 == self.key && e.1 == name) {
+                return e.2.clone();
+            }
+            let p = format!("h-{}", &hash_user_id(&self.key, name)[..16]);
+            if recent.len() >= 8 {
+                recent.remove(0);
+            }
+            recent.push((self.key.clone(), name.to_string(), p.clone()));
+            p
+        })
     }
 
     /// A series id with a user-chosen name (`file:NAME`, `inline:NAME`) replaced by its
@@ -447,11 +464,14 @@ pub fn hash_user_id(secret: &[u8], user: &str) -> String {
         Err(_) => return String::from("unknown"),
     };
     mac.update(user.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    // One push per digit: a `format!` per byte was most of the cost of a pseudonym.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in mac.finalize().into_bytes() {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
 }
 
 /// Length of the per-install secret, bytes.
@@ -580,6 +600,23 @@ pub fn restrict_permissions(store_dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_pseudonyms_follow_their_key_and_name() {
+        let (a, b) = (Pseudonyms::new(&[1; 32]), Pseudonyms::new(&[2; 32]));
+        let first = a.name("sweep");
+        for _ in 0..3 {
+            assert_eq!(a.name("sweep"), first);
+            assert_ne!(b.name("sweep"), first);
+            assert_ne!(a.name("sweep2"), first);
+        }
+        // More names than the cache holds: each still maps to its own pseudonym.
+        let names: Vec<String> = (0..20).map(|i| format!("run-{i}")).collect();
+        let once: Vec<String> = names.iter().map(|n| a.name(n)).collect();
+        let again: Vec<String> = names.iter().map(|n| a.name(n)).collect();
+        assert_eq!(once, again);
+        assert_eq!(first, format!("h-{}", &hash_user_id(&a.key, "sweep")[..16]));
+    }
 
     #[test]
     fn sanitize_redacts_private_keys_in_privacy_mode_only() {

@@ -1,19 +1,33 @@
 //! The redb store: `<store>/analytics/analytics.redb`, its tables and their invariants.
 //!
 //! Tables (keys are event ids: `time_us << 12 | tag`, so key order is time order):
-//! - `calls`, `steps`: id → the event in [`crate::codec`] form;
+//! - `call_records`, `step_records`: id → the event in [`crate::compact`] form (about 50 and
+//!   20 bytes; the strings they share live once in `strings`);
+//! - `strings`: symbol → dictionary entry ([`crate::compact::Dict`]), append-only: an entry
+//!   is blanked by `analytics forget` and everything goes with `purge`, and either bumps
+//!   `meta.dict_epoch` so that every writer reloads its cached copy;
 //! - `by_error_kind`: (kind, id) → (), one row per failed call (the error counts of
 //!   `analytics status`, without decoding every call);
+//! - `unreadable`: key → bytes of a record that could not be decoded when it was ingested or
+//!   migrated: kept (nothing is thrown away) and counted, never fatal;
 //! - `journals`: journal name → (offset ingested, when, µs): updated in the same transaction as
 //!   the events it covers, which is what makes replay exactly-once;
-//! - `meta`: `schema_version`, `last_retention_us`.
+//! - `meta`: `schema_version`, `last_retention_us`, `dict_epoch`.
 //!
-//! Why so few indexes: every report reads a period of time, which is a key range of `calls`
-//! and `steps`; an index per component, user or run would be written with every event (each
-//! insert costs about as much as the event's own) and read by nothing on a hot path. Deleting
-//! one user's events (`analytics forget`, rare) scans the tables instead. Schema 1 stores also
-//! had `by_component`, `by_user` and `by_run`; opening one drops them and moves it to schema 2,
-//! so that an older build, which would trust `by_user` to find a user's events, refuses it.
+//! Why so few indexes: every report reads a period of time, which is a key range of the
+//! record tables; an index per component, user or run would be written with every event and
+//! read by nothing on a hot path. Deleting one user's events (`analytics forget`, rare) scans
+//! the tables instead, comparing one symbol per record.
+//!
+//! Schema history, migrated on open in one transaction (so a kill leaves the old store
+//! whole): schema 1 had `by_component`, `by_user` and `by_run` indexes (dropped); schemas 1
+//! and 2 kept each event in its journal form ([`crate::codec`], ~500 bytes a call) in tables
+//! `calls` and `steps`, which are converted record by record into the compact tables (a record
+//! that does not decode goes to `unreadable`). A newer build's store is refused, and this
+//! build's store is refused by older builds (its schema version is newer than theirs).
+//!
+//! A record that does not decode when read (a flipped byte) is skipped and counted
+//! ([`Events::skipped`], [`CallTable::skipped`]): one bad record never stops a report.
 //!
 //! Every process opens the file in redb's `MultiWriter` mode: several host processes and a
 //! report can have it open at once, write transactions take turns across processes. redb's
@@ -23,16 +37,20 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, TableError};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, TableError, TableHandle};
 
 use rayon::prelude::*;
 
-use crate::codec;
+use std::sync::{Mutex, PoisonError};
+
+use crate::codec::{self, RecordRef};
+use crate::compact::{self, Dict};
 use crate::event::{CallEvent, Event, StepEvent};
-use crate::table::CallTable;
+use crate::table::{CallRow, CallTable};
+use crate::wire::DecodeError;
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// The file name of the store within `<store>/analytics/`.
 pub const FILE_NAME: &str = "analytics.redb";
@@ -42,8 +60,13 @@ pub const FILE_NAME: &str = "analytics.redb";
 const DECODE_CHUNK: usize = 4096;
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-const CALLS: TableDefinition<u64, &[u8]> = TableDefinition::new("calls");
-const STEPS: TableDefinition<u64, &[u8]> = TableDefinition::new("steps");
+const CALLS: TableDefinition<u64, &[u8]> = TableDefinition::new("call_records");
+const STEPS: TableDefinition<u64, &[u8]> = TableDefinition::new("step_records");
+const STRINGS: TableDefinition<u32, &[u8]> = TableDefinition::new("strings");
+const UNREADABLE: TableDefinition<u64, &[u8]> = TableDefinition::new("unreadable");
+/// The record tables of schemas 1 and 2 (journal-form records), converted on open.
+const V2_CALLS: TableDefinition<u64, &[u8]> = TableDefinition::new("calls");
+const V2_STEPS: TableDefinition<u64, &[u8]> = TableDefinition::new("steps");
 const BY_ERROR_KIND: TableDefinition<(&str, u64), ()> = TableDefinition::new("by_error_kind");
 /// Indexes of schema 1, dropped by the migration to schema 2.
 const V1_BY_COMPONENT: TableDefinition<(&str, u64), ()> = TableDefinition::new("by_component");
@@ -157,6 +180,8 @@ pub struct Events {
     pub calls: Vec<CallEvent>,
     /// Workflow steps.
     pub steps: Vec<StepEvent>,
+    /// Stored records of the period that could not be decoded, skipped.
+    pub skipped: u64,
 }
 
 impl Events {
@@ -211,12 +236,17 @@ pub struct Counts {
     pub steps: u64,
     /// Call events that failed.
     pub errors: u64,
+    /// Records kept aside because they could not be decoded.
+    pub unreadable: u64,
 }
 
 /// An open store.
 pub struct Store {
     db: crate::lock::Db,
     path: PathBuf,
+    /// The writer's copy of the `strings` table (synchronised at the start of every write
+    /// transaction, see [`Store::sync_dict`]).
+    dict: Mutex<Dict>,
 }
 
 impl std::fmt::Debug for Store {
@@ -241,7 +271,11 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         let path = dir.join(FILE_NAME);
         let db = crate::lock::Db::open(&path)?;
-        let store = Store { db, path };
+        let store = Store {
+            db,
+            path,
+            dict: Mutex::new(Dict::new(u64::MAX)),
+        };
         store.check_version()?;
         Ok(store)
     }
@@ -309,97 +343,214 @@ impl Store {
                 supported: SCHEMA_VERSION,
             }),
             Some(SCHEMA_VERSION) => Ok(()),
-            _ => {
-                let tx = self.db.begin_write().map_err(|e| self.err(e))?;
-                {
-                    let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
-                    let current = meta
-                        .get("schema_version")
-                        .map_err(|e| self.err(e))?
-                        .map(|g| g.value());
-                    // Another process may have created or migrated the store meanwhile.
-                    if current != Some(SCHEMA_VERSION) {
-                        if current.is_some_and(|v| v > SCHEMA_VERSION) {
-                            return Err(StoreError::NewerVersion {
-                                path: self.path.clone(),
-                                found: current.unwrap_or_default(),
-                                supported: SCHEMA_VERSION,
-                            });
-                        }
-                        // Schema 1 → 2: the extra indexes go; events and journal offsets stay
-                        // as they are (the record format is unchanged).
-                        tx.delete_table(V1_BY_COMPONENT).map_err(|e| self.err(e))?;
-                        tx.delete_table(V1_BY_USER).map_err(|e| self.err(e))?;
-                        tx.delete_table(V1_BY_RUN).map_err(|e| self.err(e))?;
-                        meta.insert("schema_version", SCHEMA_VERSION)
-                            .map_err(|e| self.err(e))?;
-                    }
-                    // Create every table, so readers never meet a missing one.
-                    tx.open_table(CALLS).map_err(|e| self.err(e))?;
-                    tx.open_table(STEPS).map_err(|e| self.err(e))?;
-                    tx.open_table(BY_ERROR_KIND).map_err(|e| self.err(e))?;
-                    tx.open_table(JOURNALS).map_err(|e| self.err(e))?;
-                }
-                tx.commit().map_err(|e| self.err(e))
-            }
+            _ => self.upgrade(),
         }
     }
 
-    /// Writes `records` (events in [`codec`] form) in one transaction, and, when given,
-    /// records that journal `name` is ingested up to `offset` in the same transaction.
+    /// Creates or migrates the store to [`SCHEMA_VERSION`], in one transaction.
+    fn upgrade(&self) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let mut dict = self.dict.lock().unwrap_or_else(PoisonError::into_inner);
+        let result = self.upgrade_in(&tx, &mut dict);
+        let result = result.and_then(|()| tx.commit().map_err(|e| self.err(e)));
+        match result {
+            Ok(()) => dict.commit(),
+            Err(_) => *dict = Dict::new(u64::MAX),
+        }
+        result
+    }
+
+    fn upgrade_in(&self, tx: &redb::WriteTransaction, dict: &mut Dict) -> Result<(), StoreError> {
+        let current = {
+            let meta = tx.open_table(META).map_err(|e| self.err(e))?;
+            let v = meta.get("schema_version").map_err(|e| self.err(e))?;
+            v.map(|g| g.value())
+        };
+        // Another process may have created or migrated the store meanwhile.
+        if current == Some(SCHEMA_VERSION) {
+            return Ok(());
+        }
+        if let Some(v) = current.filter(|&v| v > SCHEMA_VERSION) {
+            return Err(StoreError::NewerVersion {
+                path: self.path.clone(),
+                found: v,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        // Schema 1 → 2: the extra indexes go.
+        tx.delete_table(V1_BY_COMPONENT).map_err(|e| self.err(e))?;
+        tx.delete_table(V1_BY_USER).map_err(|e| self.err(e))?;
+        tx.delete_table(V1_BY_RUN).map_err(|e| self.err(e))?;
+        // Create every table, so readers never meet a missing one.
+        tx.open_table(CALLS).map_err(|e| self.err(e))?;
+        tx.open_table(STEPS).map_err(|e| self.err(e))?;
+        tx.open_table(STRINGS).map_err(|e| self.err(e))?;
+        tx.open_table(UNREADABLE).map_err(|e| self.err(e))?;
+        tx.open_table(BY_ERROR_KIND).map_err(|e| self.err(e))?;
+        tx.open_table(JOURNALS).map_err(|e| self.err(e))?;
+        self.sync_dict(tx, dict)?;
+        // Schema 2 → 3: every record from its journal form into the compact one, under the
+        // same key. The error-kind index and journal offsets are keyed by id and stay valid.
+        let old: Vec<String> = tx
+            .list_tables()
+            .map_err(|e| self.err(e))?
+            .map(|h| h.name().to_string())
+            .collect();
+        for (def, new) in [(V2_CALLS, CALLS), (V2_STEPS, STEPS)] {
+            if !old.iter().any(|n| n == def.name()) {
+                continue;
+            }
+            let from = tx.open_table(def).map_err(|e| self.err(e))?;
+            let mut to = tx.open_table(new).map_err(|e| self.err(e))?;
+            let mut aside = tx.open_table(UNREADABLE).map_err(|e| self.err(e))?;
+            let mut buf = Vec::new();
+            for row in from.iter().map_err(|e| self.err(e))? {
+                let (k, v) = row.map_err(|e| self.err(e))?;
+                let (key, bytes) = (k.value(), v.value());
+                match codec::read(bytes) {
+                    Ok(rec) => {
+                        buf.clear();
+                        compact::encode(&rec, key, dict, &mut buf);
+                        to.insert(key, buf.as_slice()).map_err(|e| self.err(e))?;
+                    }
+                    Err(_) => {
+                        aside.insert(key, bytes).map_err(|e| self.err(e))?;
+                    }
+                }
+            }
+            drop(from);
+            tx.delete_table(def).map_err(|e| self.err(e))?;
+        }
+        self.write_pending(tx, dict)?;
+        let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
+        meta.insert("schema_version", SCHEMA_VERSION)
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Brings the writer's dictionary up to the `strings` table of `tx`: the entries other
+    /// processes added since, or all of them when the epoch changed (a forget or purge).
+    fn sync_dict(&self, tx: &redb::WriteTransaction, dict: &mut Dict) -> Result<(), StoreError> {
+        let epoch = {
+            let meta = tx.open_table(META).map_err(|e| self.err(e))?;
+            let v = meta.get("dict_epoch").map_err(|e| self.err(e))?;
+            v.map_or(0, |g| g.value())
+        };
+        let strings = tx.open_table(STRINGS).map_err(|e| self.err(e))?;
+        let len = strings.len().map_err(|e| self.err(e))? as usize;
+        if epoch != dict.epoch || len < dict.len() {
+            *dict = Dict::new(epoch);
+        }
+        if len > dict.len() {
+            let from = u32::try_from(dict.len()).unwrap_or(u32::MAX);
+            for row in strings.range(from..).map_err(|e| self.err(e))? {
+                let (_, v) = row.map_err(|e| self.err(e))?;
+                dict.load(v.value());
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the dictionary entries made in this transaction.
+    fn write_pending(&self, tx: &redb::WriteTransaction, dict: &Dict) -> Result<(), StoreError> {
+        let mut strings = tx.open_table(STRINGS).map_err(|e| self.err(e))?;
+        for (sym, entry) in dict.pending() {
+            strings.insert(sym, entry).map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// The whole dictionary as of `read` (what decoding needs).
+    fn read_dict(&self, read: &redb::ReadTransaction) -> Result<Vec<Box<[u8]>>, StoreError> {
+        let t = read.open_table(STRINGS).map_err(|e| self.err(e))?;
+        let mut entries = Vec::with_capacity(t.len().map_err(|e| self.err(e))? as usize);
+        for row in t.iter().map_err(|e| self.err(e))? {
+            let (_, v) = row.map_err(|e| self.err(e))?;
+            entries.push(v.value().into());
+        }
+        Ok(entries)
+    }
+
+    /// Runs `f` in a write transaction with the synchronised dictionary, and commits; the
+    /// dictionary keeps the entries `f` made only when the commit succeeds.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction, &mut Dict) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let mut dict = self.dict.lock().unwrap_or_else(PoisonError::into_inner);
+        let result = self.sync_dict(&tx, &mut dict).and_then(|()| {
+            let v = f(&tx, &mut dict)?;
+            self.write_pending(&tx, &dict)?;
+            Ok(v)
+        });
+        let result = result.and_then(|v| tx.commit().map_err(|e| self.err(e)).map(|()| v));
+        match result {
+            Ok(_) => dict.commit(),
+            Err(_) => dict.rollback(),
+        }
+        result
+    }
+
+    /// Writes `records` (events in [`codec`] form, as the journals hold them) in one
+    /// transaction, converted to the store's [`compact`] form, and, when given, records that
+    /// journal `name` is ingested up to `offset` in the same transaction.
     ///
     /// An id already taken by a different event (two processes in the same microsecond with
     /// the same tag) moves the new event to the next free id; an identical event already
-    /// stored is skipped, so a replay can never duplicate.
+    /// stored is skipped, so a replay can never duplicate. A record that does not decode is
+    /// kept in `unreadable` (and counted by [`Store::counts`]) instead of failing the batch.
     ///
     /// # Errors
     ///
-    /// [`StoreError`] from redb or a record that does not decode; nothing of the batch is
-    /// stored then.
+    /// [`StoreError`] from redb; nothing of the batch is stored then.
     pub fn ingest<R: AsRef<[u8]>>(
         &self,
         records: &[R],
         journal: Option<(&str, u64)>,
     ) -> Result<(), StoreError> {
-        let corrupt = |e: codec::DecodeError| StoreError::Corrupt {
-            path: self.path.clone(),
-            detail: e.to_string(),
-        };
-        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
-        {
+        self.write(|tx, dict| {
             let mut calls = tx.open_table(CALLS).map_err(|e| self.err(e))?;
             let mut steps = tx.open_table(STEPS).map_err(|e| self.err(e))?;
             let mut by_kind = tx.open_table(BY_ERROR_KIND).map_err(|e| self.err(e))?;
+            let mut aside = tx.open_table(UNREADABLE).map_err(|e| self.err(e))?;
+            let mut buf = Vec::with_capacity(256);
             for bytes in records {
                 let bytes = bytes.as_ref();
-                let peek = codec::peek(bytes).map_err(corrupt)?;
-                let table = if peek.is_step { &mut steps } else { &mut calls };
-                let mut id = peek.id;
-                let mut owned: Option<Vec<u8>> = None;
+                let rec = match codec::read(bytes) {
+                    Ok(rec) => rec,
+                    Err(_) => {
+                        let last = aside.last().map_err(|e| self.err(e))?;
+                        let key = last.map_or(0, |(k, _)| k.value().saturating_add(1));
+                        aside.insert(key, bytes).map_err(|e| self.err(e))?;
+                        continue;
+                    }
+                };
+                let table = match rec {
+                    RecordRef::Step(_) => &mut steps,
+                    RecordRef::Call(_) => &mut calls,
+                };
+                let mut id = rec.id();
                 loop {
-                    let current: &[u8] = owned.as_deref().unwrap_or(bytes);
+                    buf.clear();
+                    compact::encode(&rec, id, dict, &mut buf);
                     let previous = table
-                        .insert(id, current)
+                        .insert(id, buf.as_slice())
                         .map_err(|e| self.err(e))?
                         .map(|g| g.value().to_vec());
                     match previous {
                         None => break,
                         // The same event again: a replay of what is already stored.
-                        Some(old) if old == current => break,
+                        Some(old) if old == buf => break,
                         Some(old) => {
                             // Put the other event back and move this one to the next id.
                             table.insert(id, old.as_slice()).map_err(|e| self.err(e))?;
                             id += 1;
-                            let mut moved = codec::decode(bytes).map_err(corrupt)?;
-                            set_id(&mut moved, id);
-                            let mut buf = Vec::with_capacity(current.len());
-                            codec::encode(&moved, &mut buf);
-                            owned = Some(buf);
                         }
                     }
                 }
-                if let Some(kind) = peek.error_kind {
-                    by_kind.insert((kind, id), ()).map_err(|e| self.err(e))?;
+                if let RecordRef::Call(codec::CallRef { error: Some(e), .. }) = rec {
+                    by_kind.insert((e.kind, id), ()).map_err(|e| self.err(e))?;
                 }
             }
             if let Some((name, offset)) = journal {
@@ -407,8 +558,8 @@ impl Store {
                 j.insert(name, (offset, crate::now_us()))
                     .map_err(|e| self.err(e))?;
             }
-        }
-        tx.commit().map_err(|e| self.err(e))
+            Ok(())
+        })
     }
 
     /// How far journal `name` has been ingested.
@@ -424,33 +575,40 @@ impl Store {
     }
 
     /// Every event with `timestamp_us >= since_us`, and the journal offsets of the same
-    /// snapshot.
+    /// snapshot. Records that do not decode are skipped and counted in [`Events::skipped`].
     ///
     /// # Errors
     ///
-    /// [`StoreError`] from redb, or a record that does not decode.
+    /// [`StoreError`] from redb.
     pub fn read_since(&self, since_us: i64) -> Result<(Events, HashMap<String, u64>), StoreError> {
         let read = self.db.begin_read().map_err(|e| self.err(e))?;
+        let dict = self.read_dict(&read)?;
+        let (calls, bad_calls) = self.read_records(&read, CALLS, since_us, &dict, as_call)?;
+        let (steps, bad_steps) = self.read_records(&read, STEPS, since_us, &dict, as_step)?;
         let events = Events {
-            calls: self.read_table(&read, CALLS, since_us, codec::decode_call_record)?,
-            steps: self.read_table(&read, STEPS, since_us, codec::decode_step_record)?,
+            calls,
+            steps,
+            skipped: bad_calls + bad_steps,
         };
         Ok((events, self.journal_offsets(&read)?))
     }
 
-    /// As [`Store::read_since`], with the calls as a [`CallTable`] (the reports' form). The
-    /// calls are decoded on this thread while the steps are decoded on the others.
+    /// As [`Store::read_since`], with the calls as a [`CallTable`] (the reports' form; its
+    /// [`CallTable::skipped`] counts the undecodable call and step records). The calls are
+    /// decoded on this thread while the steps are decoded on the others.
     ///
     /// # Errors
     ///
-    /// [`StoreError`] from redb, or a record that does not decode.
+    /// [`StoreError`] from redb.
     pub fn read_table_since(&self, since_us: i64) -> Result<TableSnapshot, StoreError> {
         let read = self.db.begin_read().map_err(|e| self.err(e))?;
+        let dict = self.read_dict(&read)?;
         let (calls, steps) = rayon::join(
-            || self.read_call_table(&read, since_us),
-            || self.read_table(&read, STEPS, since_us, codec::decode_step_record),
+            || self.read_call_table(&read, since_us, &dict),
+            || self.read_records(&read, STEPS, since_us, &dict, as_step),
         );
-        let (calls, steps) = (calls?, steps?);
+        let (mut calls, (steps, bad_steps)) = (calls?, steps?);
+        calls.skipped += bad_steps;
         Ok((calls, steps, self.journal_offsets(&read)?))
     }
 
@@ -458,6 +616,7 @@ impl Store {
         &self,
         read: &redb::ReadTransaction,
         since_us: i64,
+        dict: &[Box<[u8]>],
     ) -> Result<CallTable, StoreError> {
         let t = read.open_table(CALLS).map_err(|e| self.err(e))?;
         let lo = first_id_at(since_us);
@@ -484,7 +643,7 @@ impl Store {
             .collect();
         let tables: Vec<CallTable> = bounds
             .into_par_iter()
-            .map(|(a, b)| self.read_call_range(&t, a..b, since_us))
+            .map(|(a, b)| self.read_call_range(&t, a..b, since_us, dict))
             .collect::<Result<_, _>>()?;
         let mut tables = tables.into_iter();
         let mut table = tables.next().unwrap_or_default();
@@ -499,19 +658,25 @@ impl Store {
         t: &redb::ReadOnlyTable<u64, &[u8]>,
         keys: std::ops::Range<u64>,
         since_us: i64,
+        dict: &[Box<[u8]>],
     ) -> Result<CallTable, StoreError> {
-        let corrupt = |e: codec::DecodeError| StoreError::Corrupt {
-            path: self.path.clone(),
-            detail: e.to_string(),
-        };
         let mut table = CallTable::default();
         for row in t.range(keys).map_err(|e| self.err(e))? {
-            let (_, v) = row.map_err(|e| self.err(e))?;
-            let v = v.value();
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            let (id, v) = (k.value(), v.value());
             // Ids follow the time of recording, which is at or after the event's own time, so
             // the range can start a little early.
-            if codec::timestamp(v).map_err(corrupt)? >= since_us {
-                codec::decode_call_into(v, &mut table).map_err(corrupt)?;
+            match compact::head(id, v) {
+                Ok(h) if h.timestamp_us < since_us => continue,
+                Ok(_) => {}
+                Err(_) => {
+                    table.skipped += 1;
+                    continue;
+                }
+            }
+            match compact::read(id, v, dict) {
+                Ok(compact::Record::Call(c)) => push_call(&mut table, &c),
+                _ => table.skipped += 1,
             }
         }
         Ok(table)
@@ -530,48 +695,56 @@ impl Store {
         Ok(offsets)
     }
 
-    /// The records of `def` with `timestamp_us >= since_us`, decoded by `decode`, in key order.
+    /// The records of `def` with `timestamp_us >= since_us`, decoded by `decode`, in key
+    /// order, and how many did not decode (skipped).
     ///
     /// redb's iterator runs on this thread and only copies the values into one buffer (after
     /// a look at each record's timestamp); decoding, the costly part (every string is
     /// allocated), then runs on every core.
-    fn read_table<T: Send>(
+    fn read_records<T: Send>(
         &self,
         read: &redb::ReadTransaction,
         def: TableDefinition<u64, &[u8]>,
         since_us: i64,
-        decode: fn(&[u8]) -> Result<T, codec::DecodeError>,
-    ) -> Result<Vec<T>, StoreError> {
-        let corrupt = |e: codec::DecodeError| StoreError::Corrupt {
-            path: self.path.clone(),
-            detail: e.to_string(),
-        };
+        dict: &[Box<[u8]>],
+        decode: Decoder<T>,
+    ) -> Result<(Vec<T>, u64), StoreError> {
         let t = read.open_table(def).map_err(|e| self.err(e))?;
         let mut bytes = Vec::new();
-        let mut ends: Vec<usize> = Vec::new();
+        let mut rows: Vec<(u64, usize)> = Vec::new();
+        let mut skipped = 0u64;
         for row in t.range(first_id_at(since_us)..).map_err(|e| self.err(e))? {
-            let (_, v) = row.map_err(|e| self.err(e))?;
-            let v = v.value();
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            let (id, v) = (k.value(), v.value());
             // Ids follow the time of recording, which is at or after the event's own time, so
             // the range can start a little early.
-            if codec::timestamp(v).map_err(corrupt)? >= since_us {
-                bytes.extend_from_slice(v);
-                ends.push(bytes.len());
+            match compact::head(id, v) {
+                Ok(h) if h.timestamp_us < since_us => {}
+                Ok(_) => {
+                    bytes.extend_from_slice(v);
+                    rows.push((id, bytes.len()));
+                }
+                Err(_) => skipped += 1,
             }
         }
-        let decoded: Vec<Result<T, codec::DecodeError>> = (0..ends.len())
+        let decoded: Vec<Option<T>> = (0..rows.len())
             .into_par_iter()
             .with_min_len(DECODE_CHUNK)
             .map(|i| {
-                let start = if i == 0 { 0 } else { ends[i - 1] };
-                decode(&bytes[start..ends[i]])
+                let start = if i == 0 { 0 } else { rows[i - 1].1 };
+                let (id, end) = rows[i];
+                decode(id, &bytes[start..end], dict).ok()
             })
             .collect();
         drop(bytes);
-        decoded
-            .into_iter()
-            .collect::<Result<_, _>>()
-            .map_err(corrupt)
+        let mut out = Vec::with_capacity(decoded.len());
+        for d in decoded {
+            match d {
+                Some(v) => out.push(v),
+                None => skipped += 1,
+            }
+        }
+        Ok((out, skipped))
     }
 
     /// Reads on from event id `from`, in id order, at most `max` records of the calls (or, with
@@ -584,6 +757,7 @@ impl Store {
         let def = if steps { STEPS } else { CALLS };
         let read = crate::guard::catch(&self.path, || {
             let read = self.db.begin_read().map_err(|e| self.err(e))?;
+            let dict = self.read_dict(&read)?;
             let t = read.open_table(def).map_err(|e| self.err(e))?;
             for row in t.range(from..).map_err(|e| self.err(e))? {
                 if scan.events.len() as u64 + scan.undecodable >= max as u64 {
@@ -591,7 +765,7 @@ impl Store {
                 }
                 let (k, v) = row.map_err(|e| self.err(e))?;
                 last = Some(k.value());
-                match codec::decode(v.value()) {
+                match compact::decode(k.value(), v.value(), &dict) {
                     Ok(e) => scan.events.push(e),
                     Err(_) => scan.undecodable += 1,
                 }
@@ -617,44 +791,56 @@ impl Store {
     /// [`StoreError`] from redb.
     pub fn counts(&self) -> Result<Counts, StoreError> {
         let read = self.db.begin_read().map_err(|e| self.err(e))?;
-        let calls = read.open_table(CALLS).map_err(|e| self.err(e))?;
-        let steps = read.open_table(STEPS).map_err(|e| self.err(e))?;
+        let len = |def: TableDefinition<u64, &[u8]>| -> Result<u64, StoreError> {
+            let t = read.open_table(def).map_err(|e| self.err(e))?;
+            t.len().map_err(|e| self.err(e))
+        };
         let kinds = read.open_table(BY_ERROR_KIND).map_err(|e| self.err(e))?;
         Ok(Counts {
-            calls: calls.len().map_err(|e| self.err(e))?,
-            steps: steps.len().map_err(|e| self.err(e))?,
+            calls: len(CALLS)?,
+            steps: len(STEPS)?,
             errors: kinds.len().map_err(|e| self.err(e))?,
+            unreadable: len(UNREADABLE)?,
         })
     }
 
-    /// Deletes every event whose user id is one of `user_ids`; returns how many.
+    /// Deletes every event whose user id is one of `user_ids`; returns how many. The user ids
+    /// leave the dictionary too.
     ///
     /// # Errors
     ///
     /// [`StoreError`] from redb.
     pub fn forget_users(&self, user_ids: &[&str]) -> Result<u64, StoreError> {
-        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
-        let mut ids = Vec::new();
-        {
+        let n = self.write(|tx, dict| {
+            let syms: Vec<u32> = user_ids.iter().filter_map(|u| dict.user(u)).collect();
+            if syms.is_empty() {
+                return Ok(0);
+            }
+            let mut ids = Vec::new();
             // No index by user (see the module docs): one pass over both tables, reading only
-            // as far as each record's user id.
+            // each record's head.
             for (def, is_step) in [(CALLS, 0u8), (STEPS, 1u8)] {
                 let t = tx.open_table(def).map_err(|e| self.err(e))?;
                 for row in t.iter().map_err(|e| self.err(e))? {
                     let (k, v) = row.map_err(|e| self.err(e))?;
-                    let user = codec::user_id(v.value()).map_err(|e| StoreError::Corrupt {
-                        path: self.path.clone(),
-                        detail: e.to_string(),
-                    })?;
-                    if user_ids.contains(&user) {
-                        ids.push((k.value(), is_step));
+                    if let Ok(h) = compact::head(k.value(), v.value()) {
+                        if syms.contains(&h.user) {
+                            ids.push((k.value(), is_step));
+                        }
                     }
                 }
             }
-        }
-        let n = ids.len() as u64;
-        self.delete_ids(&tx, &ids)?;
-        tx.commit().map_err(|e| self.err(e))?;
+            self.delete_ids(tx, &ids, dict.entries())?;
+            // Blank the user ids' entries; the new epoch makes every writer reload.
+            let mut strings = tx.open_table(STRINGS).map_err(|e| self.err(e))?;
+            for &sym in &syms {
+                strings.insert(sym, &[][..]).map_err(|e| self.err(e))?;
+            }
+            let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
+            meta.insert("dict_epoch", dict.epoch.wrapping_add(1))
+                .map_err(|e| self.err(e))?;
+            Ok(ids.len() as u64)
+        })?;
         Ok(n)
     }
 
@@ -664,9 +850,8 @@ impl Store {
     ///
     /// [`StoreError`] from redb.
     pub fn delete_before(&self, before_id: u64) -> Result<u64, StoreError> {
-        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
-        let mut ids = Vec::new();
-        {
+        self.write(|tx, dict| {
+            let mut ids = Vec::new();
             for (def, is_step) in [(CALLS, 0u8), (STEPS, 1u8)] {
                 let t = tx.open_table(def).map_err(|e| self.err(e))?;
                 for row in t.range(..before_id).map_err(|e| self.err(e))? {
@@ -674,10 +859,8 @@ impl Store {
                     ids.push((k.value(), is_step));
                 }
             }
-        }
-        let n = ids.len() as u64;
-        self.delete_ids(&tx, &ids)?;
-        {
+            let n = ids.len() as u64;
+            self.delete_ids(tx, &ids, dict.entries())?;
             let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
             meta.insert("last_retention_us", crate::now_us() as u64)
                 .map_err(|e| self.err(e))?;
@@ -689,9 +872,8 @@ impl Store {
             journals
                 .retain(|_, (_, updated_us)| updated_us >= cutoff_us)
                 .map_err(|e| self.err(e))?;
-        }
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(n)
+            Ok(n)
+        })
     }
 
     /// When retention last ran, µs since the epoch (0 if never).
@@ -710,23 +892,30 @@ impl Store {
         Ok(v as i64)
     }
 
-    /// Deletes every event; returns how many.
+    /// Deletes every event (and the records kept aside as unreadable, and the dictionary);
+    /// returns how many events.
     ///
     /// # Errors
     ///
     /// [`StoreError`] from redb.
     pub fn purge(&self) -> Result<u64, StoreError> {
         let counts = self.counts()?;
-        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
-        {
-            for def in [CALLS, STEPS] {
+        self.write(|tx, dict| {
+            for def in [CALLS, STEPS, UNREADABLE] {
                 let mut t = tx.open_table(def).map_err(|e| self.err(e))?;
                 t.retain(|_, _| false).map_err(|e| self.err(e))?;
             }
             let mut t = tx.open_table(BY_ERROR_KIND).map_err(|e| self.err(e))?;
             t.retain(|_, _| false).map_err(|e| self.err(e))?;
-        }
-        tx.commit().map_err(|e| self.err(e))?;
+            let mut t = tx.open_table(STRINGS).map_err(|e| self.err(e))?;
+            t.retain(|_, _| false).map_err(|e| self.err(e))?;
+            let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
+            meta.insert("dict_epoch", dict.epoch.wrapping_add(1))
+                .map_err(|e| self.err(e))?;
+            // Nothing is pending, and the entries are gone: start afresh after the commit.
+            *dict = Dict::new(u64::MAX);
+            Ok(())
+        })?;
         Ok(counts.calls + counts.steps)
     }
 
@@ -738,11 +927,16 @@ impl Store {
             return false;
         };
         let mut stored = 0u64;
-        for def in [CALLS, STEPS] {
+        for def in [CALLS, STEPS, UNREADABLE] {
             if let Ok(t) = read.open_table(def) {
                 if let Ok(s) = t.stats() {
                     stored += s.stored_bytes() + s.metadata_bytes();
                 }
+            }
+        }
+        if let Ok(t) = read.open_table(STRINGS) {
+            if let Ok(s) = t.stats() {
+                stored += s.stored_bytes() + s.metadata_bytes();
             }
         }
         drop(read);
@@ -753,7 +947,12 @@ impl Store {
         matches!(self.db.compact(), Ok(true))
     }
 
-    fn delete_ids(&self, tx: &redb::WriteTransaction, ids: &[(u64, u8)]) -> Result<(), StoreError> {
+    fn delete_ids(
+        &self,
+        tx: &redb::WriteTransaction,
+        ids: &[(u64, u8)],
+        dict: &[Box<[u8]>],
+    ) -> Result<(), StoreError> {
         let mut calls = tx.open_table(CALLS).map_err(|e| self.err(e))?;
         let mut steps = tx.open_table(STEPS).map_err(|e| self.err(e))?;
         let mut by_kind = tx.open_table(BY_ERROR_KIND).map_err(|e| self.err(e))?;
@@ -767,9 +966,9 @@ impl Store {
                 .map_err(|e| self.err(e))?
                 .map(|g| g.value().to_vec());
             let Some(bytes) = removed else { continue };
-            if let Ok(Event::Call(CallEvent {
+            if let Ok(CallEvent {
                 error: Some(err), ..
-            })) = codec::decode(&bytes)
+            }) = as_call(id, &bytes, dict)
             {
                 by_kind
                     .remove((err.kind.as_str(), id))
@@ -777,6 +976,52 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+/// A decoder of one stored record (key, bytes, dictionary).
+type Decoder<T> = fn(u64, &[u8], &[Box<[u8]>]) -> Result<T, DecodeError>;
+
+/// Appends a decoded call to `table`, borrowing its strings (no owned event per call).
+fn push_call(table: &mut CallTable, c: &compact::CallRec<'_>) {
+    table.begin_params();
+    for (k, v) in c.parameters.pairs() {
+        table.push_param(k, v);
+    }
+    let params = table.end_params();
+    table.push_row(
+        &CallRow {
+            id: c.id,
+            timestamp_us: c.timestamp_us,
+            event_type: c.event_type,
+            component: c.component,
+            data_length: c.data_length,
+            success: c.success,
+            user: c.user_id,
+            session: c.session_id,
+            truth_h: c.truth_h,
+            perf: c
+                .performance
+                .map(|p| (p.wall_ns, p.heap_peak, p.cpu_percent)),
+            error: c.error.as_ref().map(|e| (e.0, e.1.as_str())),
+        },
+        params,
+    );
+}
+
+/// Decodes a stored record that must be a call.
+fn as_call(id: u64, bytes: &[u8], dict: &[Box<[u8]>]) -> Result<CallEvent, DecodeError> {
+    match compact::decode(id, bytes, dict)? {
+        Event::Call(c) => Ok(c),
+        Event::Step(_) => Err(DecodeError("a step in the calls table")),
+    }
+}
+
+/// Decodes a stored record that must be a step.
+fn as_step(id: u64, bytes: &[u8], dict: &[Box<[u8]>]) -> Result<StepEvent, DecodeError> {
+    match compact::decode(id, bytes, dict)? {
+        Event::Step(s) => Ok(s),
+        Event::Call(_) => Err(DecodeError("a call in the steps table")),
     }
 }
 
@@ -793,12 +1038,5 @@ pub fn event_timestamp(e: &Event) -> i64 {
     match e {
         Event::Call(c) => c.timestamp_us,
         Event::Step(s) => s.timestamp_us,
-    }
-}
-
-fn set_id(e: &mut Event, id: u64) {
-    match e {
-        Event::Call(c) => c.id = id,
-        Event::Step(s) => s.id = id,
     }
 }

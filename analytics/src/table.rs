@@ -176,6 +176,9 @@ pub struct CallTable {
     pub cpu_percent: Vec<f64>,
     /// The error, for failed calls that carry one.
     pub error: Vec<Option<ErrorSyms>>,
+    /// Stored records of the period (calls and steps) that could not be decoded and were
+    /// skipped: not rows of the table, but a report should say how many.
+    pub skipped: u64,
 }
 
 /// One call's fields as the decoder reads them, borrowing the record's bytes.
@@ -347,6 +350,7 @@ impl CallTable {
             .map(|set| self.intern_params_syms(set.iter().map(|&(k, v)| (map(k), map(v)))))
             .collect();
         self.reserve(other.len());
+        self.skipped += other.skipped;
         self.id.extend_from_slice(&other.id);
         self.timestamp_us.extend_from_slice(&other.timestamp_us);
         self.event_type.extend_from_slice(&other.event_type);

@@ -518,3 +518,247 @@ fn store_io_errors_say_their_cause_once() {
     assert!(e.source().is_none());
     assert_eq!(e.to_string().matches("Not a redb database").count(), 1);
 }
+
+/// Events of every shape a report reads, with ids as the store keys them.
+fn varied_events() -> (Vec<CallEvent>, Vec<StepEvent>) {
+    let base = 1_765_000_000_000_000i64;
+    let mut calls = Vec::new();
+    let mut steps = Vec::new();
+    for i in 0..300u64 {
+        let Event::Call(mut c) = call(["rs", "dfa", "gph"][i as usize % 3], i) else {
+            unreachable!()
+        };
+        c.id = ((base as u64 + i * 1000) << 12) | 7;
+        c.timestamp_us = base + i as i64 * 1000 - 3;
+        c.event_type = EventType::EstimatorUsage;
+        c.plugin = Some(crate::event::PluginRef {
+            name: "temporal".into(),
+            version: "0.1.0".into(),
+            sha256: "ab".repeat(32),
+        });
+        c.parameters.insert(
+            "seed".into(),
+            (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 3).to_string(),
+        );
+        c.user_id = if i % 2 == 0 { "alice" } else { "bob" }.into();
+        c.session_id = format!("{:016x}", i / 100);
+        c.run_id = Some(format!("sweep-{}", i / 50));
+        c.workflow = (i % 7 != 0).then(|| "sweep".into());
+        c.cell = Some(format!("fgn[H=0.{:02}]={}|clean", i % 10, i));
+        c.truth_h = Some(0.05 + 0.1 * (i % 10) as f64);
+        c.performance = (i % 5 != 0).then_some(crate::event::Performance {
+            wall_ns: 1000 + i * 17,
+            cpu_thread_ns: 900 + i,
+            cpu_process_ns: 950 + i,
+            cpu_percent: 91.3 + i as f64 / 7.0,
+            rss_before: 80 << 20,
+            rss_after: (80 << 20) + 4096 * i,
+            heap_peak: 24 * i,
+        });
+        if i % 11 == 0 {
+            c.success = false;
+            c.error = Some(crate::event::ErrorInfo {
+                kind: ["numerical", "panic"][i as usize % 2].into(),
+                message: format!("failed at {i}"),
+                location: (i % 2 == 1).then(|| "src/lib.rs:10".into()),
+                backtrace: None,
+            });
+        }
+        if i == 0 {
+            c.machine = Some(crate::event::Machine {
+                cpu: "cpu".into(),
+                cores: 2,
+                memory_bytes: 1 << 33,
+                os: "Linux".into(),
+            });
+        }
+        if i % 3 == 0 {
+            steps.push(StepEvent {
+                id: c.id + 1,
+                timestamp_us: c.timestamp_us,
+                run_id: c.run_id.clone().unwrap(),
+                workflow: "sweep".into(),
+                seq: i,
+                step_type: StepType::Estimate,
+                component: c.component.clone(),
+                cell: (i % 2 == 0).then(|| c.cell.clone().unwrap()),
+                duration_ns: 5000 + i,
+                success: c.success,
+                user_id: c.user_id.clone(),
+                session_id: c.session_id.clone(),
+            });
+        }
+        calls.push(c);
+    }
+    (calls, steps)
+}
+
+#[test]
+fn store_of_schema_two_is_migrated_record_by_record_and_reads_identically() {
+    let (calls, steps) = varied_events();
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = crate::StorePaths::new(dir.path()).dir;
+    std::fs::create_dir_all(&store_dir).unwrap();
+    let file = store_dir.join(crate::store::FILE_NAME);
+    let meta = redb::TableDefinition::<&str, u64>::new("meta");
+    let old_calls = redb::TableDefinition::<u64, &[u8]>::new("calls");
+    let old_steps = redb::TableDefinition::<u64, &[u8]>::new("steps");
+    let by_kind = redb::TableDefinition::<(&str, u64), ()>::new("by_error_kind");
+    let mut bad = Vec::new();
+    {
+        // A store as schema 2 wrote it: every event in its journal form, keyed by id, with
+        // one damaged record among them.
+        let db = redb::Database::builder()
+            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+            .create(&file)
+            .unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.open_table(meta)
+            .unwrap()
+            .insert("schema_version", 2)
+            .unwrap();
+        {
+            let mut t = tx.open_table(old_calls).unwrap();
+            let mut k = tx.open_table(by_kind).unwrap();
+            for c in &calls {
+                let mut buf = Vec::new();
+                codec::encode(&Event::Call(c.clone()), &mut buf);
+                t.insert(c.id, buf.as_slice()).unwrap();
+                if let Some(e) = &c.error {
+                    k.insert((e.kind.as_str(), c.id), ()).unwrap();
+                }
+                if bad.is_empty() {
+                    bad = buf;
+                }
+            }
+            // Invalid UTF-8 in the component: the record that used to stop every report.
+            let at = bad.windows(2).position(|w| w == b"rs").unwrap();
+            bad[at] = 0xff;
+            t.insert(7, bad.as_slice()).unwrap();
+        }
+        {
+            let mut t = tx.open_table(old_steps).unwrap();
+            for s in &steps {
+                let mut buf = Vec::new();
+                codec::encode(&Event::Step(s.clone()), &mut buf);
+                t.insert(s.id, buf.as_slice()).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    let store = crate::store::Store::open(&store_dir).unwrap();
+    let (events, _) = store.read_since(0).unwrap();
+    assert_eq!(events.calls, calls);
+    assert_eq!(events.steps, steps);
+    assert_eq!(events.skipped, 0);
+    let counts = store.counts().unwrap();
+    assert_eq!(counts.calls, 300);
+    assert_eq!(counts.steps, 100);
+    assert_eq!(counts.errors, 28);
+    // The damaged record is kept aside, not lost, and counted.
+    assert_eq!(counts.unreadable, 1);
+    drop(store);
+    // The old tables are gone and a second open migrates nothing again.
+    let store = crate::store::Store::open(&store_dir).unwrap();
+    assert_eq!(store.read_since(0).unwrap().0.calls, calls);
+    // A store written by this build from the same journal records reads the same.
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_store = crate::store::Store::open(fresh.path()).unwrap();
+    let records: Vec<Vec<u8>> = calls
+        .iter()
+        .cloned()
+        .map(Event::Call)
+        .chain(steps.iter().cloned().map(Event::Step))
+        .map(|e| {
+            let mut buf = Vec::new();
+            codec::encode(&e, &mut buf);
+            buf
+        })
+        .collect();
+    fresh_store.ingest(&records[..150], None).unwrap();
+    fresh_store.ingest(&records[100..], None).unwrap();
+    let (again, _) = fresh_store.read_since(0).unwrap();
+    assert_eq!(again.calls, calls);
+    assert_eq!(again.steps, steps);
+    assert_eq!(fresh_store.counts().unwrap().errors, 28);
+    let (table, table_steps, _) = fresh_store.read_table_since(0).unwrap();
+    assert_eq!(table.len(), 300);
+    assert_eq!(table_steps, steps);
+    let direct = crate::table::CallTable::from_events(&calls);
+    let rows = |t: &crate::table::CallTable| -> Vec<String> {
+        (0..t.len())
+            .map(|i| {
+                let params: Vec<(&str, &str)> = t
+                    .param_set(t.params[i])
+                    .iter()
+                    .map(|&(k, v)| (t.str(k), t.str(v)))
+                    .collect();
+                let error = t.error[i].map(|e| (t.str(e.kind), t.str(e.message)));
+                format!(
+                    "{} {} {} {:?} {} {} {} {:?} {} {} {} {:?} {:?}",
+                    t.id[i],
+                    t.timestamp_us[i],
+                    t.str(t.component[i]),
+                    params,
+                    t.data_length[i],
+                    t.str(t.user[i]),
+                    t.str(t.session[i]),
+                    t.truth_h[i],
+                    t.wall_ns[i],
+                    t.heap_peak[i],
+                    t.cpu_percent[i],
+                    t.success[i],
+                    error
+                )
+            })
+            .collect()
+    };
+    assert_eq!(rows(&table), rows(&direct));
+}
+
+#[test]
+fn a_damaged_stored_record_is_skipped_and_counted_never_fatal() {
+    use redb::ReadableTable as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (rec, _) = Recorder::open(dir.path(), &OPTIONS).unwrap();
+    for i in 0..20 {
+        rec.record(call("x", i)).unwrap();
+    }
+    rec.close();
+    let file = crate::StorePaths::new(dir.path())
+        .dir
+        .join(crate::store::FILE_NAME);
+    {
+        let records = redb::TableDefinition::<u64, &[u8]>::new("call_records");
+        let db = redb::Database::builder()
+            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+            .create(&file)
+            .unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut t = tx.open_table(records).unwrap();
+            let keys: Vec<(u64, Vec<u8>)> = t
+                .iter()
+                .unwrap()
+                .take(2)
+                .map(|r| {
+                    let (k, v) = r.unwrap();
+                    (k.value(), v.value().to_vec())
+                })
+                .collect();
+            // One with a bad tag, one cut short.
+            let mut a = keys[0].1.clone();
+            a[0] = 0;
+            t.insert(keys[0].0, a.as_slice()).unwrap();
+            let b = &keys[1].1[..keys[1].1.len() - 1];
+            t.insert(keys[1].0, b).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let events = read_events(dir.path(), 0).unwrap();
+    assert_eq!(events.calls.len(), 18);
+    assert_eq!(events.skipped, 2);
+    let table = crate::read_table(dir.path(), 0).unwrap();
+    assert_eq!(table.calls.len(), 18);
+    assert_eq!(table.calls.skipped, 2);
+}

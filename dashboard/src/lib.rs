@@ -253,6 +253,13 @@ impl Dashboard {
             }
             Source::Store(dir) => {
                 let ev = lrdbench_analytics::read_table(dir, period.since_us)?;
+                if ev.calls.skipped > 0 {
+                    // Reports go on without them; the count must not go unsaid.
+                    eprintln!(
+                        "warning: {} analytics record(s) of this period could not be read and are left out",
+                        ev.calls.skipped
+                    );
+                }
                 let mut calls = ev.calls;
                 calls.retain_rows(|t, i| period.contains(t.timestamp_us[i]));
                 let mut steps = ev.steps;
@@ -284,6 +291,12 @@ impl Dashboard {
             }
             Source::Store(dir) => {
                 let mut ev = lrdbench_analytics::read_events(dir, period.since_us)?;
+                if ev.skipped > 0 {
+                    eprintln!(
+                        "warning: {} analytics record(s) of this period could not be read and are left out",
+                        ev.skipped
+                    );
+                }
                 ev.calls.retain(|c| period.contains(c.timestamp_us));
                 ev.steps.retain(|s| period.contains(s.timestamp_us));
                 ev.calls.sort_by_key(|c| (c.timestamp_us, c.id));

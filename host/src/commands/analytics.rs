@@ -90,6 +90,7 @@ fn status(store_dir: &Path, as_json: bool) -> Result<ExitCode> {
             "calls": counts.as_ref().map_or(0, |c| c.calls),
             "failed_calls": counts.as_ref().map_or(0, |c| c.errors),
             "workflow_steps": counts.as_ref().map_or(0, |c| c.steps),
+            "unreadable_records": counts.as_ref().map_or(0, |c| c.unreadable),
             "store_bytes": std::fs::metadata(&file).map_or(0, |m| m.len()),
             "journal_bytes": journal_bytes,
             "journals": journals.len(),
@@ -110,6 +111,12 @@ fn status(store_dir: &Path, as_json: bool) -> Result<ExitCode> {
             c.errors,
             c.steps
         );
+        if c.unreadable > 0 {
+            outln!(
+                "unreadable records: {} (kept aside in the store, left out of reports)",
+                c.unreadable
+            );
+        }
         let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
         outln!(
             "size: {} (+ {} in {} journal{})",
