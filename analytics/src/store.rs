@@ -292,7 +292,11 @@ impl Store {
         let Some(db) = crate::lock::Db::open_read_only(&path)? else {
             return Store::open(dir);
         };
-        let store = Store { db, path };
+        let store = Store {
+            db,
+            path,
+            dict: Mutex::new(Dict::new(u64::MAX)),
+        };
         match store.schema_version()? {
             Some(v) if v > SCHEMA_VERSION => Err(StoreError::NewerVersion {
                 path: store.path.clone(),
