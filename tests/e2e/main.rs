@@ -13,5 +13,6 @@ mod hostile;
 mod isolation;
 mod plugins;
 mod report;
+mod screenshots;
 mod trust;
 mod workflow;

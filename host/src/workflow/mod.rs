@@ -510,7 +510,7 @@ pub fn run(
                         }
                         if wants("md") {
                             let md =
-                                output::leaderboard_markdown(&plan.name, &board, &plan.weights);
+                                output::leaderboard_markdown(&plan.name, &board, &plan.weights, &records, &rows);
                             write("leaderboard.md", &md)?;
                         }
                         if wants("json") {
