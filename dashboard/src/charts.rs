@@ -224,7 +224,10 @@ pub fn forest(
         chart.draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
             let (a, b) = r.interval?;
             Some(PathElement::new(
-                vec![(a, SegmentValue::CenterOf(i)), (b, SegmentValue::CenterOf(i))],
+                vec![
+                    (a, SegmentValue::CenterOf(i)),
+                    (b, SegmentValue::CenterOf(i)),
+                ],
                 BLACK.stroke_width(2),
             ))
         }))?;
@@ -629,11 +632,7 @@ fn reliability_intervals(r: &ReliabilityReport) -> Res<Option<String>> {
             )
         }))?;
         chart.draw_series(rows.iter().enumerate().map(|(i, (_, p))| {
-            Circle::new(
-                (100.0 * p.rate, SegmentValue::CenterOf(i)),
-                4,
-                RED.filled(),
-            )
+            Circle::new((100.0 * p.rate, SegmentValue::CenterOf(i)), 4, RED.filled())
         }))?;
         Ok(())
     })?;

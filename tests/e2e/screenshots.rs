@@ -32,7 +32,12 @@ fn ink(png_path: &Path) -> (f64, usize) {
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).unwrap();
     let channels = info.color_type.samples();
-    assert!(channels >= 3, "{}: {:?}", png_path.display(), info.color_type);
+    assert!(
+        channels >= 3,
+        "{}: {:?}",
+        png_path.display(),
+        info.color_type
+    );
     let pixels = &buf[..info.buffer_size()];
     let mut colours = std::collections::HashSet::new();
     let (mut total, mut inked) = (0usize, 0usize);
@@ -68,7 +73,11 @@ fn every_chart_page_renders_in_chromium_and_is_not_blank() {
             let p = out.join(format!("{page}{suffix}.png"));
             assert!(p.is_file(), "{} is missing", p.display());
             let (share, colours) = ink(&p);
-            eprintln!("{}: {:.1}% inked, {colours} colours", p.display(), 100.0 * share);
+            eprintln!(
+                "{}: {:.1}% inked, {colours} colours",
+                p.display(),
+                100.0 * share
+            );
             assert!(
                 share >= min_ink && colours >= 3,
                 "{} looks blank: {:.2}% inked, {colours} colours",

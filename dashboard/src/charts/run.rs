@@ -31,8 +31,16 @@ pub fn estimate_vs_truth(series: &Series) -> Res<Option<String>> {
     if pts.is_empty() {
         return Ok(None);
     }
-    let lo = pts.iter().map(|p| p.0.min(p.1)).fold(f64::INFINITY, f64::min).min(0.0);
-    let hi = pts.iter().map(|p| p.0.max(p.1)).fold(f64::NEG_INFINITY, f64::max).max(1.0);
+    let lo = pts
+        .iter()
+        .map(|p| p.0.min(p.1))
+        .fold(f64::INFINITY, f64::min)
+        .min(0.0);
+    let hi = pts
+        .iter()
+        .map(|p| p.0.max(p.1))
+        .fold(f64::NEG_INFINITY, f64::max)
+        .max(1.0);
     let pad = 0.03 * (hi - lo);
     let (lo, hi) = (lo - pad, hi + pad);
     let mut svg = String::new();
@@ -158,9 +166,13 @@ mod tests {
             ("rs".to_string(), vec![(256.0, 0.01), (65536.0, 2.0)]),
         ];
         let svg = by_length("time", "ms", &series, true).unwrap().unwrap();
-        assert!(svg.contains("\n0.01\n") || svg.contains("\n0.005\n"), "{svg}");
+        assert!(
+            svg.contains("\n0.01\n") || svg.contains("\n0.005\n"),
+            "{svg}"
+        );
         // Legend labels sit right of the plot area (plot width = total − legend width).
-        let plot_right = RUN_WIDTH - super::super::style::legend_width(&["dfa".into(), "rs".into()]);
+        let plot_right =
+            RUN_WIDTH - super::super::style::legend_width(&["dfa".into(), "rs".into()]);
         for label in ["\ndfa\n", "\nrs\n"] {
             let Some(at) = svg.find(label) else {
                 panic!("{label} not in {svg}");

@@ -132,10 +132,7 @@ pub fn legend_beside<'a>(
         let y = 40 + i as i32 * line;
         match mark {
             Mark::Dot => side.draw(&Circle::new((12, y), 5, c.filled()))?,
-            Mark::Line => side.draw(&PathElement::new(
-                vec![(4, y), (22, y)],
-                c.stroke_width(3),
-            ))?,
+            Mark::Line => side.draw(&PathElement::new(vec![(4, y), (22, y)], c.stroke_width(3)))?,
             Mark::Square => side.draw(&Rectangle::new([(6, y - 6), (18, y + 6)], c.filled()))?,
         }
         side.draw(&Text::new(

@@ -140,9 +140,11 @@ impl ComprehensiveReport {
                 pct(k.share)
             ));
         }
-        if let Some(c) = r.components.first().filter(|c| {
-            c.score.is_some() && c.component_failure_rate.is_some_and(|f| f.count > 0)
-        }) {
+        if let Some(c) = r
+            .components
+            .first()
+            .filter(|c| c.score.is_some() && c.component_failure_rate.is_some_and(|f| f.count > 0))
+        {
             insights.push(format!(
                 "Lowest reliability score among components with enough data: {} ({} of {} usable calls failed; score {}, 95% CI {}).",
                 c.component,

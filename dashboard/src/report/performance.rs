@@ -324,7 +324,9 @@ impl PerformanceReport {
                         format!("{} / {}", t.earlier_calls, t.later_calls),
                         t.load_adjusted_sessions.to_string(),
                         num(t.median_ratio, 3),
-                        opt(t.verdict, |v| format!("{:.2e} ({:.1e})", v.p_value, v.level)),
+                        opt(t.verdict, |v| {
+                            format!("{:.2e} ({:.1e})", v.p_value, v.level)
+                        }),
                         if t.regression {
                             "yes".into()
                         } else if t.verdict.is_none() {

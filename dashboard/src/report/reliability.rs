@@ -14,15 +14,13 @@ use lrdbench_analytics::event::{CallEvent, EventType};
 use lrdbench_analytics::table::{CallTable, SetId, Sym};
 
 use crate::alarm::{
-    binomial_sf, hypergeometric_sf, Verdict, FAMILY_ALPHA, MIN_STRATUM_FAILURES,
-    MIN_USABLE_CALLS,
+    binomial_sf, hypergeometric_sf, Verdict, FAMILY_ALPHA, MIN_STRATUM_FAILURES, MIN_USABLE_CALLS,
 };
 use crate::failure::Side;
 use crate::render::Doc;
 use crate::report::usage::proportion_text;
 use crate::stats::{
-    lift, reliability_score, wilson, Interval, Lift, Proportion, RELIABILITY_SCORE_DEFINITION,
-    Z95,
+    lift, reliability_score, wilson, Interval, Lift, Proportion, RELIABILITY_SCORE_DEFINITION, Z95,
 };
 use crate::util::{h_band, length_bucket, length_bucket_label, num, opt, pct, Period};
 
@@ -482,13 +480,22 @@ fn kind_rows(accs: &[ComponentAcc], failures: u64) -> (Vec<KindCount>, Vec<Failu
         .into_iter()
         .map(|(k, n)| KindCount {
             kind: k.to_string(),
-            origin: if HOST_KINDS.contains(&k) { "host" } else { "plugin" }.to_string(),
+            origin: if HOST_KINDS.contains(&k) {
+                "host"
+            } else {
+                "plugin"
+            }
+            .to_string(),
             side: Side::of(Some(k)),
             failures: n,
             share: n as f64 / failures.max(1) as f64,
         })
         .collect();
-    by_kind.sort_by(|x, y| y.failures.cmp(&x.failures).then_with(|| x.kind.cmp(&y.kind)));
+    by_kind.sort_by(|x, y| {
+        y.failures
+            .cmp(&x.failures)
+            .then_with(|| x.kind.cmp(&y.kind))
+    });
     modes.sort_by(|x, y| {
         y.rate
             .count

@@ -104,7 +104,10 @@ fn reliability_splits_input_failures_from_the_components_own() {
     let c = &r.components[0];
     assert_eq!(c.component, "dfa");
     assert_eq!((c.error_rate.count, c.error_rate.attempts), (26, 60));
-    assert_eq!((c.input_failures.count, c.input_failures.attempts), (20, 60));
+    assert_eq!(
+        (c.input_failures.count, c.input_failures.attempts),
+        (20, 60)
+    );
     assert_eq!(c.usable_calls, 40);
     let own = c.component_failure_rate.unwrap();
     assert_eq!((own.count, own.attempts), (6, 40));
@@ -122,7 +125,6 @@ fn reliability_splits_input_failures_from_the_components_own() {
     // Input failures are in no stratum: nothing at 4096.
     assert!(!r.strata.iter().any(|s| s.value.starts_with("4096")));
     // 64: all 6 own failures in 6 of 40 usable calls; Fisher's p = 1 / C(40, 6).
-    // 
     let s = r
         .strata
         .iter()
@@ -149,8 +151,15 @@ fn reliability_splits_input_failures_from_the_components_own() {
             .any(|t| t.contains("at data length 64–127") && t.contains("6 of 6 usable calls")),
         "{text:?}"
     );
-    assert!(!text.iter().any(|t| t.contains("4096") || t.contains("fbm")), "{text:?}");
-    assert!(r.input_notes[0].contains("20 of 60 calls"), "{:?}", r.input_notes);
+    assert!(
+        !text.iter().any(|t| t.contains("4096") || t.contains("fbm")),
+        "{text:?}"
+    );
+    assert!(
+        r.input_notes[0].contains("20 of 60 calls"),
+        "{:?}",
+        r.input_notes
+    );
     assert_eq!(r.errors_by_kind[0].kind, "invalid_input");
     assert_eq!(r.errors_by_kind[0].side, crate::failure::Side::Input);
 }
@@ -219,10 +228,16 @@ fn usage_groups_full_parameter_sets_by_the_chosen_parameters() {
     assert_eq!(dfa.top_combinations[0].calls, 40);
     assert_eq!(dfa.top_combinations[1].calls, 20);
     // The per-key table still shows the derived parameters.
-    assert!(dfa.keys.iter().any(|k| k.key == "seed" && k.distinct_values == 60));
+    assert!(dfa
+        .keys
+        .iter()
+        .any(|k| k.key == "seed" && k.distinct_values == 60));
     // A parameter with few values is chosen, whatever its calls.
     assert!(!usage::is_derived("order", 2, 60));
-    assert!(!usage::is_derived("window", 20, 21), "20 values are not more than 20");
+    assert!(
+        !usage::is_derived("window", 20, 21),
+        "20 values are not more than 20"
+    );
     assert!(usage::is_derived("model_seed", 1, 60));
 }
 
@@ -371,7 +386,10 @@ fn performance_slowdown_is_judged_over_sessions_relative_to_the_load() {
     // The load alone (up to 2.1×) flags neither of the others.
     assert!(!get("steady").trend.as_ref().unwrap().regression);
     assert!(!get("other").trend.as_ref().unwrap().regression);
-    assert_eq!(p.daily.iter().filter(|d| d.component == "slower").count(), 12);
+    assert_eq!(
+        p.daily.iter().filter(|d| d.component == "slower").count(),
+        12
+    );
 }
 
 #[test]
@@ -392,7 +410,10 @@ fn two_runs_of_one_binary_never_claim_a_slowdown() {
     assert!(t.verdict.is_none() && !t.regression);
     let r = Reports::compute(&calls, &[], period(), T0);
     assert!(
-        !r.comprehensive.recommendations.iter().any(|x| x.contains("slower")),
+        !r.comprehensive
+            .recommendations
+            .iter()
+            .any(|x| x.contains("slower")),
         "{:?}",
         r.comprehensive.recommendations
     );
@@ -404,21 +425,45 @@ fn complexity_discriminates_single_small_medium_and_large_designs() {
     // (models, contaminations, estimators) → bucket: 1×1×1 single, 1×1×5 small,
     // 2×1×8 medium, 2×3×19 large; replicates (more cells) do not change the design.
     let mut steps = Vec::new();
-    for (run, (m, c, e)) in [(1, 1, 1), (1, 1, 5), (2, 1, 8), (2, 3, 19)].iter().enumerate() {
+    for (run, (m, c, e)) in [(1, 1, 1), (1, 1, 5), (2, 1, 8), (2, 3, 19)]
+        .iter()
+        .enumerate()
+    {
         let run = format!("r{run}");
         let mut seq = 0;
         for rep in 0..3 {
             for mi in 0..*m {
                 for ci in 0..*c {
                     let cell = format!("m{mi}c{ci}r{rep}");
-                    steps.push(step(&run, seq, Generate, &format!("model{mi}"), Some(&cell), 1));
+                    steps.push(step(
+                        &run,
+                        seq,
+                        Generate,
+                        &format!("model{mi}"),
+                        Some(&cell),
+                        1,
+                    ));
                     seq += 1;
                     if *c > 1 {
-                        steps.push(step(&run, seq, Contaminate, &format!("cont{ci}"), Some(&cell), 1));
+                        steps.push(step(
+                            &run,
+                            seq,
+                            Contaminate,
+                            &format!("cont{ci}"),
+                            Some(&cell),
+                            1,
+                        ));
                         seq += 1;
                     }
                     for ei in 0..*e {
-                        steps.push(step(&run, seq, Estimate, &format!("est{ei}"), Some(&cell), 1));
+                        steps.push(step(
+                            &run,
+                            seq,
+                            Estimate,
+                            &format!("est{ei}"),
+                            Some(&cell),
+                            1,
+                        ));
                         seq += 1;
                     }
                 }
@@ -536,7 +581,10 @@ fn one_event_gives_sensible_reports_without_nan() {
     assert_eq!(r.summary.success_rate, Some(1.0));
     // One call is not enough data for a score (it was 20.7, the Wilson lower bound of 1/1).
     assert_eq!(r.summary.reliability_score, None);
-    assert!(r.summary.to_text().contains("not enough data (1 usable calls"));
+    assert!(r
+        .summary
+        .to_text()
+        .contains("not enough data (1 usable calls"));
     for k in ReportKind::DETAILED {
         assert_no_nan(&r.doc(k).to_markdown("charts"));
         assert_no_nan(&r.json(k).unwrap());

@@ -60,7 +60,11 @@ pub fn run(settings: &Settings, args: EstimateArgs, invoker: &Invoker) -> Result
         // On a terminal, a spinner names the estimator running (long series take seconds);
         // rows print above it as they come.
         let bar = super::generate::terminal_bar(handles.len() as u64, "estimating", settings, true);
-        let next = |i: usize| handles.get(i).map_or(String::new(), |h| h.name().to_string());
+        let next = |i: usize| {
+            handles
+                .get(i)
+                .map_or(String::new(), |h| h.name().to_string())
+        };
         bar.set_message(next(0));
         let printed = run_each(invoker, &handles, &params, &series, &ctx, |row| {
             rows.push(row.clone());

@@ -503,14 +503,18 @@ fn html_failures(records: &[CellRecord]) -> String {
     let mut errors: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for r in records.iter().filter(|r| !r.valid) {
         *errors
-            .entry((&r.variant, r.error_kind.as_deref().unwrap_or_default()))
+            .entry((
+                r.variant.as_str(),
+                r.error_kind.as_deref().unwrap_or_default(),
+            ))
             .or_default() += 1;
     }
     if errors.is_empty() {
         return String::new();
     }
-    let mut html =
-        String::from("\n<h2>Failures</h2>\n<table><tr><th>count</th><th>estimator</th><th>kind</th></tr>\n");
+    let mut html = String::from(
+        "\n<h2>Failures</h2>\n<table><tr><th>count</th><th>estimator</th><th>kind</th></tr>\n",
+    );
     for ((est, kind), n) in errors {
         let _ = writeln!(
             html,

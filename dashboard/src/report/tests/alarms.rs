@@ -57,8 +57,8 @@ fn timing_history(rng: &mut Rng, slow: Option<(usize, f64)>) -> Vec<Timing> {
             };
             for i in 0..CALLS {
                 let len = 1u64 << (10 + rng.below(5));
-                let wall = 50.0 * (c + 1) as f64 * len as f64 * load * code
-                    * (0.2 * rng.normal()).exp();
+                let wall =
+                    50.0 * (c + 1) as f64 * len as f64 * load * code * (0.2 * rng.normal()).exp();
                 out.push(Timing {
                     component: c,
                     session: s,
@@ -112,7 +112,10 @@ fn noise_only_timing_histories_claim_no_slowdown() {
     eprintln!(
         "noise-only timing histories: session rule {alarms}/{histories} = {rate:.4}, per-call rule {old_alarms}/{histories}"
     );
-    assert!(rate <= 0.08, "false-alarm rate {rate} above the stated {FAMILY_ALPHA}");
+    assert!(
+        rate <= 0.08,
+        "false-alarm rate {rate} above the stated {FAMILY_ALPHA}"
+    );
     // The simulated noise is real enough to fool the per-call rule most of the time.
     assert!(old_alarms * 2 > histories, "per-call rule: {old_alarms}");
 }
@@ -133,7 +136,9 @@ fn a_real_slowdown_is_claimed() {
             .filter(|(i, c)| *i != 3 && c.as_ref().is_some_and(|c| c.regression))
             .count();
     }
-    eprintln!("real 1.4× slow-down: found in {found}/{histories}, other components flagged {wrong} times");
+    eprintln!(
+        "real 1.4× slow-down: found in {found}/{histories}, other components flagged {wrong} times"
+    );
     assert!(found >= 95, "found in {found} of {histories}");
     assert!(wrong <= 8, "others flagged {wrong} times");
 }
@@ -154,7 +159,11 @@ fn failure_history(rng: &mut Rng, cluster: bool) -> Vec<CallEvent> {
             let len = 1u64 << k;
             let order = 1 + rng.below(3);
             let input_fail = k == 12 && order == 1 && rng.uniform() < 0.6;
-            let own_rate = if cluster && c == 0 && k == 8 { 0.6 } else { 0.02 };
+            let own_rate = if cluster && c == 0 && k == 8 {
+                0.6
+            } else {
+                0.02
+            };
             let own_fail = rng.uniform() < own_rate;
             let mut e = if input_fail {
                 failing(&name, ts, len, "invalid_input")
@@ -192,12 +201,17 @@ fn noise_only_failure_histories_raise_no_alarm() {
                 .filter(|s| s.component == c.component && s.dimension == "data_length")
                 .map(|s| s.lift.stratum.attempts)
                 .sum();
-            assert!(c.component_failure_rate.is_none_or(|_| usable == c.usable_calls || usable == 0));
+            assert!(c
+                .component_failure_rate
+                .is_none_or(|_| usable == c.usable_calls || usable == 0));
         }
     }
     let rate = alarms as f64 / histories as f64;
     eprintln!("noise-only failure histories: {alarms}/{histories} = {rate:.4} raised an alarm");
-    assert!(alarms <= 18, "false-alarm rate {rate} above the stated {FAMILY_ALPHA}");
+    assert!(
+        alarms <= 18,
+        "false-alarm rate {rate} above the stated {FAMILY_ALPHA}"
+    );
 }
 
 #[test]

@@ -214,7 +214,11 @@ pub fn html(groups: &[SeriesEstimates]) -> String {
                 let _ = writeln!(h, "<p>{}: no valid estimate.</p>", escape_html(&title));
             }
             Err(e) => {
-                let _ = writeln!(h, "<p>plot unavailable: {}</p>", escape_html(&e.to_string()));
+                let _ = writeln!(
+                    h,
+                    "<p>plot unavailable: {}</p>",
+                    escape_html(&e.to_string())
+                );
             }
         }
         let _ = writeln!(
