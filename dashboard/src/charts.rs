@@ -155,12 +155,14 @@ fn category_axes<'a, 'b>(
     let mut chart = ChartBuilder::on(root)
         .caption(title, (FONT, TITLE_FONT))
         .margin(10)
+        .margin_right(30)
         .x_label_area_size(34)
         .y_label_area_size(label_area(labels))
         .build_cartesian_2d(x, (0..n).into_segmented())?;
     chart
         .configure_mesh()
         .disable_y_mesh()
+        .x_label_formatter(&|v| style::tick(*v))
         .y_labels(n)
         .y_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),

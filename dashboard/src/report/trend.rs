@@ -156,7 +156,7 @@ pub fn trends(timings: &[Timing], exponents: &[f64]) -> Vec<Option<RegressionChe
                     }
                 })
                 .collect();
-            out.sort_by(|a, b| a.start.cmp(&b.start));
+            out.sort_by_key(|a| a.start);
             out
         })
         .collect();
