@@ -17,9 +17,16 @@ use crate::report::performance::PerformanceReport;
 use crate::report::reliability::ReliabilityReport;
 use crate::report::usage::UsageReport;
 use crate::report::workflow::WorkflowReport;
+use crate::stats::Proportion;
 use crate::util::day_label;
 
-type Res<T> = Result<T, Box<dyn Error>>;
+pub mod run;
+pub mod style;
+
+use style::{color, legend_beside, Mark, FONT, LABEL_FONT, TITLE_FONT};
+
+/// A chart's result: its SVG, or plotters' error.
+pub type Res<T> = Result<T, Box<dyn Error>>;
 
 /// Components shown at most in one chart (the most used ones).
 pub const MAX_SERIES: usize = 12;
@@ -27,7 +34,6 @@ pub const MAX_SERIES: usize = 12;
 /// Points drawn at most per component in a scatter chart (an even subsample beyond that).
 pub const MAX_POINTS: usize = 1500;
 
-const FONT: &str = "sans-serif";
 const WIDTH: u32 = 860;
 
 /// A set of charts by key (the file stem of the SVG).
@@ -104,7 +110,7 @@ fn height(rows: usize) -> u32 {
 }
 
 fn label_area(labels: &[String]) -> u32 {
-    (labels.iter().map(|l| l.chars().count()).max().unwrap_or(4) as u32 * 7 + 12).clamp(60, 260)
+    (labels.iter().map(|l| l.chars().count()).max().unwrap_or(4) as u32 * 8 + 12).clamp(60, 280)
 }
 
 fn short(s: &str) -> String {
@@ -147,38 +153,92 @@ fn category_axes<'a, 'b>(
 ) -> Res<CategoryChart<'a, 'b>> {
     let n = labels.len();
     let mut chart = ChartBuilder::on(root)
-        .caption(title, (FONT, 18))
+        .caption(title, (FONT, TITLE_FONT))
         .margin(10)
+        .margin_right(30)
         .x_label_area_size(34)
         .y_label_area_size(label_area(labels))
         .build_cartesian_2d(x, (0..n).into_segmented())?;
     chart
         .configure_mesh()
         .disable_y_mesh()
+        .x_label_formatter(&|v| style::tick(*v))
         .y_labels(n)
         .y_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
             _ => String::new(),
         })
         .x_desc(x_desc)
-        .label_style((FONT, 12))
+        .label_style((FONT, LABEL_FONT))
         .draw()?;
     Ok(chart)
 }
 
-/// Draws the series legend of `chart` at `position`, on a light box.
-fn legend<'a, 'b: 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
-    position: SeriesLabelPosition,
-) -> Res<()> {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT, 12))
-        .draw()?;
-    Ok(())
+/// One row of a forest plot: a label, a point estimate and its interval, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForestRow {
+    /// The row's label (an estimator).
+    pub label: String,
+    /// The estimate.
+    pub value: f64,
+    /// Its interval, when it has one.
+    pub interval: Option<(f64, f64)>,
+}
+
+/// A forest plot: one row per estimate, its interval as a bar and the estimate as a dot, on a
+/// shared value axis, with a dashed reference line at `reference` (e.g. H = 0.5, no long
+/// memory). Rows without a finite value are left out; `None` when none is left.
+pub fn forest(
+    title: &str,
+    rows: &[ForestRow],
+    x_desc: &str,
+    reference: Option<f64>,
+) -> Res<Option<String>> {
+    let rows: Vec<&ForestRow> = rows.iter().filter(|r| r.value.is_finite()).collect();
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for r in &rows {
+        let (a, b) = r.interval.unwrap_or((r.value, r.value));
+        lo = lo.min(a.min(r.value));
+        hi = hi.max(b.max(r.value));
+    }
+    if let Some(x) = reference {
+        lo = lo.min(x);
+        hi = hi.max(x);
+    }
+    let pad = 0.05 * (hi - lo).max(0.1);
+    let (lo, hi) = (lo - pad, hi + pad);
+    let labels: Vec<String> = rows.iter().map(|r| short(&r.label)).collect();
+    let n = rows.len();
+    let svg = svg_chart(height(n), |root| {
+        let mut chart = category_axes(root, title, &labels, lo..hi, x_desc)?;
+        if let Some(x) = reference {
+            chart.draw_series(DashedLineSeries::new(
+                vec![(x, SegmentValue::Exact(0)), (x, SegmentValue::Exact(n))],
+                5,
+                4,
+                BLACK.mix(0.45).stroke_width(1),
+            ))?;
+        }
+        chart.draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
+            let (a, b) = r.interval?;
+            Some(PathElement::new(
+                vec![
+                    (a, SegmentValue::CenterOf(i)),
+                    (b, SegmentValue::CenterOf(i)),
+                ],
+                BLACK.stroke_width(2),
+            ))
+        }))?;
+        chart.draw_series(rows.iter().enumerate().map(|(i, r)| {
+            Circle::new((r.value, SegmentValue::CenterOf(i)), 5, color(i).filled())
+        }))?;
+        Ok(())
+    })?;
+    Ok(Some(svg))
 }
 
 fn hbar(title: &str, labels: &[String], values: &[f64], x_desc: &str) -> Res<Option<String>> {
@@ -229,7 +289,7 @@ fn time_distribution(p: &PerformanceReport) -> Res<Option<String>> {
         let mut chart = ChartBuilder::on(root)
             .caption(
                 "Wall time per call (median, p95 bar, p99 whisker)",
-                (FONT, 18),
+                (FONT, TITLE_FONT),
             )
             .margin(10)
             .x_label_area_size(34)
@@ -245,7 +305,7 @@ fn time_distribution(p: &PerformanceReport) -> Res<Option<String>> {
             })
             .x_label_formatter(&|v| crate::util::duration_ns(*v))
             .x_desc("wall time per call")
-            .label_style((FONT, 12))
+            .label_style((FONT, LABEL_FONT))
             .draw()?;
         chart.draw_series(rows.iter().enumerate().map(|(i, (_, q))| {
             let mut r = Rectangle::new(
@@ -329,9 +389,16 @@ fn scatter(calls: &CallTable, p: &PerformanceReport, m: Measure) -> Res<Option<S
         Measure::Time => ("Wall time against length (log–log)", "wall time"),
         Measure::Heap => ("Heap peak against length (log–log)", "heap peak"),
     };
+    let entries: Vec<(String, RGBColor, Mark)> = shown
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !points[*i].is_empty())
+        .map(|(i, name)| (short(name), color(i), Mark::Dot))
+        .collect();
     let svg = svg_chart(520, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 18))
+        let area = legend_beside(root, &entries)?;
+        let mut chart = ChartBuilder::on(&area)
+            .caption(title, (FONT, TITLE_FONT))
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(80)
@@ -344,21 +411,18 @@ fn scatter(calls: &CallTable, p: &PerformanceReport, m: Measure) -> Res<Option<S
                 Measure::Time => crate::util::duration_ns(*v),
                 Measure::Heap => crate::util::bytes(*v),
             })
-            .label_style((FONT, 12))
+            .label_style((FONT, LABEL_FONT))
             .draw()?;
         for (i, name) in shown.iter().enumerate() {
             if points[i].is_empty() {
                 continue;
             }
-            let color = Palette99::pick(i).to_rgba();
-            chart
-                .draw_series(
-                    points[i]
-                        .iter()
-                        .map(|&(x, y)| Circle::new((x, y), 2, color.mix(0.5).filled())),
-                )?
-                .label(short(name))
-                .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
+            let color = color(i);
+            chart.draw_series(
+                points[i]
+                    .iter()
+                    .map(|&(x, y)| Circle::new((x, y), 2, color.mix(0.5).filled())),
+            )?;
             if m == Measure::Time {
                 if let Some(fit) = p
                     .components
@@ -375,7 +439,6 @@ fn scatter(calls: &CallTable, p: &PerformanceReport, m: Measure) -> Res<Option<S
                 }
             }
         }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })?;
     Ok(Some(svg))
@@ -422,9 +485,14 @@ fn daily_trends(p: &PerformanceReport) -> Res<Option<String>> {
         return Ok(None);
     };
     let (ymin, ymax) = bounds(series.values().flatten().map(|p| p.1));
+    let entries: Vec<(String, RGBColor, Mark)> = series
+        .keys()
+        .map(|&i| (short(shown[i]), color(i), Mark::Line))
+        .collect();
     let svg = svg_chart(460, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption("Median wall time per sample, per day", (FONT, 18))
+        let area = legend_beside(root, &entries)?;
+        let mut chart = ChartBuilder::on(&area)
+            .caption("Median wall time per sample, per day", (FONT, TITLE_FONT))
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(80)
@@ -436,22 +504,16 @@ fn daily_trends(p: &PerformanceReport) -> Res<Option<String>> {
             .y_label_formatter(&|v| crate::util::duration_ns(*v))
             .x_desc("day (UTC)")
             .y_desc("time per sample")
-            .label_style((FONT, 12))
+            .label_style((FONT, LABEL_FONT))
             .draw()?;
         for (i, pts) in &series {
-            let color = Palette99::pick(*i).to_rgba();
-            chart
-                .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))?
-                .label(short(shown[*i]))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
-                });
+            let color = color(*i);
+            chart.draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))?;
             chart.draw_series(
                 pts.iter()
                     .map(|&(x, y)| Circle::new((x, y), 3, color.filled())),
             )?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })?;
     Ok(Some(svg))
@@ -507,72 +569,72 @@ fn errors_by_kind(calls: &CallTable, r: &ReliabilityReport) -> Res<Option<String
         .map(|r| r.iter().sum::<f64>())
         .fold(1.0, f64::max)
         * 1.08;
-    let svg = svg_chart(height(n) + 40, |root| {
+    let entries: Vec<(String, RGBColor, Mark)> = kinds
+        .iter()
+        .enumerate()
+        .map(|(j, k)| (short(k), color(j), Mark::Square))
+        .collect();
+    let svg = svg_chart(height(n).max(60 + 20 * kinds.len() as u32), |root| {
+        let area = legend_beside(root, &entries)?;
         let mut chart = category_axes(
-            root,
+            &area,
             "Failures per component by kind",
             &labels,
             0.0..max,
             "failures",
         )?;
-        for (j, kind) in kinds.iter().enumerate() {
-            let color = Palette99::pick(j).to_rgba();
+        for j in 0..kinds.len() {
+            let color = color(j);
             let counts = &counts;
-            chart
-                .draw_series((0..n).filter(|i| counts[*i][j] > 0.0).map(move |i| {
-                    let before: f64 = counts[i][..j].iter().sum();
-                    let mut r = Rectangle::new(
-                        [
-                            (before, SegmentValue::Exact(i)),
-                            (before + counts[i][j], SegmentValue::Exact(i + 1)),
-                        ],
-                        color.filled(),
-                    );
-                    r.set_margin(3, 3, 0, 0);
-                    r
-                }))?
-                .label(short(kind))
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
-                });
+            chart.draw_series((0..n).filter(|i| counts[*i][j] > 0.0).map(move |i| {
+                let before: f64 = counts[i][..j].iter().sum();
+                let mut r = Rectangle::new(
+                    [
+                        (before, SegmentValue::Exact(i)),
+                        (before + counts[i][j], SegmentValue::Exact(i + 1)),
+                    ],
+                    color.filled(),
+                );
+                r.set_margin(3, 3, 0, 0);
+                r
+            }))?;
         }
-        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     })?;
     Ok(Some(svg))
 }
 
 fn reliability_intervals(r: &ReliabilityReport) -> Res<Option<String>> {
-    let rows: Vec<&crate::report::reliability::ComponentReliability> =
-        r.components.iter().take(25).collect();
+    let rows: Vec<(&str, Proportion)> = r
+        .components
+        .iter()
+        .filter_map(|c| Some((c.component.as_str(), c.component_failure_rate?)))
+        .take(25)
+        .collect();
     if rows.is_empty() {
         return Ok(None);
     }
-    let labels: Vec<String> = rows.iter().map(|c| short(&c.component)).collect();
+    let labels: Vec<String> = rows.iter().map(|c| short(c.0)).collect();
     let n = rows.len();
     let svg = svg_chart(height(n), |root| {
         let mut chart = category_axes(
             root,
-            "Error rate with Wilson 95% interval",
+            "Own failure rate with Wilson 95% interval",
             &labels,
             0.0..100.0,
-            "error rate over attempts, %",
+            "own failures over usable calls, %",
         )?;
-        chart.draw_series(rows.iter().enumerate().map(|(i, c)| {
+        chart.draw_series(rows.iter().enumerate().map(|(i, (_, p))| {
             PathElement::new(
                 vec![
-                    (100.0 * c.error_rate.ci95.low, SegmentValue::CenterOf(i)),
-                    (100.0 * c.error_rate.ci95.high, SegmentValue::CenterOf(i)),
+                    (100.0 * p.ci95.low, SegmentValue::CenterOf(i)),
+                    (100.0 * p.ci95.high, SegmentValue::CenterOf(i)),
                 ],
                 BLACK.stroke_width(2),
             )
         }))?;
-        chart.draw_series(rows.iter().enumerate().map(|(i, c)| {
-            Circle::new(
-                (100.0 * c.error_rate.rate, SegmentValue::CenterOf(i)),
-                4,
-                RED.filled(),
-            )
+        chart.draw_series(rows.iter().enumerate().map(|(i, (_, p))| {
+            Circle::new((100.0 * p.rate, SegmentValue::CenterOf(i)), 4, RED.filled())
         }))?;
         Ok(())
     })?;

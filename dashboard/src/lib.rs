@@ -46,8 +46,10 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod alarm;
 pub mod charts;
 pub mod export;
+pub mod failure;
 pub mod render;
 pub mod report;
 pub mod stats;

@@ -99,22 +99,20 @@ pub fn length_bucket_label(bucket: Option<u32>) -> String {
     }
 }
 
-/// The H bands of the original stratified reports, as (label, upper bound exclusive).
-const H_BANDS: [(&str, f64); 6] = [
-    ("H < 0.3", 0.3),
-    ("0.3 ≤ H < 0.5", 0.5),
-    ("0.5 ≤ H < 0.55", 0.55),
-    ("0.55 ≤ H < 0.7", 0.7),
-    ("0.7 ≤ H < 0.85", 0.85),
-    ("H ≥ 0.85", f64::INFINITY),
-];
+/// The H bands every report stratifies by — the run's metrics (`metrics.csv`, the leaderboards'
+/// strata) and the dashboard's reliability strata — so a run and the dashboard group cells the
+/// same way: `[0, 0.2)`, `[0.2, 0.4)`, … `[0.8, 1]`; an H outside `[0, 1]` falls in the nearest
+/// band.
+pub const H_BANDS: [&str; 5] = ["0.0-0.2", "0.2-0.4", "0.4-0.6", "0.6-0.8", "0.8-1.0"];
 
-/// The band of a true H (bands of the original stratified reports); `None` for NaN.
+/// The band of a true H (see [`H_BANDS`]); `None` for NaN or an infinite H. The small offset
+/// keeps grid values such as 0.6 (0.59999…) in the band they name.
 pub fn h_band(h: f64) -> Option<&'static str> {
-    if h.is_nan() {
+    if !h.is_finite() {
         return None;
     }
-    H_BANDS.iter().find(|(_, hi)| h < *hi).map(|(l, _)| *l)
+    let i = (h * 5.0 + 1e-9).floor().clamp(0.0, 4.0) as usize;
+    Some(H_BANDS[i])
 }
 
 /// A rate as a percentage with one decimal, e.g. `30.0%`.
@@ -203,9 +201,13 @@ mod tests {
 
     #[test]
     fn h_band_edges_belong_to_upper_band() {
-        assert_eq!(h_band(0.29), Some("H < 0.3"));
-        assert_eq!(h_band(0.5), Some("0.5 ≤ H < 0.55"));
-        assert_eq!(h_band(0.9), Some("H ≥ 0.85"));
+        assert_eq!(h_band(0.19), Some("0.0-0.2"));
+        assert_eq!(h_band(0.2), Some("0.2-0.4"));
+        assert_eq!(h_band(0.6), Some("0.6-0.8"));
+        assert_eq!(h_band(0.3 + 0.3), Some("0.6-0.8"));
+        assert_eq!(h_band(1.0), Some("0.8-1.0"));
+        assert_eq!(h_band(1.3), Some("0.8-1.0"));
+        assert_eq!(h_band(-0.1), Some("0.0-0.2"));
         assert_eq!(h_band(f64::NAN), None);
     }
 

@@ -290,6 +290,12 @@ pub fn agreement(rows: &[EstimateRow]) -> Agreement {
             Some((r.estimator.as_str(), h, stderr_of(e)?))
         })
         .collect();
+    agreement_of(&est)
+}
+
+/// [`agreement`] over (estimator, Ĥ, standard error) triples: the one home of the test, used
+/// by `estimate` and by a workflow's per-series comparison (`workflow::output`).
+pub fn agreement_of(est: &[(&str, f64, f64)]) -> Agreement {
     let k = est.len();
     let pairs = k * k.saturating_sub(1) / 2;
     let critical_z = if pairs == 0 {

@@ -13,6 +13,7 @@ mod hostile;
 mod isolation;
 mod plugins;
 mod report;
+mod screenshots;
 mod shard;
 mod store_accidents;
 mod trust;

@@ -80,10 +80,10 @@ impl ComprehensiveReport {
                 .map(|c| c.component.as_str())
                 .collect();
             exec.push(if flagged.is_empty() {
-                "No component got significantly slower over the period.".to_string()
+                "No component got significantly slower over the period (sessions compared, load-adjusted; see the performance report).".to_string()
             } else {
                 format!(
-                    "Significantly slower later in the period: {}.",
+                    "Significantly slower in later sessions, beyond the machine's load: {}.",
                     flagged.join(", ")
                 )
             });
@@ -140,13 +140,26 @@ impl ComprehensiveReport {
                 pct(k.share)
             ));
         }
-        if let Some(c) = r.components.first().filter(|c| c.error_rate.count > 0) {
+        if let Some(c) = r
+            .components
+            .first()
+            .filter(|c| c.score.is_some() && c.component_failure_rate.is_some_and(|f| f.count > 0))
+        {
             insights.push(format!(
-                "Least reliable: {} (score {}; {} of {} calls failed).",
+                "Lowest reliability score among components with enough data: {} ({} of {} usable calls failed; score {}, 95% CI {}).",
                 c.component,
-                num(c.score, 1),
-                c.error_rate.count,
-                c.error_rate.attempts
+                opt(c.component_failure_rate, |f| f.count.to_string()),
+                c.usable_calls,
+                opt(c.score, |v| num(v, 1)),
+                opt(c.score_ci95, |ci| format!("{}–{}", num(ci.low, 1), num(ci.high, 1))),
+            ));
+        }
+        if let Some(inp) = r.overall_input.filter(|p| p.count > 0) {
+            insights.push(format!(
+                "{} of {} calls ({}) were given input they could not use; these are the data's failures, not the components' (see the reliability report).",
+                inp.count,
+                inp.attempts,
+                pct(inp.rate)
             ));
         }
         if let Some(pat) = w.step_patterns.first() {
@@ -166,14 +179,16 @@ impl ComprehensiveReport {
             .iter()
             .filter(|c| c.trend.as_ref().is_some_and(|t| t.regression))
         {
-            if let Some(t) = &c.trend {
+            if let (Some(t), Some(v)) = (&c.trend, c.trend.as_ref().and_then(|t| t.verdict)) {
                 recs.push(format!(
-                    "{} got slower: the later half of its calls is {}× the earlier at equal length (Mann–Whitney one-sided p = {}, {} vs {} calls). Look for the change that caused it.",
+                    "{} got slower: its later sessions are {}× the earlier at equal length and load ({} vs {} sessions, {} load-adjusted; Mann–Whitney over sessions p = {:.1e}, below the level {:.1e}). Look for the change that caused it.",
                     c.component,
                     num(t.median_ratio, 2),
-                    opt(t.test, |x| format!("{:.1e}", x.p_greater)),
-                    t.later_calls,
-                    t.earlier_calls
+                    t.later_sessions,
+                    t.earlier_sessions,
+                    t.load_adjusted_sessions,
+                    v.p_value,
+                    v.level,
                 ));
             }
         }

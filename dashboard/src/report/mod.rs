@@ -4,11 +4,14 @@
 pub mod comprehensive;
 pub mod performance;
 pub mod reliability;
+pub mod trend;
 pub mod usage;
 pub mod workflow;
 
 use serde::Serialize;
 
+use crate::alarm::MIN_USABLE_CALLS;
+use crate::failure::Side;
 use crate::util::FastSet;
 
 use lrdbench_analytics::event::{CallEvent, EventType, StepEvent};
@@ -108,13 +111,16 @@ pub struct Summary {
     pub successes: u64,
     /// Failed component calls.
     pub failures: u64,
+    /// Failed calls whose input was unusable (the data's failures, [`crate::failure`]).
+    pub input_failures: u64,
     /// successes / calls; `null` without calls.
     pub success_rate: Option<f64>,
     /// Wilson 95% interval of the success rate.
     pub success_rate_ci95: Option<Interval>,
     /// failures / calls; `null` without calls.
     pub error_rate: Option<f64>,
-    /// The reliability score over all component calls (definition in the reliability report).
+    /// The reliability score over all usable component calls (definition in the reliability
+    /// report); `None` below [`crate::alarm::MIN_USABLE_CALLS`] usable calls.
     pub reliability_score: Option<f64>,
     /// Median wall time of measured component calls, ms.
     pub median_time_ms: Option<f64>,
@@ -150,7 +156,7 @@ impl Summary {
         let mut user_seen = vec![false; calls.strings.len()];
         let mut session_seen = vec![false; calls.strings.len()];
         let mut est = vec![0u64; calls.strings.len()];
-        let (mut n, mut ok) = (0u64, 0u64);
+        let (mut n, mut ok, mut input) = (0u64, 0u64, 0u64);
         let mut times = Vec::new();
         for i in 0..calls.len() {
             let (u, s) = (calls.user[i] as usize, calls.session[i] as usize);
@@ -168,6 +174,11 @@ impl Summary {
             }
             n += 1;
             ok += u64::from(calls.success[i]);
+            if !calls.success[i]
+                && Side::of(calls.error[i].map(|e| calls.str(e.kind))) == Side::Input
+            {
+                input += 1;
+            }
             if et == EventType::EstimatorUsage {
                 est[calls.component[i] as usize] += 1;
             }
@@ -202,10 +213,13 @@ impl Summary {
             sessions: sessions.len() as u64,
             successes: ok,
             failures: n - ok,
+            input_failures: input,
             success_rate: success.map(|p| p.rate),
             success_rate_ci95: success.map(|p| p.ci95),
             error_rate: success.map(|p| 1.0 - p.rate),
-            reliability_score: reliability_score(ok, n),
+            reliability_score: (n - input >= MIN_USABLE_CALLS)
+                .then(|| reliability_score(ok, n - input))
+                .flatten(),
             median_time_ms: q.map(|q| q.p50),
             p95_time_ms: q.map(|q| q.p95),
             workflows: runs.len() as u64,
@@ -250,10 +264,18 @@ impl Summary {
                 _ => "n/a (no calls)".to_string(),
             },
             opt(self.error_rate, pct),
-            opt(self.reliability_score, |s| format!(
-                "{} / 100 (Wilson lower bound of the success rate)",
-                num(s, 1)
-            )),
+            match self.reliability_score {
+                Some(s) => format!(
+                    "{} / 100 (Wilson lower bound of the success rate over {} usable calls; {} input failures left out)",
+                    num(s, 1),
+                    self.calls - self.input_failures,
+                    self.input_failures
+                ),
+                None => format!(
+                    "not enough data ({} usable calls, fewer than {MIN_USABLE_CALLS})",
+                    self.calls - self.input_failures
+                ),
+            },
             opt(self.median_time_ms, |v| util::duration_ns(v * 1e6)),
             opt(self.p95_time_ms, |v| util::duration_ns(v * 1e6)),
             self.workflows,

@@ -11,33 +11,14 @@ use lrdbench_analytics::event::{CallEvent, EventType};
 use lrdbench_analytics::table::{CallTable, Sym};
 
 use crate::render::Doc;
-use crate::stats::{
-    regression_test, scaling_fit, Quantiles, RankTest, ScalingFit, REGRESSION_ALPHA,
-    REGRESSION_MIN_PER_WINDOW,
-};
+use crate::report::trend::{self, Timing};
+use crate::stats::{scaling_fit, Quantiles, ScalingFit};
 use crate::util::{bytes, day_label, day_of, duration_ns, num, opt, pct, Period};
+
+pub use crate::report::trend::RegressionCheck;
 
 /// The share of all measured time above which a single component is called dominant.
 pub const DOMINANT_SHARE: f64 = 0.5;
-
-/// The rank test of one component's length-adjusted times, earlier against later window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RegressionCheck {
-    /// Where the windows split, µs since the epoch: the midpoint in time of the component's
-    /// first and last measured call (windows are halves of time, not of counts).
-    pub split_us: i64,
-    /// Calls in the earlier window.
-    pub earlier_calls: usize,
-    /// Calls in the later window.
-    pub later_calls: usize,
-    /// exp(median later − median earlier) of the length-adjusted log time: the typical
-    /// slow-down factor at equal length.
-    pub median_ratio: f64,
-    /// The Mann–Whitney test; `None` when a window has fewer than the minimum calls.
-    pub test: Option<RankTest>,
-    /// Whether the later window is significantly slower (one-sided p < alpha).
-    pub regression: bool,
-}
 
 /// Performance of one component.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -64,7 +45,8 @@ pub struct ComponentPerformance {
     pub bytes_per_sample_p50: Option<f64>,
     /// CPU % quantiles (100 = one core).
     pub cpu_percent: Option<Quantiles>,
-    /// Earlier-vs-later rank test.
+    /// The slow-down test, earlier sessions against later ones ([`trend`]); `None` when
+    /// timed in fewer than 2 sessions.
     pub trend: Option<RegressionCheck>,
     /// Smallest length (≥ 1) among its calls.
     pub min_length: Option<u64>,
@@ -141,6 +123,7 @@ pub struct PerformanceReport {
 }
 
 struct Sample {
+    session: Sym,
     ts: i64,
     len: u64,
     wall: f64,
@@ -162,36 +145,19 @@ impl PerformanceReport {
 
     /// [`PerformanceReport::compute`] over calls as a [`CallTable`].
     pub fn compute_table(t: &CallTable, period: Period) -> PerformanceReport {
-        let mut groups: FastMap<(Sym, EventType), Vec<Sample>> = FastMap::default();
-        let mut unmeasured = 0u64;
-        for i in 0..t.len() {
-            let et = t.event_type[i];
-            if et == EventType::BenchmarkRun {
-                continue;
-            }
-            if !t.measured[i] {
-                unmeasured += 1;
-                continue;
-            }
-            groups
-                .entry((t.component[i], et))
-                .or_default()
-                .push(Sample {
-                    ts: t.timestamp_us[i],
-                    len: t.data_length[i],
-                    wall: t.wall_ns[i] as f64,
-                    heap: t.heap_peak[i] as f64,
-                    cpu: t.cpu_percent[i],
-                });
-        }
-        let measured: u64 = groups.values().map(|v| v.len() as u64).sum();
-        let grand_total: f64 = groups.values().flatten().map(|s| s.wall).sum();
+        let (groups, unmeasured) = group_samples(t);
+        let measured: u64 = groups.iter().map(|g| g.1.len() as u64).sum();
+        let grand_total: f64 = groups.iter().flat_map(|g| &g.1).map(|s| s.wall).sum();
         let mut components = Vec::with_capacity(groups.len());
         let mut daily = Vec::new();
         for ((name, et), samples) in &groups {
             let (comp, days) = component(t.str(*name), *et, samples, grand_total);
             components.push(comp);
             daily.extend(days);
+        }
+        let checks = session_trends(&groups, &components);
+        for (c, check) in components.iter_mut().zip(checks) {
+            c.trend = check;
         }
         components.sort_by(|a, b| {
             b.total_wall_ns
@@ -203,52 +169,14 @@ impl PerformanceReport {
                 .cmp(&b.component)
                 .then_with(|| a.day.cmp(&b.day))
         });
-        let mut time_leaders = Vec::new();
-        let mut cum = 0.0;
-        for c in &components {
-            if cum >= 0.8 || c.total_wall_ns <= 0.0 {
-                break;
-            }
-            cum += c.share_of_time;
-            time_leaders.push(TimeShare {
-                component: c.component.clone(),
-                total_wall_ns: c.total_wall_ns,
-                share: c.share_of_time,
-                dominant: c.share_of_time > DOMINANT_SHARE,
-            });
-        }
-        let mut poor_scaling = Vec::new();
-        for c in &components {
-            let (Some(fit), Some(min_length)) = (c.scaling, c.min_length) else {
-                continue;
-            };
-            let threshold = 1.0 + 1.0 / (min_length.max(2) as f64).ln();
-            if fit.ci95.low > threshold {
-                poor_scaling.push(PoorScaling {
-                    component: c.component.clone(),
-                    scaling: fit,
-                    threshold,
-                    min_length,
-                });
-            }
-        }
         PerformanceReport {
             period,
             measured_calls: measured,
             unmeasured_calls: unmeasured,
+            bottlenecks: bottlenecks(&components),
             components,
             daily,
-            bottlenecks: Bottlenecks {
-                time_leaders,
-                poor_scaling,
-            },
-            regression_rule: format!(
-                "Per component, calls are split at the midpoint in time between its first and last measured call. \
-                 Each call's time is adjusted for length with the component's fitted exponent b: ln t − b·ln n \
-                 (b = 0 without a fit). A one-sided Mann–Whitney U test (normal approximation with tie and continuity \
-                 corrections) asks whether later adjusted times are larger; the component is flagged when p < {REGRESSION_ALPHA} \
-                 and both windows hold at least {REGRESSION_MIN_PER_WINDOW} calls. The median ratio is the typical slow-down at equal length."
-            ),
+            regression_rule: trend::rule(),
         }
     }
 
@@ -256,6 +184,15 @@ impl PerformanceReport {
     pub fn to_doc(&self) -> Doc {
         let mut d = Doc::new("Performance report");
         d.para(format!("Period: {}.", self.period.label()));
+        self.time_doc(&mut d);
+        self.scaling_doc(&mut d);
+        self.memory_doc(&mut d);
+        self.trends_doc(&mut d);
+        self.bottlenecks_doc(&mut d);
+        d
+    }
+
+    fn time_doc(&self, d: &mut Doc) {
         d.h2("Overview");
         let total: f64 = self.components.iter().map(|c| c.total_wall_ns).sum();
         d.list(vec![
@@ -298,6 +235,9 @@ impl PerformanceReport {
             "time_distribution",
             "Wall time per call: median (dot), 95th and 99th percentiles (bars), log scale",
         );
+    }
+
+    fn scaling_doc(&self, d: &mut Doc) {
         d.h2("Scaling with data length");
         d.para("Exponent b of time ∝ length^b: the ordinary least-squares slope of ln(time) on ln(length) over every measured call, with its 95% interval b ± t(0.975; k−2)·se(b). It needs at least 3 calls at 2 or more distinct lengths.");
         d.table(
@@ -329,6 +269,9 @@ impl PerformanceReport {
             "time_vs_length",
             "Wall time against length, log–log, with fitted power laws",
         );
+    }
+
+    fn memory_doc(&self, d: &mut Doc) {
         d.h2("Memory and CPU");
         d.para("Heap peak: the most heap allocated during the call above its level at the start, including the plugin's own allocations. CPU %: the calling thread's CPU time over wall time (100 = one core busy; an isolated call: its worker process's).");
         d.table(
@@ -356,17 +299,20 @@ impl PerformanceReport {
             "No measured calls in this period.",
         );
         d.chart("memory_vs_length", "Heap peak against length, log–log");
+    }
+
+    fn trends_doc(&self, d: &mut Doc) {
         d.h2("Performance trends");
         d.para(self.regression_rule.clone());
         d.table(
             &[
                 "component",
-                "earlier calls",
-                "later calls",
+                "sessions (earlier / later)",
+                "calls (earlier / later)",
+                "load-adjusted sessions",
                 "median ratio",
-                "P(later > earlier)",
-                "p-value",
-                "regression",
+                "p (level)",
+                "slow-down",
             ],
             self.components
                 .iter()
@@ -374,22 +320,24 @@ impl PerformanceReport {
                 .map(|(c, t)| {
                     vec![
                         c.component.clone(),
-                        t.earlier_calls.to_string(),
-                        t.later_calls.to_string(),
+                        format!("{} / {}", t.earlier_sessions, t.later_sessions),
+                        format!("{} / {}", t.earlier_calls, t.later_calls),
+                        t.load_adjusted_sessions.to_string(),
                         num(t.median_ratio, 3),
-                        opt(t.test, |r| num(r.prob_later_greater, 3)),
-                        opt(t.test, |r| format!("{:.2e}", r.p_greater)),
+                        opt(t.verdict, |v| {
+                            format!("{:.2e} ({:.1e})", v.p_value, v.level)
+                        }),
                         if t.regression {
                             "yes".into()
-                        } else if t.test.is_none() {
-                            "too few calls".into()
+                        } else if t.verdict.is_none() {
+                            "too few sessions".into()
                         } else {
                             "no".into()
                         },
                     ]
                 })
                 .collect(),
-            "No component has measured calls at two different times.",
+            "No component was timed in two or more sessions.",
         );
         d.chart(
             "daily_trends",
@@ -417,6 +365,9 @@ impl PerformanceReport {
             rows,
             "No measured calls in this period.",
         );
+    }
+
+    fn bottlenecks_doc(&self, d: &mut Doc) {
         d.h2("Performance bottlenecks");
         d.para(format!("Time leaders: the fewest components that together take 80% of all measured time; dominant when one alone takes more than {}.", pct(DOMINANT_SHARE)));
         d.table(
@@ -467,7 +418,99 @@ impl PerformanceReport {
                 .collect(),
             "No component scales significantly worse than n log n.",
         );
-        d
+    }
+}
+
+/// The measured calls per (component, event type), and the count of unmeasured ones.
+#[allow(clippy::type_complexity)]
+fn group_samples(t: &CallTable) -> (Vec<((Sym, EventType), Vec<Sample>)>, u64) {
+    let mut groups: FastMap<(Sym, EventType), Vec<Sample>> = FastMap::default();
+    let mut unmeasured = 0u64;
+    for i in 0..t.len() {
+        let et = t.event_type[i];
+        if et == EventType::BenchmarkRun {
+            continue;
+        }
+        if !t.measured[i] {
+            unmeasured += 1;
+            continue;
+        }
+        groups
+            .entry((t.component[i], et))
+            .or_default()
+            .push(Sample {
+                session: t.session[i],
+                ts: t.timestamp_us[i],
+                len: t.data_length[i],
+                wall: t.wall_ns[i] as f64,
+                heap: t.heap_peak[i] as f64,
+                cpu: t.cpu_percent[i],
+            });
+    }
+    (groups.into_iter().collect(), unmeasured)
+}
+
+/// The slow-down test of every group ([`trend::trends`]), in the order of `groups`, whose
+/// fitted exponents are those of `components` (same order).
+#[allow(clippy::type_complexity)]
+fn session_trends(
+    groups: &[((Sym, EventType), Vec<Sample>)],
+    components: &[ComponentPerformance],
+) -> Vec<Option<RegressionCheck>> {
+    let timings: Vec<Timing> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(c, g)| {
+            g.1.iter().map(move |s| Timing {
+                component: c,
+                session: s.session as usize,
+                ts: s.ts,
+                len: s.len,
+                wall_ns: s.wall,
+            })
+        })
+        .collect();
+    let exponents: Vec<f64> = components
+        .iter()
+        .map(|c| c.scaling.map_or(0.0, |f| f.exponent))
+        .collect();
+    trend::trends(&timings, &exponents)
+}
+
+/// The time leaders and the components that scale worse than n log n.
+fn bottlenecks(components: &[ComponentPerformance]) -> Bottlenecks {
+    let mut time_leaders = Vec::new();
+    let mut cum = 0.0;
+    for c in components {
+        if cum >= 0.8 || c.total_wall_ns <= 0.0 {
+            break;
+        }
+        cum += c.share_of_time;
+        time_leaders.push(TimeShare {
+            component: c.component.clone(),
+            total_wall_ns: c.total_wall_ns,
+            share: c.share_of_time,
+            dominant: c.share_of_time > DOMINANT_SHARE,
+        });
+    }
+    let mut poor_scaling = Vec::new();
+    for c in components {
+        let (Some(fit), Some(min_length)) = (c.scaling, c.min_length) else {
+            continue;
+        };
+        let threshold = 1.0 + 1.0 / (min_length.max(2) as f64).ln();
+        if fit.ci95.low > threshold {
+            poor_scaling.push(PoorScaling {
+                component: c.component.clone(),
+                scaling: fit,
+                threshold,
+                min_length,
+            });
+        }
+    }
+    Bottlenecks {
+        time_leaders,
+        poor_scaling,
     }
 }
 
@@ -494,7 +537,6 @@ fn component(
     let lens: Vec<f64> = samples.iter().map(|s| s.len as f64).collect();
     let times: Vec<f64> = samples.iter().map(|s| s.wall).collect();
     let scaling = scaling_fit(&lens, &times);
-    let trend = trend(samples, scaling.map_or(0.0, |f| f.exponent));
     let mut by_day: BTreeMap<i64, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for s in samples {
         let e = by_day.entry(day_of(s.ts)).or_default();
@@ -539,38 +581,9 @@ fn component(
             heap_peak: Quantiles::of(&mut heap),
             bytes_per_sample_p50: median(&mut heap_per),
             cpu_percent: Quantiles::of(&mut cpu),
-            trend,
+            trend: None,
             min_length: samples.iter().map(|s| s.len).filter(|&n| n > 0).min(),
         },
         days,
     )
-}
-
-fn trend(samples: &[Sample], exponent: f64) -> Option<RegressionCheck> {
-    let first = samples.iter().map(|s| s.ts).min()?;
-    let last = samples.iter().map(|s| s.ts).max()?;
-    if last == first {
-        return None;
-    }
-    let split = first + (last - first) / 2;
-    let adjusted = |s: &Sample| s.wall.max(1.0).ln() - exponent * (s.len.max(1) as f64).ln();
-    let (mut earlier, mut later) = (Vec::new(), Vec::new());
-    for s in samples {
-        if s.ts <= split {
-            earlier.push(adjusted(s));
-        } else {
-            later.push(adjusted(s));
-        }
-    }
-    let test = regression_test(&earlier, &later);
-    let (ne, nl) = (earlier.len(), later.len());
-    let median_ratio = (median(&mut later)? - median(&mut earlier)?).exp();
-    Some(RegressionCheck {
-        split_us: split,
-        earlier_calls: ne,
-        later_calls: nl,
-        median_ratio,
-        regression: test.is_some_and(|t| t.p_greater < REGRESSION_ALPHA),
-        test,
-    })
 }

@@ -1,6 +1,8 @@
-//! The reliability report: error rates over attempts with Wilson intervals, errors by kind,
-//! failure modes, where failures concentrate (with counts and lift), a defined reliability
-//! score, and recommendations that quote the numbers behind them.
+//! The reliability report: failure rates over attempts with Wilson intervals, split into the
+//! component's failures and the input's (see [`crate::failure`]), errors by kind, failure
+//! modes, where a component's own failures concentrate, a defined reliability score with its
+//! sample size and interval, and recommendations each backed by a test of stated false-alarm
+//! rate and minimum sample ([`crate::alarm`]).
 
 use std::collections::BTreeMap;
 
@@ -11,20 +13,31 @@ use crate::util::FastMap;
 use lrdbench_analytics::event::{CallEvent, EventType};
 use lrdbench_analytics::table::{CallTable, SetId, Sym};
 
+use crate::alarm::{
+    binomial_sf, hypergeometric_sf, Verdict, FAMILY_ALPHA, MIN_STRATUM_FAILURES, MIN_USABLE_CALLS,
+};
+use crate::failure::Side;
 use crate::render::Doc;
 use crate::report::usage::proportion_text;
-use crate::stats::{lift, reliability_score, Lift, Proportion, RELIABILITY_SCORE_DEFINITION};
+use crate::stats::{
+    lift, reliability_score, wilson, Interval, Lift, Proportion, RELIABILITY_SCORE_DEFINITION, Z95,
+};
 use crate::util::{h_band, length_bucket, length_bucket_label, num, opt, pct, Period};
 
 /// Error kinds the host adds (as opposed to the kinds a plugin returns).
 pub const HOST_KINDS: [&str; 5] = ["panic", "crash", "timeout", "out_of_memory", "load"];
 
+/// Kinds whose single occurrence is evidence enough to recommend isolation: the host saw the
+/// component panic, crash or exhaust memory. A timeout is not among them: machine load alone
+/// can cause one, so timeouts count in the failure-rate test instead.
+pub const CRASH_KINDS: [&str; 3] = ["panic", "crash", "out_of_memory"];
+
 /// A parameter with more distinct values than this (per component) is not stratified: its
 /// strata would be too thin to say anything.
 pub const MAX_PARAMETER_STRATA: usize = 20;
 
-/// The failure rate above which (at the lower end of its 95% interval) a component gets a
-/// recommendation.
+/// The failure rate of a component's own failures (over usable calls) that its failure-rate
+/// test asks whether it exceeds.
 pub const ATTENTION_RATE: f64 = 0.05;
 
 /// Reliability of one component.
@@ -34,12 +47,29 @@ pub struct ComponentReliability {
     pub component: String,
     /// Event type of its calls.
     pub event_type: String,
-    /// Failures over attempts, with the Wilson 95% interval.
+    /// Every failure (the component's and the input's) over attempts, with the Wilson 95%
+    /// interval.
     pub error_rate: Proportion,
-    /// The reliability score (see [`RELIABILITY_SCORE_DEFINITION`]).
-    pub score: f64,
-    /// Its most frequent error kind, if it failed.
+    /// Failures whose kind says the input was unusable ([`crate::failure::INPUT_KINDS`]) over
+    /// attempts: the data's, not the component's.
+    pub input_failures: Proportion,
+    /// Attempts whose input the component could use: attempts − input failures.
+    pub usable_calls: u64,
+    /// The component's own failures over usable calls; `None` without usable calls.
+    pub component_failure_rate: Option<Proportion>,
+    /// The reliability score over usable calls (see [`RELIABILITY_SCORE_DEFINITION`]);
+    /// `None` below [`MIN_USABLE_CALLS`] usable calls: not enough data, not ranked.
+    pub score: Option<f64>,
+    /// 100 × the Wilson 95% interval of the success rate over usable calls: the range the
+    /// score's success rate lies in.
+    pub score_ci95: Option<Interval>,
+    /// The binomial test of "its own failure rate exceeds [`ATTENTION_RATE`]"; `None` below
+    /// [`MIN_USABLE_CALLS`] usable calls.
+    pub failure_test: Option<Verdict>,
+    /// Its most frequent kind of its own failures.
     pub top_kind: Option<String>,
+    /// Its most frequent kind of input failures.
+    pub top_input_kind: Option<String>,
 }
 
 /// Failures of one kind.
@@ -49,6 +79,8 @@ pub struct KindCount {
     pub kind: String,
     /// `plugin` (returned by the plugin) or `host` (added by the host).
     pub origin: String,
+    /// `input` (the input was unusable) or `component` (the component failed).
+    pub side: Side,
     /// Failures of this kind.
     pub failures: u64,
     /// Share of all failures.
@@ -62,24 +94,30 @@ pub struct FailureMode {
     pub component: String,
     /// Error kind.
     pub kind: String,
+    /// Whose failure the kind is.
+    pub side: Side,
     /// Failures of this kind over the component's attempts.
     pub rate: Proportion,
 }
 
-/// A stratum of one component's attempts.
+/// A stratum of one component's usable calls.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stratum {
     /// Component.
     pub component: String,
     /// `data_length`, `parameter` or `h_band`.
     pub dimension: String,
-    /// The stratum, e.g. `64–127 (2^6)`, `window=8`, `0.7 ≤ H < 0.85`.
+    /// The stratum, e.g. `64–127 (2^6)`, `window=8`, `0.6-0.8`.
     pub value: String,
-    /// Failures and attempts in the stratum against the component's overall rate.
+    /// The component's own failures and usable calls in the stratum against its rate over all
+    /// its usable calls.
     pub lift: Lift,
-    /// Whether the stratum's failure rate is significantly above the component's overall
-    /// rate: the lower end of its Wilson 95% interval exceeds the overall rate, with at least
-    /// 3 failures.
+    /// Fisher's exact test (hypergeometric tail) of "the stratum holds more of the
+    /// component's failures than chance puts there", Bonferroni over every tested stratum;
+    /// `None` when not tested (fewer than [`MIN_STRATUM_FAILURES`] failures in the stratum,
+    /// or fewer than [`MIN_USABLE_CALLS`] usable calls of the component).
+    pub test: Option<Verdict>,
+    /// Whether the test raised an alarm.
     pub concentrated: bool,
 }
 
@@ -88,7 +126,10 @@ pub struct Stratum {
 pub struct Recommendation {
     /// The component it is about, if any.
     pub component: Option<String>,
-    /// The text, quoting its numbers.
+    /// The test behind it; `None` for an observed crash (a fact, not an inference) or the
+    /// closing "no alarm" line.
+    pub test: Option<Verdict>,
+    /// The text, quoting its numbers and its test.
     pub text: String,
 }
 
@@ -99,87 +140,243 @@ pub struct ReliabilityReport {
     pub period: Period,
     /// How the score is defined.
     pub score_definition: String,
-    /// Failures over all component calls; `None` without calls.
+    /// How failures are split between the component and the input.
+    pub split_rule: String,
+    /// The tests behind the recommendations, with their false-alarm rates and minimum samples.
+    pub alarm_rules: Vec<String>,
+    /// Every failure over all component calls; `None` without calls.
     pub overall: Option<Proportion>,
-    /// The score over all component calls.
+    /// Input failures over all component calls.
+    pub overall_input: Option<Proportion>,
+    /// Components' own failures over all usable calls.
+    pub overall_component: Option<Proportion>,
+    /// The score over all usable calls.
     pub overall_score: Option<f64>,
-    /// Per component, lowest score first.
+    /// Per component: scored components lowest score first, then those without enough data,
+    /// by name.
     pub components: Vec<ComponentReliability>,
     /// Failures by kind, most frequent first.
     pub errors_by_kind: Vec<KindCount>,
     /// Failure modes, most frequent first.
     pub failure_modes: Vec<FailureMode>,
-    /// Strata of components that failed at least once, by component, dimension and value.
+    /// Strata of components with own failures, by component, dimension and value.
     pub strata: Vec<Stratum>,
     /// Recommendations.
     pub recommendations: Vec<Recommendation>,
+    /// What the input failures say about the data (facts with counts, not alarms about a
+    /// component).
+    pub input_notes: Vec<String>,
 }
 
-#[derive(Default)]
-struct Acc<'a> {
+/// Calls, input failures and own failures of one component.
+#[derive(Default, Clone, Copy)]
+struct Rates {
     attempts: u64,
-    failures: u64,
-    kinds: FastMap<&'a str, u64>,
-    by_len: BTreeMap<Option<u32>, (u64, u64)>,
-    by_param: FastMap<(&'a str, &'a str), (u64, u64)>,
-    by_h: BTreeMap<&'static str, (u64, u64)>,
+    input: u64,
+    own: u64,
 }
 
-/// [`Acc`] while the calls are counted: keyed by symbols, lengths in array slots.
-struct RawAcc {
-    attempts: u64,
-    failures: u64,
-    kinds: FastMap<Option<Sym>, u64>,
+impl Rates {
+    fn usable(&self) -> u64 {
+        self.attempts - self.input
+    }
+}
+
+/// Usable calls and own failures by stratum while the calls are counted: keyed by symbols,
+/// lengths in array slots.
+struct RawStrata {
     by_len: [(u64, u64); 66],
     by_set: FastMap<SetId, (u64, u64)>,
     by_h: BTreeMap<&'static str, (u64, u64)>,
 }
 
-impl RawAcc {
-    fn new() -> RawAcc {
-        RawAcc {
-            attempts: 0,
-            failures: 0,
+/// The counts of one component, one accumulator per section of the report.
+struct RawComponent {
+    rates: Rates,
+    kinds: FastMap<Option<Sym>, u64>,
+    strata: RawStrata,
+}
+
+impl RawComponent {
+    fn new() -> RawComponent {
+        RawComponent {
+            rates: Rates::default(),
             kinds: FastMap::default(),
-            by_len: [(0, 0); 66],
-            by_set: FastMap::default(),
-            by_h: BTreeMap::new(),
+            strata: RawStrata {
+                by_len: [(0, 0); 66],
+                by_set: FastMap::default(),
+                by_h: BTreeMap::new(),
+            },
         }
     }
 
-    fn resolve(self, t: &CallTable) -> Acc<'_> {
+    /// Counts call `i` of `t`.
+    fn add(&mut self, t: &CallTable, i: usize) {
+        self.rates.attempts += 1;
+        let failed = !t.success[i];
+        if failed {
+            let kind = t.error[i].map(|e| e.kind);
+            *self.kinds.entry(kind).or_default() += 1;
+            if Side::of(kind.map(|k| t.str(k))) == Side::Input {
+                // The input's failure: not a usable call, so in no stratum of the component.
+                self.rates.input += 1;
+                return;
+            }
+            self.rates.own += 1;
+        }
+        let s = &mut self.strata;
+        bump(
+            &mut s.by_len[length_bucket(t.data_length[i]).map_or(0, |k| k as usize + 1)],
+            failed,
+        );
+        bump(s.by_set.entry(t.params[i]).or_default(), failed);
+        if let Some(band) = t.truth_h[i].and_then(h_band) {
+            bump(s.by_h.entry(band).or_default(), failed);
+        }
+    }
+
+    fn resolve(self, t: &CallTable, name: Sym, et: EventType) -> ComponentAcc<'_> {
         let mut kinds: FastMap<&str, u64> = FastMap::default();
         for (k, n) in self.kinds {
             *kinds.entry(k.map_or("unknown", |k| t.str(k))).or_default() += n;
         }
+        let mut kinds: Vec<(&str, u64)> = kinds.into_iter().collect();
+        kinds.sort_unstable_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(y.0)));
         let mut by_len = BTreeMap::new();
-        for (slot, c) in self.by_len.into_iter().enumerate() {
+        for (slot, c) in self.strata.by_len.into_iter().enumerate() {
             if c.0 > 0 {
                 by_len.insert(slot.checked_sub(1).map(|k| k as u32), c);
             }
         }
-        let mut by_param: FastMap<(&str, &str), (u64, u64)> = FastMap::default();
-        for (set, (n, k)) in self.by_set {
+        let mut by_param: BTreeMap<(&str, &str), (u64, u64)> = BTreeMap::new();
+        for (set, (n, k)) in self.strata.by_set {
             for &(key, value) in t.param_set(set) {
                 let e = by_param.entry((t.str(key), t.str(value))).or_default();
                 e.0 += n;
                 e.1 += k;
             }
         }
-        Acc {
-            attempts: self.attempts,
-            failures: self.failures,
+        ComponentAcc {
+            name: t.str(name),
+            event_type: et,
+            rates: self.rates,
             kinds,
-            by_len,
-            by_param,
-            by_h: self.by_h,
+            strata: Strata {
+                by_len,
+                by_param,
+                by_h: self.strata.by_h,
+            },
         }
+    }
+}
+
+/// Usable calls and own failures by stratum, with strings.
+struct Strata<'a> {
+    by_len: BTreeMap<Option<u32>, (u64, u64)>,
+    by_param: BTreeMap<(&'a str, &'a str), (u64, u64)>,
+    by_h: BTreeMap<&'static str, (u64, u64)>,
+}
+
+impl Strata<'_> {
+    /// Every stratum as (dimension, value, (usable calls, own failures)); parameters with
+    /// more than [`MAX_PARAMETER_STRATA`] values are left out.
+    fn rows(&self) -> Vec<(&'static str, String, (u64, u64))> {
+        let mut out = Vec::new();
+        for (b, c) in &self.by_len {
+            out.push(("data_length", length_bucket_label(*b), *c));
+        }
+        let mut per_key: BTreeMap<&str, usize> = BTreeMap::new();
+        for (k, _) in self.by_param.keys() {
+            *per_key.entry(k).or_default() += 1;
+        }
+        for ((k, v), c) in &self.by_param {
+            if per_key.get(k).copied().unwrap_or(0) <= MAX_PARAMETER_STRATA {
+                out.push(("parameter", format!("{k}={v}"), *c));
+            }
+        }
+        for (band, c) in &self.by_h {
+            out.push(("h_band", format!("H {band}"), *c));
+        }
+        out
+    }
+}
+
+/// One component's counts, resolved to strings.
+struct ComponentAcc<'a> {
+    name: &'a str,
+    event_type: EventType,
+    rates: Rates,
+    /// Failures by kind, most frequent first.
+    kinds: Vec<(&'a str, u64)>,
+    strata: Strata<'a>,
+}
+
+impl ComponentAcc<'_> {
+    fn top_kind(&self, side: Side) -> Option<String> {
+        self.kinds
+            .iter()
+            .find(|(k, _)| Side::of(Some(k)) == side)
+            .map(|(k, _)| k.to_string())
+    }
+
+    /// Whether it has enough usable calls for a score, a rank and the tests.
+    fn enough_data(&self) -> bool {
+        self.rates.usable() >= MIN_USABLE_CALLS
     }
 }
 
 fn bump(e: &mut (u64, u64), failed: bool) {
     e.0 += 1;
     e.1 += u64::from(failed);
+}
+
+/// Counts every estimator, model and custom call of `t` per component.
+fn tally(t: &CallTable) -> Vec<ComponentAcc<'_>> {
+    let mut raw: FastMap<(Sym, EventType), RawComponent> = FastMap::default();
+    for i in 0..t.len() {
+        let et = t.event_type[i];
+        if et == EventType::BenchmarkRun {
+            continue;
+        }
+        raw.entry((t.component[i], et))
+            .or_insert_with(RawComponent::new)
+            .add(t, i);
+    }
+    let mut accs: Vec<ComponentAcc> = raw
+        .into_iter()
+        .map(|((name, et), r)| r.resolve(t, name, et))
+        .collect();
+    accs.sort_by(|a, b| a.name.cmp(b.name).then(a.event_type.cmp(&b.event_type)));
+    accs
+}
+
+/// How failures are split; printed in the report.
+pub const SPLIT_RULE: &str = "A failed call is the input's when its typed kind says the input \
+could not be used (invalid_input — e.g. gaps left by a `missing` contamination without interpolation \
+—, insufficient_data, parameter), and the component's otherwise (numerical, non_convergence, \
+internal, panic, crash, timeout, out_of_memory, load, or a kind this build does not know). Input \
+failures are reported as the data's and never count against a component: its own failure rate, \
+its score and its strata are over its usable calls (attempts − input failures).";
+
+/// The rules of the tests behind the recommendations.
+pub fn alarm_rules() -> Vec<String> {
+    let a = pct(FAMILY_ALPHA);
+    vec![
+        format!(
+            "Failure rate: a component with at least {MIN_USABLE_CALLS} usable calls is flagged when the exact binomial test rejects \"its own failure rate is at most {}\" at {a} divided by the number of components tested (Bonferroni): when no component fails more often than {}, the report raises this alarm with probability at most {a}.",
+            pct(ATTENTION_RATE),
+            pct(ATTENTION_RATE)
+        ),
+        format!(
+            "Concentration: a stratum (data-length bucket, parameter value, H band) holding at least {MIN_STRATUM_FAILURES} of a component's own failures, of a component with at least {MIN_USABLE_CALLS} usable calls, is flagged when Fisher's exact test (hypergeometric upper tail) rejects \"the stratum's calls fail like the component's other calls\" at {a} divided by the number of strata that could be tested (every stratum of every such component with own failures): when failures fall at random among a component's calls, the report raises this alarm with probability at most {a}. Input failures are in no stratum, so a contamination that leaves gaps on purpose cannot raise it."
+        ),
+        String::from(
+            "Crashes: a component that panicked, crashed or ran out of memory in a call is named on that evidence alone (an observed event, not a rate estimate); a timeout is not (machine load can cause one) and counts in the failure-rate test."
+        ),
+        format!(
+            "Components with fewer than {MIN_USABLE_CALLS} usable calls get no score and no rank (\"not enough data\"), and no failure-rate or concentration alarm."
+        ),
+    ]
 }
 
 impl ReliabilityReport {
@@ -192,145 +389,263 @@ impl ReliabilityReport {
     /// [`ReliabilityReport::compute`] over calls as a [`CallTable`]: the pass over the calls
     /// counts by symbols and parameter sets; strings are looked at once per distinct value.
     pub fn compute_table(t: &CallTable, period: Period) -> ReliabilityReport {
-        let mut raw: FastMap<(Sym, EventType), RawAcc> = FastMap::default();
-        for i in 0..t.len() {
-            let et = t.event_type[i];
-            if et == EventType::BenchmarkRun {
-                continue;
-            }
-            let failed = !t.success[i];
-            let a = raw.entry((t.component[i], et)).or_insert_with(RawAcc::new);
-            a.attempts += 1;
-            a.failures += u64::from(failed);
-            if failed {
-                *a.kinds.entry(t.error[i].map(|e| e.kind)).or_default() += 1;
-            }
-            bump(
-                &mut a.by_len[length_bucket(t.data_length[i]).map_or(0, |k| k as usize + 1)],
-                failed,
-            );
-            bump(a.by_set.entry(t.params[i]).or_default(), failed);
-            if let Some(band) = t.truth_h[i].and_then(h_band) {
-                bump(a.by_h.entry(band).or_default(), failed);
-            }
+        let accs = tally(t);
+        let mut total = Rates::default();
+        for a in &accs {
+            total.attempts += a.rates.attempts;
+            total.input += a.rates.input;
+            total.own += a.rates.own;
         }
-        let accs: FastMap<(&str, EventType), Acc> = raw
-            .into_iter()
-            .map(|((name, et), r)| ((t.str(name), et), r.resolve(t)))
-            .collect();
-        let (mut attempts, mut failures) = (0, 0);
-        let mut components = Vec::new();
-        let mut kinds: FastMap<&str, u64> = FastMap::default();
-        let mut modes = Vec::new();
-        let mut strata = Vec::new();
-        for ((name, et), a) in &accs {
-            attempts += a.attempts;
-            failures += a.failures;
-            let Some(rate) = Proportion::new(a.failures, a.attempts) else {
-                continue;
-            };
-            let mut top: Vec<(&str, u64)> = a.kinds.iter().map(|(k, n)| (*k, *n)).collect();
-            top.sort_unstable_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(y.0)));
-            for (k, n) in &top {
-                *kinds.entry(k).or_default() += n;
-                if let Some(rate) = Proportion::new(*n, a.attempts) {
-                    modes.push(FailureMode {
-                        component: name.to_string(),
-                        kind: k.to_string(),
-                        rate,
-                    });
-                }
-            }
-            components.push(ComponentReliability {
-                component: name.to_string(),
-                event_type: super::event_type_name(*et).to_string(),
-                score: reliability_score(a.attempts - a.failures, a.attempts).unwrap_or(0.0),
-                error_rate: rate,
-                top_kind: top.first().map(|(k, _)| k.to_string()),
-            });
-            if a.failures > 0 {
-                strata.extend(component_strata(name, a, rate.rate));
-            }
-        }
-        components.sort_by(|x, y| {
-            x.score
-                .total_cmp(&y.score)
-                .then_with(|| x.component.cmp(&y.component))
-        });
-        let mut errors_by_kind: Vec<KindCount> = kinds
-            .into_iter()
-            .map(|(k, n)| KindCount {
-                kind: k.to_string(),
-                origin: if HOST_KINDS.contains(&k) {
-                    "host"
-                } else {
-                    "plugin"
-                }
-                .to_string(),
-                failures: n,
-                share: n as f64 / failures.max(1) as f64,
-            })
-            .collect();
-        errors_by_kind.sort_by(|x, y| {
-            y.failures
-                .cmp(&x.failures)
-                .then_with(|| x.kind.cmp(&y.kind))
-        });
-        modes.sort_by(|x, y| {
-            y.rate
-                .count
-                .cmp(&x.rate.count)
-                .then_with(|| x.component.cmp(&y.component))
-                .then_with(|| x.kind.cmp(&y.kind))
-        });
-        strata.sort_by(|x, y| {
-            x.component
-                .cmp(&y.component)
-                .then_with(|| x.dimension.cmp(&y.dimension))
-                .then_with(|| x.value.cmp(&y.value))
-        });
-        let recommendations = recommend(&components, &modes, &strata);
+        let components = component_rows(&accs);
+        let (errors_by_kind, failure_modes) = kind_rows(&accs, total.input + total.own);
+        let strata = strata_rows(&accs);
+        let recommendations = recommend(&components, &failure_modes, &strata);
         ReliabilityReport {
             period,
             score_definition: RELIABILITY_SCORE_DEFINITION.to_string(),
-            overall: Proportion::new(failures, attempts),
-            overall_score: reliability_score(attempts - failures, attempts),
+            split_rule: SPLIT_RULE.to_string(),
+            alarm_rules: alarm_rules(),
+            overall: Proportion::new(total.input + total.own, total.attempts),
+            overall_input: Proportion::new(total.input, total.attempts),
+            overall_component: Proportion::new(total.own, total.usable()),
+            overall_score: reliability_score(total.usable() - total.own, total.usable()),
+            input_notes: input_notes(&components),
             components,
             errors_by_kind,
-            failure_modes: modes,
+            failure_modes,
             strata,
             recommendations,
         }
     }
+}
 
+/// The per-component rows with their scores and failure-rate tests.
+fn component_rows(accs: &[ComponentAcc]) -> Vec<ComponentReliability> {
+    let tested = accs.iter().filter(|a| a.enough_data()).count();
+    let mut rows: Vec<ComponentReliability> = accs
+        .iter()
+        .filter_map(|a| {
+            let r = a.rates;
+            let usable = r.usable();
+            let enough = a.enough_data();
+            Some(ComponentReliability {
+                component: a.name.to_string(),
+                event_type: super::event_type_name(a.event_type).to_string(),
+                error_rate: Proportion::new(r.input + r.own, r.attempts)?,
+                input_failures: Proportion::new(r.input, r.attempts)?,
+                usable_calls: usable,
+                component_failure_rate: Proportion::new(r.own, usable),
+                score: enough
+                    .then(|| reliability_score(usable - r.own, usable))
+                    .flatten(),
+                score_ci95: wilson(usable - r.own, usable, Z95).map(|ci| Interval {
+                    low: 100.0 * ci.low,
+                    high: 100.0 * ci.high,
+                }),
+                failure_test: enough.then(|| {
+                    Verdict::bonferroni(binomial_sf(r.own, usable, ATTENTION_RATE), tested)
+                }),
+                top_kind: a.top_kind(Side::Component),
+                top_input_kind: a.top_kind(Side::Input),
+            })
+        })
+        .collect();
+    rows.sort_by(|x, y| match (x.score, y.score) {
+        (Some(a), Some(b)) => a.total_cmp(&b).then_with(|| x.component.cmp(&y.component)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => x.component.cmp(&y.component),
+    });
+    rows
+}
+
+/// Failures by kind over all components, and the failure modes.
+fn kind_rows(accs: &[ComponentAcc], failures: u64) -> (Vec<KindCount>, Vec<FailureMode>) {
+    let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut modes = Vec::new();
+    for a in accs {
+        for &(k, n) in &a.kinds {
+            *kinds.entry(k).or_default() += n;
+            if let Some(rate) = Proportion::new(n, a.rates.attempts) {
+                modes.push(FailureMode {
+                    component: a.name.to_string(),
+                    kind: k.to_string(),
+                    side: Side::of(Some(k)),
+                    rate,
+                });
+            }
+        }
+    }
+    let mut by_kind: Vec<KindCount> = kinds
+        .into_iter()
+        .map(|(k, n)| KindCount {
+            kind: k.to_string(),
+            origin: if HOST_KINDS.contains(&k) {
+                "host"
+            } else {
+                "plugin"
+            }
+            .to_string(),
+            side: Side::of(Some(k)),
+            failures: n,
+            share: n as f64 / failures.max(1) as f64,
+        })
+        .collect();
+    by_kind.sort_by(|x, y| {
+        y.failures
+            .cmp(&x.failures)
+            .then_with(|| x.kind.cmp(&y.kind))
+    });
+    modes.sort_by(|x, y| {
+        y.rate
+            .count
+            .cmp(&x.rate.count)
+            .then_with(|| x.component.cmp(&y.component))
+            .then_with(|| x.kind.cmp(&y.kind))
+    });
+    (by_kind, modes)
+}
+
+/// The strata of every component with own failures, each tested for a concentration when it
+/// qualifies, at the family level over every tested stratum.
+fn strata_rows(accs: &[ComponentAcc]) -> Vec<Stratum> {
+    struct Candidate<'a> {
+        acc: &'a ComponentAcc<'a>,
+        dimension: &'static str,
+        value: String,
+        usable: u64,
+        failed: u64,
+        p: Option<f64>,
+    }
+    let mut cands = Vec::new();
+    let mut eligible_strata = 0usize;
+    for a in accs.iter().filter(|a| a.rates.own > 0) {
+        let (total, marked) = (a.rates.usable(), a.rates.own);
+        for (dimension, value, (usable, failed)) in a.strata.rows() {
+            // Every stratum that could be tested counts in the Bonferroni divisor, whatever
+            // its failures: counting only those with enough failures would pick the tests by
+            // their outcome (that raised false alarms in 22% of simulated noise-only reports).
+            let eligible = a.enough_data() && usable < total;
+            eligible_strata += usize::from(eligible);
+            let tested = eligible && failed >= MIN_STRATUM_FAILURES;
+            cands.push(Candidate {
+                acc: a,
+                dimension,
+                value,
+                usable,
+                failed,
+                p: tested.then(|| hypergeometric_sf(failed, total, marked, usable)),
+            });
+        }
+    }
+    let tests = eligible_strata;
+    let mut out: Vec<Stratum> = cands
+        .into_iter()
+        .filter_map(|c| {
+            let overall = c.acc.rates.own as f64 / c.acc.rates.usable() as f64;
+            let test = c.p.map(|p| Verdict::bonferroni(p, tests));
+            Some(Stratum {
+                component: c.acc.name.to_string(),
+                dimension: c.dimension.to_string(),
+                value: c.value,
+                lift: lift(c.failed, c.usable, overall)?,
+                concentrated: test.is_some_and(|v| v.alarm),
+                test,
+            })
+        })
+        .collect();
+    out.sort_by(|x, y| {
+        x.component
+            .cmp(&y.component)
+            .then_with(|| x.dimension.cmp(&y.dimension))
+            .then_with(|| x.value.cmp(&y.value))
+    });
+    out
+}
+
+/// What the input failures say about the data, per component with any.
+fn input_notes(components: &[ComponentReliability]) -> Vec<String> {
+    components
+        .iter()
+        .filter(|c| c.input_failures.count > 0)
+        .map(|c| {
+            format!(
+                "{}: {} of {} calls ({}) were given input it could not use (most often {}); they are the data's failures and are left out of its reliability.",
+                c.component,
+                c.input_failures.count,
+                c.input_failures.attempts,
+                pct(c.input_failures.rate),
+                c.top_input_kind.as_deref().unwrap_or("unknown"),
+            )
+        })
+        .collect()
+}
+
+impl ReliabilityReport {
     /// The report as a document.
     pub fn to_doc(&self) -> Doc {
         let mut d = Doc::new("Reliability report");
         d.para(format!("Period: {}.", self.period.label()));
+        self.overview_doc(&mut d);
+        self.components_doc(&mut d);
+        self.kinds_doc(&mut d);
+        self.strata_doc(&mut d);
+        d.h2("Improvement recommendations");
+        d.para("Each recommendation is backed by one of these tests:");
+        d.list(self.alarm_rules.clone());
+        d.list(
+            self.recommendations
+                .iter()
+                .map(|r| r.text.clone())
+                .collect(),
+        );
+        d.h2("Unusable input (the data's failures)");
+        if self.input_notes.is_empty() {
+            d.para("No call was given input it could not use.");
+        } else {
+            d.list(self.input_notes.clone());
+        }
+        d
+    }
+
+    fn overview_doc(&self, d: &mut Doc) {
         d.h2("Error overview");
         d.list(vec![
             format!(
-                "Error rate over all component calls: {}.",
+                "Every failure over all component calls: {}.",
                 proportion_text(self.overall.as_ref())
             ),
             format!(
-                "Overall reliability score: {}.",
+                "Input failures (the input was unusable) over all calls: {}.",
+                proportion_text(self.overall_input.as_ref())
+            ),
+            format!(
+                "Components' own failures over usable calls: {}.",
+                proportion_text(self.overall_component.as_ref())
+            ),
+            format!(
+                "Overall reliability score (usable calls): {}.",
                 opt(self.overall_score, |s| num(s, 1))
             ),
             format!("Distinct error kinds: {}.", self.errors_by_kind.len()),
         ]);
+        d.para(self.split_rule.clone());
         d.para(format!("Definition: {}", self.score_definition));
+    }
+
+    fn components_doc(&self, d: &mut Doc) {
         d.h2("Error rate and reliability per estimator");
-        d.para("Every call is an attempt; the error rate is failures over attempts with its Wilson 95% interval. Lowest score first.");
+        d.para(format!("Every call is an attempt. Input failures are over attempts; the component's own failure rate and its score are over its usable calls, with Wilson 95% intervals. Lowest score first; a component with fewer than {MIN_USABLE_CALLS} usable calls has \"not enough data\" and no rank."));
         d.table(
             &[
                 "component",
                 "type",
                 "attempts",
-                "failures",
-                "error rate (95% CI)",
-                "score",
-                "most common kind",
+                "input failures",
+                "usable",
+                "own failures (95% CI)",
+                "score (95% CI)",
+                "most common own kind",
             ],
             self.components
                 .iter()
@@ -339,9 +654,19 @@ impl ReliabilityReport {
                         c.component.clone(),
                         c.event_type.clone(),
                         c.error_rate.attempts.to_string(),
-                        c.error_rate.count.to_string(),
-                        proportion_text(Some(&c.error_rate)),
-                        num(c.score, 1),
+                        c.input_failures.count.to_string(),
+                        c.usable_calls.to_string(),
+                        proportion_text(c.component_failure_rate.as_ref()),
+                        match (c.score, c.score_ci95) {
+                            (Some(s), Some(ci)) => format!(
+                                "{} ({}–{}, n = {})",
+                                num(s, 1),
+                                num(ci.low, 1),
+                                num(ci.high, 1),
+                                c.usable_calls
+                            ),
+                            _ => format!("not enough data (n = {})", c.usable_calls),
+                        },
                         c.top_kind.clone().unwrap_or_else(|| "—".into()),
                     ]
                 })
@@ -350,18 +675,22 @@ impl ReliabilityReport {
         );
         d.chart(
             "reliability_intervals",
-            "Error rate per component with its Wilson 95% interval",
+            "Own failure rate per component (usable calls) with its Wilson 95% interval",
         );
+    }
+
+    fn kinds_doc(&self, d: &mut Doc) {
         d.h2("Errors by kind");
-        d.para("Kinds are typed at the ABI (plugin kinds) or added by the host (panic, crash, timeout, out_of_memory, load); no message text is parsed.");
+        d.para("Kinds are typed at the ABI (plugin kinds) or added by the host (panic, crash, timeout, out_of_memory, load); no message text is parsed. Side: whose failure the kind is.");
         d.table(
-            &["kind", "origin", "failures", "share of failures"],
+            &["kind", "origin", "side", "failures", "share of failures"],
             self.errors_by_kind
                 .iter()
                 .map(|k| {
                     vec![
                         k.kind.clone(),
                         k.origin.clone(),
+                        k.side.as_str().to_string(),
                         k.failures.to_string(),
                         pct(k.share),
                     ]
@@ -375,6 +704,7 @@ impl ReliabilityReport {
             &[
                 "component",
                 "kind",
+                "side",
                 "failures",
                 "rate over attempts (95% CI)",
             ],
@@ -384,6 +714,7 @@ impl ReliabilityReport {
                     vec![
                         m.component.clone(),
                         m.kind.clone(),
+                        m.side.as_str().to_string(),
                         m.rate.count.to_string(),
                         proportion_text(Some(&m.rate)),
                     ]
@@ -391,9 +722,12 @@ impl ReliabilityReport {
                 .collect(),
             "No failures in this period.",
         );
-        d.h2("Where failures concentrate");
+    }
+
+    fn strata_doc(&self, d: &mut Doc) {
+        d.h2("Where a component's own failures concentrate");
         d.para(format!(
-            "For every component that failed: its error rate by data-length bucket, by parameter value (parameters with at most {MAX_PARAMETER_STRATA} distinct values) and by H band of the input when the true H is known. Lift = stratum rate / the component's overall rate. A stratum is marked concentrated when the lower end of its Wilson 95% interval exceeds the overall rate and it holds at least 3 failures."
+            "For every component with own failures: its own failure rate over usable calls by data-length bucket, by parameter value (parameters with at most {MAX_PARAMETER_STRATA} distinct values) and by H band of the input when the true H is known. Lift = stratum rate / the component's rate. p: Fisher's exact test, against its Bonferroni level; \"—\" when not tested (fewer than {MIN_STRATUM_FAILURES} failures in the stratum, or not enough data)."
         ));
         for (dim, title) in [
             ("data_length", "By data length"),
@@ -414,74 +748,35 @@ impl ReliabilityReport {
                         proportion_text(Some(&s.lift.stratum)),
                         pct(s.lift.reference_rate),
                         opt(s.lift.lift, |l| num(l, 2)),
-                        if s.concentrated {
-                            "yes".into()
-                        } else {
-                            "no".into()
-                        },
+                        opt(s.test, |v| {
+                            format!("{:.1e} (level {:.1e})", v.p_value, v.level)
+                        }),
+                        if s.concentrated { "yes" } else { "no" }.into(),
                     ]
                 })
                 .collect();
             let empty = if dim == "h_band" {
-                "No failing component has calls with a known true H."
+                "No component with own failures has calls with a known true H."
             } else {
-                "No failures to stratify."
+                "No own failures to stratify."
             };
             d.table(
                 &[
                     "component",
                     "stratum",
-                    "attempts",
-                    "failures",
-                    "error rate (95% CI)",
-                    "overall rate",
+                    "usable calls",
+                    "own failures",
+                    "rate (95% CI)",
+                    "component rate",
                     "lift",
+                    "p (level)",
                     "concentrated",
                 ],
                 rows,
                 empty,
             );
         }
-        d.h2("Improvement recommendations");
-        d.list(
-            self.recommendations
-                .iter()
-                .map(|r| r.text.clone())
-                .collect(),
-        );
-        d
     }
-}
-
-fn component_strata(name: &str, a: &Acc, overall: f64) -> Vec<Stratum> {
-    let mut out = Vec::new();
-    let mut push = |dimension: &str, value: String, (n, k): (u64, u64)| {
-        if let Some(l) = lift(k, n, overall) {
-            out.push(Stratum {
-                component: name.to_string(),
-                dimension: dimension.to_string(),
-                value,
-                concentrated: k >= 3 && l.stratum.ci95.low > overall,
-                lift: l,
-            });
-        }
-    };
-    for (b, c) in &a.by_len {
-        push("data_length", length_bucket_label(*b), *c);
-    }
-    let mut per_key: FastMap<&str, usize> = FastMap::default();
-    for (k, _) in a.by_param.keys() {
-        *per_key.entry(k).or_default() += 1;
-    }
-    for ((k, v), c) in &a.by_param {
-        if per_key.get(k).copied().unwrap_or(0) <= MAX_PARAMETER_STRATA {
-            push("parameter", format!("{k}={v}"), *c);
-        }
-    }
-    for (band, c) in &a.by_h {
-        push("h_band", band.to_string(), *c);
-    }
-    out
 }
 
 fn recommend(
@@ -491,12 +786,15 @@ fn recommend(
 ) -> Vec<Recommendation> {
     let mut out = Vec::new();
     for c in components {
-        let r = &c.error_rate;
-        if r.ci95.low > ATTENTION_RATE {
+        let (Some(test), Some(r)) = (c.failure_test, c.component_failure_rate) else {
+            continue;
+        };
+        if test.alarm {
             out.push(Recommendation {
                 component: Some(c.component.clone()),
+                test: Some(test),
                 text: format!(
-                    "{} fails often: {} of {} calls ({}, 95% CI {}–{}); most common kind: {}. Its failure rate is above {} with 95% confidence.",
+                    "{} fails often on input it accepts: {} of {} usable calls ({}, 95% CI {}–{}); most common kind: {}. Exact binomial test against {}: p = {:.1e}, below the level {:.1e} ({} over {} components).",
                     c.component,
                     r.count,
                     r.attempts,
@@ -504,18 +802,21 @@ fn recommend(
                     pct(r.ci95.low),
                     pct(r.ci95.high),
                     c.top_kind.as_deref().unwrap_or("unknown"),
-                    pct(ATTENTION_RATE)
+                    pct(ATTENTION_RATE),
+                    test.p_value,
+                    test.level,
+                    pct(FAMILY_ALPHA),
+                    test.tests,
                 ),
             });
         }
     }
     let mut conc: Vec<&Stratum> = strata.iter().filter(|s| s.concentrated).collect();
     conc.sort_by(|x, y| {
-        y.lift
-            .lift
-            .unwrap_or(0.0)
-            .total_cmp(&x.lift.lift.unwrap_or(0.0))
+        let p = |s: &Stratum| s.test.map_or(1.0, |t| t.p_value);
+        p(x).total_cmp(&p(y))
             .then_with(|| x.component.cmp(&y.component))
+            .then_with(|| x.value.cmp(&y.value))
     });
     for s in conc.into_iter().take(10) {
         let what = match s.dimension.as_str() {
@@ -523,10 +824,12 @@ fn recommend(
             "parameter" => format!("with {}", s.value),
             _ => format!("on inputs with {}", s.value),
         };
+        let test = s.test;
         out.push(Recommendation {
             component: Some(s.component.clone()),
+            test,
             text: format!(
-                "{} failures concentrate {what}: {} of {} calls failed ({}, 95% CI {}–{}) against {} overall (lift {}). Validate or document this range.",
+                "{} failures concentrate {what}: {} of {} usable calls failed ({}, 95% CI {}–{}) against {} over its usable calls (lift {}; Fisher's exact p = {}, below the level {}). Validate or document this range.",
                 s.component,
                 s.lift.stratum.count,
                 s.lift.stratum.attempts,
@@ -535,38 +838,39 @@ fn recommend(
                 pct(s.lift.stratum.ci95.high),
                 pct(s.lift.reference_rate),
                 opt(s.lift.lift, |l| num(l, 1)),
+                opt(test, |t| format!("{:.1e}", t.p_value)),
+                opt(test, |t| format!("{:.1e}", t.level)),
             ),
         });
     }
     for m in modes
         .iter()
-        .filter(|m| HOST_KINDS[..4].contains(&m.kind.as_str()))
+        .filter(|m| CRASH_KINDS.contains(&m.kind.as_str()))
     {
         out.push(Recommendation {
             component: Some(m.component.clone()),
+            test: None,
             text: format!(
-                "{} ended in {} {} time(s) in {} calls: run it in isolated worker processes until it is fixed.",
+                "{} ended in {} {} time(s) in {} calls (observed, not estimated): run it in isolated worker processes until it is fixed.",
                 m.component, m.kind, m.rate.count, m.rate.attempts
             ),
         });
     }
     if out.is_empty() {
-        let worst = components
-            .iter()
-            .max_by(|a, b| a.error_rate.ci95.low.total_cmp(&b.error_rate.ci95.low));
+        let scored = components.iter().filter(|c| c.score.is_some()).count();
         out.push(Recommendation {
             component: None,
-            text: match worst {
-                Some(w) => format!(
-                    "No component's failure rate is above {} with 95% confidence and no failure concentrates in a stratum; the highest is {} ({} of {} calls, 95% CI {}–{}).",
+            test: None,
+            text: if components.is_empty() {
+                "No component calls in this period: nothing to recommend.".to_string()
+            } else {
+                format!(
+                    "No alarm: no component's own failure rate is significantly above {} and no own failure concentrates in a stratum (tests at a family-wise {}; {} of {} components have enough data to be tested).",
                     pct(ATTENTION_RATE),
-                    w.component,
-                    w.error_rate.count,
-                    w.error_rate.attempts,
-                    pct(w.error_rate.ci95.low),
-                    pct(w.error_rate.ci95.high)
-                ),
-                None => "No component calls in this period: nothing to recommend.".to_string(),
+                    pct(FAMILY_ALPHA),
+                    scored,
+                    components.len()
+                )
             },
         });
     }

@@ -61,8 +61,28 @@ pub struct ParameterUsage {
     pub calls: u64,
     /// Per parameter, by name.
     pub keys: Vec<ParameterKeyUsage>,
-    /// The most used full parameter sets (`(none)` for a call without parameters).
+    /// Parameters left out of the full sets as derived per call rather than chosen (see
+    /// [`is_derived`]), by name.
+    pub derived_keys: Vec<String>,
+    /// The most used full parameter sets of the parameters a user chose, derived ones left
+    /// out (`(none)` for a call without chosen parameters).
     pub top_combinations: Vec<ValueCount>,
+}
+
+/// A parameter with more distinct values than this, and more than half as many distinct values
+/// as calls, is taken as derived per call (see [`is_derived`]).
+pub const DERIVED_MIN_DISTINCT: u64 = 20;
+
+/// Whether a parameter is derived per call rather than chosen by a user, so that grouping
+/// calls by their full parameter sets would make every set unique: its name is `seed` or ends
+/// in `_seed` (a workflow derives every cell's seed from the workflow seed and the cell's
+/// identity, and hands it to estimators that declare a `seed`), or its values are nearly all
+/// distinct — more than [`DERIVED_MIN_DISTINCT`] of them, for more than half of the calls
+/// that set it.
+pub fn is_derived(key: &str, distinct_values: u64, calls: u64) -> bool {
+    key == "seed"
+        || key.ends_with("_seed")
+        || (distinct_values > DERIVED_MIN_DISTINCT && 2 * distinct_values > calls)
 }
 
 /// Calls in one log2 length bucket.
@@ -200,6 +220,70 @@ fn length_slot(b: Option<u32>) -> usize {
     b.map_or(0, |k| k as usize + 1)
 }
 
+/// How one component's parameters were set: per key, and the full sets of the chosen keys.
+fn parameter_usage(t: &CallTable, name: &str, acc: &ComponentAcc) -> ParameterUsage {
+    // Per parameter and value, from the counts of the full sets.
+    let mut keys: BTreeMap<&str, FastMap<&str, u64>> = BTreeMap::new();
+    for (&set, &n) in &acc.combos {
+        for &(k, v) in t.param_set(set) {
+            *keys
+                .entry(t.str(k))
+                .or_default()
+                .entry(t.str(v))
+                .or_default() += n;
+        }
+    }
+    let mut derived: Vec<&str> = Vec::new();
+    let keys: Vec<ParameterKeyUsage> = keys
+        .into_iter()
+        .map(|(key, values)| {
+            let distinct = values.len() as u64;
+            let calls = values.values().sum();
+            if is_derived(key, distinct, calls) {
+                derived.push(key);
+            }
+            let top = sorted_counts(values)
+                .into_iter()
+                .take(TOP_N)
+                .map(|(v, n)| ValueCount {
+                    value: v.to_string(),
+                    calls: n,
+                })
+                .collect();
+            ParameterKeyUsage {
+                key: key.to_string(),
+                calls,
+                distinct_values: distinct,
+                top_values: top,
+            }
+        })
+        .collect();
+    let mut combos: FastMap<Vec<(&str, &str)>, u64> = FastMap::default();
+    for (&set, &n) in &acc.combos {
+        let pairs: Vec<(&str, &str)> = t
+            .param_set(set)
+            .iter()
+            .map(|&(k, v)| (t.str(k), t.str(v)))
+            .filter(|(k, _)| !derived.contains(k))
+            .collect();
+        *combos.entry(pairs).or_default() += n;
+    }
+    ParameterUsage {
+        component: name.to_string(),
+        calls: acc.calls,
+        keys,
+        derived_keys: derived.iter().map(|k| k.to_string()).collect(),
+        top_combinations: sorted_counts(combos)
+            .into_iter()
+            .take(TOP_N)
+            .map(|(params, calls)| ValueCount {
+                value: combination(&params),
+                calls,
+            })
+            .collect(),
+    }
+}
+
 impl UsageReport {
     /// Computes the report over the calls of `period` (the caller has filtered them).
     pub fn compute(calls: &[CallEvent], period: Period) -> UsageReport {
@@ -304,66 +388,9 @@ impl UsageReport {
                     share: acc.calls as f64 / total as f64,
                     failures: acc.failures,
                 });
-                if acc.combos.is_empty() {
-                    continue;
+                if !acc.combos.is_empty() {
+                    parameters.push(parameter_usage(t, name, &acc));
                 }
-                // Per parameter and value, from the counts of the full sets.
-                let mut keys: BTreeMap<&str, FastMap<&str, u64>> = BTreeMap::new();
-                for (&set, &n) in &acc.combos {
-                    for &(k, v) in t.param_set(set) {
-                        *keys
-                            .entry(t.str(k))
-                            .or_default()
-                            .entry(t.str(v))
-                            .or_default() += n;
-                    }
-                }
-                let keys: Vec<ParameterKeyUsage> = keys
-                    .into_iter()
-                    .map(|(key, values)| {
-                        let distinct = values.len() as u64;
-                        let calls = values.values().sum();
-                        let top = sorted_counts(values)
-                            .into_iter()
-                            .take(TOP_N)
-                            .map(|(v, n)| ValueCount {
-                                value: v.to_string(),
-                                calls: n,
-                            })
-                            .collect();
-                        ParameterKeyUsage {
-                            key: key.to_string(),
-                            calls,
-                            distinct_values: distinct,
-                            top_values: top,
-                        }
-                    })
-                    .collect();
-                let combos: FastMap<Vec<(&str, &str)>, u64> = acc
-                    .combos
-                    .iter()
-                    .map(|(&set, &n)| {
-                        let pairs = t
-                            .param_set(set)
-                            .iter()
-                            .map(|&(k, v)| (t.str(k), t.str(v)))
-                            .collect();
-                        (pairs, n)
-                    })
-                    .collect();
-                parameters.push(ParameterUsage {
-                    component: name.to_string(),
-                    calls: acc.calls,
-                    keys,
-                    top_combinations: sorted_counts(combos)
-                        .into_iter()
-                        .take(TOP_N)
-                        .map(|(params, calls)| ValueCount {
-                            value: combination(&params),
-                            calls,
-                        })
-                        .collect(),
-                });
             }
             list.sort_unstable_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.name.cmp(&b.name)));
             lists.push(list);
@@ -511,7 +538,7 @@ impl UsageReport {
             );
         }
         d.h2("Parameter usage patterns");
-        d.para(format!("Per estimator and model: the {TOP_N} most used values of each parameter (by calls, ties by value) and the {TOP_N} most used full parameter sets."));
+        d.para(format!("Per estimator and model: the {TOP_N} most used values of each parameter (by calls, ties by value) and the {TOP_N} most used full sets of the parameters a user chose. Parameters derived per call are left out of the sets: a `seed` or `*_seed` (a workflow derives one per cell) and any parameter with more than {DERIVED_MIN_DISTINCT} distinct values for more than half of its calls."));
         let mut rows = Vec::new();
         for p in &self.parameters {
             for k in &p.keys {
@@ -548,7 +575,19 @@ impl UsageReport {
                     .map(|c| vec![p.component.clone(), c.value.clone(), c.calls.to_string()])
             })
             .collect();
-        d.h3("Parameter combinations");
+        d.h3("Parameter combinations (chosen parameters)");
+        let derived: Vec<String> = self
+            .parameters
+            .iter()
+            .filter(|p| !p.derived_keys.is_empty())
+            .map(|p| format!("{}: {}", p.component, p.derived_keys.join(", ")))
+            .collect();
+        if !derived.is_empty() {
+            d.para(format!(
+                "Left out as derived per call: {}.",
+                derived.join("; ")
+            ));
+        }
         d.table(
             &["component", "parameters", "calls"],
             combos,

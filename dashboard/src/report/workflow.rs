@@ -13,13 +13,36 @@ use crate::render::Doc;
 use crate::stats::Quantiles;
 use crate::util::{duration_ns, num, opt, pct, Period};
 
-/// Complexity buckets of the original report: (label, largest step count).
+/// Complexity buckets by design size (see [`COMPLEXITY_DEFINITION`]): (label, largest size).
+/// Decades, so one estimator on one series, a small comparison, a study and a factorial sweep
+/// fall in different buckets.
 pub const COMPLEXITY: [(&str, u64); 4] = [
-    ("simple (1–2 steps)", 2),
-    ("moderate (3–5)", 5),
-    ("complex (6–10)", 10),
-    ("very complex (>10)", u64::MAX),
+    ("single (design size 1)", 1),
+    ("small (2–9)", 9),
+    ("medium (10–99)", 99),
+    ("large (≥100)", u64::MAX),
 ];
+
+/// How a run's complexity is measured; printed in the report.
+pub const COMPLEXITY_DEFINITION: &str = "A run's design size = (distinct models generated, at \
+least 1: a run on files has none) × (distinct contaminations applied, at least 1: clean) × \
+(distinct estimators run): the number of model × contamination × estimator combinations the \
+run compares. It does not grow with replicates or lengths (cells measure those, shown beside \
+it). Runs are bucketed by decades of the design size.";
+
+/// The design size of a run (see [`COMPLEXITY_DEFINITION`]).
+pub fn design_size(run: &[&StepEvent]) -> u64 {
+    let distinct = |t: StepType| {
+        run.iter()
+            .filter(|s| s.step_type == t)
+            .map(|s| s.component.as_str())
+            .collect::<FastSet<&str>>()
+            .len() as u64
+    };
+    distinct(StepType::Generate).max(1)
+        * distinct(StepType::Contaminate).max(1)
+        * distinct(StepType::Estimate).max(1)
+}
 
 /// How many patterns, n-grams and hints are listed.
 pub const TOP_N: usize = 10;
@@ -159,9 +182,16 @@ pub struct WorkflowReport {
     pub workflows: Vec<NameCount>,
     /// Steps per run.
     pub steps_per_run: Option<Quantiles>,
-    /// Complexity distribution.
+    /// How complexity is measured.
+    pub complexity_definition: String,
+    /// Design size per run ([`COMPLEXITY_DEFINITION`]).
+    pub design_size: Option<Quantiles>,
+    /// Distinct cells (series × contamination × estimator) per run.
+    pub cells_per_run: Option<Quantiles>,
+    /// Complexity distribution: runs by design-size bucket.
     pub complexity: Vec<ComplexityBucket>,
-    /// The most common whole-run step patterns (consecutive repeats collapsed, `estimate×12`).
+    /// The most common run shapes: the step types in the order they first appear
+    /// (`generate → contaminate → estimate → report`).
     pub step_patterns: Vec<SequenceCount>,
     /// The most common estimator bigrams within a series (cell), in step order.
     pub estimator_bigrams: Vec<SequenceCount>,
@@ -214,6 +244,8 @@ impl WorkflowReport {
         let mut sizes = Vec::with_capacity(runs.len());
         let mut durations = Vec::with_capacity(runs.len());
         let mut complexity = [0u64; 4];
+        let mut designs = Vec::with_capacity(runs.len());
+        let mut cell_counts = Vec::with_capacity(runs.len());
         let mut patterns: FastMap<Vec<String>, u64> = FastMap::default();
         let mut bigrams: FastMap<Vec<&str>, u64> = FastMap::default();
         let mut trigrams: FastMap<Vec<&str>, u64> = FastMap::default();
@@ -229,9 +261,16 @@ impl WorkflowReport {
             for s in run.iter() {
                 users.insert(s.user_id.as_str());
             }
-            let n = run.len() as u64;
-            sizes.push(n as f64);
-            if let Some(i) = COMPLEXITY.iter().position(|(_, max)| n <= *max) {
+            sizes.push(run.len() as f64);
+            let design = design_size(run);
+            designs.push(design as f64);
+            cell_counts.push(
+                run.iter()
+                    .filter_map(|s| s.cell.as_deref())
+                    .collect::<FastSet<&str>>()
+                    .len() as f64,
+            );
+            if let Some(i) = COMPLEXITY.iter().position(|(_, max)| design <= *max) {
                 complexity[i] += 1;
             }
             let start = run.iter().map(|s| s.timestamp_us).min().unwrap_or(0);
@@ -241,21 +280,12 @@ impl WorkflowReport {
                 .max()
                 .unwrap_or(start);
             durations.push((end - start) as f64 * 1000.0);
-            // Whole-run pattern with consecutive repeats collapsed.
+            // The run's shape: step types in the order they first appear.
             let mut pattern: Vec<String> = Vec::new();
-            let mut i = 0;
-            while i < run.len() {
-                let t = run[i].step_type;
-                let mut j = i + 1;
-                while j < run.len() && run[j].step_type == t {
-                    j += 1;
+            for st in run.iter() {
+                if !pattern.iter().any(|p| p == st.step_type.as_str()) {
+                    pattern.push(st.step_type.as_str().to_string());
                 }
-                pattern.push(if j - i > 1 {
-                    format!("{}×{}", t.as_str(), j - i)
-                } else {
-                    t.as_str().to_string()
-                });
-                i = j;
             }
             *patterns.entry(pattern).or_default() += 1;
             // Estimator sequences within each cell, and per-run features and hints.
@@ -403,6 +433,9 @@ impl WorkflowReport {
             unique_users: users.len() as u64,
             workflows,
             steps_per_run: Quantiles::of(&mut sizes),
+            complexity_definition: COMPLEXITY_DEFINITION.to_string(),
+            design_size: Quantiles::of(&mut designs),
+            cells_per_run: Quantiles::of(&mut cell_counts),
             complexity: COMPLEXITY
                 .iter()
                 .zip(complexity)
@@ -482,6 +515,21 @@ impl WorkflowReport {
             "No workflow runs in this period.",
         );
         d.h2("Workflow complexity");
+        d.para(self.complexity_definition.clone());
+        d.list(vec![
+            format!(
+                "Design size per run: median {}, 95th percentile {}, max {}.",
+                opt(self.design_size, |q| num(q.p50, 0)),
+                opt(self.design_size, |q| num(q.p95, 0)),
+                opt(self.design_size, |q| num(q.max, 0))
+            ),
+            format!(
+                "Cells per run: median {}, 95th percentile {}, max {}.",
+                opt(self.cells_per_run, |q| num(q.p50, 0)),
+                opt(self.cells_per_run, |q| num(q.p95, 0)),
+                opt(self.cells_per_run, |q| num(q.max, 0))
+            ),
+        ]);
         d.table(
             &["complexity", "runs", "share"],
             self.complexity
@@ -490,9 +538,9 @@ impl WorkflowReport {
                 .collect(),
             "",
         );
-        d.chart("workflow_complexity", "Runs by number of steps");
+        d.chart("workflow_complexity", "Runs by design size");
         d.h2("Common workflow patterns");
-        d.para("Whole-run step sequences in step order, consecutive repeats collapsed (estimate×12 = twelve estimate steps in a row).");
+        d.para("A run's shape: its step types in the order they first appear, however many steps of each it ran.");
         d.table(
             &["pattern", "runs"],
             self.step_patterns

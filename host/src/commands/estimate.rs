@@ -57,10 +57,23 @@ pub fn run(settings: &Settings, args: EstimateArgs, invoker: &Invoker) -> Result
         // loses only its own row.
         print_header(series.len(), &ci_header(&raw))?;
         let mut rows = Vec::with_capacity(handles.len());
-        run_each(invoker, &handles, &params, &series, &ctx, |row| {
+        // On a terminal, a spinner names the estimator running (long series take seconds);
+        // rows print above it as they come.
+        let bar = super::generate::terminal_bar(handles.len() as u64, "estimating", settings, true);
+        let next = |i: usize| {
+            handles
+                .get(i)
+                .map_or(String::new(), |h| h.name().to_string())
+        };
+        bar.set_message(next(0));
+        let printed = run_each(invoker, &handles, &params, &series, &ctx, |row| {
             rows.push(row.clone());
-            print_row(row)
-        })?;
+            bar.inc(1);
+            bar.set_message(next(rows.len()));
+            bar.suspend(|| print_row(row))
+        });
+        bar.finish_and_clear();
+        printed?;
         failed = rows.iter().any(|r| r.outcome.is_err());
         outln!("{}", agreement(&rows).line());
     }

@@ -2,10 +2,11 @@
 //! contaminated on request, written as CSV with one column per replicate.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lrdbench_host::contamination;
 use lrdbench_host::estimate::RawParam;
 use lrdbench_host::invoke::{CallContext, Invoker};
@@ -45,13 +46,16 @@ pub fn run(settings: &Settings, args: GenerateArgs, invoker: &Invoker) -> Result
     }
 
     let ctx = CallContext::default();
+    let bar = terminal_bar(r, "generating", settings, args.out.is_none());
     let mut columns: Vec<Vec<f64>> = Vec::with_capacity(r as usize);
     let mut seeds = Vec::with_capacity(r as usize);
     for i in 0..r {
         let seed = args.seed.wrapping_add(i);
         let g = invoker
             .generate(&handle, n, seed, &resolved, &ctx)
-            .map_err(|e| anyhow::anyhow!("model `{}` failed: {}", args.model, e.message))?;
+            .map_err(|e| anyhow::anyhow!("model `{}` failed: {}", args.model, e.message));
+        bar.inc(1);
+        let g = g.inspect_err(|_| bar.finish_and_clear())?;
         if i == 0 && settings.verbosity >= Verbosity::Normal {
             let truth: Vec<String> = g
                 .truth
@@ -59,12 +63,12 @@ pub fn run(settings: &Settings, args: GenerateArgs, invoker: &Invoker) -> Result
                 .map(|t| format!("{} = {}", t.name, t.value))
                 .collect();
             if !truth.is_empty() {
-                eprintln!("{}: true {}", handle.name(), truth.join(", "));
+                bar.suspend(|| eprintln!("{}: true {}", handle.name(), truth.join(", ")));
             }
         }
         if settings.verbosity >= Verbosity::Normal {
             for w in g.warnings.iter() {
-                eprintln!("warning: {} (seed {seed}): {w}", handle.name());
+                bar.suspend(|| eprintln!("warning: {} (seed {seed}): {w}", handle.name()));
             }
         }
         let mut x = g.values.into_vec();
@@ -77,6 +81,7 @@ pub fn run(settings: &Settings, args: GenerateArgs, invoker: &Invoker) -> Result
         columns.push(x);
         seeds.push(seed);
     }
+    bar.finish_and_clear();
 
     match &args.out {
         Some(path) => {
@@ -96,6 +101,33 @@ pub fn run(settings: &Settings, args: GenerateArgs, invoker: &Invoker) -> Result
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on standard error for `total` steps, drawn only for a person watching: at
+/// normal verbosity, with standard error a terminal and, when standard output carries the
+/// command's output (`stdout_is_output`), standard output a terminal too. Otherwise (a pipe, a
+/// file, `--json`, `-q`) it is hidden and costs nothing.
+pub(crate) fn terminal_bar(
+    total: u64,
+    what: &str,
+    settings: &Settings,
+    stdout_is_output: bool,
+) -> ProgressBar {
+    let shown = settings.verbosity >= Verbosity::Normal
+        && io::stderr().is_terminal()
+        && (!stdout_is_output || io::stdout().is_terminal());
+    if !shown {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} {prefix} {pos}/{len} [{elapsed}] {wide_msg}")
+    {
+        bar.set_style(style);
+    }
+    bar.set_prefix(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
 }
 
 /// Writes the header (`value`, or `seed_<S>` per replicate) and one row per time point, each

@@ -23,21 +23,12 @@ use serde::Serialize;
 
 use super::execute::CellRecord;
 
-/// H bands used as a stratum: `[0, 0.2)`, `[0.2, 0.4)`, ... `[0.8, 1]`.
+/// H bands used as a stratum: `[0, 0.2)`, `[0.2, 0.4)`, ... `[0.8, 1]`, the dashboard's bands
+/// ([`lrdbench_dashboard::util::h_band`], their one home), or `unknown`.
 pub fn h_band(h: Option<f64>) -> String {
-    match h {
-        None => "unknown".into(),
-        Some(h) => {
-            let lo = band_low(h);
-            format!("{lo:.1}-{:.1}", lo + 0.2)
-        }
-    }
-}
-
-/// Lower edge of the H band of `h`. The small offset keeps grid values such as 0.6
-/// (0.59999…) in the band they name.
-fn band_low(h: f64) -> f64 {
-    ((h * 5.0 + 1e-9).floor().clamp(0.0, 4.0)) / 5.0
+    h.and_then(lrdbench_dashboard::util::h_band)
+        .unwrap_or("unknown")
+        .to_string()
 }
 
 /// Metrics of one estimator row over one stratum.
@@ -93,8 +84,8 @@ fn truth_h(r: &CellRecord) -> Option<f64> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Part<'a> {
     Length(usize),
-    /// The bits of the band's lower edge, or `None` when H is unknown.
-    Band(Option<u64>),
+    /// The band's label, or `None` when H is unknown (or not finite).
+    Band(Option<&'static str>),
     Text(&'a str),
     All,
 }
@@ -103,11 +94,7 @@ impl<'a> Part<'a> {
     fn of(r: &'a CellRecord, stratum: &str) -> Part<'a> {
         match stratum {
             "length" => Part::Length(r.length),
-            // Every NaN edge is one band ("NaN-NaN"), whatever its payload.
-            "h_band" => Part::Band(truth_h(r).map(|h| {
-                let lo = band_low(h);
-                if lo.is_nan() { f64::NAN } else { lo }.to_bits()
-            })),
+            "h_band" => Part::Band(truth_h(r).and_then(lrdbench_dashboard::util::h_band)),
             "contamination" => Part::Text(&r.contamination),
             "model" => Part::Text(&r.origin),
             _ => Part::All,
@@ -117,11 +104,7 @@ impl<'a> Part<'a> {
     fn text(self) -> String {
         match self {
             Part::Length(n) => n.to_string(),
-            Part::Band(None) => "unknown".into(),
-            Part::Band(Some(bits)) => {
-                let lo = f64::from_bits(bits);
-                format!("{lo:.1}-{:.1}", lo + 0.2)
-            }
+            Part::Band(band) => band.unwrap_or("unknown").into(),
             Part::Text(t) => t.to_string(),
             Part::All => "all".into(),
         }

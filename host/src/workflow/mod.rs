@@ -572,7 +572,7 @@ impl Outputs<'_, '_> {
             },
         );
         let (tables, html) = rayon::join(
-            || self.write_tables(&metric_rows, &board),
+            || self.write_tables(&metric_rows, &board, &rows),
             || self.write_html(&metric_rows, &board, &rows),
         );
         tables?;
@@ -584,6 +584,7 @@ impl Outputs<'_, '_> {
         &self,
         metric_rows: &[metrics::MetricRow],
         board: &[LeaderboardRow],
+        rows: &[String],
     ) -> Result<(), RunError> {
         let plan = self.plan;
         if self.wants("csv") {
@@ -593,7 +594,8 @@ impl Outputs<'_, '_> {
             output::write_leaderboard_csv(&path, board).map_err(io(&path))?;
         }
         if self.wants("md") {
-            let md = output::leaderboard_markdown(&plan.name, board, &plan.weights);
+            let md =
+                output::leaderboard_markdown(&plan.name, board, &plan.weights, self.records, rows);
             self.write_text("leaderboard.md", &md)?;
         }
         if self.wants("json") {
