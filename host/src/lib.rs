@@ -16,6 +16,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod compare;
 pub mod contamination;
 pub mod data;
 pub mod estimate;

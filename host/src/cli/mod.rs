@@ -3,6 +3,7 @@
 //! the commands themselves live in `commands/`.
 
 pub mod analytics;
+pub mod compare;
 pub mod estimate;
 pub mod generate;
 pub mod report;
@@ -65,6 +66,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// Check a workflow file without running it
     Validate(run::ValidateArgs),
+    /// Compare two runs of a workflow cell by cell: paired verdicts (improved, unchanged,
+    /// regressed) per estimator row and metric
+    Compare(compare::CompareArgs),
     /// Serve plugin calls for an isolating host over stdin/stdout (internal)
     #[command(name = "__worker", hide = true)]
     Worker(WorkerArgs),

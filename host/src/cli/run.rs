@@ -33,6 +33,10 @@ pub struct RunArgs {
     /// Per-call time limit in seconds; implies --isolate (only a process boundary can stop a call)
     #[arg(long, value_name = "SECS", value_parser = super::positive_seconds)]
     pub timeout: Option<f64>,
+    /// Do not compare the finished run with the previous complete run of the workflow (by
+    /// default one line per significant regression is printed)
+    #[arg(long)]
+    pub no_compare: bool,
 }
 
 /// Check a workflow file without running it.

@@ -18,6 +18,7 @@ macro_rules! out {
 }
 
 mod analytics;
+mod compare;
 mod estimate;
 mod generate;
 mod plugins;
@@ -106,6 +107,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Generate(args) => generate::run(&settings, args, &recording_invoker(&settings)),
         Command::Run(args) => run::run(&settings, args, &recording_invoker(&settings)),
         Command::Validate(args) => run::validate(&settings, args),
+        Command::Compare(args) => compare::run(&settings, args),
         Command::Worker(args) => Ok(worker::run(&args)),
         Command::Analytics(cmd) => analytics::run(&settings, cmd),
         Command::Summary(args) => report::summary(&settings, args),

@@ -252,6 +252,9 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
         }
         eprintln!("report: {}", report.run_dir.join("report.html").display());
     }
+    if !args.no_compare && !quiet {
+        super::compare::after_run(&report.run_dir, &plan.name);
+    }
     outln!("{}", report.run_dir.display());
     Ok(if report.failed_cells > 0 {
         ExitCode::from(1)
