@@ -483,7 +483,10 @@ impl Dashboard {
     /// # Errors
     ///
     /// [`DashboardError::Store`] when the store cannot be read.
-    pub fn regressions(&self, days: u32) -> Result<report::regressions::Regressions, DashboardError> {
+    pub fn regressions(
+        &self,
+        days: u32,
+    ) -> Result<report::regressions::Regressions, DashboardError> {
         let w = self.event_window(days)?;
         Ok(report::regressions::Regressions::compute(&w.calls))
     }

@@ -81,12 +81,13 @@ pub fn time_ratio(times: &[(f64, f64)]) -> Option<Ratio> {
 pub const RATIO_TOLERANCE: f64 = 1.10;
 
 /// Whether a time ratio is a regression (`Some(true)`), an improvement (`Some(false)`) or
-/// neither (`None`): a regression when the interval lies above 1 and the ratio exceeds
-/// `tolerance`; an improvement when it lies below 1 and the ratio is under 1 / `tolerance`.
+/// neither (`None`): a regression when its whole 95% interval lies above `tolerance` (the
+/// slow-down is significantly larger than the one that counts), an improvement when it lies
+/// below 1 / `tolerance`.
 pub fn ratio_verdict(r: &Ratio, tolerance: f64) -> Option<bool> {
-    if r.low > 1.0 && r.value > tolerance {
+    if r.low > tolerance {
         Some(true)
-    } else if r.high < 1.0 && r.value < 1.0 / tolerance {
+    } else if r.high < 1.0 / tolerance {
         Some(false)
     } else {
         None
@@ -185,6 +186,11 @@ mod tests {
         };
         assert_eq!(ratio_verdict(&r(1.3, 1.2, 1.4), 1.1), Some(true));
         assert_eq!(ratio_verdict(&r(1.05, 1.02, 1.08), 1.1), None);
+        assert_eq!(
+            ratio_verdict(&r(1.2, 1.05, 1.3), 1.1),
+            None,
+            "not surely beyond ×1.1"
+        );
         assert_eq!(ratio_verdict(&r(0.5, 0.4, 0.6), 1.1), Some(false));
         let t = time_ratio(&[(1.0, 2.0), (2.0, 4.0), (3.0, 6.0), (0.0, 1.0)]).unwrap();
         assert_eq!((t.value, t.cells), (2.0, 3));

@@ -42,7 +42,12 @@ fn workflow(dir: &Path, name: &str, shift: f64, sleep_ms: f64, out: &Path) -> Pa
 
 fn run(store: &Path, file: &Path, extra: &[&str]) -> (PathBuf, String) {
     let fault = library("lrdbench_fault_plugin");
-    let mut args = vec!["--plugin", fault.to_str().unwrap(), "run", file.to_str().unwrap()];
+    let mut args = vec![
+        "--plugin",
+        fault.to_str().unwrap(),
+        "run",
+        file.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     let out = host(store, &args);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -89,12 +94,20 @@ fn two_runs_of_the_same_plugins_are_identical_row_by_row() {
     let (b, stderr) = run(tmp.path(), &wf, &[]);
     // The second run compared itself with the first: no result changed, so no accuracy line
     // (a runtime line could appear on a loaded machine: times are not results).
-    for line in stderr.lines().filter(|l| l.starts_with("regression against")) {
+    for line in stderr
+        .lines()
+        .filter(|l| l.starts_with("regression against"))
+    {
         assert!(line.contains(" runtime "), "between identical runs: {line}");
     }
     let (code, c, err) = compare(
         tmp.path(),
-        &[a.to_str().unwrap(), b.to_str().unwrap(), "--fail-on", "accuracy,coverage,validity"],
+        &[
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--fail-on",
+            "accuracy,coverage,validity",
+        ],
     );
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(c["plan"]["matched"], 40);
@@ -146,8 +159,16 @@ fn a_shift_of_one_hundredth_is_a_paired_mae_regression_an_unpaired_test_misses()
     // the estimate moved by +0.01 in every cell.
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
-    let (base, _) = run(tmp.path(), &workflow(tmp.path(), "base", 0.05, 0.0, &runs), &[]);
-    let (new, stderr) = run(tmp.path(), &workflow(tmp.path(), "new", 0.06, 0.0, &runs), &[]);
+    let (base, _) = run(
+        tmp.path(),
+        &workflow(tmp.path(), "base", 0.05, 0.0, &runs),
+        &[],
+    );
+    let (new, stderr) = run(
+        tmp.path(),
+        &workflow(tmp.path(), "new", 0.06, 0.0, &runs),
+        &[],
+    );
     assert!(
         stderr.contains("fault_shift mae +0.0"),
         "run did not report the MAE regression:\n{stderr}"
@@ -164,13 +185,22 @@ fn a_shift_of_one_hundredth_is_a_paired_mae_regression_an_unpaired_test_misses()
         "{params}"
     );
     // The same absolute errors compared unpaired: the 20 series' own spread hides the change.
-    let (lo, hi) = welch(&abs_errors(&new, "fault_shift"), &abs_errors(&base, "fault_shift"));
-    assert!(lo < 0.0 && 0.0 < hi, "unpaired interval [{lo}, {hi}] excludes 0");
+    let (lo, hi) = welch(
+        &abs_errors(&new, "fault_shift"),
+        &abs_errors(&base, "fault_shift"),
+    );
+    assert!(
+        lo < 0.0 && 0.0 < hi,
+        "unpaired interval [{lo}, {hi}] excludes 0"
+    );
     let mae = &row(&c, "fault_shift")["metrics"][0]["change"];
     assert!(mae["low"].as_f64().unwrap() > 0.0, "{mae}");
     // Within a wide enough tolerance it passes; coverage is not asked about.
     let tol = "mae=0.05,bias=0.05,rmse=0.05";
-    let (code, _, err) = compare(tmp.path(), &[b, n, "--fail-on", "accuracy", "--tolerance", tol]);
+    let (code, _, err) = compare(
+        tmp.path(),
+        &[b, n, "--fail-on", "accuracy", "--tolerance", tol],
+    );
     assert_eq!(code, Some(0), "{err}");
     let (code, _, err) = compare(tmp.path(), &[b, n, "--fail-on", "coverage"]);
     assert_eq!(code, Some(0), "{err}");
@@ -178,13 +208,24 @@ fn a_shift_of_one_hundredth_is_a_paired_mae_regression_an_unpaired_test_misses()
     let out = tmp.path().join("cmp");
     let o = host(
         tmp.path(),
-        &["compare", b, n, "--format", "md,json,html", "--out", out.to_str().unwrap()],
+        &[
+            "compare",
+            b,
+            n,
+            "--format",
+            "md,json,html",
+            "--out",
+            out.to_str().unwrap(),
+        ],
     );
     assert!(o.status.success(), "{}", text(&o.stderr));
     let md = std::fs::read_to_string(out.join("compare.md")).unwrap();
     assert!(md.contains("❌") && md.lines().count() < 40, "{md}");
     let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
-    assert!(html.matches("<svg").count() >= 3, "runtime chart and two error charts");
+    assert!(
+        html.matches("<svg").count() >= 3,
+        "runtime chart and two error charts"
+    );
     assert!(out.join("compare.json").is_file());
 }
 
@@ -194,7 +235,11 @@ fn a_much_slower_plugin_is_a_runtime_regression() {
     // the machine's load, far beyond the 1.10 tolerance.
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
-    let (base, _) = run(tmp.path(), &workflow(tmp.path(), "fast", 0.0, 0.0, &runs), &[]);
+    let (base, _) = run(
+        tmp.path(),
+        &workflow(tmp.path(), "fast", 0.0, 0.0, &runs),
+        &[],
+    );
     let slow = workflow(tmp.path(), "slow", 0.0, 20.0, &runs);
     let (_, quiet) = run(tmp.path(), &slow, &["--no-compare"]);
     assert!(!quiet.contains("regression"), "{quiet}");
@@ -205,7 +250,11 @@ fn a_much_slower_plugin_is_a_runtime_regression() {
     let (code, c, err) = compare(tmp.path(), &[b, n, "--fail-on", "runtime"]);
     assert_eq!(code, Some(1), "{err}");
     assert_eq!(verdict(&c, "fault_shift", "runtime"), "regressed");
-    assert_eq!(row(&c, "fault_shift")["identical"], true, "slower, same results");
+    assert_eq!(
+        row(&c, "fault_shift")["identical"],
+        true,
+        "slower, same results"
+    );
     let (code, _, err) = compare(tmp.path(), &[b, n, "--fail-on", "accuracy"]);
     assert_eq!(code, Some(0), "{err}");
 }
@@ -226,7 +275,10 @@ fn bad_arguments_are_usage_errors_with_one_clear_line() {
             vec!["compare", e, e, "--tolerance", "speed=2"],
             "unknown metric `speed`",
         ),
-        (vec!["compare", e, e, "--fail-on", "speed"], "unknown `speed`"),
+        (
+            vec!["compare", e, e, "--fail-on", "speed"],
+            "unknown `speed`",
+        ),
         (vec!["compare", e, e, "--format", "html"], "needs --out"),
     ] {
         let o = host(tmp.path(), &args);
@@ -246,7 +298,12 @@ fn the_performance_report_lists_a_row_made_slower_between_two_runs() {
     let fault = library("lrdbench_fault_plugin");
     let recorded = |file: &Path| {
         let o = Command::new(host_binary())
-            .args(["--plugin", fault.to_str().unwrap(), "run", file.to_str().unwrap()])
+            .args([
+                "--plugin",
+                fault.to_str().unwrap(),
+                "run",
+                file.to_str().unwrap(),
+            ])
             .env("LRDBENCH_HOME", tmp.path())
             .env_remove("LRDBENCH_ANALYTICS")
             .env_remove("DO_NOT_TRACK")
@@ -259,7 +316,14 @@ fn the_performance_report_lists_a_row_made_slower_between_two_runs() {
     recorded(&workflow(tmp.path(), "slow", 0.0, 20.0, &runs));
     let out = tmp.path().join("reports");
     let o = Command::new(host_binary())
-        .args(["report", "performance", "--format", "md", "--out", out.to_str().unwrap()])
+        .args([
+            "report",
+            "performance",
+            "--format",
+            "md",
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .env("LRDBENCH_HOME", tmp.path())
         .env_remove("LRDBENCH_ANALYTICS")
         .env_remove("DO_NOT_TRACK")

@@ -126,9 +126,9 @@ impl Regressions {
         Regressions {
             rule: format!(
                 "For each workflow, its two latest runs in the period, compared on the cells both \
-                 recorded (paired by series, contamination and estimator row). Slower: the median \
-                 per-cell time ratio NEW / BASE, whose order-statistic 95% interval lies above 1, \
-                 beyond ×{}. Less valid: the share of valid cells dropped by more than {} with \
+                 recorded (paired by series, contamination and estimator row). Slower: the whole \
+                 order-statistic 95% interval of the median per-cell time ratio NEW / BASE lies \
+                 above ×{}. Less valid: the share of valid cells dropped by more than {}, with \
                  the exact McNemar test at p < 0.05. These are the tests of `lrdbench-host \
                  compare`; accuracy, coverage and CI width need the run directories: `lrdbench-host \
                  compare previous latest --workflow FILE`.",
@@ -165,7 +165,10 @@ impl Regressions {
                     rows.push(vec![
                         w.workflow.clone(),
                         s.estimator.clone(),
-                        format!("×{:.2} [{:.2}, {:.2}]", s.ratio.value, s.ratio.low, s.ratio.high),
+                        format!(
+                            "×{:.2} [{:.2}, {:.2}]",
+                            s.ratio.value, s.ratio.low, s.ratio.high
+                        ),
                         s.ratio.cells.to_string(),
                     ]);
                 }
@@ -184,7 +187,12 @@ impl Regressions {
         let header: &[&str] = if performance {
             &["workflow", "estimator", "time ratio [95%]", "cells"]
         } else {
-            &["workflow", "estimator", "valid cells BASE → NEW", "McNemar p"]
+            &[
+                "workflow",
+                "estimator",
+                "valid cells BASE → NEW",
+                "McNemar p",
+            ]
         };
         doc.table(header, rows, "No significant regression.");
     }
@@ -317,7 +325,10 @@ mod tests {
         assert_eq!(w.slower[0].estimator, "slow");
         assert!((w.slower[0].ratio.value - 1.5).abs() < 1e-9);
         assert_eq!(w.less_valid.len(), 1);
-        assert_eq!((w.less_valid[0].base_valid, w.less_valid[0].new_valid), (40, 28));
+        assert_eq!(
+            (w.less_valid[0].base_valid, w.less_valid[0].new_valid),
+            (40, 28)
+        );
         let mut doc = Doc::new("Performance report");
         r.append_to(ReportKind::Performance, &mut doc);
         assert!(doc.to_markdown("charts").contains("×1.50"));

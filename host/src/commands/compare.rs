@@ -27,7 +27,10 @@ fn where_to_look(args: &CompareArgs) -> Result<(PathBuf, Option<String>)> {
     };
     let path = Path::new(w);
     if !path.is_file() {
-        return Ok((args.runs.clone().unwrap_or_else(|| "runs".into()), Some(w.clone())));
+        return Ok((
+            args.runs.clone().unwrap_or_else(|| "runs".into()),
+            Some(w.clone()),
+        ));
     }
     let text = lrdbench_host::fsutil::read_regular_text(path, workflow::plan::MAX_WORKFLOW_BYTES)
         .map_err(|e| usage(anyhow::anyhow!("--workflow {}: {e}", path.display())))?;
@@ -69,7 +72,8 @@ pub fn run(_settings: &Settings, args: CompareArgs) -> Result<ExitCode> {
                 CompareFormat::Html => ("compare.html", compare::render::html(&c)),
             };
             let path = out.join(name);
-            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
         }
     }
     match args.format.iter().find(|f| **f != CompareFormat::Html) {

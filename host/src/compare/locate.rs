@@ -27,7 +27,10 @@ pub fn complete_runs(runs_dir: &Path, workflow: &str) -> Vec<(PathBuf, RunManife
         let written = std::fs::metadata(p.join("manifest.json"))
             .and_then(|md| md.modified())
             .ok();
-        (m.finished.clone().unwrap_or_else(|| m.started.clone()), written)
+        (
+            m.finished.clone().unwrap_or_else(|| m.started.clone()),
+            written,
+        )
     };
     runs.sort_by_cached_key(order);
     runs
@@ -78,13 +81,11 @@ pub fn resolve(
                         runs_dir.display()
                     )))
                 }
-                many => {
-                    return Err(CompareError::Usage(format!(
-                        "`{arg}`: {} holds runs of several workflows ({}); name one with --workflow",
-                        runs_dir.display(),
-                        many.join(", ")
-                    )))
-                }
+                many => return Err(CompareError::Usage(format!(
+                    "`{arg}`: {} holds runs of several workflows ({}); name one with --workflow",
+                    runs_dir.display(),
+                    many.join(", ")
+                ))),
             }
         }
     };

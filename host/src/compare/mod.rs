@@ -223,13 +223,11 @@ pub fn parse_fail_on(text: &str) -> Result<BTreeSet<Metric>, CompareError> {
                 Some(m) => {
                     out.insert(m);
                 }
-                None => {
-                    return Err(CompareError::Usage(format!(
-                        "--fail-on: unknown `{other}` (valid: accuracy, coverage, validity, runtime, \
+                None => return Err(CompareError::Usage(format!(
+                    "--fail-on: unknown `{other}` (valid: accuracy, coverage, validity, runtime, \
                          or a metric: {})",
-                        Metric::ALL.map(Metric::as_str).join(", ")
-                    )))
-                }
+                    Metric::ALL.map(Metric::as_str).join(", ")
+                ))),
             },
         }
     }
@@ -423,7 +421,13 @@ fn plugin_diff(base: &[PluginInfo], new: &[PluginInfo]) -> Vec<String> {
         v.iter().map(|p| (p.name.clone(), p.clone())).collect()
     };
     let (b, n) = (by_name(base), by_name(new));
-    let short = |p: &PluginInfo| format!("{} (sha256 {})", p.version, &p.sha256[..12.min(p.sha256.len())]);
+    let short = |p: &PluginInfo| {
+        format!(
+            "{} (sha256 {})",
+            p.version,
+            &p.sha256[..12.min(p.sha256.len())]
+        )
+    };
     let mut out = Vec::new();
     for (name, p) in &b {
         match n.get(name) {
@@ -487,8 +491,8 @@ pub fn compare(base: &Run, new: &Run, tolerances: &Tolerances) -> Comparison {
     let rows: Vec<RowComparison> = rows
         .par_iter()
         .map(|(row, pairs)| {
-            let unmatched = plan_ref.only_in_base.contains_key(*row)
-                || plan_ref.only_in_new.contains_key(*row);
+            let unmatched =
+                plan_ref.only_in_base.contains_key(*row) || plan_ref.only_in_new.contains_key(*row);
             compare_row(row, pairs, &base.cells, &new.cells, unmatched, tolerances)
         })
         .collect();
@@ -512,12 +516,12 @@ pub fn method_text(t: &Tolerances) -> String {
         "Cells are matched by series, contamination and estimator row. Changes are NEW − BASE over \
          the matched cells (|bias| by magnitude, coverage by its distance to the nominal level), \
          with 95% intervals from a paired bootstrap over cells ({} resamples, fixed seed). \
-         Coverage and validity are tested with the exact McNemar test (p < 0.05). Runtime is the \
-         median of the per-cell time ratios NEW/BASE (each cell timed once per run; the median \
+         Coverage and validity are also tested with the exact McNemar test (p < 0.05). Runtime is \
+         the median of the per-cell time ratios NEW/BASE (each cell timed once per run; the median \
          ignores load spikes on a few cells) with its order-statistic 95% interval. A metric \
-         regressed when the change is significant toward worse and beyond its tolerance, improved \
-         when significant toward better and beyond it, unchanged otherwise; a row whose results \
-         are all the same bit for bit is identical. Tolerances: {}.",
+         regressed when its whole interval lies beyond its tolerance on the worse side (and p < \
+         0.05 where tested), improved likewise on the better side, unchanged otherwise; a row \
+         whose results are all the same bit for bit is identical. Tolerances: {}.",
         stats::BOOTSTRAP_RESAMPLES,
         tol.join(", ")
     )
@@ -593,7 +597,9 @@ fn compare_row(
     let n_cov = counts(&|c| c.covered.is_some());
     let levels = |m: Metric| -> (Option<f64>, Option<f64>) {
         let pick = |k: usize| -> Option<f64> {
-            let e = cells.iter().filter_map(|c| c.error.map(|e| if k == 0 { e.0 } else { e.1 }));
+            let e = cells
+                .iter()
+                .filter_map(|c| c.error.map(|e| if k == 0 { e.0 } else { e.1 }));
             match m {
                 Metric::Mae => mean(e.map(f64::abs)),
                 Metric::Bias => mean(e),
@@ -607,11 +613,16 @@ fn compare_row(
                     c.covered
                         .map(|v| f64::from(u8::from(if k == 0 { v.0 } else { v.1 })))
                 })),
-                Metric::Validity => mean(cells.iter().map(|c| {
-                    f64::from(u8::from(if k == 0 { c.valid.0 } else { c.valid.1 }))
-                })),
+                Metric::Validity => mean(
+                    cells
+                        .iter()
+                        .map(|c| f64::from(u8::from(if k == 0 { c.valid.0 } else { c.valid.1 }))),
+                ),
                 Metric::Runtime => {
-                    let mut t: Vec<f64> = times.iter().map(|p| if k == 0 { p.0 } else { p.1 }).collect();
+                    let mut t: Vec<f64> = times
+                        .iter()
+                        .map(|p| if k == 0 { p.0 } else { p.1 })
+                        .collect();
                     lrdbench_dashboard::stats::median(&mut t)
                 }
             }

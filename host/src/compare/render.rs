@@ -197,9 +197,9 @@ fn scatter(
     let step = pts.len().div_ceil(lrdbench_dashboard::charts::MAX_POINTS);
     let thinned: Vec<(f64, f64)> = pts.iter().step_by(step.max(1)).copied().collect();
     let pts = thinned.as_slice();
-    let (x0, x1) = pts
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| (a.0.min(p.0), a.1.max(p.0)));
+    let (x0, x1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| {
+        (a.0.min(p.0), a.1.max(p.0))
+    });
     let (y0, y1) = pts
         .iter()
         .fold((reference, reference), |a, p| (a.0.min(p.1), a.1.max(p.1)));
@@ -341,7 +341,11 @@ pub fn html(c: &Comparison) -> String {
             continue;
         }
         any = true;
-        let _ = writeln!(h, "<h3>{}</h3>\n<div class=\"charts\">", escape_html(&r.estimator));
+        let _ = writeln!(
+            h,
+            "<h3>{}</h3>\n<div class=\"charts\">",
+            escape_html(&r.estimator)
+        );
         h += &scatter(
             &format!("{}: |error| change against H", r.estimator),
             "true H",

@@ -104,8 +104,8 @@ impl Sums {
         let bias = per(self.err, self.n_err).map(|(b, n)| n.abs() - b.abs());
         let rmse = per(self.sq, self.n_err).map(|(b, n)| n.sqrt() - b.sqrt());
         let width = per(self.width, self.n_width).map(|(b, n)| n - b);
-        let coverage = per(self.cov, self.n_cov)
-            .map(|(b, n)| (n - nominal).abs() - (b - nominal).abs());
+        let coverage =
+            per(self.cov, self.n_cov).map(|(b, n)| (n - nominal).abs() - (b - nominal).abs());
         let validity = per(self.valid, self.n).map(|(b, n)| n - b);
         [mae, bias, rmse, width, coverage, validity]
     }
@@ -300,22 +300,15 @@ impl Verdict {
     }
 }
 
-/// The verdict on a change `e` (NEW − BASE, positive = worse) whose significance is the
-/// interval's exclusion of 0, or `p < 0.05` when an exact test gives `p`: regressed when
-/// significant and `e.value > tolerance`, improved when significant and `e.value <
-/// −tolerance`, otherwise unchanged.
+/// The verdict on a change `e` (NEW − BASE, positive = worse): regressed when its whole 95%
+/// interval lies above `tolerance` (the change is significantly larger than the smallest
+/// change that counts), improved when it lies below −`tolerance`, unchanged otherwise. `p`,
+/// the exact test's p-value where one applies (coverage, validity), must also be < 0.05.
 pub fn verdict_of_change(e: Estimate, p: Option<f64>, tolerance: f64) -> Verdict {
-    let significant_worse = match p {
-        Some(p) => p < 0.05 && e.value > 0.0,
-        None => e.low > 0.0,
-    };
-    let significant_better = match p {
-        Some(p) => p < 0.05 && e.value < 0.0,
-        None => e.high < 0.0,
-    };
-    if significant_worse && e.value > tolerance {
+    let significant = p.is_none_or(|p| p < 0.05);
+    if significant && e.low > tolerance {
         Verdict::Regressed
-    } else if significant_better && e.value < -tolerance {
+    } else if significant && e.high < -tolerance {
         Verdict::Improved
     } else {
         Verdict::Unchanged
@@ -323,8 +316,8 @@ pub fn verdict_of_change(e: Estimate, p: Option<f64>, tolerance: f64) -> Verdict
 }
 
 /// The verdict on a time ratio ([`lrdbench_dashboard::paired::ratio_verdict`]): regressed
-/// when the interval lies above 1 and the ratio exceeds `tolerance` (e.g. 1.10), improved when
-/// it lies below 1 and the ratio is under 1 / `tolerance`, otherwise unchanged.
+/// when its whole interval lies above `tolerance` (e.g. 1.10), improved when it lies below
+/// 1 / `tolerance`, otherwise unchanged.
 pub fn verdict_of_ratio(e: Estimate, tolerance: f64) -> Verdict {
     let r = lrdbench_dashboard::paired::Ratio {
         value: e.value,

@@ -15,7 +15,9 @@ fn cell(index: usize, series: &str, h: f64, length: usize, value: f64, ms: f64) 
         hash: format!("{index:064x}"),
         series_id: series.to_string(),
         origin: "fgn".into(),
-        truth: [("H".to_string(), h)].into_iter().collect::<BTreeMap<_, _>>(),
+        truth: [("H".to_string(), h)]
+            .into_iter()
+            .collect::<BTreeMap<_, _>>(),
         length,
         contamination: "clean".into(),
         estimator: "est".into(),
@@ -56,14 +58,15 @@ fn run(id: &str, cells: Vec<CellRecord>) -> Run {
 }
 
 /// An estimator's errors on 4 values of H × 5 replicates (20 cells), as an fGn estimator at
-/// n = 256 gives them: SD 0.03 and a bias of +0.02, so most errors are positive and a shift of
-/// the estimate by +0.01 raises the MAE by about 0.008.
+/// n = 256 gives them: SD 0.03 and a bias of +0.03, so 84% of the errors are positive and a
+/// shift of the estimate by +0.01 raises the MAE by about 0.0075 (+0.01 where the error is
+/// positive, −0.01 below −0.01).
 fn base_cells(seed: u64) -> Vec<CellRecord> {
     let mut rng = NormalStream::new(seed);
     let mut out = Vec::new();
     for (k, h) in [0.3, 0.5, 0.7, 0.9].into_iter().enumerate() {
         for r in 0..5 {
-            let v = h + 0.02 + 0.03 * rng.normal();
+            let v = h + 0.03 + 0.03 * rng.normal();
             let ms = 2.0 * (1.0 + k as f64) * (0.2 * rng.normal()).exp();
             out.push(cell(out.len(), &format!("fgn[H={h}]/r={r}"), h, 256, v, ms));
         }
@@ -106,8 +109,7 @@ fn welch(a: &[f64], b: &[f64]) -> (f64, f64) {
     };
     let (va, vb) = (var(a) / a.len() as f64, var(b) / b.len() as f64);
     let se = (va + vb).sqrt();
-    let df = (va + vb).powi(2)
-        / (va * va / (a.len() - 1) as f64 + vb * vb / (b.len() - 1) as f64);
+    let df = (va + vb).powi(2) / (va * va / (a.len() - 1) as f64 + vb * vb / (b.len() - 1) as f64);
     let t = lrdbench_dashboard::stats::student_t_quantile(0.975, df).unwrap();
     let d = m(a) - m(b);
     (d - t * se, d + t * se)
@@ -116,11 +118,11 @@ fn welch(a: &[f64], b: &[f64]) -> (f64, f64) {
 #[test]
 fn a_shift_of_one_hundredth_is_a_paired_mae_regression_that_an_unpaired_test_misses() {
     // 5 replicates per cell. Over 200 simulated pairs of runs, the paired comparison must call
-    // the MAE regressed in nearly all (the paired differences are +0.01 wherever both errors
-    // are positive, so its interval is narrow), while Welch's unpaired interval on the same
-    // absolute errors (SE ≈ 0.03·√(2/20) ≈ 0.009 against a change of ≈ 0.008) includes 0 in
-    // most. Thresholds: paired ≥ 195/200; unpaired detects ≤ 100/200 (its power at this
-    // effect size is about 0.3, so 100 is far beyond its sampling spread of ±7).
+    // the MAE regressed in nearly all: the paired differences have SD ≈ 0.006, so over 20
+    // cells the change of 0.0075 is 4.6 standard errors beyond the 0.001 tolerance (power
+    // ≈ 1). Welch's unpaired interval on the same absolute errors has SE ≈ 0.027·√(2/20) ≈
+    // 0.0085, so it excludes 0 with probability ≈ 0.15. Thresholds: paired ≥ 195/200; unpaired
+    // ≤ 100/200 (far beyond its sampling spread of ±5 around 30).
     let (mut paired, mut unpaired) = (0, 0);
     for trial in 0..200 {
         let base = base_cells(1000 + trial);
@@ -153,16 +155,17 @@ fn a_shift_of_one_hundredth_is_a_paired_mae_regression_that_an_unpaired_test_mis
     assert!(unpaired <= 100, "unpaired detected {unpaired}/200");
 }
 
-/// Per-cell times of 60 cells: costs spread over two orders of magnitude (as lengths do), each
-/// timing with log-normal noise σ = 0.15 and, in NEW, a machine-load factor of 1 to 1.05.
+/// Per-cell times of 100 cells: costs spread over two orders of magnitude (as lengths do), each
+/// timing with log-normal noise σ = 0.10 (the spread of repeated timings of one call on a
+/// shared machine) and, in NEW, a machine-load factor of 1 to 1.05 per cell.
 fn timed(seed: u64, slowdown: f64) -> Vec<(f64, f64)> {
     let mut rng = NormalStream::new(seed);
-    (0..60)
+    (0..100)
         .map(|i| {
-            let cost = 0.1 * 10f64.powf(2.0 * (i as f64) / 60.0);
-            let b = cost * (0.15 * rng.normal()).exp();
+            let cost = 0.1 * 10f64.powf(2.0 * (i as f64) / 100.0);
+            let b = cost * (0.10 * rng.normal()).exp();
             let load = 1.0 + 0.05 * rng.uniform();
-            let n = slowdown * load * cost * (0.15 * rng.normal()).exp();
+            let n = slowdown * load * cost * (0.10 * rng.normal()).exp();
             (b, n)
         })
         .collect()
@@ -170,10 +173,11 @@ fn timed(seed: u64, slowdown: f64) -> Vec<(f64, f64)> {
 
 #[test]
 fn thirty_percent_slower_regresses_and_three_percent_under_noise_does_not() {
-    // 200 simulated pairs of runs each. With 60 cells the order-statistic interval of the
-    // median log ratio spans about ±0.05 around it, so 1.3× lies far above both 1 and the
-    // 1.10 tolerance (detected in every trial), and 1.03× (at most 1.08 with the load) never
-    // passes the tolerance.
+    // 200 simulated pairs of runs each. The log ratio of a cell has SD 0.14, so the median of
+    // 100 has SD 0.018 and its order-statistic interval spans about ±0.035: at 1.3× (plus the
+    // load, mean 2.5%) the interval's lower end sits near ×1.29, 10 SD above the 1.10
+    // tolerance; at 1.03× the median sits near ×1.055 and its lower end near ×1.02, 4 SD
+    // below it. Regressed means the whole interval lies above the tolerance.
     let tol = Metric::Runtime.default_tolerance();
     for trial in 0..200 {
         let slow = stats::runtime_ratio(&timed(trial, 1.3)).unwrap();
