@@ -50,6 +50,7 @@ pub mod alarm;
 pub mod charts;
 pub mod export;
 pub mod failure;
+pub mod paired;
 pub mod render;
 pub mod report;
 pub mod stats;
@@ -472,7 +473,37 @@ impl Dashboard {
     ) -> Result<Written, DashboardError> {
         let w = self.window(days)?;
         let reports = Reports::compute_table(&w.calls, &w.steps, w.period, w.now_us);
-        write_reports(&reports, &w.calls, kinds, output_dir, formats)
+        // The regressions section pairs calls by run and cell, which the reports' columns do
+        // not hold: the events are read again, only when a report that shows it is asked for.
+        let regressions = if kinds.contains(&ReportKind::Performance)
+            || kinds.contains(&ReportKind::Reliability)
+        {
+            Some(self.regressions(days)?)
+        } else {
+            None
+        };
+        write_reports_with(
+            &reports,
+            &w.calls,
+            kinds,
+            output_dir,
+            formats,
+            regressions.as_ref(),
+        )
+    }
+
+    /// The regressions between the two latest runs of each workflow of the last `days` days
+    /// (see [`report::regressions`]).
+    ///
+    /// # Errors
+    ///
+    /// [`DashboardError::Store`] when the store cannot be read.
+    pub fn regressions(
+        &self,
+        days: u32,
+    ) -> Result<report::regressions::Regressions, DashboardError> {
+        let w = self.event_window(days)?;
+        Ok(report::regressions::Regressions::compute(&w.calls))
     }
 
     /// The spec's `export_all_data(days, output_dir)`: the raw events of the last `days` days,
@@ -557,6 +588,23 @@ pub fn write_reports(
     output_dir: &Path,
     formats: &[ReportFormat],
 ) -> Result<Written, DashboardError> {
+    write_reports_with(reports, calls, kinds, output_dir, formats, None)
+}
+
+/// [`write_reports`], with the regressions section added to the performance and reliability
+/// reports when given.
+///
+/// # Errors
+///
+/// [`DashboardError`] when a file cannot be written.
+pub fn write_reports_with(
+    reports: &Reports,
+    calls: &CallTable,
+    kinds: &[ReportKind],
+    output_dir: &Path,
+    formats: &[ReportFormat],
+    regressions: Option<&report::regressions::Regressions>,
+) -> Result<Written, DashboardError> {
     std::fs::create_dir_all(output_dir).map_err(|e| DashboardError::io(output_dir, e))?;
     let has = |k: ReportKind| kinds.contains(&k);
     let (charts, warnings) = charts::draw_all(charts::ChartInputs {
@@ -579,7 +627,10 @@ pub fn write_reports(
     let mut fragments = Vec::new();
     let mut referenced = std::collections::BTreeSet::new();
     for &k in kinds {
-        let doc = reports.doc(k);
+        let mut doc = reports.doc(k);
+        if let Some(r) = regressions {
+            r.append_to(k, &mut doc);
+        }
         for b in &doc.blocks {
             if let render::Block::Chart { key, .. } = b {
                 if charts.contains_key(key) {

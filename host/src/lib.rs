@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod call_error;
+pub mod compare;
 pub mod contamination;
 pub mod data;
 pub mod estimate;

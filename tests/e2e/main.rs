@@ -6,6 +6,7 @@ mod support;
 
 mod analytics;
 mod cli;
+mod compare;
 mod damage;
 mod generate;
 mod honesty;

@@ -3,6 +3,7 @@
 
 pub mod comprehensive;
 pub mod performance;
+pub mod regressions;
 pub mod reliability;
 pub mod trend;
 pub mod usage;

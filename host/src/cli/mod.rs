@@ -3,6 +3,7 @@
 //! the commands themselves live in `commands/`.
 
 pub mod analytics;
+pub mod compare;
 pub mod estimate;
 pub mod generate;
 pub mod merge;
@@ -72,6 +73,9 @@ pub enum Command {
     /// Write (or submit) Slurm batch scripts that run a workflow as a job array of shards and
     /// merge them
     Slurm(slurm::SlurmArgs),
+    /// Compare two runs of a workflow cell by cell: paired verdicts (improved, unchanged,
+    /// regressed) per estimator row and metric
+    Compare(compare::CompareArgs),
     /// Serve plugin calls for an isolating host over stdin/stdout (internal)
     #[command(name = "__worker", hide = true)]
     Worker(WorkerArgs),

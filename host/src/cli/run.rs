@@ -42,6 +42,10 @@ pub struct RunArgs {
     /// `lrdbench-host slurm`) instead of by series length
     #[arg(long, value_name = "FILE", requires = "shard")]
     pub shard_costs: Option<PathBuf>,
+    /// Do not compare the finished run with the previous complete run of the workflow (by
+    /// default one line per significant regression is printed)
+    #[arg(long)]
+    pub no_compare: bool,
 }
 
 /// Check a workflow file without running it.

@@ -18,6 +18,7 @@ macro_rules! out {
 }
 
 mod analytics;
+mod compare;
 mod estimate;
 mod generate;
 mod merge;
@@ -110,6 +111,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Validate(args) => run::validate(&settings, args),
         Command::Merge(args) => merge::run(&settings, args),
         Command::Slurm(args) => slurm::run(&settings, args),
+        Command::Compare(args) => compare::run(&settings, args),
         Command::Worker(args) => Ok(worker::run(&args)),
         Command::Analytics(cmd) => analytics::run(&settings, cmd),
         Command::Summary(args) => report::summary(&settings, args),

@@ -262,6 +262,9 @@ pub fn run(settings: &Settings, args: RunArgs, invoker: &Invoker) -> Result<Exit
         }
         eprintln!("report: {}", report.run_dir.join("report.html").display());
     }
+    if !args.no_compare && !quiet {
+        super::compare::after_run(&report.run_dir, &plan.name);
+    }
     outln!("{}", report.run_dir.display());
     // A shard that ran all its cells succeeded even when some failed: failed cells are
     // results, which the merge reports (a failing array task would cancel the merge job).

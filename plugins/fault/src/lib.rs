@@ -256,9 +256,63 @@ impl Estimator for Alloc {
     }
 }
 
+/// A real but plain estimate of H (from the lag-one autocorrelation, which for fGn is
+/// 2^(2H−1) − 1), moved by `shift` after sleeping `sleep_ms`: the same estimator made worse or
+/// slower on purpose, for tests of `compare`.
+pub struct Shift;
+
+impl Estimator for Shift {
+    fn describe(&self) -> ComponentDescriptor {
+        component(ComponentKind::Estimator, "fault_shift", Family::Other, "H")
+            .description("lag-one autocorrelation estimate of H, plus `shift`, after `sleep_ms`")
+            .reference("none")
+            .param(
+                param::float("shift", 0.0, "added to the estimate")
+                    .bounds(-1.0, 1.0)
+                    .build(),
+            )
+            .param(
+                param::float("sleep_ms", 0.0, "milliseconds to sleep first")
+                    .bounds(0.0, 60_000.0)
+                    .build(),
+            )
+            .build()
+    }
+    fn estimate(&self, series: &[f64], params: &Params) -> Result<Estimate, PluginError> {
+        let sleep = params.float("sleep_ms");
+        if sleep > 0.0 {
+            std::thread::sleep(std::time::Duration::from_secs_f64(sleep / 1000.0));
+        }
+        lag_one_hurst(series).map(|h| Estimate::new(h + params.float("shift"), "H"))
+    }
+}
+
+/// H from the lag-one sample autocorrelation ρ of fGn: H = (1 + log2(1 + ρ)) / 2.
+///
+/// # Errors
+///
+/// `insufficient_data` below 3 points; `numerical` for a constant series.
+pub fn lag_one_hurst(series: &[f64]) -> Result<f64, PluginError> {
+    if series.len() < 3 {
+        return Err(PluginError::insufficient_data("fault_shift needs 3 points"));
+    }
+    let mean = series.iter().sum::<f64>() / series.len() as f64;
+    let c0: f64 = series.iter().map(|x| (x - mean).powi(2)).sum();
+    if c0 <= 0.0 {
+        return Err(PluginError::new(ErrorKind::Numerical, "constant series"));
+    }
+    let c1: f64 = series
+        .windows(2)
+        .map(|w| (w[0] - mean) * (w[1] - mean))
+        .sum();
+    // ρ in (−1, 1) keeps the logarithm finite.
+    let rho = (c1 / c0).clamp(-0.999, 0.999);
+    Ok(0.5 * (1.0 + (1.0 + rho).log2()))
+}
+
 lrdbench_plugin_api::export_plugin! {
     name: "fault",
     version: env!("CARGO_PKG_VERSION"),
-    estimators: [Trivial, Panic, Nan, TypedError, Segfault, Abort, Hang, Oom, Slow, Alloc],
+    estimators: [Trivial, Panic, Nan, TypedError, Segfault, Abort, Hang, Oom, Slow, Alloc, Shift],
     models: [],
 }
