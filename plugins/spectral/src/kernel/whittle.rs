@@ -868,7 +868,7 @@ mod tests {
         for (h, seed) in [(0.1, 1), (0.35, 2), (0.6, 3), (0.95, 4)] {
             let x = lrdbench_numerics::fgn::fgn(h, 2048, seed).unwrap();
             let c = contrast_of(&x);
-            let (newton, steps, info) = c.newton(local_start(&c), 1e-9).unwrap().unwrap();
+            let (newton, steps, info, _) = c.newton(local_start(&c), 1e-9, false).unwrap().unwrap();
             // The pass's information is at the last iterate (within one step < 1e-4 of Ĥ);
             // ∂ info/∂H · 1e-4 is below 1e-4 relative.
             let direct = direct_information(2048, newton);
