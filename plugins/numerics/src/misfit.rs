@@ -136,7 +136,8 @@ pub fn test(gap: f64, h_hat: f64, n: usize, null: &Calibration) -> GapTest {
 /// The warning for a rejected test (`None` when p ≥ [`MISFIT_LEVEL`]): what was rejected, the
 /// p-value, what it means and what to try.
 pub fn warning(t: &GapTest, local: &SlopeGap) -> Option<String> {
-    if !(t.p_value < MISFIT_LEVEL) {
+    // A NaN p-value (a degenerate null) is no evidence of misfit.
+    if t.p_value.is_nan() || t.p_value >= MISFIT_LEVEL {
         return None;
     }
     Some(if t.z > 0.0 {

@@ -320,6 +320,9 @@ fn bloomfield_score(g: &GofSums, m: usize) -> GofTest {
     }
 }
 
+/// Newton's result: (Ĥ, passes, Fisher information, fused goodness-of-fit sums).
+type NewtonFit = (f64, usize, f64, Option<GofSums>);
+
 /// How far (in standard errors of Ĥ) Newton's last iterate may be from Ĥ for the
 /// goodness-of-fit sums of its pass to stand for those at Ĥ (see [`Contrast::newton`]).
 const FUSED_GOF_SES: f64 = 0.05;
@@ -557,12 +560,7 @@ impl Contrast {
     /// last iterate is within [`FUSED_GOF_SES`] standard errors of Ĥ: a shift δ of H moves
     /// each ratio r_j by the factor e^{−δ D_j}, which moves the score statistic by at most
     /// δ/se standard deviations, so the tests are those at Ĥ to that accuracy.
-    fn newton(
-        &self,
-        start: f64,
-        tol: f64,
-        gof: bool,
-    ) -> Result<Option<(f64, usize, f64, Option<GofSums>)>, PluginError> {
+    fn newton(&self, start: f64, tol: f64, gof: bool) -> Result<Option<NewtonFit>, PluginError> {
         let (lo, hi) = (H_RANGE.0 + 1e-4, H_RANGE.1 - 1e-4);
         let mut h = start.clamp(lo, hi);
         let mut previous: Option<(f64, f64, f64)> = None;
