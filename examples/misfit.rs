@@ -69,11 +69,8 @@ fn kinds(hs: &[f64]) -> Vec<Kind> {
 
 /// Whether `e`'s interval contains the truth (d = H − ½ for an estimand of d).
 fn covers(e: &Estimate, h: f64) -> bool {
-    let truth = if e.estimand.as_str() == "d" {
-        h - 0.5
-    } else {
-        h
-    };
+    let estimand: &str = &e.estimand;
+    let truth = if estimand == "d" { h - 0.5 } else { h };
     e.ci.into_option()
         .is_some_and(|c| c.low <= truth && truth <= c.high)
 }
@@ -117,9 +114,12 @@ fn main() {
                     if ok.is_empty() {
                         return "failed".into();
                     }
-                    let warned = |e: &&Estimate| !e.warnings.is_empty();
-                    let good = ok.iter().filter(|e| warned(e) || covers(e, kind.h)).count();
-                    let w = ok.iter().filter(warned).count();
+                    let (mut good, mut w) = (0, 0);
+                    for e in &ok {
+                        let warns = !e.warnings.is_empty();
+                        good += usize::from(warns || covers(e, kind.h));
+                        w += usize::from(warns);
+                    }
                     let m = ok.len() as f64;
                     format!("{:.2} / {:.2}", good as f64 / m, w as f64 / m)
                 })
