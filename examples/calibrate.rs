@@ -14,6 +14,15 @@
 //! `--write` rewrites `plugins/<family>/src/calibration.rs` (then rebuild the plugins). The
 //! tables depend only on the point estimates, so they can be regenerated from any build whose
 //! point estimates are current. Series of 2^15 and 2^16 points use half the replicates.
+//!
+//! The same pass tabulates, for every estimator that records the local-slope gap
+//! (`lrdbench_numerics::misfit`), the gap's mean and SD under fGn, written to
+//! `plugins/<family>/src/misfit.rs`. `--misfit` writes only those files (the interval tables
+//! stay as they are):
+//!
+//! ```text
+//! cargo run --release --example calibrate -- --misfit --reps 200 --write
+//! ```
 
 mod common;
 
@@ -39,20 +48,31 @@ fn main() {
     let reps = list_arg::<usize>(&args, "--reps").map_or(400, |v| v[0]);
     let threads = list_arg::<usize>(&args, "--threads").map_or(2, |v| v[0]);
     let write = args.iter().any(|a| a == "--write");
+    let misfit_only = args.iter().any(|a| a == "--misfit");
     let only: Option<Vec<String>> = list_arg(&args, "--only");
     let catalog = catalog();
     let ests = estimators(&catalog, only.as_deref(), &[]);
     let hs = h_grid();
     let mut tables: BTreeMap<String, (String, Table)> = BTreeMap::new();
+    let mut gaps: BTreeMap<String, (String, Table)> = BTreeMap::new();
     for log2n in LOG2_N {
         let n = 1usize << log2n;
         let r = if log2n >= 15 { reps / 2 } else { reps };
         let mut rows: Vec<Vec<(f64, f64)>> = vec![Vec::new(); ests.len()];
         let mut complete = vec![true; ests.len()];
+        let mut gap_rows: Vec<Vec<(f64, f64)>> = vec![Vec::new(); ests.len()];
+        let mut gap_complete = vec![true; ests.len()];
         let t0 = std::time::Instant::now();
         for &h in &hs {
             let cell = run_cell(&ests, n, h, r, threads, 20_260_001);
             for (e, res) in cell.iter().enumerate() {
+                let gap: Vec<f64> = res.iter().flatten().filter_map(gap_of).collect();
+                // The same rule for the gap (missing below 4 scales).
+                if gap.len() * 100 < r * 99 {
+                    gap_complete[e] = false;
+                } else {
+                    gap_rows[e].push(mean_sd(&gap));
+                }
                 let vals: Vec<f64> = res.iter().flatten().map(|e| e.value).collect();
                 // A length where the estimator fails on more than 1% of fGn series is below
                 // its calibrated range.
@@ -74,23 +94,61 @@ fn main() {
                 // Keep only a contiguous range of lengths, ending at the longest.
                 entry.1.clear();
             }
+            let entry = gaps
+                .entry(c.name().to_string())
+                .or_insert_with(|| (c.plugin.descriptor.name.to_string(), Vec::new()));
+            if gap_complete[e] {
+                entry.1.push((log2n, std::mem::take(&mut gap_rows[e])));
+            } else {
+                entry.1.clear();
+            }
         }
+    }
+    gaps.retain(|_, (_, t)| !t.is_empty());
+    let mut misfit_files: BTreeMap<String, String> = BTreeMap::new();
+    for (name, (plugin, table)) in &gaps {
+        let alpha = slopes(table, SLOPE_FROM, 16);
+        let src = misfit_files
+            .entry(plugin.clone())
+            .or_insert_with(misfit_header);
+        write_table(src, name, table, &hs, &alpha, reps, None);
+    }
+    for (plugin, src) in &misfit_files {
+        emit(&format!("plugins/{plugin}/src/misfit.rs"), src, write);
+    }
+    if misfit_only {
+        return;
     }
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     for (name, (plugin, table)) in &tables {
         let alpha = slopes(table, SLOPE_FROM, 16);
         report_extrapolation(name, table);
         let src = files.entry(plugin.clone()).or_insert_with(header);
-        write_table(src, name, table, &hs, &alpha, reps);
+        let misfit = gaps
+            .contains_key(name)
+            .then(|| format!("crate::misfit::{}", name.to_uppercase()));
+        write_table(src, name, table, &hs, &alpha, reps, misfit.as_deref());
     }
     for (plugin, src) in &files {
-        let path = format!("plugins/{plugin}/src/calibration.rs");
-        if write {
-            std::fs::write(&path, src).expect("write the table source");
-            eprintln!("wrote {path}");
-        } else {
-            println!("// {path}\n{src}");
-        }
+        emit(&format!("plugins/{plugin}/src/calibration.rs"), src, write);
+    }
+}
+
+/// The local-slope gap H_fine − H_coarse an estimate records, if any.
+fn gap_of(e: &lrdbench_plugin_api::Estimate) -> Option<f64> {
+    e.diagnostics
+        .iter()
+        .find(|d| d.name == lrdbench_numerics::misfit::GAP_DIAGNOSTIC)
+        .and_then(|d| d.values.get(2).copied())
+        .filter(|g| g.is_finite())
+}
+
+fn emit(path: &str, src: &str, write: bool) {
+    if write {
+        std::fs::write(path, src).expect("write the table source");
+        eprintln!("wrote {path}");
+    } else {
+        println!("// {path}\n{src}");
     }
 }
 
@@ -153,6 +211,21 @@ use lrdbench_numerics::calibration::Calibration;
     .to_string()
 }
 
+fn misfit_header() -> String {
+    "//! Null tables of this plugin's local-slope gap H_fine − H_coarse under exact fGn, for the
+//! misfit test of `lrdbench_numerics::misfit` (mean and SD in the layout of
+//! `lrdbench_numerics::calibration`).
+//!
+//! Generated by `cargo run --release --example calibrate -- --misfit --write` at the workspace
+//! root; do not edit by hand.
+// Measured values that may happen to lie near a mathematical constant.
+#![allow(clippy::approx_constant)]
+
+use lrdbench_numerics::calibration::Calibration;
+"
+    .to_string()
+}
+
 fn write_table(
     src: &mut String,
     name: &str,
@@ -160,6 +233,7 @@ fn write_table(
     hs: &[f64],
     alpha: &[f64],
     reps: usize,
+    misfit: Option<&str>,
 ) {
     let fmt = |v: &[f64]| {
         v.iter()
@@ -193,5 +267,10 @@ fn write_table(
     }
     let _ = writeln!(src, "    ],");
     let _ = writeln!(src, "    sd_slope: &[{}],", fmt(alpha));
+    match misfit {
+        Some(path) => writeln!(src, "    misfit: Some(&{path}),"),
+        None => writeln!(src, "    misfit: None,"),
+    }
+    .expect("write to a String");
     let _ = writeln!(src, "}};");
 }

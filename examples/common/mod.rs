@@ -130,3 +130,41 @@ pub fn list_arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<Vec
             .collect(),
     )
 }
+
+/// Runs every estimator on `reps` series made by `make(seed of replicate r)`, on `threads`
+/// threads; `out[e][r]` is estimator e's result on replicate r (None on error or when the
+/// series could not be made).
+pub fn run_series(
+    ests: &[(ComponentHandle<'_>, Vec<Param>)],
+    reps: usize,
+    threads: usize,
+    seed_of: impl Fn(usize) -> u64 + Sync,
+    make: impl Fn(u64) -> Option<Vec<f64>> + Sync,
+) -> Vec<Vec<Option<Estimate>>> {
+    let mut out: Vec<Vec<Option<Estimate>>> = vec![vec![None; reps]; ests.len()];
+    let results: Vec<Vec<(usize, usize, Option<Estimate>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (make, seed_of) = (&make, &seed_of);
+                s.spawn(move || {
+                    let mut local = Vec::new();
+                    for r in (t..reps).step_by(threads) {
+                        let Some(x) = make(seed_of(r)) else { continue };
+                        for (e, (c, p)) in ests.iter().enumerate() {
+                            local.push((e, r, c.estimate(&x, p).ok()));
+                        }
+                    }
+                    local
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("worker"))
+            .collect()
+    });
+    for (e, r, v) in results.into_iter().flatten() {
+        out[e][r] = v;
+    }
+    out
+}

@@ -367,8 +367,12 @@ impl Uncertainty {
     ///   `asymptotic` interval is kept and a `regression` one is dropped with a warning (it
     ///   undercovers, and nothing calibrated exists for these settings).
     ///
-    /// Then the warning for an estimate outside (0, 1) is added when it is out by more than
-    /// [`RANGE_SDS`] standard errors.
+    /// With the default settings of an estimator whose table carries a local-slope null
+    /// ([`Calibration::misfit`]), the local-slope test of [`crate::misfit`] runs whatever the
+    /// interval method: its `[z, p]` is recorded, and a rejection adds a warning saying which
+    /// end of the scales disagrees and what to try. Then a series that looks like a path
+    /// ([`crate::misfit::path_warning`]) is flagged, and the warning for an estimate outside
+    /// (0, 1) is added when it is out by more than [`RANGE_SDS`] standard errors.
     ///
     /// # Errors
     ///
@@ -380,12 +384,24 @@ impl Uncertainty {
         calibration: Calibrated<'_>,
         estimate: impl Fn(&[f64]) -> Result<f64, PluginError> + Sync,
     ) -> Result<Estimate, PluginError> {
+        let misfit = match &calibration {
+            Calibrated::Table(t) => t.misfit,
+            _ => None,
+        };
         let out = match self.method {
             CiChoice::Asymptotic => out,
             CiChoice::Bootstrap => self.bootstrap_settle(out, series, estimate)?,
             CiChoice::Auto => self.auto_settle(out, series.len(), calibration),
         };
+        let out = match misfit {
+            Some(null) => local_slope_check(out, series.len(), null),
+            None => out,
+        };
         let stderr = out.stderr.into_option();
+        let out = match crate::misfit::path_warning(series) {
+            Some(w) => out.with_warning(w),
+            None => out,
+        };
         Ok(match range_warning(out.value, stderr) {
             Some(w) => out.with_warning(w),
             None => out,
@@ -476,6 +492,32 @@ impl Uncertainty {
             ));
         }
         Ok(out)
+    }
+}
+
+/// Runs the local-slope test on `out`'s [`crate::misfit::GAP_DIAGNOSTIC`] (recorded by the
+/// fit) against `null`, records `[z, p]` and warns on a rejection; `out` unchanged when it has
+/// no gap (too few scales).
+fn local_slope_check(out: Estimate, n: usize, null: &Calibration) -> Estimate {
+    use crate::misfit::{self, SlopeGap};
+    let Some(g) = out
+        .diagnostics
+        .iter()
+        .find(|d| d.name == misfit::GAP_DIAGNOSTIC)
+        .filter(|d| d.values.len() == 3)
+        .map(|d| SlopeGap {
+            h_fine: d.values[0],
+            h_coarse: d.values[1],
+        })
+    else {
+        return out;
+    };
+    let t = misfit::test(g.gap(), out.value, n, null);
+    let warning = misfit::warning(&t, &g);
+    let out = out.with_diagnostic(misfit::TEST_DIAGNOSTIC, vec![t.z, t.p_value]);
+    match warning {
+        Some(w) => out.with_warning(w),
+        None => out,
     }
 }
 

@@ -41,6 +41,10 @@ pub struct Calibration {
     pub sd: &'static [f64],
     /// Per column, the exponent α of SD ∝ n^α used past the last row.
     pub sd_slope: &'static [f64],
+    /// The null table of the same estimator's local-slope gap (see [`crate::misfit`]), when
+    /// one was tabulated: the mean and SD of H_fine − H_coarse under exact fGn, in the same
+    /// layout.
+    pub misfit: Option<&'static Calibration>,
 }
 
 /// A calibrated interval.
@@ -200,6 +204,7 @@ mod tests {
         mean: &[0.1, 0.5, 0.9, 0.1, 0.5, 0.9],
         sd: &[0.1, 0.1, 0.1, 0.070_710_678, 0.070_710_678, 0.070_710_678],
         sd_slope: &[-0.5, -0.5, -0.5],
+        misfit: None,
     };
 
     #[test]
@@ -234,6 +239,7 @@ mod tests {
             mean: &[0.05, 0.28, 0.52, 0.73, 0.92, 0.08, 0.29, 0.51, 0.71, 0.91],
             sd: &[0.05, 0.06, 0.07, 0.09, 0.12, 0.03, 0.04, 0.05, 0.06, 0.08],
             sd_slope: &[-0.5; 5],
+            misfit: None,
         };
         let z = crate::scaling::normal_quantile(0.975);
         for (h_hat, n) in [(0.4, 1500), (0.62, 1024), (0.95, 3000), (0.02, 1200)] {
@@ -254,6 +260,7 @@ mod tests {
             mean: &[0.15, 0.95],
             sd: &[0.01, 0.01],
             sd_slope: &[-0.5, -0.5],
+            misfit: None,
         };
         let ci = BIASED.interval(0.55, 1024, 0.9);
         assert!(((ci.low + ci.high) / 2.0 - 0.5).abs() < 1e-6, "{ci:?}");

@@ -24,6 +24,7 @@ pub mod fluctuation;
 pub mod gof;
 pub mod ladder;
 pub mod lanes;
+pub mod misfit;
 pub mod optimize;
 pub mod prefix;
 pub mod regression;

@@ -3,6 +3,7 @@
 
 use lrdbench_plugin_api::{CiMethod, Estimate, PluginError};
 
+use crate::misfit::{slope_gap, Orientation, GAP_DIAGNOSTIC};
 use crate::regression::{ols, wls, LineFit, WeightScale};
 
 /// How the slope of the scaling fit maps to H: `H = factor · slope + offset`.
@@ -57,6 +58,8 @@ pub struct HurstFit {
     pub y_label: &'static str,
     /// Warnings for the user.
     pub warnings: Vec<String>,
+    /// The slope-to-H factor of the fit's [`SlopeMap`], which maps local slopes to H too.
+    pub slope_factor: f64,
 }
 
 /// Fewer scaling points than this earn a warning: the slope's error estimate has k − 2 degrees
@@ -136,6 +139,7 @@ pub fn fit_hurst_weighted(
         x_label: labels.0,
         y_label: labels.1,
         warnings,
+        slope_factor: map.factor,
     })
 }
 
@@ -145,7 +149,8 @@ impl HurstFit {
         self.x.iter().map(|x| self.line.at(*x)).collect()
     }
 
-    /// The estimate as the plugin ABI carries it (value, stderr, interval, r², fit, warnings).
+    /// The estimate as the plugin ABI carries it (value, stderr, interval, r², fit, warnings,
+    /// and the local-slope gap of [`crate::misfit`] when the fit has enough points).
     pub fn to_estimate(&self, estimand: &str) -> Estimate {
         let mut e = Estimate::new(self.h, estimand)
             .with_stderr(self.stderr)
@@ -160,6 +165,10 @@ impl HurstFit {
             );
         for w in &self.warnings {
             e = e.with_warning(w.clone());
+        }
+        // Every scaling fit's abscissa is a log scale, finest first.
+        if let Some(g) = slope_gap(&self.x, &self.y, self.slope_factor, Orientation::FineFirst) {
+            e = e.with_diagnostic(GAP_DIAGNOSTIC, g.diagnostic());
         }
         e
     }

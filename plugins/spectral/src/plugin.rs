@@ -75,6 +75,9 @@ fn finish(
     for (name, t) in est.gof {
         out = out.with_diagnostic(name, vec![t.statistic, t.z, t.p_value]);
     }
+    if let Some(g) = est.gap {
+        out = out.with_diagnostic(lrdbench_numerics::misfit::GAP_DIAGNOSTIC, g.diagnostic());
+    }
     unc.settle_with(out, x, calibration, |s| kernel(s).map(|e| e.h))
 }
 

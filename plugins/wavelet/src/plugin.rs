@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use lrdbench_numerics::bootstrap::{uncertainty_params, Calibrated, Uncertainty};
+use lrdbench_numerics::misfit::{slope_gap, Orientation, GAP_DIAGNOSTIC};
 use lrdbench_plugin_api::prelude::*;
 use lrdbench_plugin_api::sdk::ComponentBuilder;
 
@@ -82,6 +83,8 @@ fn finish(
 ) -> Result<Estimate, PluginError> {
     let unc = Uncertainty::from_params(params)?;
     let d = est.diagram;
+    // The diagram's slope is 2H − 1 per octave, finest octave first.
+    let gap = slope_gap(&d.x, &d.y, 0.5, Orientation::FineFirst);
     let mut out = unc
         .normal_estimate(est.h, est.stderr, "H")
         .with_fit("octave j", "log2 mean d_j^2", d.x, d.y, d.fitted)
@@ -92,6 +95,9 @@ fn finish(
         );
     if let Some(r2) = est.r_squared {
         out = out.with_r_squared(r2);
+    }
+    if let Some(g) = gap {
+        out = out.with_diagnostic(GAP_DIAGNOSTIC, g.diagnostic());
     }
     for w in est.warnings {
         out = out.with_warning(w);

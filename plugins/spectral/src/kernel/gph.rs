@@ -1,6 +1,7 @@
 //! The Geweke–Porter-Hudak log-periodogram regression.
 
 use lrdbench_numerics::fft;
+use lrdbench_numerics::misfit::{slope_gap, Orientation};
 use lrdbench_numerics::regression::{wls, WeightScale};
 use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
@@ -117,6 +118,8 @@ pub fn gph(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError> {
     let fit = wls(&lx, &ly, &w, WeightScale::InverseVariance).map_err(|e| fit_error("gph", e))?;
     let h = 0.5 - fit.slope;
     let fitted = lx.iter().map(|v| fit.at(*v)).collect();
+    // H = ½ − slope; the abscissa grows with λ, so the finest scales come last.
+    let gap = slope_gap(&lx, &ly, -1.0, Orientation::CoarseFirst);
     Ok(SpectralEstimate {
         h,
         stderr: fit.slope_stderr,
@@ -131,5 +134,6 @@ pub fn gph(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError> {
         }),
         warnings,
         gof: Vec::new(),
+        gap,
     })
 }

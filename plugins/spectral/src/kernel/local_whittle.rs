@@ -124,6 +124,7 @@ pub fn local_whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, Plugin
         fit: None,
         warnings,
         gof: Vec::new(),
+        gap: None,
     })
 }
 

@@ -2,6 +2,7 @@
 //! lowest frequencies.
 
 use lrdbench_numerics::fft;
+use lrdbench_numerics::misfit::{slope_gap, Orientation};
 use lrdbench_numerics::regression::ols;
 use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
@@ -89,6 +90,8 @@ pub fn periodogram(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginEr
     let fit = ols(&lx, &ly).map_err(|e| fit_error("periodogram", e))?;
     let h = 0.5 * (1.0 - fit.slope);
     let fitted = lx.iter().map(|v| fit.at(*v)).collect();
+    // H = ½ − slope/2; the abscissa is ln λ, so the finest scales come last.
+    let gap = slope_gap(&lx, &ly, -0.5, Orientation::CoarseFirst);
     Ok(SpectralEstimate {
         h,
         stderr: 0.5 * fit.slope_stderr,
@@ -103,5 +106,6 @@ pub fn periodogram(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginEr
         }),
         warnings,
         gof: Vec::new(),
+        gap,
     })
 }
