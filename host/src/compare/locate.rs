@@ -81,11 +81,13 @@ pub fn resolve(
                         runs_dir.display()
                     )))
                 }
-                many => return Err(CompareError::Usage(format!(
+                many => {
+                    return Err(CompareError::Usage(format!(
                     "`{arg}`: {} holds runs of several workflows ({}); name one with --workflow",
                     runs_dir.display(),
                     many.join(", ")
-                ))),
+                )))
+                }
             }
         }
     };

@@ -223,11 +223,13 @@ pub fn parse_fail_on(text: &str) -> Result<BTreeSet<Metric>, CompareError> {
                 Some(m) => {
                     out.insert(m);
                 }
-                None => return Err(CompareError::Usage(format!(
+                None => {
+                    return Err(CompareError::Usage(format!(
                     "--fail-on: unknown `{other}` (valid: accuracy, coverage, validity, runtime, \
                          or a metric: {})",
                     Metric::ALL.map(Metric::as_str).join(", ")
-                ))),
+                )))
+                }
             },
         }
     }

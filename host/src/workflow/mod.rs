@@ -204,7 +204,10 @@ fn latest_unfinished(plan: &Plan<'_>, out: &Path) -> Option<(PathBuf, Manifest)>
         .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
         .filter_map(|e| {
             let m = read_manifest(&e.path()).ok()?;
-            (m.workflow_sha256 == plan.sha256 && shard::same_shard(plan, &m) && m.status != "complete").then(|| (e.path(), m))
+            (m.workflow_sha256 == plan.sha256
+                && shard::same_shard(plan, &m)
+                && m.status != "complete")
+                .then(|| (e.path(), m))
         })
         .max_by(|a, b| a.1.started.cmp(&b.1.started))
 }
