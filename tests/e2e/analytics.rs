@@ -323,20 +323,20 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
 
 fn canary_run(store: &Path, home: &Path, extra: &[&str]) -> Output {
     let mut cmd = host_cmd(store);
-    cmd.env("USER", "canaryuserQX7")
+    cmd.env("USER", "canaryuserQXZ")
         .env("HOME", home)
         .args(["analytics", "selftest", "--events", "3"])
         .args([
             "--param",
-            "token=canarytokenQX7",
+            "token=canarytokenQXZ",
             "--param",
-            "source=/srv/canarypathQX7/series.csv",
+            "source=/srv/canarypathQXZ/series.csv",
             "--param",
             "window=16",
             "--fail",
         ])
         .arg(format!(
-            "cannot read /srv/canarypathQX7/series.csv or {}/notes.txt for canaryuserQX7",
+            "cannot read /srv/canarypathQXZ/series.csv or {}/notes.txt for canaryuserQXZ",
             home.display()
         ))
         .args(extra);
@@ -347,14 +347,14 @@ fn canary_run(store: &Path, home: &Path, extra: &[&str]) -> Output {
 fn analytics_canaries_never_reach_the_store_files_in_privacy_mode() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let home = dir.path().join("home-canaryhomeQX7");
+    let home = dir.path().join("home-canaryhomeQXZ");
     std::fs::create_dir_all(&home).unwrap();
     let out = canary_run(&store, &home, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     // A run killed before it could store anything leaves its events in a journal: search
     // that too.
     let mut child = host_cmd(&store)
-        .env("USER", "canaryuserQX7")
+        .env("USER", "canaryuserQXZ")
         .env("HOME", &home)
         .args([
             "analytics",
@@ -362,9 +362,9 @@ fn analytics_canaries_never_reach_the_store_files_in_privacy_mode() {
             "--events",
             "100000000",
             "--param",
-            "token=canarytokenQX7",
+            "token=canarytokenQXZ",
             "--fail",
-            "at /srv/canarypathQX7/x",
+            "at /srv/canarypathQXZ/x",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -383,7 +383,7 @@ fn analytics_canaries_never_reach_the_store_files_in_privacy_mode() {
             > 0,
         "the killed run's journal is there to search"
     );
-    assert_eq!(files_containing(&store, b"QX7"), Vec::<String>::new());
+    assert_eq!(files_containing(&store, b"QXZ"), Vec::<String>::new());
     let events = read_events(&store, 0).unwrap();
     assert!(events.calls.len() >= 4);
     let e = &events.calls[0];
@@ -396,7 +396,7 @@ fn analytics_canaries_never_reach_the_store_files_in_privacy_mode() {
     assert!(out.status.success());
     let out = canary_run(&open, &home, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(!files_containing(&open, b"canarytokenQX7").is_empty());
+    assert!(!files_containing(&open, b"canarytokenQXZ").is_empty());
 }
 
 #[test]

@@ -322,7 +322,7 @@ fn forget_and_purge_leave_no_byte_of_the_removed_events_in_any_store_file() {
     let wf = dir.path().join("wf.toml");
     std::fs::write(
         &wf,
-        "[workflow]\nname = \"alice-canary-wf-5e1f\"\nseed = 3\n\n[[data]]\nmodel = \"fgn\"\n\
+        "[workflow]\nname = \"alice-canary-wf-qxzk\"\nseed = 3\n\n[[data]]\nmodel = \"fgn\"\n\
          params = { H = [0.7] }\nlengths = [256]\nreplicates = 2\n\n[[estimator]]\nname = \"dfa\"\n",
     )
     .unwrap();
@@ -334,7 +334,7 @@ fn forget_and_purge_leave_no_byte_of_the_removed_events_in_any_store_file() {
     let out = run_within(c, Duration::from_secs(120));
     assert!(out.status.success(), "{}", text(&out.stderr));
     for (user, component) in [
-        ("alice", "alice-canary-sel-5e1f"),
+        ("alice", "alice-canary-sel-qxzk"),
         ("bob", "bob-keeps-4c2d"),
     ] {
         let mut c = host(&store);
@@ -359,7 +359,7 @@ fn forget_and_purge_leave_no_byte_of_the_removed_events_in_any_store_file() {
             "--interval-us",
             "200",
             "--component",
-            "alice-canary-jnl-5e1f",
+            "alice-canary-jnl-qxzk",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -373,9 +373,9 @@ fn forget_and_purge_leave_no_byte_of_the_removed_events_in_any_store_file() {
     killed.wait().unwrap();
 
     for canary in [
-        "alice-canary-wf-5e1f",
-        "alice-canary-sel-5e1f",
-        "alice-canary-jnl-5e1f",
+        "alice-canary-wf-qxzk",
+        "alice-canary-sel-qxzk",
+        "alice-canary-jnl-qxzk",
     ] {
         assert!(
             occurrences(&analytics, canary.as_bytes()) > 0,
@@ -392,9 +392,9 @@ fn forget_and_purge_leave_no_byte_of_the_removed_events_in_any_store_file() {
         text(&out.stdout)
     );
     for canary in [
-        "alice-canary-wf-5e1f",
-        "alice-canary-sel-5e1f",
-        "alice-canary-jnl-5e1f",
+        "alice-canary-wf-qxzk",
+        "alice-canary-sel-qxzk",
+        "alice-canary-jnl-qxzk",
         "alice",
     ] {
         assert_eq!(
