@@ -20,10 +20,10 @@
 //!
 //! Layout of a call (key: its id): tag `0x21`, a varint of flags (event type, success and
 //! which optional fields follow), the timestamp's distance, user, session, component,
-//! [plugin], parameters, data length, [run], [workflow], [cell], [truth H], [performance],
-//! [error kind, message, [location], [backtrace]], [machine]. A step: tag `0x22`, flags (step
+//! \[plugin\], parameters, data length, \[run\], \[workflow\], \[cell\], \[truth H\], \[performance\],
+//! \[error kind, message, \[location\], \[backtrace\]\], \[machine\]. A step: tag `0x22`, flags (step
 //! type, success, cell), timestamp distance, user, session, run, workflow, sequence number,
-//! component, [cell], duration. Every record starts with tag, flags, timestamp, user and
+//! component, \[cell\], duration. Every record starts with tag, flags, timestamp, user and
 //! session, so [`head`] reads those without the rest.
 //!
 //! Written in one place ([`encode`]) and read in one place ([`decode`]); a field appended to
