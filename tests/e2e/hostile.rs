@@ -2,10 +2,10 @@
 //! milliseconds, FIFOs and devices where files belong, absurd numbers, symlink loops.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use crate::support::host_binary;
+use crate::support::{host_binary, run_within};
 
 fn host(store: &Path) -> Command {
     let mut c = Command::new(host_binary());
@@ -17,32 +17,6 @@ fn host(store: &Path) -> Command {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Runs a command with a deadline: a hang is a failure, not a stuck test.
-fn run_within(mut cmd: Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("host runs");
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "command hung for {} s: {}",
-                limit.as_secs(),
-                text(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn small_workflow(dir: &Path, extra: &str) -> PathBuf {
