@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use lrdbench_dashboard::paired::median_interval;
 use serde::Serialize;
 
 use super::execute::CellRecord;
@@ -109,36 +110,6 @@ impl<'a> Part<'a> {
             Part::All => "all".into(),
         }
     }
-}
-
-/// The 95% interval of the median of sorted `v` from order statistics: with n calls, the
-/// number below the true median is Binomial(n, 1/2), so `[v(j), v(n−1−j)]` covers it with
-/// probability 1 − 2 P(B ≤ j); `j` is the largest index keeping that ≥ 0.95.
-fn median_interval(sorted: &[f64]) -> Option<(f64, f64)> {
-    let n = sorted.len();
-    if n == 0 {
-        return None;
-    }
-    // P(B ≤ j) for B ~ Binomial(n, 1/2), accumulated in log space (n can be large).
-    let ln_half_n = n as f64 * 0.5f64.ln();
-    let mut ln_choose = 0.0f64;
-    let mut cdf = 0.0f64;
-    let mut j = 0usize;
-    let mut best = None;
-    while j < n / 2 {
-        if j > 0 {
-            ln_choose += ((n - j + 1) as f64).ln() - (j as f64).ln();
-        }
-        cdf += (ln_choose + ln_half_n).exp();
-        if 1.0 - 2.0 * cdf >= 0.95 {
-            best = Some(j);
-        } else {
-            break;
-        }
-        j += 1;
-    }
-    let j = best.unwrap_or(0);
-    Some((sorted[j], sorted[n - 1 - j]))
 }
 
 fn median(v: &mut [f64]) -> Option<f64> {
