@@ -3,7 +3,9 @@
 # after another (one thread each), and their merge. Prints, per process, the wall time, the
 # CPU time (user+sys) and the wall time of the cell work as the run reports it; overhead is
 # the rest (plan, plugin load, journal read, outputs). The merge runs no cells, so all of
-# its time is overhead; it is compared with the total cell work of the sweep.
+# its time is overhead; it is compared with the total cell work of the sweep. The last line,
+# `outputs`, is what a complete run spends besides its cells (a single-machine run pays it
+# too): merge minus outputs is what merging itself adds.
 #
 #   LENGTH=4096 tests/slurm/measure.sh   # target/debug/lrdbench-host (LRDBENCH overrides)
 set -euo pipefail
@@ -60,4 +62,7 @@ for i in 0 1 2 3; do
     measure "shard $i" "$bin" run sweep.toml --threads 1 --shard "$i/4" --out shards
 done
 measure merge "$bin" merge shards --out merged --threads 1
+# The part of the merge that any complete run pays too: plan, plugin load, reading the journal
+# and writing the outputs (resuming the merged run, whose cells are all done, does just that).
+measure outputs "$bin" run sweep.toml --threads 1 --resume merged
 echo "cells: $(($(wc -l <merged/cells.jsonl)))"

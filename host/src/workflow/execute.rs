@@ -49,15 +49,24 @@ pub struct ExecStats {
 /// Reads the cells already done in `cells.jsonl` (a torn last line, from a kill mid-write, is
 /// ignored: that cell simply runs again).
 pub fn read_done(path: &Path) -> std::io::Result<Vec<CellRecord>> {
-    let text = match std::fs::read(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    Ok(text
-        .split(|&b| b == b'\n')
-        .filter_map(|line| serde_json::from_slice::<CellRecord>(line).ok())
-        .collect())
+    let text = read_journal(path)?;
+    Ok(done_lines(&text).map(|(record, _)| record).collect())
+}
+
+/// The bytes of the journal at `path` (empty when there is none yet).
+pub fn read_journal(path: &Path) -> std::io::Result<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(t) => Ok(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The readable records of a journal's bytes, each with its line (without the newline), so a
+/// merge can copy the line as it is instead of writing the record anew.
+pub fn done_lines(text: &[u8]) -> impl Iterator<Item = (CellRecord, &[u8])> {
+    text.split(|&b| b == b'\n')
+        .filter_map(|line| Some((serde_json::from_slice::<CellRecord>(line).ok()?, line)))
 }
 
 /// How long a finished cell may wait in memory before it is written to the journal.

@@ -339,15 +339,20 @@ pub fn merge(
         .enumerate()
         .map(|(i, c)| (c.hash.as_str(), i))
         .collect();
-    let mut found: Vec<Option<CellRecord>> = vec![None; plan.cells.len()];
+    // The journals' bytes stay loaded so the merged journal copies each kept line as it is.
+    let mut texts = Vec::with_capacity(shards.len());
     for s in shards {
         let journal = s.dir.join("cells.jsonl");
+        texts.push(execute::read_journal(&journal).map_err(io(&journal))?);
+    }
+    let mut found: Vec<Option<(CellRecord, &[u8])>> = vec![None; plan.cells.len()];
+    for (s, text) in shards.iter().zip(&texts) {
         let mut done = 0;
-        for mut r in execute::read_done(&journal).map_err(io(&journal))? {
+        for (mut r, line) in execute::done_lines(text) {
             if let Some(&i) = index_of.get(r.hash.as_str()) {
                 if found[i].is_none() {
                     r.index = i;
-                    found[i] = Some(r);
+                    found[i] = Some((r, line));
                     done += 1;
                 }
             }
@@ -398,8 +403,8 @@ pub fn merge(
     {
         let file = std::fs::File::create(&journal).map_err(io(&journal))?;
         let mut w = std::io::BufWriter::new(file);
-        for r in found.iter().flatten() {
-            serde_json::to_writer(&mut w, r).map_err(|e| io(&journal)(std::io::Error::other(e)))?;
+        for (_, line) in found.iter().flatten() {
+            w.write_all(line).map_err(io(&journal))?;
             w.write_all(b"\n").map_err(io(&journal))?;
         }
         w.into_inner()
@@ -413,12 +418,24 @@ pub fn merge(
         resume: Some(out.to_path_buf()),
         progress: false,
     };
+    // Found cells are in plan order, so a kept cell's index in the (possibly thinned) plan is
+    // its rank among them.
+    let records = found
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(index, (mut r, _))| {
+            r.index = index;
+            r
+        })
+        .collect();
     // Unrecorded: the shards recorded their own cells and runs; the merge adds no work.
-    let run = super::run(
+    let run = super::run_journaled(
         plan,
         &Invoker::unrecorded(),
         &options,
         &AtomicBool::new(false),
+        Some(records),
     )?;
 
     let merged = Merged {

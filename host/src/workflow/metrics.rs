@@ -197,7 +197,11 @@ fn summarize(
 ///
 /// One pass over `records` groups them by row and stratum; each group keeps the records'
 /// order, so sums are taken in the same order whatever the grouping.
-pub fn compute(records: &[CellRecord], rows: &[String], strata: &[String]) -> Vec<MetricRow> {
+pub fn compute<'r>(
+    records: impl IntoIterator<Item = &'r CellRecord>,
+    rows: &[String],
+    strata: &[String],
+) -> Vec<MetricRow> {
     let mut row_of: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
     for r in rows {
         let next = row_of.len();

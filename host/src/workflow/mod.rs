@@ -374,6 +374,18 @@ pub fn run(
     options: &RunOptions,
     stop: &AtomicBool,
 ) -> Result<RunReport, RunError> {
+    run_journaled(plan, invoker, options, stop, None)
+}
+
+/// [`run`], where the caller that wrote the run's journal may hand over its records (each with
+/// its index in `plan`), so they are not read back and parsed a second time. `merge` does so.
+fn run_journaled(
+    plan: &Plan<'_>,
+    invoker: &Invoker,
+    options: &RunOptions,
+    stop: &AtomicBool,
+    journaled: Option<Vec<CellRecord>>,
+) -> Result<RunReport, RunError> {
     let out = options
         .out_dir
         .clone()
@@ -392,7 +404,13 @@ pub fn run(
     }
 
     let journal = run_dir.join("cells.jsonl");
-    let (mut records, done) = read_journaled(plan, &journal)?;
+    let (mut records, done) = match journaled {
+        Some(records) => {
+            let done = records.iter().map(|r| r.hash.clone()).collect();
+            (records, done)
+        }
+        None => read_journaled(plan, &journal)?,
+    };
     let ctx = CallContext {
         run_id: Some(run_id.clone()),
         workflow: Some(plan.name.clone()),

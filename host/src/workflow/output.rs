@@ -398,23 +398,34 @@ pub fn svg_estimate_vs_truth(records: &[CellRecord], rows: &[String]) -> String 
     }
 }
 
+/// Per source (generated series, the user's data), the metric rows per length: computed once
+/// for every chart drawn against length.
+fn per_length_metrics(
+    records: &[CellRecord],
+    rows: &[String],
+) -> Vec<(&'static str, Vec<MetricRow>)> {
+    let strata = ["length".to_string()];
+    [("generated", false), ("data", true)]
+        .into_iter()
+        .filter(|&(_, data)| records.iter().any(|r| is_data(r) == data))
+        .map(|(label, data)| {
+            let part = records.iter().filter(|r| is_data(r) == data);
+            (label, super::metrics::compute(part, rows, &strata))
+        })
+        .collect()
+}
+
 /// Per estimator row, (length, metric) points: one line per row and source, generated series
 /// and the user's data (files, inline values) apart, so a line never joins a model's cells to
 /// a file's.
 fn by_length_series(
-    records: &[CellRecord],
+    per_source: &[(&'static str, Vec<MetricRow>)],
     rows: &[String],
     pick: &dyn Fn(&MetricRow) -> Option<f64>,
 ) -> Vec<(String, Vec<(f64, f64)>)> {
-    let (data, generated): (Vec<CellRecord>, Vec<CellRecord>) =
-        records.iter().cloned().partition(is_data);
-    let both = !data.is_empty() && !generated.is_empty();
+    let both = per_source.len() > 1;
     let mut out = Vec::new();
-    for (part, label) in [(&generated, "generated"), (&data, "data")] {
-        if part.is_empty() {
-            continue;
-        }
-        let per_length = super::metrics::compute(part, rows, &["length".to_string()]);
+    for (label, per_length) in per_source {
         for r in rows {
             let pts: Vec<(f64, f64)> = per_length
                 .iter()
@@ -540,8 +551,9 @@ pub fn report_html(
     records: &[CellRecord],
     rows: &[String],
 ) -> String {
-    let mae = by_length_series(records, rows, &|m| m.mae);
-    let runtime = by_length_series(records, rows, &|m| m.runtime_ms);
+    let per_source = per_length_metrics(records, rows);
+    let mae = by_length_series(&per_source, rows, &|m| m.mae);
+    let runtime = by_length_series(&per_source, rows, &|m| m.runtime_ms);
     let no_truth = forest::without_truth(records, rows);
     // The plots are drawn side by side.
     let ((truth_svg, forest_html), (mae_svg, runtime_svg)) = rayon::join(
