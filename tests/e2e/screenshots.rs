@@ -2,7 +2,8 @@
 //! `stress`, `data` and the no-truth `own-data` workflow, writes every dashboard report, and
 //! has headless Chromium screenshot each page (its top, and all its charts stacked) into
 //! `target/screenshots/`, the artefact to look at. This test fails — it does not skip — when
-//! Chromium is missing (`.ci/install-chromium` installs it) or any PNG is blank.
+//! Chromium is missing and cannot be installed (`.ci/install-chromium`, run by the script when
+//! Chromium is missing, installs it as root) or any PNG is blank.
 
 use std::path::Path;
 use std::process::Command;
