@@ -142,6 +142,12 @@ fn svg_chart(
     Ok(svg)
 }
 
+/// The row axis of a chart with `n` (≥ 1) labelled rows. plotters' integer ranges include
+/// their end, so `0..n` would draw an empty row above the last one.
+fn rows_axis(n: usize) -> SegmentedCoord<RangedCoordusize> {
+    (0..n.saturating_sub(1)).into_segmented()
+}
+
 /// The axes of a [`CategoryChart`] on `root`: the title, one labelled row per entry of
 /// `labels` (already shortened) and the value axis `x`.
 fn category_axes<'a, 'b>(
@@ -158,7 +164,7 @@ fn category_axes<'a, 'b>(
         .margin_right(30)
         .x_label_area_size(34)
         .y_label_area_size(label_area(labels))
-        .build_cartesian_2d(x, (0..n).into_segmented())?;
+        .build_cartesian_2d(x, rows_axis(n))?;
     chart
         .configure_mesh()
         .disable_y_mesh()
@@ -294,7 +300,7 @@ fn time_distribution(p: &PerformanceReport) -> Res<Option<String>> {
             .margin(10)
             .x_label_area_size(34)
             .y_label_area_size(label_area(&labels))
-            .build_cartesian_2d((lo..hi).log_scale(), (0..n).into_segmented())?;
+            .build_cartesian_2d((lo..hi).log_scale(), rows_axis(n))?;
         chart
             .configure_mesh()
             .disable_y_mesh()
