@@ -130,10 +130,8 @@ pub fn read_manifest(path: &Path) -> Result<(ProcessLaunch, String), LoadError> 
     // Every word of the command that names a file of the working directory is code the
     // plugin runs (the script): it is hashed like the files listed.
     let mut files: Vec<PathBuf> = Vec::new();
-    if program.is_absolute() || program.starts_with(&workdir) {
-        if program.is_file() {
-            files.push(program.clone());
-        }
+    if program.starts_with(&workdir) && program.is_file() {
+        files.push(program.clone());
     }
     for a in args {
         let p = workdir.join(a);
