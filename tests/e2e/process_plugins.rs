@@ -243,7 +243,7 @@ fn workflow_with_misbehaving_python_estimators_completes_with_typed_errors() {
         ("py_malformed", "crash"),
     ]
     .iter()
-    .flat_map(|(e, k)| [(e.to_string(), k.to_string()); 2])
+    .flat_map(|(e, k)| std::iter::repeat_n((e.to_string(), k.to_string()), 2))
     .collect();
     want.sort();
     assert_eq!(got, want, "{}", text(&out.stderr));
