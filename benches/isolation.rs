@@ -2,6 +2,10 @@
 //! call is all overhead) in-process through the ABI against the same call sent to a persistent
 //! worker process, at n = 4,096 and n = 1,048,576. The difference is the isolation overhead:
 //! two pipe transfers of the frame, two context switches, and the worker's per-call accounting.
+//! The third case, `process_plugin`, sends the same call to a Python process plugin
+//! (`py_trivial` of `tests/fixtures/python-plugin`, which also returns the first value) through
+//! the same supervisor: the cost of the language-neutral boundary plus the Python SDK's decoding
+//! (zero-copy with numpy, a copy into `array('d')` without it; `python3` from `PATH`).
 //!
 //! Needs the release binary and plugins: `cargo build --release --workspace` first.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -26,6 +30,16 @@ fn isolation(c: &mut Criterion) {
     let trivial = catalog
         .find("fault_trivial", ComponentKind::Estimator)
         .expect("fault_trivial exists");
+    let manifest =
+        support::workspace_root().join("tests/fixtures/python-plugin/lrdbench-plugin.toml");
+    let (process_catalog, errors) = Catalog::load(&PluginSources {
+        dirs: vec![],
+        files: vec![manifest],
+    });
+    assert!(errors.is_empty(), "{errors:?}");
+    let py_trivial = process_catalog
+        .find("py_trivial", ComponentKind::Estimator)
+        .expect("py_trivial exists");
     let supervisor = Supervisor::new(IsolationConfig::new(support::host_binary()));
     let mut group = c.benchmark_group("isolation");
     for n in [4096usize, 1 << 20] {
@@ -38,6 +52,15 @@ fn isolation(c: &mut Criterion) {
             b.iter(|| {
                 supervisor
                     .estimate(&trivial, black_box(s), &[])
+                    .result
+                    .expect("ok")
+                    .value
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("process_plugin", n), &series, |b, s| {
+            b.iter(|| {
+                supervisor
+                    .estimate(&py_trivial, black_box(s), &[])
                     .result
                     .expect("ok")
                     .value

@@ -179,6 +179,110 @@ fn type_name(name: &str) -> String {
         + "Estimator"
 }
 
+/// The Python SDK, copied into every scaffolded Python plugin so it runs where it is put.
+const PYTHON_SDK: &str = include_str!("../../sdk/python/lrdbench_plugin.py");
+
+/// Creates `<parent>/<name>/` holding a process plugin in Python: `lrdbench-plugin.toml`,
+/// `<name>.py` (an aggregated-variance estimator, standard library only) and a copy of the SDK
+/// module `lrdbench_plugin.py`. It loads as generated with `--plugin-dir <parent>` or
+/// `--plugin <parent>/<name>/lrdbench-plugin.toml`.
+///
+/// # Errors
+///
+/// [`ScaffoldError`] for a bad name, an existing directory, or a failed write.
+pub fn scaffold_python_plugin(name: &str, parent: &Path) -> Result<PathBuf, ScaffoldError> {
+    let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(ScaffoldError::InvalidName(name.to_string()));
+    }
+    let dir = parent.join(name);
+    if dir.exists() {
+        return Err(ScaffoldError::Exists(dir));
+    }
+    std::fs::create_dir_all(&dir).map_err(|source| ScaffoldError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let write = |rel: &str, text: &str| {
+        let path = dir.join(rel);
+        std::fs::write(&path, text).map_err(|source| ScaffoldError::Io { path, source })
+    };
+    write(
+        "lrdbench-plugin.toml",
+        &format!(
+            r#"# The `{name}` process plugin: lrdbench starts this command and talks to it over its
+# standard input and output (docs/process-plugins.md in the lrdbench repository).
+command = ["python3", "{name}.py"]
+# Hashed with the manifest and the script: edit any of them and the plugin's SHA-256 changes.
+files = ["lrdbench_plugin.py"]
+
+[env]
+PYTHONDONTWRITEBYTECODE = "1"
+"#
+        ),
+    )?;
+    write("lrdbench_plugin.py", PYTHON_SDK)?;
+    write(
+        &format!("{name}.py"),
+        &format!(
+            r#""""The `{name}` lrdbench plugin."""
+
+import math
+
+from lrdbench_plugin import Estimate, Fit, Param, Plugin, PluginError
+
+plugin = Plugin("{name}", version="0.1.0")
+
+
+@plugin.estimator(
+    "{name}",
+    family="temporal",
+    estimand="H",
+    description="aggregated variance over dyadic block sizes",
+    reference="Beran (1994), Statistics for Long-Memory Processes, sec. 4.4",
+    params=[Param("min_block", "int", default=4, min=2, max=1e9, help="smallest block size")],
+)
+def estimate(x, min_block):
+    """Var(block mean) ~ m^(2H-2): H from the slope of log variance on log block size."""
+    x = [float(v) for v in x]
+    m = min_block
+    xs, ys = [], []
+    while len(x) // m >= 8:
+        k = len(x) // m
+        means = [sum(x[i * m:(i + 1) * m]) / m for i in range(k)]
+        mu = sum(means) / k
+        var = sum((v - mu) ** 2 for v in means) / (k - 1)
+        if var > 0:
+            xs.append(math.log(m))
+            ys.append(math.log(var))
+        m *= 2
+    if len(xs) < 3:
+        raise PluginError("insufficient_data", "need at least 3 block sizes with 8 blocks each")
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((a - mx) ** 2 for a in xs)
+    slope = sum((a - mx) * (b - my) for a, b in zip(xs, ys)) / sxx
+    fitted = [my + slope * (a - mx) for a in xs]
+    ss_res = sum((b - f) ** 2 for b, f in zip(ys, fitted))
+    ss_tot = sum((b - my) ** 2 for b in ys)
+    return Estimate(
+        1.0 + slope / 2.0,
+        r_squared=1.0 - ss_res / ss_tot if ss_tot > 0 else None,
+        fit=Fit("log m", "log Var", xs, ys, fitted),
+    )
+
+
+if __name__ == "__main__":
+    plugin.serve()
+"#
+        ),
+    )?;
+    Ok(dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

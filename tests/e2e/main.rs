@@ -13,6 +13,7 @@ mod honesty;
 mod hostile;
 mod isolation;
 mod plugins;
+mod process_plugins;
 mod report;
 mod screenshots;
 mod shard;

@@ -139,6 +139,10 @@ pub enum PluginsCommand {
         /// Directory to create the crate in
         #[arg(long, default_value = ".")]
         dir: PathBuf,
+        /// Language: `rust` (a cdylib crate) or `python` (a process plugin: manifest, script
+        /// and the SDK module)
+        #[arg(long, default_value = "rust", value_parser = ["rust", "python"])]
+        lang: String,
     },
 }
 

@@ -233,6 +233,7 @@ fn is_explicit(settings: &Settings, e: &LoadError) -> bool {
         | LoadError::Describe { path, .. }
         | LoadError::NotRegular { path, .. }
         | LoadError::Isolated { path, .. }
+        | LoadError::Manifest { path, .. }
         | LoadError::Io { path, .. } => path,
     };
     settings.plugins.files.iter().any(|f| f == path)

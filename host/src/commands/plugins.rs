@@ -18,7 +18,8 @@ pub fn run(settings: &Settings, cmd: PluginsCommand) -> Result<ExitCode> {
         PluginsCommand::Inspect { path, json } => {
             inspect(settings, &crate::cli::loadable(&path), json)
         }
-        PluginsCommand::New { name, dir } => new(&name, &dir),
+        PluginsCommand::New { name, dir, lang } if lang == "python" => new_python(&name, &dir),
+        PluginsCommand::New { name, dir, .. } => new(&name, &dir),
     }
 }
 
@@ -37,6 +38,7 @@ fn list(settings: &Settings, as_json: bool) -> Result<ExitCode> {
                     "version": c.plugin.descriptor.version.as_str(),
                     "path": c.plugin.path.display().to_string(),
                     "sha256": c.plugin.sha256,
+                    "runs": c.plugin.runs(),
                 })
             })
             .collect();
@@ -45,25 +47,27 @@ fn list(settings: &Settings, as_json: bool) -> Result<ExitCode> {
         // The first 12 hex digits of the SHA-256 identify a library at a glance (as short git
         // hashes do); `--json` and `plugins inspect` give all 64.
         outln!(
-            "{:<18} {:<10} {:<13} {:<9} {:<14} {:<8} {:<12}",
+            "{:<18} {:<10} {:<13} {:<9} {:<14} {:<8} {:<12} {:<10}",
             "NAME",
             "KIND",
             "FAMILY",
             "ESTIMAND",
             "PLUGIN",
             "VERSION",
-            "SHA-256"
+            "SHA-256",
+            "RUNS"
         );
         for c in catalog.components() {
             outln!(
-                "{:<18} {:<10} {:<13} {:<9} {:<14} {:<8} {:<12}",
+                "{:<18} {:<10} {:<13} {:<9} {:<14} {:<8} {:<12} {:<10}",
                 c.name(),
                 c.descriptor.kind.as_str(),
                 c.descriptor.family.as_str(),
                 c.descriptor.estimand.as_str(),
                 c.plugin.descriptor.name.as_str(),
                 c.plugin.descriptor.version.as_str(),
-                c.plugin.sha256.get(..12).unwrap_or(&c.plugin.sha256)
+                c.plugin.sha256.get(..12).unwrap_or(&c.plugin.sha256),
+                c.plugin.runs()
             );
         }
         if catalog.plugins().is_empty() {
@@ -133,6 +137,7 @@ fn inspect(settings: &Settings, path: &Path, as_json: bool) -> Result<ExitCode> 
             "api_version": d.api_version.as_str(),
             "path": plugin.path.display().to_string(),
             "sha256": plugin.sha256,
+            "runs": plugin.runs(),
             "components": comps,
         });
         outln!("{}", serde_json::to_string_pretty(&out)?);
@@ -145,6 +150,7 @@ fn inspect(settings: &Settings, path: &Path, as_json: bool) -> Result<ExitCode> 
         d.api_version
     );
     outln!("path   {}", plugin.path.display());
+    outln!("runs   {}", plugin.runs());
     outln!("sha256 {}", plugin.sha256);
     for c in d.components.iter() {
         outln!(
@@ -188,6 +194,19 @@ fn inspect(settings: &Settings, path: &Path, as_json: bool) -> Result<ExitCode> 
             );
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn new_python(name: &str, dir: &Path) -> Result<ExitCode> {
+    let created = lrdbench_host::scaffold::scaffold_python_plugin(name, dir)
+        .context("cannot create plugin")?;
+    eprintln!(
+        "created {}: load it with --plugin {}/lrdbench-plugin.toml (or --plugin-dir {})",
+        created.display(),
+        created.display(),
+        dir.display()
+    );
+    outln!("{}", created.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -37,6 +37,7 @@ mod classify;
 mod describe;
 mod health;
 mod pool;
+mod process;
 pub mod protocol;
 mod stderr_tail;
 mod supervisor;
@@ -47,6 +48,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 pub use describe::describe_in_worker;
+pub use process::describe_process;
 pub use protocol::WorkerUsage;
 pub use supervisor::{Isolated, QuarantineNotice, Supervisor};
 

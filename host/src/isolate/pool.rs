@@ -6,27 +6,37 @@
 //! skipped, never handed to a call.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::child::{kill_and_reap, Worker};
 use super::health::Health;
 use super::lock;
+use crate::plugin::ProcessLaunch;
 
 /// The workers and health of one plugin library.
 #[derive(Debug)]
 pub(super) struct Pool {
     pub(super) library: PathBuf,
     pub(super) sha256: String,
+    /// How to start a process plugin's workers; `None` for a library (an `lrdbench-host`
+    /// worker loads it).
+    pub(super) launch: Option<Arc<ProcessLaunch>>,
     pub(super) idle: Mutex<Vec<Worker>>,
     pub(super) health: Mutex<Health>,
 }
 
 impl Pool {
-    /// An empty pool for the library at `library` with digest `sha256`.
-    pub(super) fn new(library: PathBuf, sha256: String) -> Pool {
+    /// An empty pool for the library (or process plugin manifest) at `library` with digest
+    /// `sha256`.
+    pub(super) fn new(
+        library: PathBuf,
+        sha256: String,
+        launch: Option<Arc<ProcessLaunch>>,
+    ) -> Pool {
         Pool {
             library,
             sha256,
+            launch,
             idle: Mutex::new(Vec::new()),
             health: Mutex::new(Health::default()),
         }

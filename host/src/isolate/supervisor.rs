@@ -19,6 +19,7 @@ use lrdbench_plugin_api::{Estimate, Generated, Param};
 use super::child::{kill_and_reap, set_nonblocking, IoFail, Worker, PIPE_SIZE};
 use super::classify::{classify, describe_status, format_duration, Death};
 use super::pool::Pool;
+use super::process;
 use super::protocol::{self, Response, WorkerUsage};
 use super::stderr_tail::StderrTail;
 use super::worker::WORKER_COMMAND;
@@ -156,7 +157,13 @@ impl Supervisor {
         let mut pools = lock(&self.pools);
         pools
             .entry(plugin.sha256.clone())
-            .or_insert_with(|| Arc::new(Pool::new(plugin.path.clone(), plugin.sha256.clone())))
+            .or_insert_with(|| {
+                Arc::new(Pool::new(
+                    plugin.path.clone(),
+                    plugin.sha256.clone(),
+                    plugin.launch().cloned(),
+                ))
+            })
             .clone()
     }
 
@@ -234,23 +241,33 @@ impl Supervisor {
         if !wait.is_zero() {
             std::thread::sleep(wait);
         }
-        let mut cmd = Command::new(&self.config.program);
-        cmd.arg(WORKER_COMMAND)
-            .arg(&pool.library)
-            .arg("--sha256")
-            .arg(&pool.sha256);
-        if let Some(limit) = self.config.memory_limit {
-            cmd.arg("--memory-limit").arg(limit.to_string());
-        }
+        let mut cmd = match &pool.launch {
+            Some(launch) => process::command(launch, self.config.memory_limit),
+            None => {
+                let mut cmd = Command::new(&self.config.program);
+                cmd.arg(WORKER_COMMAND)
+                    .arg(&pool.library)
+                    .arg("--sha256")
+                    .arg(&pool.sha256);
+                if let Some(limit) = self.config.memory_limit {
+                    cmd.arg("--memory-limit").arg(limit.to_string());
+                }
+                // A process group of its own: Ctrl-C at the terminal reaches the host, which
+                // stops cleanly and finishes its calls, not the workers in the middle of them.
+                std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+                cmd
+            }
+        };
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        // A process group of its own: Ctrl-C at the terminal reaches the host, which stops
-        // cleanly and finishes its calls, not the workers in the middle of them.
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let program = match &pool.launch {
+            Some(launch) => process::program_name(launch),
+            None => self.config.program.display().to_string(),
+        };
         let mut child = cmd
             .spawn()
-            .map_err(|e| format!("cannot start worker {}: {e}", self.config.program.display()))?;
+            .map_err(|e| format!("cannot start worker {program}: {e}"))?;
         let pid = child.id() as libc::pid_t;
         let (Some(stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
@@ -277,6 +294,29 @@ impl Supervisor {
         let deadline = Some(Instant::now() + STARTUP_TIMEOUT);
         let why = match worker.receive(&mut greeting, deadline) {
             Ok(()) => match protocol::decode_greeting(&greeting) {
+                // A process plugin names itself in its greeting as it likes; its descriptor
+                // follows, already known from loading, and is read past.
+                Ok(Ok(_)) if pool.launch.is_some() => {
+                    match worker.receive(&mut greeting, deadline) {
+                        Ok(()) => match protocol::decode_descriptor(&greeting) {
+                            Ok(_) => return Ok(worker),
+                            Err(e) => format!("the plugin sent a malformed description ({e})"),
+                        },
+                        Err(IoFail::Timeout) => format!(
+                            "the plugin did not describe itself within {} s",
+                            STARTUP_TIMEOUT.as_secs()
+                        ),
+                        Err(IoFail::Closed) => {
+                            let status = worker.reap(DEATH_GRACE);
+                            let tail = worker.tail.last_line();
+                            return Err(format!(
+                                "the worker died while starting ({}){}",
+                                describe_status(status.status),
+                                tail.map(|t| format!(": {t}")).unwrap_or_default()
+                            ));
+                        }
+                    }
+                }
                 Ok(Ok(sha)) if sha == pool.sha256 => return Ok(worker),
                 Ok(Ok(sha)) => format!(
                     "the worker loaded {} with SHA-256 {sha}, not the expected {}: the file changed",
@@ -284,9 +324,11 @@ impl Supervisor {
                     pool.sha256
                 ),
                 Ok(Err(load)) => format!("the worker could not load the plugin: {load}"),
+                Err(e) if pool.launch.is_some() => format!(
+                    "`{program}` does not speak the lrdbench process protocol ({e})"
+                ),
                 Err(e) => format!(
-                    "{} did not answer as an lrdbench worker ({e}); is it lrdbench-host?",
-                    self.config.program.display()
+                    "{program} did not answer as an lrdbench worker ({e}); is it lrdbench-host?"
                 ),
             },
             Err(IoFail::Timeout) => format!(

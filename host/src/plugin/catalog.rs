@@ -14,6 +14,7 @@ use lrdbench_plugin_api::{
 use super::loader::{
     discover, load_bytes, read_library, LibraryBytes, LoadError, LoadedPlugin, PluginSources,
 };
+use super::manifest::{is_manifest, read_manifest, ProcessLaunch};
 use super::policy::{LoadPolicy, Placement};
 use crate::trust::Refused;
 
@@ -116,7 +117,19 @@ impl Catalog {
         let mut errors = Vec::new();
         let mut refused = Vec::new();
         let mut libs: Vec<(std::path::PathBuf, LibraryBytes)> = Vec::new();
+        let mut processes: Vec<(std::path::PathBuf, ProcessLaunch, String)> = Vec::new();
         for path in discover(sources) {
+            if is_manifest(&path) {
+                match read_manifest(&path) {
+                    Ok((_, sha)) if processes.iter().any(|(_, _, s)| *s == sha) => {}
+                    Ok((launch, sha)) => match policy.refuses(&path, &sha) {
+                        Some(r) => refused.push(r),
+                        None => processes.push((path, launch, sha)),
+                    },
+                    Err(e) => errors.push(e),
+                }
+                continue;
+            }
             match read_library(&path) {
                 // The same library found twice (same bytes) is placed and loaded once.
                 Ok(lib) if libs.iter().any(|(_, l)| l.sha256 == lib.sha256) => {}
@@ -124,25 +137,41 @@ impl Catalog {
                 Err(e) => errors.push(e),
             }
         }
-        // Placing may start a worker per library to describe it: side by side, not in turn.
-        let placements: Vec<Result<Placement, LoadError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = libs
-                .iter()
-                .map(|(path, lib)| scope.spawn(move || policy.place(path, lib)))
-                .collect();
-            handles
-                .into_iter()
-                .zip(&libs)
-                .map(|(h, (path, _))| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(LoadError::Isolated {
-                            path: path.clone(),
-                            message: "placing the library panicked".into(),
+        // Placing may start a worker per library (and describing a process plugin starts its
+        // program): side by side, not in turn.
+        let (placements, described): (Vec<Result<Placement, LoadError>>, Vec<_>) =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = libs
+                    .iter()
+                    .map(|(path, lib)| scope.spawn(move || policy.place(path, lib)))
+                    .collect();
+                let process_handles: Vec<_> = processes
+                    .iter()
+                    .map(|(_, launch, _)| {
+                        scope.spawn(move || crate::isolate::describe_process(launch))
+                    })
+                    .collect();
+                let placements = handles
+                    .into_iter()
+                    .zip(&libs)
+                    .map(|(h, (path, _))| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(LoadError::Isolated {
+                                path: path.clone(),
+                                message: "placing the library panicked".into(),
+                            })
                         })
                     })
-                })
-                .collect()
-        });
+                    .collect();
+                let described = process_handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err("describing the plugin panicked".into()))
+                    })
+                    .collect();
+                (placements, described)
+            });
         for ((path, lib), placement) in libs.into_iter().zip(placements) {
             match placement {
                 Ok(Placement::InProcess) => match load_bytes(&path, lib) {
@@ -154,6 +183,14 @@ impl Catalog {
                 }
                 Ok(Placement::Refused(r)) => refused.push(r),
                 Err(e) => errors.push(e),
+            }
+        }
+        for ((path, launch, sha), described) in processes.into_iter().zip(described) {
+            match described {
+                Ok(descriptor) => {
+                    catalog.add(LoadedPlugin::process(path, sha, descriptor, launch));
+                }
+                Err(message) => errors.push(LoadError::Isolated { path, message }),
             }
         }
         (catalog, errors, refused)

@@ -81,6 +81,14 @@ pub enum LoadError {
         /// What went wrong.
         message: String,
     },
+    /// A process plugin's manifest that cannot be used.
+    #[error("{}: {message}", path.display())]
+    Manifest {
+        /// The manifest.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// Reading the file for its checksum failed.
     #[error("{}: cannot read: {source}", path.display())]
     Io {
@@ -114,6 +122,7 @@ pub struct LoadedPlugin {
     /// What the plugin declares about itself.
     pub descriptor: PluginDescriptor,
     module: Option<PluginModuleRef>,
+    launch: Option<std::sync::Arc<super::manifest::ProcessLaunch>>,
 }
 
 impl fmt::Debug for LoadedPlugin {
@@ -135,6 +144,41 @@ impl LoadedPlugin {
             sha256,
             descriptor,
             module: None,
+            launch: None,
+        }
+    }
+
+    /// A process plugin (a program declared by a manifest, `path`), described by one of its
+    /// processes: every call goes to a worker started from `launch`.
+    pub fn process(
+        path: PathBuf,
+        sha256: String,
+        descriptor: PluginDescriptor,
+        launch: super::manifest::ProcessLaunch,
+    ) -> Self {
+        LoadedPlugin {
+            path,
+            sha256,
+            descriptor,
+            module: None,
+            launch: Some(std::sync::Arc::new(launch)),
+        }
+    }
+
+    /// How to start a process plugin's workers; `None` for a library plugin.
+    pub fn launch(&self) -> Option<&std::sync::Arc<super::manifest::ProcessLaunch>> {
+        self.launch.as_ref()
+    }
+
+    /// How its calls run: `in_process`, `worker` (a library in an `lrdbench-host` worker) or
+    /// `process` (a process plugin's own program).
+    pub fn runs(&self) -> &'static str {
+        if self.launch.is_some() {
+            "process"
+        } else if self.module.is_some() {
+            "in_process"
+        } else {
+            "worker"
         }
     }
 
@@ -199,7 +243,9 @@ pub fn is_plugin_file_name(path: &Path) -> bool {
 }
 
 /// Lists the plugin files of `sources`: matching files of each directory (sorted, so load order
-/// is stable), then the explicit files. A directory that does not exist is skipped.
+/// is stable) and its process plugin manifests (`DIR/lrdbench-plugin.toml`,
+/// `DIR/*/lrdbench-plugin.toml`), then the explicit files. A directory that does not exist is
+/// skipped.
 pub fn discover(sources: &PluginSources) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for dir in &sources.dirs {
@@ -213,6 +259,7 @@ pub fn discover(sources: &PluginSources) -> Vec<PathBuf> {
             .collect();
         found.sort();
         out.extend(found);
+        out.extend(super::manifest::manifests_in(dir));
     }
     out.extend(sources.files.iter().cloned());
     out
@@ -359,6 +406,7 @@ pub fn load_bytes(path: &Path, lib: LibraryBytes) -> Result<LoadedPlugin, LoadEr
         sha256: lib.sha256,
         descriptor,
         module: Some(module),
+        launch: None,
     })
 }
 

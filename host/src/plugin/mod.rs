@@ -8,6 +8,7 @@
 
 mod catalog;
 mod loader;
+mod manifest;
 mod policy;
 
 pub use catalog::{Catalog, ComponentHandle, LookupError};
@@ -15,4 +16,5 @@ pub use loader::{
     discover, hex, is_plugin_file_name, load_bytes, load_plugin, load_verified, read_library,
     sha256_file, LibraryBytes, LoadError, LoadedPlugin, PluginSources, MAX_LIBRARY_BYTES,
 };
+pub use manifest::{is_manifest, manifests_in, read_manifest, ProcessLaunch, MANIFEST_NAME};
 pub use policy::{Describer, LoadPolicy, Placement};

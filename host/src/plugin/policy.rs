@@ -99,6 +99,25 @@ impl LoadPolicy<'_> {
         Ok(Placement::InProcess)
     }
 
+    /// Whether a process plugin (manifest `path`, fingerprint `sha256`) is refused by the
+    /// allow-list. A process plugin that is not refused always runs isolated, whatever the
+    /// other settings say: it has no code that could run in this process.
+    pub fn refuses(&self, path: &Path, sha256: &str) -> Option<Refused> {
+        match &self.allow {
+            Some(list)
+                if !list.hashes.iter().any(|h| h == sha256)
+                    && list.unlisted == Unlisted::Refuse =>
+            {
+                Some(Refused {
+                    path: path.to_path_buf(),
+                    sha256: sha256.to_string(),
+                    config: self.config.clone(),
+                })
+            }
+            _ => None,
+        }
+    }
+
     fn describe(&self, path: &Path, sha256: &str) -> Result<PluginDescriptor, LoadError> {
         let describe = self.describe.ok_or_else(|| LoadError::Isolated {
             path: path.to_path_buf(),
