@@ -1,29 +1,15 @@
 #!/usr/bin/env bash
-# Runs workflows/peers.toml against the Python peers installed by this script: a virtual
-# environment in target/peers-venv from the pinned plugins/peers/requirements.txt (made when
-# missing or when the requirements changed; python3-venv comes from apt when missing). Fails,
+# Runs workflows/peers.toml against the Python peers in target/peers-venv, which
+# tests/peers/venv.sh makes from the pinned plugins/peers/requirements.txt when missing or
+# when the requirements changed (.ci/run starts it early, beside the build). Fails,
 # saying why, when the environment cannot be made or any peer did not produce an estimate for
 # every one of its cells: a peer that cannot run is a failure here, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=target/peers-venv
-req=plugins/peers/requirements.txt
 fail() { echo "peers test FAILED: $*" >&2; exit 1; }
 
-if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
-    command -v apt-get >/dev/null || fail "python3 has no venv module and apt-get is not available"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv \
-        || fail "cannot install python3-venv"
-fi
-stamp="$venv/requirements.sha256"
-want=$(sha256sum "$req" | cut -d' ' -f1)
-if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    rm -rf "$venv"
-    python3 -m venv "$venv" || fail "python3 -m venv failed"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" \
-        || fail "pip could not install $req"
-    echo "$want" > "$stamp"
-fi
+tests/peers/venv.sh || fail "cannot make the peers venv (see above)"
 
 host=target/debug/lrdbench-host
 [ -x "$host" ] || fail "$host is missing: run cargo build --workspace first"
