@@ -1,0 +1,103 @@
+//! What the dashboard endpoints and pages are made of: every report of a period computed once
+//! by the dashboard's own functions (the numbers of `summary --json` and `report`), with the
+//! reports' charts ([`lrdbench_dashboard::charts`]: one chart module for files and pages),
+//! and the run chart of the cells so far (the chart of `report.html`).
+
+use std::path::Path;
+
+use lrdbench_dashboard::charts::{self, Charts};
+use lrdbench_dashboard::render::escape_html;
+use lrdbench_dashboard::report::regressions::Regressions;
+use lrdbench_dashboard::{Dashboard, ReportKind, Reports};
+
+use crate::workflow::record::CellRecord;
+
+/// Every report of one period, its charts and its regressions section.
+#[derive(Debug)]
+pub struct Computed {
+    /// The reports.
+    pub reports: Reports,
+    /// Their charts, by key.
+    pub charts: Charts,
+    /// The regressions section of the performance and reliability reports.
+    pub regressions: Regressions,
+    /// Charts that could not be drawn.
+    pub warnings: Vec<String>,
+}
+
+impl Computed {
+    /// Reads the store's last `days` days and computes every report, as `report all` does.
+    ///
+    /// # Errors
+    ///
+    /// The store cannot be read (the message).
+    pub fn compute(store_dir: &Path, days: u32) -> Result<Computed, String> {
+        let dashboard = Dashboard::open(store_dir);
+        let w = dashboard.window(days).map_err(|e| e.to_string())?;
+        let reports = Reports::compute_table(&w.calls, &w.steps, w.period, w.now_us);
+        let (charts, warnings) = charts::draw_all(charts::ChartInputs {
+            calls: &w.calls,
+            usage: Some(&reports.usage),
+            performance: Some(&reports.performance),
+            reliability: Some(&reports.reliability),
+            workflow: Some(&reports.workflow),
+        });
+        let regressions = dashboard.regressions(days).map_err(|e| e.to_string())?;
+        Ok(Computed {
+            reports,
+            charts,
+            regressions,
+            warnings,
+        })
+    }
+
+    /// The HTML page of one report, or of all of them (the comprehensive one first), as
+    /// `report` writes `<kind>_report.html` and `dashboard.html`.
+    pub fn page(&self, kind: Option<ReportKind>) -> String {
+        let kinds: Vec<ReportKind> = match kind {
+            Some(k) => vec![k],
+            None => std::iter::once(ReportKind::Comprehensive)
+                .chain(ReportKind::DETAILED)
+                .collect(),
+        };
+        let mut fragments: Vec<String> = kinds
+            .iter()
+            .map(|&k| {
+                let mut doc = self.reports.doc(k);
+                self.regressions.append_to(k, &mut doc);
+                doc.to_html_fragment(&self.charts)
+            })
+            .collect();
+        for w in &self.warnings {
+            fragments.push(format!("<p>warning: {}</p>", escape_html(w)));
+        }
+        let title = match kind {
+            Some(k) => format!("lrdbench {} report", k.as_str()),
+            None => "lrdbench analytics dashboard".to_string(),
+        };
+        super::pages::dashboard(&title, &fragments)
+    }
+}
+
+/// Estimate against truth of the cells so far, one colour per estimator row (rows in the order
+/// their first cell finished): the chart of `report.html`, as an SVG document.
+pub fn truth_chart(records: &[CellRecord]) -> String {
+    let mut rows: Vec<String> = Vec::new();
+    for r in records {
+        if !rows.contains(&r.variant) {
+            rows.push(r.variant.clone());
+        }
+    }
+    let svg = crate::workflow::output::svg_estimate_vs_truth(records, &rows);
+    if svg.starts_with("<svg") {
+        svg
+    } else {
+        // The report's note (no cell with a truth yet), already escaped, as a small SVG, so
+        // the page's image stays an image.
+        let text = svg.trim_start_matches("<p>").trim_end_matches("</p>");
+        format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"920\" height=\"40\">\
+             <text x=\"10\" y=\"25\" font-family=\"sans-serif\" font-size=\"14\">{text}</text></svg>"
+        )
+    }
+}
