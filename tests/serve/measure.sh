@@ -55,11 +55,12 @@ sweep() { # label, watched (0/1)
     local label=$1 watched=$2 out=$work/runs-$1 spid="" ppid="" c0=0 c1=0
     mkdir -p "$out"
     if [ "$watched" = 1 ]; then
-        "$bin" -q serve --addr 127.0.0.1:0 --runs "$out" >serve.url 2>serve.err &
+        local port url
+        port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        "$bin" -q serve --addr "127.0.0.1:$port" --runs "$out" >serve.url 2>serve.err &
         spid=$!
         pids+=("$spid")
         for _ in $(seq 100); do [ -s serve.url ] && break; sleep 0.1; done
-        local url
         url=$(head -n 1 serve.url)
         (
             i=0

@@ -62,8 +62,8 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 [ -n "$url" ] || fail "serve printed no URL: $(cat "$work/serve.err")"
+url=${url%/}
 port=${url##*:}
-port=${port%/}
 echo "serve test: serving at $url"
 
 chrome() { # chrome OUT ARGS... : headless Chromium with a fresh profile

@@ -3,7 +3,8 @@
 //! reports' charts ([`lrdbench_dashboard::charts`]: one chart module for files and pages),
 //! and the run chart of the cells so far (the chart of `report.html`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use lrdbench_dashboard::charts::{self, Charts};
 use lrdbench_dashboard::render::escape_html;
@@ -12,17 +13,19 @@ use lrdbench_dashboard::{Dashboard, ReportKind, Reports};
 
 use crate::workflow::record::CellRecord;
 
-/// Every report of one period, its charts and its regressions section.
+/// Every report of one period, its charts and, once a page that shows it is asked for, its
+/// regressions section (which reads the events a second time, as `report` does).
 #[derive(Debug)]
 pub struct Computed {
     /// The reports.
     pub reports: Reports,
     /// Their charts, by key.
     pub charts: Charts,
-    /// The regressions section of the performance and reliability reports.
-    pub regressions: Regressions,
     /// Charts that could not be drawn.
     pub warnings: Vec<String>,
+    regressions: OnceLock<Result<Regressions, String>>,
+    store_dir: PathBuf,
+    days: u32,
 }
 
 impl Computed {
@@ -42,13 +45,30 @@ impl Computed {
             reliability: Some(&reports.reliability),
             workflow: Some(&reports.workflow),
         });
-        let regressions = dashboard.regressions(days).map_err(|e| e.to_string())?;
         Ok(Computed {
             reports,
             charts,
-            regressions,
             warnings,
+            regressions: OnceLock::new(),
+            store_dir: store_dir.to_path_buf(),
+            days,
         })
+    }
+
+    /// The regressions section of the performance and reliability reports (computed once).
+    ///
+    /// # Errors
+    ///
+    /// The store cannot be read (the message).
+    pub fn regressions(&self) -> Result<&Regressions, String> {
+        self.regressions
+            .get_or_init(|| {
+                Dashboard::open(&self.store_dir)
+                    .regressions(self.days)
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// The HTML page of one report, or of all of them (the comprehensive one first), as
@@ -60,14 +80,26 @@ impl Computed {
                 .chain(ReportKind::DETAILED)
                 .collect(),
         };
+        let shows_regressions = kinds
+            .iter()
+            .any(|k| matches!(k, ReportKind::Performance | ReportKind::Reliability));
+        let regressions = shows_regressions.then(|| self.regressions());
         let mut fragments: Vec<String> = kinds
             .iter()
             .map(|&k| {
                 let mut doc = self.reports.doc(k);
-                self.regressions.append_to(k, &mut doc);
+                if let Some(Ok(r)) = &regressions {
+                    r.append_to(k, &mut doc);
+                }
                 doc.to_html_fragment(&self.charts)
             })
             .collect();
+        if let Some(Err(e)) = &regressions {
+            fragments.push(format!(
+                "<p>warning: no regressions section: {}</p>",
+                escape_html(e)
+            ));
+        }
         for w in &self.warnings {
             fragments.push(format!("<p>warning: {}</p>", escape_html(w)));
         }

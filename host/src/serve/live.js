@@ -104,7 +104,7 @@
     if (chart && (p.status === "running" || !chart.getAttribute("data-final"))) {
       if (p.status !== "running") { chart.setAttribute("data-final", "1"); }
       var stamp = Date.now();
-      if (!chart.getAttribute("data-at") || stamp - Number(chart.getAttribute("data-at")) > 5000 || p.status !== "running") {
+      if (!chart.getAttribute("data-at") || stamp - Number(chart.getAttribute("data-at")) > 10000 || p.status !== "running") {
         chart.setAttribute("data-at", String(stamp));
         chart.src = "/runs/" + encodeURIComponent(p.id) + "/charts/truth.svg?at=" + stamp;
       }

@@ -21,7 +21,11 @@ use crate::workflow::output::Manifest;
 use crate::workflow::record::CellRecord;
 
 /// The least time between two recomputations of a running run's leaderboard.
-pub const BOARD_EVERY: Duration = Duration::from_secs(2);
+pub const BOARD_EVERY: Duration = Duration::from_secs(5);
+
+/// The least time between two drawings of a running run's estimate-against-truth chart (the
+/// page reloads it as often; a 20,000-cell chart takes tens of milliseconds to draw).
+pub const CHART_EVERY: Duration = Duration::from_secs(10);
 
 /// How far back the rate looks.
 const RATE_WINDOW: Duration = Duration::from_secs(60);
@@ -80,6 +84,7 @@ pub struct Tracker {
     failures: BTreeMap<String, usize>,
     samples: VecDeque<(Instant, usize)>,
     board: Option<(usize, Instant, serde_json::Value)>,
+    chart: Option<(usize, Instant, std::sync::Arc<String>)>,
     weights: Option<BTreeMap<String, f64>>,
 }
 
@@ -95,6 +100,7 @@ impl Tracker {
             failures: BTreeMap::new(),
             samples: VecDeque::new(),
             board: None,
+            chart: None,
             weights: None,
         }
     }
@@ -102,6 +108,22 @@ impl Tracker {
     /// The records read so far, in journal order.
     pub fn records(&self) -> &[CellRecord] {
         &self.records
+    }
+
+    /// The estimate-against-truth chart of the records so far ([`super::api::truth_chart`]),
+    /// redrawn only when cells arrived and at most every [`CHART_EVERY`].
+    pub fn truth_chart(&mut self) -> std::sync::Arc<String> {
+        // A journal that cannot be read shows the cells read so far.
+        let _ = self.catch_up();
+        let n = self.records.len();
+        if let Some((seen, at, svg)) = &self.chart {
+            if *seen == n || at.elapsed() < CHART_EVERY {
+                return svg.clone();
+            }
+        }
+        let svg = std::sync::Arc::new(super::api::truth_chart(&self.records));
+        self.chart = Some((n, Instant::now(), svg.clone()));
+        svg
     }
 
     /// Reads what the journal gained since the last look. A journal that shrank (rewritten)
@@ -222,7 +244,10 @@ impl Tracker {
             }
         }
         let started = humantime::parse_rfc3339(&man.started).ok()?;
-        let dt = SystemTime::now().duration_since(started).ok()?.as_secs_f64();
+        let dt = SystemTime::now()
+            .duration_since(started)
+            .ok()?
+            .as_secs_f64();
         (dt >= 1.0 && man.status == "running").then(|| self.records.len() as f64 / dt)
     }
 

@@ -30,7 +30,10 @@ use routes::{Route, RouteError};
 /// Request threads: a page polls once a second, Prometheus scrapes every few seconds.
 pub const THREADS: usize = 4;
 
-/// How long a computed dashboard (every report of a period, with charts) is reused.
+/// How long a computed dashboard (every report of a period, with charts) is served before it
+/// is recomputed in the background (the stale one is served meanwhile, so a page never waits
+/// for the store once the server has computed the period once; `serve` computes the default
+/// period at start).
 pub const DASHBOARD_TTL: Duration = Duration::from_secs(30);
 
 /// How long a `/metrics` exposition is reused: scrapes closer together read the store once.
@@ -66,6 +69,7 @@ pub struct State {
     pub options: ServeOptions,
     trackers: Mutex<HashMap<PathBuf, Arc<Mutex<Tracker>>>>,
     dashboards: Mutex<HashMap<u32, (Instant, Arc<api::Computed>)>>,
+    refreshing: Mutex<std::collections::HashSet<u32>>,
     metrics: Mutex<Option<(Instant, Arc<String>)>>,
     /// Host header values accepted (`None`: any), against DNS rebinding on loopback.
     hosts: Option<Vec<String>>,
@@ -98,6 +102,7 @@ impl State {
             options,
             trackers: Mutex::new(HashMap::new()),
             dashboards: Mutex::new(HashMap::new()),
+            refreshing: Mutex::new(std::collections::HashSet::new()),
             metrics: Mutex::new(None),
             hosts,
         }
@@ -151,15 +156,46 @@ impl State {
     /// # Errors
     ///
     /// The store cannot be read.
-    pub fn dashboard(&self, days: u32) -> Result<Arc<api::Computed>, String> {
-        if let Some((at, c)) = lock(&self.dashboards).get(&days) {
-            if at.elapsed() < DASHBOARD_TTL {
-                return Ok(c.clone());
+    pub fn dashboard(self: &Arc<Self>, days: u32) -> Result<Arc<api::Computed>, String> {
+        let cached = lock(&self.dashboards).get(&days).cloned();
+        match cached {
+            Some((at, c)) if at.elapsed() < DASHBOARD_TTL => Ok(c),
+            Some((_, c)) => {
+                // Stale: served as it is while one background thread recomputes it.
+                if lock(&self.refreshing).insert(days) {
+                    let state = Arc::clone(self);
+                    std::thread::spawn(move || {
+                        let _ = state.compute_dashboard(days);
+                        lock(&state.refreshing).remove(&days);
+                    });
+                }
+                Ok(c)
             }
+            None => self.compute_dashboard(days),
         }
+    }
+
+    fn compute_dashboard(&self, days: u32) -> Result<Arc<api::Computed>, String> {
         let c = Arc::new(api::Computed::compute(&self.options.store_dir, days)?);
         lock(&self.dashboards).insert(days, (Instant::now(), c.clone()));
         Ok(c)
+    }
+
+    /// The summary of the last `days` days: the cached dashboard's when there is one, else
+    /// computed alone (as `summary --json` does, without the reports).
+    ///
+    /// # Errors
+    ///
+    /// The store cannot be read.
+    pub fn summary(&self, days: u32) -> Result<lrdbench_dashboard::Summary, String> {
+        if let Some((at, c)) = lock(&self.dashboards).get(&days) {
+            if at.elapsed() < DASHBOARD_TTL {
+                return Ok(c.reports.summary.clone());
+            }
+        }
+        lrdbench_dashboard::Dashboard::open(&self.options.store_dir)
+            .comprehensive_summary(days)
+            .map_err(|e| e.to_string())
     }
 
     /// The `/metrics` exposition, rendered at most once per [`METRICS_TTL`].
@@ -175,7 +211,8 @@ impl State {
         }
         let dir = &self.options.store_dir;
         let events = lrdbench_analytics::read_events(dir, 0).map_err(|e| e.to_string())?;
-        let lost = lrdbench_analytics::space::lost_total(&lrdbench_analytics::StorePaths::new(dir).dir);
+        let lost =
+            lrdbench_analytics::space::lost_total(&lrdbench_analytics::StorePaths::new(dir).dir);
         let text = Arc::new(prometheus::render(&events.calls, &self.runs(), lost));
         *lock(&self.metrics) = Some((Instant::now(), text.clone()));
         Ok(text)
@@ -223,7 +260,7 @@ const HTML: &str = "text/html; charset=utf-8";
 const JSON: &str = "application/json";
 
 /// Answers one request: the whole server but the socket, for tests.
-pub fn respond(state: &State, method: &str, target: &str, host: Option<&str>) -> Reply {
+pub fn respond(state: &Arc<State>, method: &str, target: &str, host: Option<&str>) -> Reply {
     if !state.host_allowed(host) {
         return Reply::error(421, "this server answers only to its loopback name");
     }
@@ -260,17 +297,16 @@ pub fn respond(state: &State, method: &str, target: &str, host: Option<&str>) ->
                 return Reply::error(404, "no such run");
             };
             let t = state.tracker(dir);
-            let mut t = lock(&t);
-            let _ = t.catch_up();
-            Reply::ok("image/svg+xml", api::truth_chart(t.records()))
+            let svg = lock(&t).truth_chart();
+            Reply::ok("image/svg+xml", svg.as_bytes())
         }
         Route::ApiRuns => json(serde_json::to_string_pretty(&state.runs())),
         Route::ApiRun(id) => match state.run(&id) {
             Some(p) => json(serde_json::to_string_pretty(&p)),
             None => Reply::error(404, "no such run"),
         },
-        Route::ApiSummary { days } => match state.dashboard(days) {
-            Ok(c) => json(serde_json::to_string_pretty(&c.reports.summary)),
+        Route::ApiSummary { days } => match state.summary(days) {
+            Ok(summary) => json(serde_json::to_string_pretty(&summary)),
             Err(e) => Reply::error(503, &format!("cannot read the analytics store: {e}")),
         },
         Route::ApiReport { kind, days } => match state.dashboard(days) {
@@ -295,7 +331,7 @@ fn header(name: &str, value: &str) -> Option<tiny_http::Header> {
     tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
 }
 
-fn handle(state: &State, request: tiny_http::Request) {
+fn handle(state: &Arc<State>, request: tiny_http::Request) {
     let method = request.method().as_str().to_string();
     let host = request
         .headers()
@@ -338,7 +374,9 @@ pub struct Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("state", &self.state).finish()
+        f.debug_struct("Server")
+            .field("state", &self.state)
+            .finish()
     }
 }
 
@@ -348,12 +386,16 @@ impl Server {
     /// # Errors
     ///
     /// [`ServeError::Bind`].
-    pub fn bind(options: ServeOptions) -> Result<Server, ServeError> {
+    pub fn bind(mut options: ServeOptions) -> Result<Server, ServeError> {
         let addr = options.addr;
         let http = tiny_http::Server::http(addr).map_err(|e| ServeError::Bind {
             addr,
             reason: e.to_string(),
         })?;
+        // The port the system chose for port 0 is the one the Host check must accept.
+        if let Some(bound) = http.server_addr().to_ip() {
+            options.addr = bound;
+        }
         Ok(Server {
             http: Arc::new(http),
             state: Arc::new(State::new(options)),
@@ -365,8 +407,17 @@ impl Server {
         self.http.server_addr().to_ip()
     }
 
-    /// Answers requests on [`THREADS`] threads until the process ends.
+    /// Answers requests on [`THREADS`] threads until the process ends. The dashboard of the
+    /// default period is computed at once in the background, so the first page of it paints
+    /// from memory.
     pub fn run(self) {
+        let warm = Arc::clone(&self.state);
+        std::thread::spawn(move || {
+            if let Ok(c) = warm.dashboard(routes::DEFAULT_DAYS) {
+                // A store that cannot be read says so on the page that needs it.
+                let _ = c.regressions();
+            }
+        });
         let workers: Vec<_> = (0..THREADS)
             .map(|_| {
                 let (http, state) = (self.http.clone(), self.state.clone());

@@ -17,7 +17,8 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'
 img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; \
 frame-ancestors 'none'";
 
-const STYLE: &str = "body{font-family:sans-serif;max-width:1100px;margin:1.5em auto;padding:0 1em;color:#222}\
+const STYLE: &str =
+    "body{font-family:sans-serif;max-width:1100px;margin:1.5em auto;padding:0 1em;color:#222}\
 nav a{margin-right:1em}table{border-collapse:collapse;margin:1em 0;font-size:0.9em}\
 th,td{border:1px solid #ccc;padding:0.25em 0.5em;text-align:left}th{background:#f3f3f3}\
 .muted{color:#666;font-size:0.9em}progress{width:100%;height:1.4em}\
@@ -71,9 +72,7 @@ fn rate(p: &Progress) -> String {
 
 /// The index: every run the server sees, newest first, with its progress.
 pub fn index(runs: &[Progress], roots: &[std::path::PathBuf]) -> String {
-    let mut body = String::from(
-        "<h1>lrdbench runs</h1>\n<p class=\"muted\">Runs under ",
-    );
+    let mut body = String::from("<h1>lrdbench runs</h1>\n<p class=\"muted\">Runs under ");
     let roots: Vec<String> = roots
         .iter()
         .map(|r| format!("<code>{}</code>", escape_html(&r.display().to_string())))

@@ -154,7 +154,11 @@ mod tests {
         std::os::unix::fs::symlink(outside.join("secret"), root.join("linked")).unwrap();
         let roots = vec![root.clone()];
         assert_eq!(run_dir(&roots, "good"), Some(root.join("good")));
-        assert_eq!(run_dir(&roots, "linked"), None, "a symlinked run is refused");
+        assert_eq!(
+            run_dir(&roots, "linked"),
+            None,
+            "a symlinked run is refused"
+        );
         assert_eq!(run_dir(&roots, "../outside/secret"), None);
         assert_eq!(run_dir(&roots, ".."), None);
         assert_eq!(run_dir(&roots, "missing"), None);

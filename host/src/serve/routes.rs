@@ -140,7 +140,9 @@ fn days_of(query: &str) -> Result<u32, RouteError> {
                 .parse::<u32>()
                 .ok()
                 .filter(|d| (1..=36500).contains(d))
-                .ok_or_else(|| RouteError::Bad("days must be a whole number from 1 to 36500".into()))?;
+                .ok_or_else(|| {
+                    RouteError::Bad("days must be a whole number from 1 to 36500".into())
+                })?;
         }
     }
     Ok(days)
@@ -238,7 +240,10 @@ mod tests {
     fn bad_days_are_a_bad_request() {
         for q in ["days=0", "days=-1", "days=x", "days=36501", "days="] {
             assert!(
-                matches!(route("GET", &format!("/api/summary?{q}")), Err(RouteError::Bad(_))),
+                matches!(
+                    route("GET", &format!("/api/summary?{q}")),
+                    Err(RouteError::Bad(_))
+                ),
                 "{q}"
             );
         }

@@ -6,12 +6,12 @@ use std::path::Path;
 
 use super::*;
 
-fn state(root: &Path, store: &Path) -> State {
-    State::new(ServeOptions {
+fn state(root: &Path, store: &Path) -> Arc<State> {
+    Arc::new(State::new(ServeOptions {
         addr: "127.0.0.1:8787".parse().unwrap(),
         runs: vec![root.to_path_buf()],
         store_dir: store.to_path_buf(),
-    })
+    }))
 }
 
 fn make_run(root: &Path, name: &str, workflow: &str) {
@@ -83,12 +83,18 @@ fn traversal_encoded_slashes_and_symlinks_reach_nothing_outside_the_runs() {
     ] {
         let r = respond(&s, "GET", url, HOST);
         assert!(matches!(r.status, 403 | 404), "{url}: {}", r.status);
-        assert!(!String::from_utf8_lossy(&r.body).contains("SECRET"), "{url}");
+        assert!(
+            !String::from_utf8_lossy(&r.body).contains("SECRET"),
+            "{url}"
+        );
     }
     // The symlinked run is not listed either.
     let list = String::from_utf8(respond(&s, "GET", "/api/runs", HOST).body).unwrap();
     assert!(!list.contains("linked"), "{list}");
-    assert_eq!(respond(&s, "GET", "/runs/r/manifest.json", HOST).status, 200);
+    assert_eq!(
+        respond(&s, "GET", "/runs/r/manifest.json", HOST).status,
+        200
+    );
 }
 
 #[test]
