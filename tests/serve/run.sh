@@ -41,7 +41,8 @@ fi
 work=$(mktemp -d /tmp/lrdbench-serve.XXXXXX)
 pids=()
 stop_all() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    # A run stopped for a look must be continued to act on its TERM.
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null && kill -CONT "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
     if [ "${KEEP:-0}" = 1 ]; then echo "serve test: kept $work"; else rm -rf "$work"; fi
 }
@@ -52,8 +53,9 @@ unset LRDBENCH_ANALYTICS DO_NOT_TRACK
 mkdir -p "$work/runs" "$artefacts"
 rm -f "$artefacts"/*.png
 
-# The server, on a port the system picks; it prints its URL on standard output.
-"$bin" serve --addr 127.0.0.1:0 --runs "$work/runs" >"$work/serve.out" 2>"$work/serve.err" &
+# The server, on a port the system picks; it prints its URL on standard output, and with -v
+# one line per request on standard error.
+"$bin" -v serve --addr 127.0.0.1:0 --runs "$work/runs" >"$work/serve.out" 2>"$work/serve.err" &
 pids+=($!)
 url=""
 for _ in $(seq 100); do
@@ -74,37 +76,54 @@ chrome() { # chrome OUT ARGS... : headless Chromium with a fresh profile
         --disable-background-networking --disable-component-update --disable-sync \
         --hide-scrollbars --user-data-dir="$profile" "$@" >"$out" 2>"$out.err" || true
 }
+wait_for() { # wait_for SECONDS WHAT COMMAND...: polls COMMAND every 50 ms
+    local limit=$1 what=$2
+    shift 2
+    for _ in $(seq $((limit * 20))); do
+        "$@" && return 0
+        sleep 0.05
+    done
+    fail "timed out after $limit s waiting for $what"
+}
+lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 
-# The index page, opened before the run exists and kept open for 8 s of real time: its DOM
-# after that must list the run, which only the page's own polling can have put there.
-chrome "$work/index.dom" --dump-dom --timeout=8000 "$url" &
+# The index page, opened before any run exists and kept open for 25 s: its DOM after that must
+# list the run, which only the page's own polling can have put there. The run starts once the
+# page's script has polled /api/runs (the server logs it), so the page was loaded without it.
+chrome "$work/index.dom" --dump-dom --timeout=25000 "$url/" &
 index_pid=$!
 pids+=($index_pid)
-sleep 1
+wait_for 20 "the index page to poll /api/runs" grep -q '^GET /api/runs 200' "$work/serve.err"
 
 "$bin" -q --plugin "$fault" run "$here/sweep.toml" --out "$work/runs" >"$work/run.out" 2>"$work/run.err" &
 run_pid=$!
 pids+=($run_pid)
-
-# The run directory appears once its manifest is written.
-run_id=""
-for _ in $(seq 200); do
+found_run() {
     run_id=$(find "$work/runs" -mindepth 1 -maxdepth 1 -type d -name 'serve-test-*' -printf '%f\n' | head -n 1)
-    [ -n "$run_id" ] && break
-    sleep 0.05
-done
-[ -n "$run_id" ] || fail "the run directory did not appear: $(cat "$work/run.err")"
+    [ -n "$run_id" ]
+}
+run_id=""
+wait_for 20 "the run directory" found_run
+journal=$work/runs/$run_id/cells.jsonl
 
+# Two looks at the run's page, each while the run is stopped (SIGSTOP), with cells finished in
+# between: the page must show more cells done the second time, whatever the machine's load.
 done_of() { # the cells-done figure of a dumped run page
     sed -n 's/.*<span id="done">\([0-9]*\)<\/span>.*/\1/p' "$1" | head -n 1
 }
-sleep 1.5
+journal_has() { [ "$(lines "$journal")" -ge "$1" ]; }
+wait_for 30 "the first cells" journal_has 1
+kill -STOP "$run_pid"
 chrome "$work/run1.dom" --dump-dom "$url/runs/$run_id"
-sleep 2
+n1=$(lines "$journal")
+kill -CONT "$run_pid"
+wait_for 30 "more cells" journal_has $((n1 + 4))
+kill -STOP "$run_pid"
 chrome "$work/run2.dom" --dump-dom "$url/runs/$run_id"
+kill -CONT "$run_pid"
 d1=$(done_of "$work/run1.dom")
 d2=$(done_of "$work/run2.dom")
-echo "serve test: cells done seen by Chromium: $d1, then $d2"
+echo "serve test: cells done seen by Chromium: $d1, then $d2 (of 80)"
 [ -n "$d1" ] && [ -n "$d2" ] || fail "no cells-done figure in the run page (see $work/run1.dom)"
 [ "$d2" -gt "$d1" ] || fail "progress did not increase between two looks ($d1, then $d2)"
 grep -q 'id="status">running<' "$work/run1.dom" || fail "the run page did not say running"

@@ -31,6 +31,7 @@ pub fn run(settings: &Settings, args: ServeArgs) -> Result<ExitCode> {
         addr: args.addr,
         runs: runs.clone(),
         store_dir: settings.store_dir.clone(),
+        log_requests: settings.verbosity >= Verbosity::Verbose,
     })?;
     let addr = server.local_addr().unwrap_or(args.addr);
     let url = format!("http://{addr}/");

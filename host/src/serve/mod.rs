@@ -48,6 +48,8 @@ pub struct ServeOptions {
     pub runs: Vec<PathBuf>,
     /// The store directory (holds `analytics/`).
     pub store_dir: PathBuf,
+    /// Print one line per request on standard error (method, target, status).
+    pub log_requests: bool,
 }
 
 /// Why the server could not start.
@@ -339,6 +341,9 @@ fn handle(state: &Arc<State>, request: tiny_http::Request) {
         .find(|h| h.field.equiv("Host"))
         .map(|h| h.value.as_str().to_string());
     let reply = respond(state, &method, request.url(), host.as_deref());
+    if state.options.log_requests {
+        eprintln!("{method} {} {}", request.url(), reply.status);
+    }
     let mut response = tiny_http::Response::from_data(if method == "HEAD" {
         Vec::new()
     } else {

@@ -11,6 +11,7 @@ fn state(root: &Path, store: &Path) -> Arc<State> {
         addr: "127.0.0.1:8787".parse().unwrap(),
         runs: vec![root.to_path_buf()],
         store_dir: store.to_path_buf(),
+        log_requests: false,
     }))
 }
 
