@@ -72,6 +72,9 @@ pub struct State {
     trackers: Mutex<HashMap<PathBuf, Arc<Mutex<Tracker>>>>,
     dashboards: Mutex<HashMap<u32, (Instant, Arc<api::Computed>)>>,
     refreshing: Mutex<std::collections::HashSet<u32>>,
+    /// Held while a dashboard is computed: a request that arrives meanwhile waits for that
+    /// computation instead of starting a second one (each holds the period's events in memory).
+    computing: Mutex<()>,
     metrics: Mutex<Option<(Instant, Arc<String>)>>,
     /// Host header values accepted (`None`: any), against DNS rebinding on loopback.
     hosts: Option<Vec<String>>,
@@ -105,6 +108,7 @@ impl State {
             trackers: Mutex::new(HashMap::new()),
             dashboards: Mutex::new(HashMap::new()),
             refreshing: Mutex::new(std::collections::HashSet::new()),
+            computing: Mutex::new(()),
             metrics: Mutex::new(None),
             hosts,
         }
@@ -173,11 +177,23 @@ impl State {
                 }
                 Ok(c)
             }
-            None => self.compute_dashboard(days),
+            None => {
+                let _one_at_a_time = lock(&self.computing);
+                // Computed by the request this one waited for.
+                if let Some((_, c)) = lock(&self.dashboards).get(&days) {
+                    return Ok(c.clone());
+                }
+                self.compute(days)
+            }
         }
     }
 
     fn compute_dashboard(&self, days: u32) -> Result<Arc<api::Computed>, String> {
+        let _one_at_a_time = lock(&self.computing);
+        self.compute(days)
+    }
+
+    fn compute(&self, days: u32) -> Result<Arc<api::Computed>, String> {
         let c = Arc::new(api::Computed::compute(&self.options.store_dir, days)?);
         lock(&self.dashboards).insert(days, (Instant::now(), c.clone()));
         Ok(c)
