@@ -117,7 +117,7 @@ impl Tracker {
         let _ = self.catch_up();
         let n = self.records.len();
         if let Some((seen, at, svg)) = &self.chart {
-            if *seen == n || at.elapsed() < CHART_EVERY {
+            if !stale(*seen, n, *at, CHART_EVERY) {
                 return svg.clone();
             }
         }
@@ -265,7 +265,7 @@ impl Tracker {
         }
         let n = self.records.len();
         if let Some((seen, at, board)) = &self.board {
-            if *seen == n || at.elapsed() < BOARD_EVERY {
+            if !stale(*seen, n, *at, BOARD_EVERY) {
                 return (board.clone(), false);
             }
         }
@@ -278,6 +278,13 @@ impl Tracker {
         self.board = Some((n, Instant::now(), board.clone()));
         (board, false)
     }
+}
+
+/// Whether something drawn from `seen` records at `at` must be redone now that there are
+/// `now` records: when cells arrived and either `every` has passed or it shows fewer than half
+/// of them (so the first cells show at once, and a view never lags far behind the run).
+fn stale(seen: usize, now: usize, at: Instant, every: Duration) -> bool {
+    now != seen && (at.elapsed() >= every || seen < now / 2 + now % 2)
 }
 
 /// The leaderboard of the records so far: the overall metrics of each estimator row (rows in
@@ -395,6 +402,29 @@ mod tests {
         // Rewritten shorter: read again from the start.
         std::fs::write(&journal, format!("{}\n", line(&record(5, "c", true)))).unwrap();
         assert_eq!(t.progress("r1").unwrap().cells_done, 1);
+    }
+
+    #[test]
+    fn views_are_redone_when_cells_arrived_and_time_passed_or_they_lag_by_half() {
+        let now = Instant::now();
+        let long_ago = now - Duration::from_secs(60);
+        assert!(!stale(10, 10, long_ago, BOARD_EVERY), "no new cells");
+        assert!(
+            stale(10, 11, long_ago, BOARD_EVERY),
+            "new cells, time passed"
+        );
+        assert!(
+            !stale(10, 19, now, BOARD_EVERY),
+            "recent and shows over half"
+        );
+        assert!(
+            stale(9, 19, now, BOARD_EVERY),
+            "recent but shows under half"
+        );
+        assert!(
+            stale(0, 1, now, BOARD_EVERY),
+            "the first cells show at once"
+        );
     }
 
     #[test]
