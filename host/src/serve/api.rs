@@ -113,14 +113,39 @@ impl Computed {
 
 /// Estimate against truth of the cells so far, one colour per estimator row (rows in the order
 /// their first cell finished): the chart of `report.html`, as an SVG document.
+///
+/// Each row shows at most [`charts::MAX_POINTS`] of its cells, evenly spaced in journal order
+/// (the dashboard's own limit for scatter charts), so a page watching a 20,000-cell sweep does
+/// not make the server draw every point every few seconds.
 pub fn truth_chart(records: &[CellRecord]) -> String {
     let mut rows: Vec<String> = Vec::new();
+    let mut counts: Vec<usize> = Vec::new();
     for r in records {
-        if !rows.contains(&r.variant) {
-            rows.push(r.variant.clone());
+        match rows.iter().position(|v| v == &r.variant) {
+            Some(i) => counts[i] += 1,
+            None => {
+                rows.push(r.variant.clone());
+                counts.push(1);
+            }
         }
     }
-    let svg = crate::workflow::output::svg_estimate_vs_truth(records, &rows);
+    let steps: Vec<usize> = counts
+        .iter()
+        .map(|&n| n.div_ceil(charts::MAX_POINTS).max(1))
+        .collect();
+    let mut seen = vec![0usize; rows.len()];
+    let shown: Vec<CellRecord> = records
+        .iter()
+        .filter(|r| {
+            let Some(i) = rows.iter().position(|v| v == &r.variant) else {
+                return false;
+            };
+            seen[i] += 1;
+            (seen[i] - 1).is_multiple_of(steps[i])
+        })
+        .cloned()
+        .collect();
+    let svg = crate::workflow::output::svg_estimate_vs_truth(&shown, &rows);
     if svg.starts_with("<svg") {
         svg
     } else {

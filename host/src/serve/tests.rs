@@ -143,3 +143,27 @@ fn an_empty_store_still_has_a_dashboard_and_metrics() {
         .contains("lrdbench_runs_in_progress 0"));
     assert_eq!(respond(&s, "GET", "/api/summary?days=0", HOST).status, 400);
 }
+
+#[test]
+fn the_live_truth_chart_draws_at_most_the_dashboards_points_per_row() {
+    let records: Vec<crate::workflow::record::CellRecord> = (0..4000)
+        .map(|i| {
+            serde_json::from_value(serde_json::json!({
+                "index": i, "hash": format!("h{i}"), "series_id": format!("s{i}"),
+                "origin": "fgn", "truth": {"H": 0.3 + 0.0001 * f64::from(i)}, "length": 256,
+                "contamination": "clean", "estimator": "a", "variant": "a", "params": "",
+                "estimand": "H", "value": 0.5, "stderr": null, "ci_low": null, "ci_high": null,
+                "ci_level": null, "r_squared": null, "valid": true, "error_kind": null,
+                "error_message": null, "elapsed_ms": 1.0, "warnings": []
+            }))
+            .unwrap()
+        })
+        .collect();
+    let svg = api::truth_chart(&records);
+    let points = svg.matches("<circle").count();
+    // 1,500 points of the row and the legend's mark.
+    assert!(
+        (1000..=lrdbench_dashboard::charts::MAX_POINTS + 1).contains(&points),
+        "{points}"
+    );
+}
