@@ -27,6 +27,7 @@ pub mod invoke;
 pub mod isolate;
 pub mod plugin;
 pub mod scaffold;
+pub mod serve;
 pub mod settings;
 pub mod trust;
 pub mod workflow;

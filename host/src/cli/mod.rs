@@ -9,6 +9,7 @@ pub mod generate;
 pub mod merge;
 pub mod report;
 pub mod run;
+pub mod serve;
 pub mod slurm;
 
 use std::path::{Component, Path, PathBuf};
@@ -88,6 +89,9 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Export the recorded events (sanitized in privacy mode) as JSON Lines and CSV
     Export(report::ExportArgs),
+    /// Serve the analytics dashboard, the runs with their live progress, their JSON (/api/…)
+    /// and Prometheus metrics (/metrics) over HTTP, read-only, on loopback by default
+    Serve(serve::ServeArgs),
     /// Print a shell completion script (e.g. `lrdbench-host completions bash >
     /// ~/.local/share/bash-completion/completions/lrdbench-host`)
     Completions {

@@ -25,6 +25,7 @@ mod merge;
 mod plugins;
 mod report;
 mod run;
+mod serve;
 mod slurm;
 mod worker;
 
@@ -117,6 +118,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Summary(args) => report::summary(&settings, args),
         Command::Report(args) => report::report(&settings, args),
         Command::Export(args) => report::export(&settings, args),
+        Command::Serve(args) => serve::run(&settings, args),
         Command::Completions { .. } | Command::Man => unreachable!("handled above"),
     }
 }

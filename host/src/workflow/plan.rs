@@ -411,15 +411,7 @@ fn estimator_rows<'c>(
 /// The leaderboard weights: the workflow's, checked, or the defaults.
 fn plan_weights(file: &WorkflowFile, map: &SourceMap) -> Result<BTreeMap<String, f64>, SpecError> {
     Ok(match &file.leaderboard.weights {
-        None => [
-            ("mae", 0.4),
-            ("coverage", 0.2),
-            ("validity", 0.2),
-            ("runtime", 0.2),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect(),
+        None => super::metrics::default_weights(),
         Some(w) => {
             let mut out = BTreeMap::new();
             for (k, v) in w {
