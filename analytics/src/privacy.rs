@@ -183,8 +183,10 @@ impl Pseudonyms {
     /// every call and step, so the last few pseudonyms of this thread are kept, and each is one
     /// HMAC per run and a reference count per event, not an HMAC or a copy.
     pub(crate) fn name_shared(&self, name: &str) -> std::rc::Rc<str> {
+        /// A cached pseudonym: the key it was made under, the name, and the pseudonym.
+        type Recent = (Vec<u8>, String, std::rc::Rc<str>);
         thread_local! {
-            static RECENT: std::cell::RefCell<Vec<(Vec<u8>, String, std::rc::Rc<str>)>> =
+            static RECENT: std::cell::RefCell<Vec<Recent>> =
                 const { std::cell::RefCell::new(Vec::new()) };
         }
         RECENT.with(|recent| {
