@@ -353,9 +353,9 @@ impl Analytics {
         // series names in the cell) are recorded as keyed pseudonyms.
         if let (true, Some(p)) = (self.privacy(), &self.inner.pseudonyms) {
             if call.workflow.is_some() || call.cell.is_some() || call.run_id.is_some() {
-                let workflow = call.workflow.map(|w| p.name(w));
-                let run_id = call.run_id.map(|r| p.name(r));
-                let cell = call.cell.map(|c| p.cell(c));
+                let workflow = call.workflow.map(|w| p.name_shared(w));
+                let run_id = call.run_id.map(|r| p.name_shared(r));
+                let cell = call.cell.map(|c| p.cell_ref(c));
                 let component = (call.event_type == crate::event::EventType::BenchmarkRun)
                     .then(|| p.name(call.component));
                 let view = CallView {
@@ -405,9 +405,9 @@ impl Analytics {
         let recorder = self.inner.recorder.as_ref()?;
         if let (true, Some(p)) = (self.privacy(), &self.inner.pseudonyms) {
             // The same pseudonyms as `record_step`: names a user chose never reach the store.
-            let (workflow, run_id) = (p.name(step.workflow), p.name(step.run_id));
-            let cell = step.cell.map(|c| p.cell(c));
-            let component = p.series(step.component);
+            let (workflow, run_id) = (p.name_shared(step.workflow), p.name_shared(step.run_id));
+            let cell = step.cell.map(|c| p.cell_ref(c));
+            let component = p.series_ref(step.component);
             let private = crate::event::StepView {
                 workflow: &workflow,
                 run_id: &run_id,

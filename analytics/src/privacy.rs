@@ -12,6 +12,7 @@
 //! With privacy off, ids and parameters are kept as given, except that arrays of numbers longer
 //! than [`MAX_LIST`] are summarised: a series' values are never recorded.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
@@ -175,25 +176,33 @@ impl Pseudonyms {
 
     /// The pseudonym of `name`; a name that already is one is kept.
     pub fn name(&self, name: &str) -> String {
-        if is_pseudonym(name) {
-            return name.to_string();
-        }
-        // A run records the same workflow name and run id with every call and step: the last
-        // few pseudonyms of this thread are kept, so each is one HMAC per run, not per event.
+        self.name_shared(name).to_string()
+    }
+
+    /// [`Pseudonyms::name`], shared: a run records the same workflow name and run id with
+    /// every call and step, so the last few pseudonyms of this thread are kept, and each is one
+    /// HMAC per run and a reference count per event, not an HMAC or a copy.
+    pub(crate) fn name_shared(&self, name: &str) -> std::rc::Rc<str> {
+        /// A cached pseudonym: the key it was made under, the name, and the pseudonym.
+        type Recent = (Vec<u8>, String, std::rc::Rc<str>);
         thread_local! {
-            static RECENT: std::cell::RefCell<Vec<(Vec<u8>, String, String)>> =
+            static RECENT: std::cell::RefCell<Vec<Recent>> =
                 const { std::cell::RefCell::new(Vec::new()) };
         }
         RECENT.with(|recent| {
             let mut recent = recent.borrow_mut();
-            if let Some(e) = recent.iter().find(|e| e.0 == self.key && e.1 == name) {
-                return e.2.clone();
+            if let Some(e) = recent.iter().find(|e| e.1 == name && e.0 == self.key) {
+                return std::rc::Rc::clone(&e.2);
             }
-            let p = format!("h-{}", &hash_user_id(&self.key, name)[..16]);
+            let p: std::rc::Rc<str> = if is_pseudonym(name) {
+                name.into()
+            } else {
+                format!("h-{}", &hash_user_id(&self.key, name)[..16]).into()
+            };
             if recent.len() >= 8 {
                 recent.remove(0);
             }
-            recent.push((self.key.clone(), name.to_string(), p.clone()));
+            recent.push((self.key.clone(), name.to_string(), std::rc::Rc::clone(&p)));
             p
         })
     }
@@ -201,19 +210,33 @@ impl Pseudonyms {
     /// A series id with a user-chosen name (`file:NAME`, `inline:NAME`) replaced by its
     /// pseudonym; generated-series ids are kept.
     pub fn series(&self, id: &str) -> String {
+        self.series_ref(id).into_owned()
+    }
+
+    /// [`Pseudonyms::series`], borrowing the id when it is kept (every generated series).
+    pub(crate) fn series_ref<'a>(&self, id: &'a str) -> Cow<'a, str> {
         for prefix in ["file:", "inline:"] {
             if let Some(name) = id.strip_prefix(prefix) {
-                return format!("{prefix}{}", self.name(name));
+                return Cow::Owned(format!("{prefix}{}", self.name_shared(name)));
             }
         }
-        id.to_string()
+        Cow::Borrowed(id)
     }
 
     /// A cell id `series|contamination|variant` with its series id pseudonymized.
     pub fn cell(&self, cell: &str) -> String {
+        self.cell_ref(cell).into_owned()
+    }
+
+    /// [`Pseudonyms::cell`], borrowing the id when it is kept (a generated series' cell): no
+    /// allocation per event in a sweep of generated series.
+    pub(crate) fn cell_ref<'a>(&self, cell: &'a str) -> Cow<'a, str> {
         match cell.split_once('|') {
-            Some((series, rest)) => format!("{}|{rest}", self.series(series)),
-            None => self.series(cell),
+            Some((series, rest)) => match self.series_ref(series) {
+                Cow::Borrowed(_) => Cow::Borrowed(cell),
+                Cow::Owned(s) => Cow::Owned(format!("{s}|{rest}")),
+            },
+            None => self.series_ref(cell),
         }
     }
 }

@@ -71,7 +71,7 @@ fn recorder_events_are_readable_before_and_after_commit() {
 #[test]
 fn a_full_queue_spills_to_the_journal_and_loses_nothing() {
     // Two threads record as fast as they can against a queue of 16. The first batch waits
-    // 50 ms for its deadline, so the queue fills within microseconds and later events are
+    // `BATCH_INTERVAL` for its deadline, so the queue fills within microseconds and later events are
     // kept by the journal alone until the recorder thread reads them back. The queue never
     // holds more than 16 events, and every event reaches the store once, in order.
     let dir = tempfile::tempdir().unwrap();

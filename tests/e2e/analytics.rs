@@ -204,7 +204,7 @@ fn analytics_sigkill_at_random_moments_loses_no_acknowledged_event() {
         // Even rounds: 30 to 330 ms after spawn, from the middle of the first open (or of the
         // replay of the previous round's journal) on. Odd rounds: after 1 to 2000
         // acknowledgements plus 0 to 300 ms, deep into batching and commits (a batch is
-        // committed 50 ms after its first event). Measuring those from the child's own
+        // committed `BATCH_INTERVAL`, 250 ms, after its first event). Measuring those from the child's own
         // acknowledgements rather than from spawn keeps them meaningful when the machine is
         // loaded and start-up takes longer than the whole wall-clock window.
         let at = if round % 2 == 0 {
