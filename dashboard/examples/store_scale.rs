@@ -1,6 +1,7 @@
 //! The analytics at sweep scale: builds stores of host-shaped call events (10^5 and 10^6 by
 //! default; pass the sizes as arguments, e.g. `100000 1000000 10000000`) and prints, per
-//! store, the calls, the store's size on disk and per call, the time to build it, and the time
+//! store, the calls, the store's size on disk and per call, the time to build it, and the wall time,
+//! CPU time (user + system: on a loaded machine the wall time measures the load)
 //! and peak RSS of `summary --json`, `report all` (Markdown, JSON, HTML) and `export` (JSON
 //! Lines and CSV). Each phase runs in a child process of its own, so its peak RSS is its own.
 //!
@@ -134,12 +135,24 @@ fn step(i: u64, c: &CallEvent) -> StepEvent {
     }
 }
 
-fn peak_rss_mb() -> f64 {
+fn rusage() -> libc::rusage {
     // SAFETY: rusage is plain integers, for which all-zero bytes are a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `usage` is a valid, writable rusage.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    usage.ru_maxrss as f64 / 1024.0
+    usage
+}
+
+fn peak_rss_mb() -> f64 {
+    rusage().ru_maxrss as f64 / 1024.0
+}
+
+/// This process's CPU time so far (user + system), s: on a loaded machine the wall time
+/// measures the load, this the work.
+fn cpu_s() -> f64 {
+    let u = rusage();
+    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    s(u.ru_utime) + s(u.ru_stime)
 }
 
 fn dir_bytes(dir: &Path) -> u64 {
@@ -198,11 +211,17 @@ fn phase(name: &str, store: &Path, arg: &str) {
         }
         other => panic!("unknown phase {other}"),
     }
-    println!("{:.3} {:.0}", t.elapsed().as_secs_f64(), peak_rss_mb());
+    println!(
+        "{:.3} {:.0} {:.3}",
+        t.elapsed().as_secs_f64(),
+        peak_rss_mb(),
+        cpu_s()
+    );
 }
 
-/// A phase's time and peak RSS, or `None` when it ran out of the address-space limit.
-type Measured = Option<(f64, f64)>;
+/// A phase's wall time, peak RSS and CPU time (user + system; `NaN` from an earlier build
+/// that does not print it), or `None` when it ran out of the address-space limit.
+type Measured = Option<(f64, f64, f64)>;
 
 fn run_child(exe: &Path, name: &str, store: &Path, arg: &str, limit_gb: Option<f64>) -> Measured {
     let mut cmd = match limit_gb {
@@ -233,12 +252,13 @@ fn run_child(exe: &Path, name: &str, store: &Path, arg: &str, limit_gb: Option<f
     let mut it = text.split_whitespace();
     let secs = it.next().and_then(|s| s.parse().ok()).expect("seconds");
     let rss = it.next().and_then(|s| s.parse().ok()).expect("rss");
-    Some((secs, rss))
+    let cpu = it.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+    Some((secs, rss, cpu))
 }
 
 fn cell(m: Measured, limit_gb: Option<f64>) -> String {
     match m {
-        Some((secs, rss)) => format!("{secs:.2} s [{rss:.0} MB]"),
+        Some((secs, rss, cpu)) => format!("{secs:.2} s, CPU {cpu:.2} s [{rss:.0} MB]"),
         None => format!("> {} GB", limit_gb.unwrap_or(0.0)),
     }
 }
