@@ -17,6 +17,9 @@
 //! cargo run -p lrdbench-dashboard --example store_scale -- --before /tmp/store_scale.old --limit-gb 6 --stores /tmp/s 100000 1000000 10000000
 //! ```
 
+// A measurement program: a failure is the measurement failing, with its message.
+#![allow(clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -263,6 +266,9 @@ fn cell(m: Measured, limit_gb: Option<f64>) -> String {
     }
 }
 
+/// One store's line: calls, bytes, its build, the earlier build's reads and this one's.
+type Row = (u64, u64, Measured, Option<Reads>, Reads);
+
 /// The read phases of one store with one executable.
 struct Reads {
     summary: Measured,
@@ -295,7 +301,7 @@ fn main() {
     let after = std::env::current_exe().expect("own path");
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = stores.unwrap_or_else(|| tmp.path().to_path_buf());
-    let mut rows: Vec<(u64, u64, Measured, Option<Reads>, Reads)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     for n in sizes {
         let store = root.join(format!("calls-{n}"));
         let built = store.join("built");
@@ -329,8 +335,7 @@ fn main() {
         for phase in ["summary", "report", "export"] {
             let mb = before
                 .as_deref()
-                .map(|exe| reads(exe, "before", phase))
-                .flatten();
+                .and_then(|exe| reads(exe, "before", phase));
             let ma = reads(&after, "after", phase);
             match phase {
                 "summary" => (b.summary, a.summary) = (mb, ma),
@@ -341,24 +346,22 @@ fn main() {
         rows.push((n, bytes, build, before.is_some().then_some(b), a));
     }
     let header = "| calls | store size | bytes/call | build | `summary --json` | `report all` (md,json,html) | `export` (json,csv) |\n|---|---|---|---|---|---|---|";
-    let print =
-        |title: &str,
-         pick: &dyn Fn(&(u64, u64, Measured, Option<Reads>, Reads)) -> Option<&Reads>| {
-            println!("\n{title}\n\n{header}");
-            for row in &rows {
-                let Some(r) = pick(row) else { continue };
-                let (n, bytes, build) = (row.0, row.1, row.2);
-                println!(
-                    "| {n} | {:.1} MB | {:.0} | {} | {} | {} | {} |",
-                    bytes as f64 / 1e6,
-                    bytes as f64 / n as f64,
-                    build.map_or("(kept)".to_string(), |b| cell(Some(b), None)),
-                    cell(r.summary, limit_gb),
-                    cell(r.report, limit_gb),
-                    cell(r.export, limit_gb),
-                );
-            }
-        };
+    let print = |title: &str, pick: &dyn Fn(&Row) -> Option<&Reads>| {
+        println!("\n{title}\n\n{header}");
+        for row in &rows {
+            let Some(r) = pick(row) else { continue };
+            let (n, bytes, build) = (row.0, row.1, row.2);
+            println!(
+                "| {n} | {:.1} MB | {:.0} | {} | {} | {} | {} |",
+                bytes as f64 / 1e6,
+                bytes as f64 / n as f64,
+                build.map_or("(kept)".to_string(), |b| cell(Some(b), None)),
+                cell(r.summary, limit_gb),
+                cell(r.report, limit_gb),
+                cell(r.export, limit_gb),
+            );
+        }
+    };
     if before.is_some() {
         print("Before:", &|r| r.3.as_ref());
     }

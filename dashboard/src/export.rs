@@ -210,7 +210,7 @@ impl Cell<'_> {
 
     /// The field as CSV text (a string as it is, `null` as empty, the parameters as JSON),
     /// into `buf`.
-    fn csv<'b>(self, buf: &'b mut Vec<u8>) -> &'b [u8] {
+    fn csv(self, buf: &mut Vec<u8>) -> &[u8] {
         buf.clear();
         match self {
             Cell::Null => {}

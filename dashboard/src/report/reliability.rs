@@ -183,6 +183,9 @@ impl Rates {
     }
 }
 
+/// Usable calls and own failures per value of one seed parameter.
+type SeedStrata = FastMap<DerivedValue, (u64, u64)>;
+
 /// Usable calls and own failures by stratum while the calls are counted: keyed by symbols,
 /// lengths in array slots.
 struct RawStrata {
@@ -190,7 +193,7 @@ struct RawStrata {
     by_set: FastMap<SetId, (u64, u64)>,
     /// Per seed parameter (kept out of the sets by the table), its values' counts, or `None`
     /// once it has more than [`MAX_PARAMETER_STRATA`] values (then it is no stratum at all).
-    by_seed: FastMap<Sym, Option<FastMap<DerivedValue, (u64, u64)>>>,
+    by_seed: FastMap<Sym, Option<SeedStrata>>,
     by_h: BTreeMap<&'static str, (u64, u64)>,
 }
 
