@@ -751,6 +751,22 @@ impl Store {
         Ok((out, skipped))
     }
 
+    /// A read snapshot, for visiting the stored records one batch at a time
+    /// ([`Snapshot::visit_calls`], [`Snapshot::visit_steps`]) without holding them all.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] from redb.
+    pub fn snapshot(&self) -> Result<Snapshot<'_>, StoreError> {
+        let read = self.db.begin_read().map_err(|e| self.err(e))?;
+        let dict = self.read_dict(&read)?;
+        Ok(Snapshot {
+            store: self,
+            read,
+            dict,
+        })
+    }
+
     /// Reads on from event id `from`, in id order, at most `max` records of the calls (or, with
     /// `steps`, the steps), for salvaging a damaged store: a record that does not decode is
     /// counted and skipped, and a failure of the database itself (an error, or a panic on a
@@ -980,6 +996,101 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+/// How many records a [`Snapshot`] visit decodes at once (side by side on every core): the
+/// most it holds at any time.
+const VISIT_BATCH: usize = 16_384;
+
+/// One read snapshot of a [`Store`]: its records visited in key order, a batch at a time, so
+/// that reading a period costs memory by the batch, not by the period.
+pub struct Snapshot<'s> {
+    store: &'s Store,
+    read: redb::ReadTransaction,
+    dict: Vec<Box<[u8]>>,
+}
+
+impl Snapshot<'_> {
+    /// How far each journal was stored, as of this snapshot.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] from redb.
+    pub fn journal_offsets(&self) -> Result<HashMap<String, u64>, StoreError> {
+        self.store.journal_offsets(&self.read)
+    }
+
+    /// Hands `f` every stored call with `timestamp_us >= since_us`, in key (id) order; returns
+    /// how many records did not decode (skipped).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] from redb.
+    pub fn visit_calls(&self, since_us: i64, f: impl FnMut(CallEvent)) -> Result<u64, StoreError> {
+        self.visit(CALLS, since_us, as_call, f)
+    }
+
+    /// As [`Snapshot::visit_calls`], for the steps.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] from redb.
+    pub fn visit_steps(&self, since_us: i64, f: impl FnMut(StepEvent)) -> Result<u64, StoreError> {
+        self.visit(STEPS, since_us, as_step, f)
+    }
+
+    fn visit<T: Send>(
+        &self,
+        def: TableDefinition<u64, &[u8]>,
+        since_us: i64,
+        decode: Decoder<T>,
+        mut f: impl FnMut(T),
+    ) -> Result<u64, StoreError> {
+        let err = |e: redb::StorageError| self.store.err(e);
+        let t = self.read.open_table(def).map_err(|e| self.store.err(e))?;
+        let mut bytes = Vec::new();
+        let mut rows: Vec<(u64, usize)> = Vec::with_capacity(VISIT_BATCH);
+        let mut skipped = 0u64;
+        let dict = &self.dict;
+        let mut flush = |bytes: &mut Vec<u8>, rows: &mut Vec<(u64, usize)>, skipped: &mut u64| {
+            let decoded: Vec<Option<T>> = (0..rows.len())
+                .into_par_iter()
+                .with_min_len(DECODE_CHUNK)
+                .map(|i| {
+                    let start = if i == 0 { 0 } else { rows[i - 1].1 };
+                    let (id, end) = rows[i];
+                    decode(id, &bytes[start..end], dict).ok()
+                })
+                .collect();
+            for d in decoded {
+                match d {
+                    Some(v) => f(v),
+                    None => *skipped += 1,
+                }
+            }
+            bytes.clear();
+            rows.clear();
+        };
+        for row in t.range(first_id_at(since_us)..).map_err(err)? {
+            let (k, v) = row.map_err(err)?;
+            let (id, v) = (k.value(), v.value());
+            // Ids follow the time of recording, which is at or after the event's own time, so
+            // the range can start a little early.
+            match compact::head(id, v) {
+                Ok(h) if h.timestamp_us < since_us => {}
+                Ok(_) => {
+                    bytes.extend_from_slice(v);
+                    rows.push((id, bytes.len()));
+                    if rows.len() == VISIT_BATCH {
+                        flush(&mut bytes, &mut rows, &mut skipped);
+                    }
+                }
+                Err(_) => skipped += 1,
+            }
+        }
+        flush(&mut bytes, &mut rows, &mut skipped);
+        Ok(skipped)
     }
 }
 

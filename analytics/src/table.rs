@@ -82,6 +82,51 @@ pub type Sym = u32;
 /// An interned parameter set: an index into [`CallTable::param_sets`].
 pub type SetId = u32;
 
+/// Whether a parameter is named as one derived per call: `seed` or `*_seed` (a workflow
+/// derives every cell's seed from the workflow seed and the cell's identity). Such a
+/// parameter is kept out of the interned parameter sets, whose number would otherwise grow
+/// with the calls, and held per row in [`CallTable::derived`].
+pub fn is_seed_key(key: &str) -> bool {
+    key == "seed" || key.ends_with("_seed")
+}
+
+/// The value of a derived (seed) parameter: a number when the text is exactly a `u64`'s
+/// decimal form (no sign, no leading zero), which most seeds are, so that it costs no
+/// string; else the interned text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DerivedValue {
+    /// The decimal text of this number.
+    Num(u64),
+    /// Any other text.
+    Str(Sym),
+}
+
+impl DerivedValue {
+    /// The number of `text` when it is exactly a `u64`'s decimal form.
+    pub fn number(text: &str) -> Option<u64> {
+        let b = text.as_bytes();
+        if b.is_empty() || b.len() > 20 || (b.len() > 1 && b[0] == b'0') {
+            return None;
+        }
+        if !b.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        text.parse().ok()
+    }
+}
+
+/// The derived (seed) parameters of one call: none, one pair, or several (an index into
+/// [`CallTable::derived_many`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Derived {
+    /// No derived parameter.
+    None,
+    /// One (key, value) pair.
+    One((Sym, DerivedValue)),
+    /// Several pairs, in key order: [`CallTable::derived_many`]`[i]`.
+    Many(u32),
+}
+
 /// Strings stored once, each named by a [`Sym`] in order of first appearance.
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
@@ -146,6 +191,9 @@ pub struct CallTable {
     pub param_sets: Vec<Box<[(Sym, Sym)]>>,
     set_ids: FastMap<Box<[(Sym, Sym)]>, SetId>,
     scratch: Vec<(Sym, Sym)>,
+    derived_scratch: Vec<(Sym, DerivedValue)>,
+    /// The pairs of the calls with more than one derived parameter.
+    pub derived_many: Vec<Box<[(Sym, DerivedValue)]>>,
     /// Event ids.
     pub id: Vec<u64>,
     /// Start times, µs since the epoch.
@@ -154,8 +202,10 @@ pub struct CallTable {
     pub event_type: Vec<EventType>,
     /// Component names.
     pub component: Vec<Sym>,
-    /// Parameter sets.
+    /// Parameter sets, without the derived (seed) parameters ([`is_seed_key`]).
     pub params: Vec<SetId>,
+    /// The derived (seed) parameters of each call.
+    pub derived: Vec<Derived>,
     /// Series lengths.
     pub data_length: Vec<u64>,
     /// Whether each call succeeded.
@@ -221,7 +271,7 @@ impl CallTable {
 
     /// Interns a parameter set given as (key, value) pairs in key order.
     pub fn intern_params<'s>(&mut self, pairs: impl Iterator<Item = (&'s str, &'s str)>) -> SetId {
-        self.scratch.clear();
+        self.begin_params();
         for (k, v) in pairs {
             self.push_param(k, v);
         }
@@ -232,12 +282,54 @@ impl CallTable {
     /// [`CallTable::push_param`] each, then [`CallTable::end_params`].
     pub fn begin_params(&mut self) {
         self.scratch.clear();
+        self.derived_scratch.clear();
     }
 
-    /// Adds a pair to the set begun by [`CallTable::begin_params`].
+    /// Adds a pair to the set begun by [`CallTable::begin_params`]; a derived (seed) pair
+    /// ([`is_seed_key`]) is held apart for the next row ([`CallTable::push_row`]).
     pub fn push_param(&mut self, key: &str, value: &str) {
-        let pair = (self.strings.intern(key), self.strings.intern(value));
+        let k = self.strings.intern(key);
+        if is_seed_key(key) {
+            let v = match DerivedValue::number(value) {
+                Some(n) => DerivedValue::Num(n),
+                None => DerivedValue::Str(self.strings.intern(value)),
+            };
+            self.derived_scratch.push((k, v));
+            return;
+        }
+        let pair = (k, self.strings.intern(value));
         self.scratch.push(pair);
+    }
+
+    /// The derived (seed) pairs of call `i`, in key order.
+    pub fn derived_pairs(&self, i: usize) -> &[(Sym, DerivedValue)] {
+        match &self.derived[i] {
+            Derived::None => &[],
+            Derived::One(pair) => std::slice::from_ref(pair),
+            Derived::Many(j) => &self.derived_many[*j as usize],
+        }
+    }
+
+    /// The text of a derived value (allocates for a number).
+    pub fn derived_text(&self, v: DerivedValue) -> std::borrow::Cow<'_, str> {
+        match v {
+            DerivedValue::Num(n) => std::borrow::Cow::Owned(n.to_string()),
+            DerivedValue::Str(s) => std::borrow::Cow::Borrowed(self.str(s)),
+        }
+    }
+
+    fn take_derived(&mut self) -> Derived {
+        let d = match self.derived_scratch.as_slice() {
+            [] => Derived::None,
+            [one] => Derived::One(*one),
+            many => {
+                let j = u32::try_from(self.derived_many.len()).unwrap_or(u32::MAX);
+                self.derived_many.push(many.into());
+                Derived::Many(j)
+            }
+        };
+        self.derived_scratch.clear();
+        d
     }
 
     /// Interns the set built since [`CallTable::begin_params`].
@@ -252,8 +344,11 @@ impl CallTable {
         id
     }
 
-    /// Appends one call, its parameter set already interned.
+    /// Appends one call, its parameter set already interned (and its derived pairs, if any,
+    /// pushed since the last row).
     pub fn push_row(&mut self, row: &CallRow<'_>, params: SetId) {
+        let derived = self.take_derived();
+        self.derived.push(derived);
         self.id.push(row.id);
         self.timestamp_us.push(row.timestamp_us);
         self.event_type.push(row.event_type);
@@ -322,6 +417,7 @@ impl CallTable {
         self.event_type.reserve(n);
         self.component.reserve(n);
         self.params.reserve(n);
+        self.derived.reserve(n);
         self.data_length.reserve(n);
         self.success.reserve(n);
         self.user.reserve(n);
@@ -358,6 +454,26 @@ impl CallTable {
             .extend(other.component.iter().map(|&s| map(s)));
         self.params
             .extend(other.params.iter().map(|&s| sets[s as usize]));
+        let map_value = |v: DerivedValue| match v {
+            DerivedValue::Num(n) => DerivedValue::Num(n),
+            DerivedValue::Str(s) => DerivedValue::Str(map(s)),
+        };
+        for d in &other.derived {
+            let d = match *d {
+                Derived::None => Derived::None,
+                Derived::One((k, v)) => Derived::One((map(k), map_value(v))),
+                Derived::Many(j) => {
+                    let pairs: Box<[(Sym, DerivedValue)]> = other.derived_many[j as usize]
+                        .iter()
+                        .map(|&(k, v)| (map(k), map_value(v)))
+                        .collect();
+                    let j = u32::try_from(self.derived_many.len()).unwrap_or(u32::MAX);
+                    self.derived_many.push(pairs);
+                    Derived::Many(j)
+                }
+            };
+            self.derived.push(d);
+        }
         self.data_length.extend_from_slice(&other.data_length);
         self.success.extend_from_slice(&other.success);
         self.user.extend(other.user.iter().map(|&s| map(s)));
@@ -421,6 +537,7 @@ impl CallTable {
         pick(&mut self.event_type, rows);
         pick(&mut self.component, rows);
         pick(&mut self.params, rows);
+        pick(&mut self.derived, rows);
         pick(&mut self.data_length, rows);
         pick(&mut self.success, rows);
         pick(&mut self.user, rows);
@@ -514,6 +631,58 @@ mod tests {
         };
         assert_eq!(sets(&joined), sets(&whole));
         assert_eq!(joined.session, whole.session);
+    }
+
+    #[test]
+    fn seeds_are_kept_out_of_the_parameter_sets_and_read_back_per_call() {
+        let calls = [
+            call(1, 10, "dfa", &[("order", "1"), ("seed", "123")]),
+            call(2, 20, "dfa", &[("order", "1"), ("seed", "0042")]),
+            call(
+                3,
+                30,
+                "dfa",
+                &[
+                    ("model_seed", "7"),
+                    ("order", "1"),
+                    ("seed", "18446744073709551615"),
+                ],
+            ),
+            call(4, 40, "dfa", &[("order", "1")]),
+        ];
+        let whole = CallTable::from_events(&calls);
+        // One set for all four calls: the seeds differ, the chosen parameters do not.
+        assert!(whole.params.iter().all(|&p| p == whole.params[0]));
+        assert_eq!(whole.param_sets.len(), 1);
+        let text = |t: &CallTable, i: usize| -> Vec<(String, String)> {
+            t.derived_pairs(i)
+                .iter()
+                .map(|&(k, v)| (t.str(k).to_string(), t.derived_text(v).into_owned()))
+                .collect()
+        };
+        let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(text(&whole, 0), pairs(&[("seed", "123")]));
+        // Not a canonical number: kept as text, leading zeros and all.
+        assert_eq!(text(&whole, 1), pairs(&[("seed", "0042")]));
+        assert_eq!(
+            text(&whole, 2),
+            pairs(&[("model_seed", "7"), ("seed", "18446744073709551615")])
+        );
+        assert!(text(&whole, 3).is_empty());
+        let mut joined = CallTable::from_events(&calls[..1]);
+        joined.append(CallTable::from_events(&calls[1..]));
+        for i in 0..4 {
+            assert_eq!(text(&joined, i), text(&whole, i));
+        }
+        joined.retain_rows(|_, i| i != 0);
+        assert_eq!(text(&joined, 1), text(&whole, 2));
+        assert_eq!(DerivedValue::number("0"), Some(0));
+        assert_eq!(DerivedValue::number("-1"), None);
+        assert_eq!(DerivedValue::number("18446744073709551616"), None);
     }
 
     #[test]

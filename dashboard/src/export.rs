@@ -9,8 +9,6 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
-
 use lrdbench_analytics::event::{CallEvent, StepEvent};
 use lrdbench_analytics::privacy::{
     sanitize_text_parameters, scrub_cell, scrub_location, scrub_message, Identity,
@@ -166,52 +164,104 @@ pub fn sanitize_step(s: &mut StepEvent, who: &Identity) {
     s.cell = s.cell.as_deref().map(|w| scrub_cell(w, who));
 }
 
-fn call_row(t: RecordType, c: &CallEvent) -> Option<Vec<Value>> {
-    let params = || json!(c.parameters);
-    let et = event_type_name(c.event_type);
+/// One field of an exported row, borrowed from the event: written straight into the JSON
+/// Lines and CSV buffers, with no `serde_json::Value` (and no string copy) per field.
+#[derive(Debug, Clone, Copy)]
+enum Cell<'a> {
+    Null,
+    Str(&'a str),
+    U64(u64),
+    I64(i64),
+    /// A finite float (a non-finite one is [`Cell::Null`]).
+    F64(f64),
+    Bool(bool),
+    /// The parameters, as a JSON object (in CSV too).
+    Params(&'a std::collections::BTreeMap<String, String>),
+}
+
+fn opt_str(s: Option<&String>) -> Cell<'_> {
+    s.map_or(Cell::Null, |s| Cell::Str(s))
+}
+
+fn float(x: Option<f64>) -> Cell<'static> {
+    x.filter(|x| x.is_finite()).map_or(Cell::Null, Cell::F64)
+}
+
+impl Cell<'_> {
+    /// The field as JSON, appended to `out`.
+    fn json(self, out: &mut Vec<u8>) {
+        // Writing into a Vec cannot fail, and these values always serialize.
+        let _ = match self {
+            Cell::Null => {
+                out.extend_from_slice(b"null");
+                Ok(())
+            }
+            Cell::Str(s) => serde_json::to_writer(&mut *out, s),
+            Cell::U64(n) => write!(out, "{n}").map_err(serde_json::Error::io),
+            Cell::I64(n) => write!(out, "{n}").map_err(serde_json::Error::io),
+            Cell::F64(x) => serde_json::to_writer(&mut *out, &x),
+            Cell::Bool(b) => {
+                out.extend_from_slice(if b { b"true" } else { b"false" });
+                Ok(())
+            }
+            Cell::Params(p) => serde_json::to_writer(&mut *out, p),
+        };
+    }
+
+    /// The field as CSV text (a string as it is, `null` as empty, the parameters as JSON),
+    /// into `buf`.
+    fn csv(self, buf: &mut Vec<u8>) -> &[u8] {
+        buf.clear();
+        match self {
+            Cell::Null => {}
+            Cell::Str(s) => buf.extend_from_slice(s.as_bytes()),
+            other => other.json(buf),
+        }
+        buf
+    }
+}
+
+fn call_row(t: RecordType, c: &CallEvent) -> Option<Vec<Cell<'_>>> {
+    let params = Cell::Params(&c.parameters);
+    let et = Cell::Str(event_type_name(c.event_type));
+    let plugin = c.plugin.as_ref();
     Some(match t {
         RecordType::Usage => vec![
-            json!(c.id),
-            json!(c.timestamp_us),
-            json!(et),
-            json!(c.component),
-            json!(c.plugin.as_ref().map(|p| &p.name)),
-            json!(c.plugin.as_ref().map(|p| &p.version)),
-            json!(c.plugin.as_ref().map(|p| &p.sha256)),
-            params(),
-            json!(c.data_length),
-            json!(c.success),
-            json!(c.user_id),
-            json!(c.session_id),
-            json!(c.run_id),
-            json!(c.workflow),
-            json!(c.cell),
-            c.truth_h
-                .filter(|h| h.is_finite())
-                .map_or(Value::Null, |h| json!(h)),
+            Cell::U64(c.id),
+            Cell::I64(c.timestamp_us),
+            et,
+            Cell::Str(&c.component),
+            opt_str(plugin.map(|p| &p.name)),
+            opt_str(plugin.map(|p| &p.version)),
+            opt_str(plugin.map(|p| &p.sha256)),
+            params,
+            Cell::U64(c.data_length),
+            Cell::Bool(c.success),
+            Cell::Str(&c.user_id),
+            Cell::Str(&c.session_id),
+            opt_str(c.run_id.as_ref()),
+            opt_str(c.workflow.as_ref()),
+            opt_str(c.cell.as_ref()),
+            float(c.truth_h),
         ],
         RecordType::Performance => {
             let p = c.performance.as_ref()?;
             vec![
-                json!(c.id),
-                json!(c.timestamp_us),
-                json!(et),
-                json!(c.component),
-                json!(c.data_length),
-                json!(c.success),
-                json!(p.wall_ns),
-                json!(p.cpu_thread_ns),
-                json!(p.cpu_process_ns),
-                if p.cpu_percent.is_finite() {
-                    json!(p.cpu_percent)
-                } else {
-                    Value::Null
-                },
-                json!(p.rss_before),
-                json!(p.rss_after),
-                json!(p.heap_peak),
-                json!(c.session_id),
-                json!(c.run_id),
+                Cell::U64(c.id),
+                Cell::I64(c.timestamp_us),
+                et,
+                Cell::Str(&c.component),
+                Cell::U64(c.data_length),
+                Cell::Bool(c.success),
+                Cell::U64(p.wall_ns),
+                Cell::U64(p.cpu_thread_ns),
+                Cell::U64(p.cpu_process_ns),
+                float(Some(p.cpu_percent)),
+                Cell::U64(p.rss_before),
+                Cell::U64(p.rss_after),
+                Cell::U64(p.heap_peak),
+                Cell::Str(&c.session_id),
+                opt_str(c.run_id.as_ref()),
             ]
         }
         RecordType::Errors => {
@@ -220,39 +270,39 @@ fn call_row(t: RecordType, c: &CallEvent) -> Option<Vec<Value>> {
             }
             let e = c.error.as_ref();
             vec![
-                json!(c.id),
-                json!(c.timestamp_us),
-                json!(et),
-                json!(c.component),
-                json!(e.map_or("unknown", |e| e.kind.as_str())),
-                json!(e.map_or("", |e| e.message.as_str())),
-                json!(e.and_then(|e| e.location.as_ref())),
-                json!(e.and_then(|e| e.backtrace.as_ref())),
-                params(),
-                json!(c.data_length),
-                json!(c.user_id),
-                json!(c.session_id),
-                json!(c.run_id),
+                Cell::U64(c.id),
+                Cell::I64(c.timestamp_us),
+                et,
+                Cell::Str(&c.component),
+                Cell::Str(e.map_or("unknown", |e| e.kind.as_str())),
+                Cell::Str(e.map_or("", |e| e.message.as_str())),
+                opt_str(e.and_then(|e| e.location.as_ref())),
+                opt_str(e.and_then(|e| e.backtrace.as_ref())),
+                params,
+                Cell::U64(c.data_length),
+                Cell::Str(&c.user_id),
+                Cell::Str(&c.session_id),
+                opt_str(c.run_id.as_ref()),
             ]
         }
         RecordType::WorkflowSteps => return None,
     })
 }
 
-fn step_row(s: &StepEvent) -> Vec<Value> {
+fn step_row(s: &StepEvent) -> Vec<Cell<'_>> {
     vec![
-        json!(s.id),
-        json!(s.timestamp_us),
-        json!(s.run_id),
-        json!(s.workflow),
-        json!(s.seq),
-        json!(s.step_type.as_str()),
-        json!(s.component),
-        json!(s.cell),
-        json!(s.duration_ns),
-        json!(s.success),
-        json!(s.user_id),
-        json!(s.session_id),
+        Cell::U64(s.id),
+        Cell::I64(s.timestamp_us),
+        Cell::Str(&s.run_id),
+        Cell::Str(&s.workflow),
+        Cell::U64(s.seq),
+        Cell::Str(s.step_type.as_str()),
+        Cell::Str(&s.component),
+        opt_str(s.cell.as_ref()),
+        Cell::U64(s.duration_ns),
+        Cell::Bool(s.success),
+        Cell::Str(&s.user_id),
+        Cell::Str(&s.session_id),
     ]
 }
 
@@ -260,6 +310,8 @@ struct Sink {
     jsonl: Option<(PathBuf, BufWriter<File>)>,
     csv: Option<(PathBuf, csv::Writer<File>)>,
     columns: &'static [&'static str],
+    line: Vec<u8>,
+    field: Vec<u8>,
 }
 
 impl Sink {
@@ -268,16 +320,20 @@ impl Sink {
             jsonl: None,
             csv: None,
             columns: t.columns(),
+            line: Vec::with_capacity(512),
+            field: Vec::with_capacity(64),
         };
         if formats.contains(&ExportFormat::JsonLines) {
             let p = dir.join(format!("{}.jsonl", t.stem()));
             let f = File::create(&p).map_err(|e| DashboardError::io(&p, e))?;
-            sink.jsonl = Some((p, BufWriter::new(f)));
+            sink.jsonl = Some((p, BufWriter::with_capacity(1 << 16, f)));
         }
         if formats.contains(&ExportFormat::Csv) {
             let p = dir.join(format!("{}.csv", t.stem()));
             let f = File::create(&p).map_err(|e| DashboardError::io(&p, e))?;
-            let mut w = csv::Writer::from_writer(f);
+            let mut w = csv::WriterBuilder::new()
+                .buffer_capacity(1 << 16)
+                .from_writer(f);
             w.write_record(t.columns())
                 .map_err(|e| DashboardError::csv(&p, e))?;
             sink.csv = Some((p, w));
@@ -285,30 +341,29 @@ impl Sink {
         Ok(sink)
     }
 
-    fn write(&mut self, row: &[Value]) -> Result<(), DashboardError> {
+    fn write(&mut self, row: &[Cell<'_>]) -> Result<(), DashboardError> {
         if let Some((p, w)) = &mut self.jsonl {
-            let mut line = String::with_capacity(256);
-            line.push('{');
+            let line = &mut self.line;
+            line.clear();
+            line.push(b'{');
             for (i, (k, v)) in self.columns.iter().zip(row).enumerate() {
                 if i > 0 {
-                    line.push(',');
+                    line.push(b',');
                 }
-                line.push('"');
-                line.push_str(k);
-                line.push_str("\":");
-                line.push_str(&v.to_string());
+                line.push(b'"');
+                line.extend_from_slice(k.as_bytes());
+                line.extend_from_slice(b"\":");
+                v.json(line);
             }
-            line.push_str("}\n");
-            w.write_all(line.as_bytes())
-                .map_err(|e| DashboardError::io(p, e))?;
+            line.extend_from_slice(b"}\n");
+            w.write_all(line).map_err(|e| DashboardError::io(p, e))?;
         }
         if let Some((p, w)) = &mut self.csv {
-            let cells = row.iter().map(|v| match v {
-                Value::Null => String::new(),
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            });
-            w.write_record(cells)
+            for v in row {
+                w.write_field(v.csv(&mut self.field))
+                    .map_err(|e| DashboardError::csv(p, e))?;
+            }
+            w.write_record(None::<&[u8]>)
                 .map_err(|e| DashboardError::csv(p, e))?;
         }
         Ok(())
@@ -327,6 +382,93 @@ impl Sink {
     }
 }
 
+/// The four record files being written, one event at a time: an export holds one event,
+/// never the period.
+pub struct Exporter {
+    calls: Vec<(RecordType, Sink)>,
+    steps: Sink,
+    privacy: Option<Identity>,
+}
+
+impl Exporter {
+    /// Creates the files of `options.formats` in `dir` (created if needed).
+    ///
+    /// # Errors
+    ///
+    /// [`DashboardError`] when a file cannot be created.
+    pub fn create(dir: &Path, options: &ExportOptions) -> Result<Exporter, DashboardError> {
+        std::fs::create_dir_all(dir).map_err(|e| DashboardError::io(dir, e))?;
+        let mut calls = Vec::new();
+        for t in [
+            RecordType::Usage,
+            RecordType::Performance,
+            RecordType::Errors,
+        ] {
+            calls.push((t, Sink::create(dir, t, &options.formats)?));
+        }
+        Ok(Exporter {
+            calls,
+            steps: Sink::create(dir, RecordType::WorkflowSteps, &options.formats)?,
+            privacy: options.privacy.then(Identity::current),
+        })
+    }
+
+    /// Writes one call's rows (sanitized first in privacy mode).
+    ///
+    /// # Errors
+    ///
+    /// [`DashboardError`] when a file cannot be written.
+    pub fn call(&mut self, c: &CallEvent) -> Result<(), DashboardError> {
+        let sanitized;
+        let c = match &self.privacy {
+            Some(who) => {
+                let mut copy = c.clone();
+                sanitize_call(&mut copy, who);
+                sanitized = copy;
+                &sanitized
+            }
+            None => c,
+        };
+        for (t, sink) in &mut self.calls {
+            if let Some(row) = call_row(*t, c) {
+                sink.write(&row)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes one step's row (sanitized first in privacy mode).
+    ///
+    /// # Errors
+    ///
+    /// [`DashboardError`] when a file cannot be written.
+    pub fn step(&mut self, s: &StepEvent) -> Result<(), DashboardError> {
+        match &self.privacy {
+            Some(who) => {
+                let mut copy = s.clone();
+                sanitize_step(&mut copy, who);
+                self.steps.write(&step_row(&copy))
+            }
+            None => self.steps.write(&step_row(s)),
+        }
+    }
+
+    /// Flushes every file; returns their paths (usage, performance, errors, workflow steps;
+    /// JSON Lines before CSV).
+    ///
+    /// # Errors
+    ///
+    /// [`DashboardError`] when a file cannot be written.
+    pub fn finish(self) -> Result<Vec<PathBuf>, DashboardError> {
+        let mut written = Vec::new();
+        for (_, sink) in self.calls {
+            sink.finish(&mut written)?;
+        }
+        self.steps.finish(&mut written)?;
+        Ok(written)
+    }
+}
+
 /// Writes the four record files of `calls` and `steps` into `dir` (created if needed) and
 /// returns the paths written.
 ///
@@ -339,47 +481,12 @@ pub fn export_events(
     dir: &Path,
     options: &ExportOptions,
 ) -> Result<Vec<PathBuf>, DashboardError> {
-    std::fs::create_dir_all(dir).map_err(|e| DashboardError::io(dir, e))?;
-    let mut written = Vec::new();
-    let mut sinks: Vec<(RecordType, Sink)> = Vec::new();
-    for t in [
-        RecordType::Usage,
-        RecordType::Performance,
-        RecordType::Errors,
-    ] {
-        sinks.push((t, Sink::create(dir, t, &options.formats)?));
-    }
-    let who = Identity::current();
+    let mut out = Exporter::create(dir, options)?;
     for c in calls {
-        let sanitized;
-        let c = if options.privacy {
-            let mut copy = c.clone();
-            sanitize_call(&mut copy, &who);
-            sanitized = copy;
-            &sanitized
-        } else {
-            c
-        };
-        for (t, sink) in &mut sinks {
-            if let Some(row) = call_row(*t, c) {
-                sink.write(&row)?;
-            }
-        }
+        out.call(c)?;
     }
-    for (_, sink) in sinks {
-        sink.finish(&mut written)?;
-    }
-    let mut sink = Sink::create(dir, RecordType::WorkflowSteps, &options.formats)?;
     for s in steps {
-        let row = if options.privacy {
-            let mut copy = s.clone();
-            sanitize_step(&mut copy, &who);
-            step_row(&copy)
-        } else {
-            step_row(s)
-        };
-        sink.write(&row)?;
+        out.step(s)?;
     }
-    sink.finish(&mut written)?;
-    Ok(written)
+    out.finish()
 }

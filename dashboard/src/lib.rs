@@ -502,8 +502,41 @@ impl Dashboard {
         &self,
         days: u32,
     ) -> Result<report::regressions::Regressions, DashboardError> {
-        let w = self.event_window(days)?;
-        Ok(report::regressions::Regressions::compute(&w.calls))
+        use report::regressions::RunStarts;
+        let (period, _) = self.period(days);
+        let dir = match &self.source {
+            Source::Store(dir) => dir,
+            Source::Memory { .. } => {
+                let w = self.event_window(days)?;
+                return Ok(report::regressions::Regressions::compute(&w.calls));
+            }
+        };
+        // Two passes over the store, each call visited and dropped: the first finds each
+        // workflow's two latest runs, the second keeps only their cells.
+        struct Pass<F: FnMut(&CallEvent)>(F, Period);
+        impl<F: FnMut(&CallEvent)> lrdbench_analytics::EventVisitor for Pass<F> {
+            fn call(&mut self, c: CallEvent) {
+                if self.1.contains(c.timestamp_us) {
+                    (self.0)(&c);
+                }
+            }
+            fn step(&mut self, _: StepEvent) {}
+        }
+        let mut starts = RunStarts::default();
+        lrdbench_analytics::visit_events(
+            dir,
+            period.since_us,
+            false,
+            &mut Pass(|c: &CallEvent| starts.add(c), period),
+        )?;
+        let mut cells = starts.latest_two();
+        lrdbench_analytics::visit_events(
+            dir,
+            period.since_us,
+            false,
+            &mut Pass(|c: &CallEvent| cells.add(c), period),
+        )?;
+        Ok(cells.finish())
     }
 
     /// The spec's `export_all_data(days, output_dir)`: the raw events of the last `days` days,
@@ -534,6 +567,9 @@ impl Dashboard {
         output_dir: &Path,
         formats: &[ExportFormat],
     ) -> Result<Vec<PathBuf>, DashboardError> {
+        if let Source::Store(dir) = &self.source {
+            return self.export_store(dir, days, output_dir, formats);
+        }
         let w = self.event_window(days)?;
         let (period, now_us) = (w.period, w.now_us);
         // One owned copy of the period, sanitized in place: the files and the summaries are
@@ -553,27 +589,114 @@ impl Dashboard {
             formats: formats.to_vec(),
             privacy: false,
         };
-        let mut files = export::export_events(&calls, &steps, output_dir, &opts)?;
+        let files = export::export_events(&calls, &steps, output_dir, &opts)?;
         let reports = Reports::compute(&calls, &steps, period, now_us);
-        let path = output_dir.join("summary.json");
-        let json =
-            serde_json::to_string_pretty(&reports.summary).map_err(|e| DashboardError::Json {
-                report: "summary".into(),
-                source: e,
-            })?;
+        write_export_reports(&reports, output_dir, files)
+    }
+
+    /// [`Dashboard::export_all_data`] of a store: the events stream from the store into the
+    /// files one decoding batch at a time, each sanitized once; the reports are computed from
+    /// the same sanitized calls, gathered as the reports' columns ([`CallTable`]) on the way.
+    fn export_store(
+        &self,
+        dir: &Path,
+        days: u32,
+        output_dir: &Path,
+        formats: &[ExportFormat],
+    ) -> Result<Vec<PathBuf>, DashboardError> {
+        struct Visit {
+            out: export::Exporter,
+            who: Option<lrdbench_analytics::privacy::Identity>,
+            period: Period,
+            calls: CallTable,
+            steps: Vec<StepEvent>,
+            failed: Option<DashboardError>,
+        }
+        impl lrdbench_analytics::EventVisitor for Visit {
+            fn call(&mut self, mut c: CallEvent) {
+                if self.failed.is_some() || !self.period.contains(c.timestamp_us) {
+                    return;
+                }
+                if let Some(who) = &self.who {
+                    export::sanitize_call(&mut c, who);
+                }
+                match self.out.call(&c) {
+                    Ok(()) => self.calls.push(&c),
+                    Err(e) => self.failed = Some(e),
+                }
+            }
+            fn step(&mut self, mut s: StepEvent) {
+                if self.failed.is_some() || !self.period.contains(s.timestamp_us) {
+                    return;
+                }
+                if let Some(who) = &self.who {
+                    export::sanitize_step(&mut s, who);
+                }
+                match self.out.step(&s) {
+                    Ok(()) => self.steps.push(s),
+                    Err(e) => self.failed = Some(e),
+                }
+            }
+        }
+        let (period, now_us) = self.period(days);
+        let opts = ExportOptions {
+            formats: formats.to_vec(),
+            privacy: false,
+        };
+        let mut v = Visit {
+            out: export::Exporter::create(output_dir, &opts)?,
+            who: self
+                .privacy
+                .then(lrdbench_analytics::privacy::Identity::current),
+            period,
+            calls: CallTable::default(),
+            steps: Vec::new(),
+            failed: None,
+        };
+        let skipped = lrdbench_analytics::visit_events(dir, period.since_us, true, &mut v)?;
+        if skipped > 0 {
+            eprintln!(
+                "warning: {skipped} analytics record(s) of this period could not be read and are left out"
+            );
+        }
+        if let Some(e) = v.failed {
+            return Err(e);
+        }
+        let files = v.out.finish()?;
+        let mut calls = v.calls;
+        calls.sort_by_time();
+        let mut steps = v.steps;
+        steps.sort_by_key(|s| (s.timestamp_us, s.id));
+        let reports = Reports::compute_table(&calls, &steps, period, now_us);
+        write_export_reports(&reports, output_dir, files)
+    }
+}
+
+/// Writes `summary.json` and the four reports as JSON beside the exported files `files`;
+/// returns every path.
+fn write_export_reports(
+    reports: &Reports,
+    output_dir: &Path,
+    mut files: Vec<PathBuf>,
+) -> Result<Vec<PathBuf>, DashboardError> {
+    let path = output_dir.join("summary.json");
+    let json =
+        serde_json::to_string_pretty(&reports.summary).map_err(|e| DashboardError::Json {
+            report: "summary".into(),
+            source: e,
+        })?;
+    std::fs::write(&path, json).map_err(|e| DashboardError::io(&path, e))?;
+    files.push(path);
+    for k in ReportKind::DETAILED {
+        let path = output_dir.join(format!("{}.json", k.stem()));
+        let json = reports.json(k).map_err(|e| DashboardError::Json {
+            report: k.as_str().into(),
+            source: e,
+        })?;
         std::fs::write(&path, json).map_err(|e| DashboardError::io(&path, e))?;
         files.push(path);
-        for k in ReportKind::DETAILED {
-            let path = output_dir.join(format!("{}.json", k.stem()));
-            let json = reports.json(k).map_err(|e| DashboardError::Json {
-                report: k.as_str().into(),
-                source: e,
-            })?;
-            std::fs::write(&path, json).map_err(|e| DashboardError::io(&path, e))?;
-            files.push(path);
-        }
-        Ok(files)
     }
+    Ok(files)
 }
 
 /// Writes already computed reports; see [`Dashboard::write_reports`].

@@ -75,53 +75,132 @@ pub struct Regressions {
 /// What one run recorded of one cell: the row, success, and wall time when measured.
 type CellCall = (String, bool, Option<f64>);
 
-/// One run: its first call's time, and its cells.
+/// One run's cells, each with the (time, id) of the call kept.
 struct RunCalls {
-    first_us: i64,
-    cells: HashMap<String, CellCall>,
+    cells: HashMap<String, ((i64, u64), CellCall)>,
 }
 
-impl Regressions {
-    /// Compares the two latest runs (by first call) of each workflow among `calls`.
-    pub fn compute(calls: &[CallEvent]) -> Regressions {
-        let mut by_workflow: HashMap<&str, HashMap<&str, RunCalls>> = HashMap::new();
-        for c in calls {
-            let (Some(w), Some(run), Some(cell)) = (&c.workflow, &c.run_id, &c.cell) else {
-                continue;
-            };
-            if c.event_type != EventType::EstimatorUsage {
+/// The calls that take part: estimator calls of a workflow run with a cell.
+fn run_call(c: &CallEvent) -> Option<(&str, &str, &str)> {
+    let (Some(w), Some(run), Some(cell)) = (&c.workflow, &c.run_id, &c.cell) else {
+        return None;
+    };
+    (c.event_type == EventType::EstimatorUsage).then_some((w.as_str(), run.as_str(), cell.as_str()))
+}
+
+/// The section computed in two passes over the calls, so that only the cells of the two
+/// runs compared are ever held: [`RunStarts`] finds each workflow's two latest runs, then
+/// [`RunCells`] collects their cells. Neither depends on the order of the calls.
+#[derive(Debug, Default)]
+pub struct RunStarts {
+    /// Per workflow, per run, the time of its first call.
+    by_workflow: HashMap<String, HashMap<String, i64>>,
+}
+
+impl RunStarts {
+    /// Counts one call (first pass).
+    pub fn add(&mut self, c: &CallEvent) {
+        let Some((w, run, _)) = run_call(c) else {
+            return;
+        };
+        let runs = match self.by_workflow.get_mut(w) {
+            Some(r) => r,
+            None => self.by_workflow.entry(w.to_string()).or_default(),
+        };
+        match runs.get_mut(run) {
+            Some(first) => *first = (*first).min(c.timestamp_us),
+            None => {
+                runs.insert(run.to_string(), c.timestamp_us);
+            }
+        }
+    }
+
+    /// The second pass's collector: each workflow with two runs or more, its two latest (by
+    /// first call, then id).
+    pub fn latest_two(self) -> RunCells {
+        let mut pairs = HashMap::new();
+        for (w, runs) in self.by_workflow {
+            if runs.len() < 2 {
                 continue;
             }
-            let r = by_workflow
-                .entry(w.as_str())
-                .or_default()
-                .entry(run.as_str())
-                .or_insert_with(|| RunCalls {
-                    first_us: c.timestamp_us,
-                    cells: HashMap::new(),
-                });
-            r.first_us = r.first_us.min(c.timestamp_us);
-            // The row is the cell's last part (`series|contamination|row`).
-            let row = cell.rsplit('|').next().unwrap_or(&c.component).to_string();
-            let wall = c.performance.as_ref().map(|p| p.wall_ns as f64);
-            // A cell called twice in a run (a resumed run) counts once: the first call.
-            r.cells
-                .entry(cell.clone())
-                .or_insert((row, c.success, wall));
+            let mut runs: Vec<(String, i64)> = runs.into_iter().collect();
+            runs.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+            let new = runs.pop().map(|r| r.0).unwrap_or_default();
+            let base = runs.pop().map(|r| r.0).unwrap_or_default();
+            pairs.insert(w, [base, new]);
         }
-        let mut workflows: Vec<WorkflowRegressions> = by_workflow
-            .into_iter()
-            .filter_map(|(w, runs)| {
-                let mut runs: Vec<(&str, RunCalls)> = runs.into_iter().collect();
-                if runs.len() < 2 {
-                    return None;
-                }
-                runs.sort_by_key(|(id, r)| (r.first_us, id.to_string()));
-                let (new_id, new) = runs.pop()?;
-                let (base_id, base) = runs.pop()?;
-                Some(compare_runs(w, base_id, &base, new_id, &new))
-            })
-            .collect();
+        RunCells {
+            pairs,
+            runs: HashMap::new(),
+        }
+    }
+}
+
+/// The cells of each workflow's two latest runs (second pass; see [`RunStarts`]).
+#[derive(Debug)]
+pub struct RunCells {
+    /// Per workflow, [base run, new run].
+    pairs: HashMap<String, [String; 2]>,
+    /// Per (workflow, run), the cells.
+    runs: HashMap<(String, String), RunCalls>,
+}
+
+impl std::fmt::Debug for RunCalls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RunCalls({} cells)", self.cells.len())
+    }
+}
+
+impl RunCells {
+    /// Counts one call (second pass).
+    pub fn add(&mut self, c: &CallEvent) {
+        let Some((w, run, cell)) = run_call(c) else {
+            return;
+        };
+        let Some(pair) = self.pairs.get(w) else {
+            return;
+        };
+        if pair[0] != run && pair[1] != run {
+            return;
+        }
+        let r = self
+            .runs
+            .entry((w.to_string(), run.to_string()))
+            .or_insert_with(|| RunCalls {
+                cells: HashMap::new(),
+            });
+        // The row is the cell's last part (`series|contamination|row`).
+        let row = cell.rsplit('|').next().unwrap_or(&c.component).to_string();
+        let wall = c.performance.as_ref().map(|p| p.wall_ns as f64);
+        let at = (c.timestamp_us, c.id);
+        // A cell called twice in a run (a resumed run) counts once: the first call.
+        match r.cells.get_mut(cell) {
+            Some(kept) if kept.0 <= at => {}
+            Some(kept) => *kept = (at, (row, c.success, wall)),
+            None => {
+                r.cells
+                    .insert(cell.to_string(), (at, (row, c.success, wall)));
+            }
+        }
+    }
+
+    /// The section.
+    pub fn finish(mut self) -> Regressions {
+        let mut workflows: Vec<WorkflowRegressions> = Vec::new();
+        for (w, [base_id, new_id]) in &self.pairs {
+            let empty = || RunCalls {
+                cells: HashMap::new(),
+            };
+            let base = self
+                .runs
+                .remove(&(w.clone(), base_id.clone()))
+                .unwrap_or_else(empty);
+            let new = self
+                .runs
+                .remove(&(w.clone(), new_id.clone()))
+                .unwrap_or_else(empty);
+            workflows.push(compare_runs(w, base_id, &base, new_id, &new));
+        }
         workflows.sort_by(|a, b| a.workflow.cmp(&b.workflow));
         Regressions {
             rule: format!(
@@ -137,6 +216,17 @@ impl Regressions {
             ),
             workflows,
         }
+    }
+}
+
+impl Regressions {
+    /// Compares the two latest runs (by first call) of each workflow among `calls`.
+    pub fn compute(calls: &[CallEvent]) -> Regressions {
+        let mut starts = RunStarts::default();
+        calls.iter().for_each(|c| starts.add(c));
+        let mut cells = starts.latest_two();
+        calls.iter().for_each(|c| cells.add(c));
+        cells.finish()
     }
 
     /// Appends the section to the performance (time ratios) or reliability (validity) report;
@@ -217,8 +307,8 @@ fn compare_runs(
     }
     let mut rows: HashMap<&str, Row> = HashMap::new();
     let mut matched = 0;
-    for (cell, (row, ok_b, wall_b)) in &base.cells {
-        let Some((_, ok_n, wall_n)) = new.cells.get(cell) else {
+    for (cell, (_, (row, ok_b, wall_b))) in &base.cells {
+        let Some((_, (_, ok_n, wall_n))) = new.cells.get(cell) else {
             continue;
         };
         matched += 1;

@@ -4,6 +4,7 @@
 //! sample size and interval, and recommendations each backed by a test of stated false-alarm
 //! rate and minimum sample ([`crate::alarm`]).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -11,7 +12,7 @@ use serde::Serialize;
 use crate::util::FastMap;
 
 use lrdbench_analytics::event::{CallEvent, EventType};
-use lrdbench_analytics::table::{CallTable, SetId, Sym};
+use lrdbench_analytics::table::{CallTable, DerivedValue, SetId, Sym};
 
 use crate::alarm::{
     binomial_sf, hypergeometric_sf, Verdict, FAMILY_ALPHA, MIN_STRATUM_FAILURES, MIN_USABLE_CALLS,
@@ -182,11 +183,17 @@ impl Rates {
     }
 }
 
+/// Usable calls and own failures per value of one seed parameter.
+type SeedStrata = FastMap<DerivedValue, (u64, u64)>;
+
 /// Usable calls and own failures by stratum while the calls are counted: keyed by symbols,
 /// lengths in array slots.
 struct RawStrata {
     by_len: [(u64, u64); 66],
     by_set: FastMap<SetId, (u64, u64)>,
+    /// Per seed parameter (kept out of the sets by the table), its values' counts, or `None`
+    /// once it has more than [`MAX_PARAMETER_STRATA`] values (then it is no stratum at all).
+    by_seed: FastMap<Sym, Option<SeedStrata>>,
     by_h: BTreeMap<&'static str, (u64, u64)>,
 }
 
@@ -205,6 +212,7 @@ impl RawComponent {
             strata: RawStrata {
                 by_len: [(0, 0); 66],
                 by_set: FastMap::default(),
+                by_seed: FastMap::default(),
                 by_h: BTreeMap::new(),
             },
         }
@@ -230,6 +238,19 @@ impl RawComponent {
             failed,
         );
         bump(s.by_set.entry(t.params[i]).or_default(), failed);
+        for &(key, value) in t.derived_pairs(i) {
+            let values = s
+                .by_seed
+                .entry(key)
+                .or_insert_with(|| Some(FastMap::default()));
+            if let Some(map) = values {
+                if map.len() == MAX_PARAMETER_STRATA && !map.contains_key(&value) {
+                    *values = None;
+                } else {
+                    bump(map.entry(value).or_default(), failed);
+                }
+            }
+        }
         if let Some(band) = t.truth_h[i].and_then(h_band) {
             bump(s.by_h.entry(band).or_default(), failed);
         }
@@ -248,12 +269,19 @@ impl RawComponent {
                 by_len.insert(slot.checked_sub(1).map(|k| k as u32), c);
             }
         }
-        let mut by_param: BTreeMap<(&str, &str), (u64, u64)> = BTreeMap::new();
+        let mut by_param: BTreeMap<(&str, Cow<'_, str>), (u64, u64)> = BTreeMap::new();
         for (set, (n, k)) in self.strata.by_set {
             for &(key, value) in t.param_set(set) {
-                let e = by_param.entry((t.str(key), t.str(value))).or_default();
+                let e = by_param
+                    .entry((t.str(key), Cow::Borrowed(t.str(value))))
+                    .or_default();
                 e.0 += n;
                 e.1 += k;
+            }
+        }
+        for (key, values) in self.strata.by_seed {
+            for (value, c) in values.into_iter().flatten() {
+                by_param.insert((t.str(key), t.derived_text(value)), c);
             }
         }
         ComponentAcc {
@@ -273,7 +301,7 @@ impl RawComponent {
 /// Usable calls and own failures by stratum, with strings.
 struct Strata<'a> {
     by_len: BTreeMap<Option<u32>, (u64, u64)>,
-    by_param: BTreeMap<(&'a str, &'a str), (u64, u64)>,
+    by_param: BTreeMap<(&'a str, Cow<'a, str>), (u64, u64)>,
     by_h: BTreeMap<&'static str, (u64, u64)>,
 }
 

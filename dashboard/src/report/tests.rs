@@ -242,6 +242,39 @@ fn usage_groups_full_parameter_sets_by_the_chosen_parameters() {
 }
 
 #[test]
+fn seeds_held_apart_by_the_table_keep_their_counts_order_and_strata() {
+    // 40 calls over four seeds ("010" is text, the others numbers), 10 calls each; every
+    // failure has seed 9.
+    let mut calls = Vec::new();
+    for i in 0..40 {
+        let mut c = if i % 4 == 0 {
+            failing("whittle", T0 + i, 4096, "non_convergence")
+        } else {
+            call("whittle", T0 + i, 4096, true)
+        };
+        let seed = ["9", "10", "010", "5"][i as usize % 4];
+        c.parameters.insert("seed".into(), seed.into());
+        c.parameters.insert("method".into(), "a".into());
+        calls.push(c);
+    }
+    let u = UsageReport::compute(&calls, period());
+    let p = &u.parameters[0];
+    let seed = p.keys.iter().find(|k| k.key == "seed").unwrap();
+    assert_eq!((seed.calls, seed.distinct_values), (40, 4));
+    // Equal counts: by text, as every other parameter's values.
+    let top: Vec<&str> = seed.top_values.iter().map(|v| v.value.as_str()).collect();
+    assert_eq!(top, ["010", "10", "5", "9"]);
+    let keys: Vec<&str> = p.keys.iter().map(|k| k.key.as_str()).collect();
+    assert_eq!(keys, ["method", "seed"]);
+    assert_eq!(p.derived_keys, vec!["seed"]);
+    assert_eq!(p.top_combinations[0].value, "method=a");
+    let r = ReliabilityReport::compute(&calls, period());
+    let s = r.strata.iter().find(|s| s.value == "seed=9").unwrap();
+    assert_eq!((s.lift.stratum.count, s.lift.stratum.attempts), (10, 10));
+    assert!(r.strata.iter().any(|s| s.value == "seed=010"));
+}
+
+#[test]
 fn usage_counts_sorts_and_buckets() {
     let mut calls = Vec::new();
     for i in 0..6 {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::util::{FastMap, FastSet};
 
 use lrdbench_analytics::event::{CallEvent, EventType};
-use lrdbench_analytics::table::{CallTable, SetId, Sym};
+use lrdbench_analytics::table::{is_seed_key, CallTable, DerivedValue, SetId, Sym};
 
 use crate::render::Doc;
 use crate::stats::{Proportion, Quantiles};
@@ -80,9 +80,7 @@ pub const DERIVED_MIN_DISTINCT: u64 = 20;
 /// distinct — more than [`DERIVED_MIN_DISTINCT`] of them, for more than half of the calls
 /// that set it.
 pub fn is_derived(key: &str, distinct_values: u64, calls: u64) -> bool {
-    key == "seed"
-        || key.ends_with("_seed")
-        || (distinct_values > DERIVED_MIN_DISTINCT && 2 * distinct_values > calls)
+    is_seed_key(key) || (distinct_values > DERIVED_MIN_DISTINCT && 2 * distinct_values > calls)
 }
 
 /// Calls in one log2 length bucket.
@@ -210,6 +208,65 @@ struct ComponentAcc {
     calls: u64,
     failures: u64,
     combos: FastMap<SetId, u64>,
+    /// The values of each seed parameter (kept out of the sets by the table).
+    seeds: FastMap<Sym, SeedValues>,
+}
+
+/// The values one seed parameter took: numbers in a list (sorted and counted at the end,
+/// 8 bytes a call and no hashing), other texts counted by symbol.
+#[derive(Default)]
+struct SeedValues {
+    numbers: Vec<u64>,
+    texts: FastMap<Sym, u64>,
+}
+
+impl SeedValues {
+    fn add(&mut self, v: DerivedValue) {
+        match v {
+            DerivedValue::Num(n) => self.numbers.push(n),
+            DerivedValue::Str(s) => *self.texts.entry(s).or_default() += 1,
+        }
+    }
+
+    /// Calls, distinct values, and the [`TOP_N`] most used values (ties by value, as
+    /// [`sorted_counts`] orders them).
+    fn usage(mut self, t: &CallTable) -> (u64, u64, Vec<ValueCount>) {
+        self.numbers.sort_unstable();
+        let mut calls = self.numbers.len() as u64;
+        let mut distinct = 0u64;
+        // The best TOP_N (count, text), best first.
+        let mut top: Vec<(u64, String)> = Vec::with_capacity(TOP_N + 1);
+        let mut offer = |n: u64, text: &dyn Fn() -> String| {
+            if top.len() == TOP_N && top.last().is_some_and(|w| n < w.0) {
+                return;
+            }
+            let text = text();
+            let at =
+                top.partition_point(|(c, v)| *c > n || (*c == n && v.as_str() < text.as_str()));
+            if at < TOP_N {
+                top.insert(at, (n, text));
+                top.truncate(TOP_N);
+            }
+        };
+        let mut i = 0;
+        while i < self.numbers.len() {
+            let v = self.numbers[i];
+            let run = self.numbers[i..].partition_point(|&x| x == v);
+            distinct += 1;
+            offer(run as u64, &|| v.to_string());
+            i += run;
+        }
+        for (&s, &n) in &self.texts {
+            calls += n;
+            distinct += 1;
+            offer(n, &|| t.str(s).to_string());
+        }
+        let top = top
+            .into_iter()
+            .map(|(calls, value)| ValueCount { value, calls })
+            .collect();
+        (calls, distinct, top)
+    }
 }
 
 /// The `[2^k, 2^(k+1))` buckets of [`length_bucket`] as array slots: 0 for length 0, k + 1
@@ -221,7 +278,7 @@ fn length_slot(b: Option<u32>) -> usize {
 }
 
 /// How one component's parameters were set: per key, and the full sets of the chosen keys.
-fn parameter_usage(t: &CallTable, name: &str, acc: &ComponentAcc) -> ParameterUsage {
+fn parameter_usage(t: &CallTable, name: &str, acc: ComponentAcc) -> ParameterUsage {
     // Per parameter and value, from the counts of the full sets.
     let mut keys: BTreeMap<&str, FastMap<&str, u64>> = BTreeMap::new();
     for (&set, &n) in &acc.combos {
@@ -233,15 +290,11 @@ fn parameter_usage(t: &CallTable, name: &str, acc: &ComponentAcc) -> ParameterUs
                 .or_default() += n;
         }
     }
-    let mut derived: Vec<&str> = Vec::new();
-    let keys: Vec<ParameterKeyUsage> = keys
+    let mut keys: Vec<ParameterKeyUsage> = keys
         .into_iter()
         .map(|(key, values)| {
             let distinct = values.len() as u64;
             let calls = values.values().sum();
-            if is_derived(key, distinct, calls) {
-                derived.push(key);
-            }
             let top = sorted_counts(values)
                 .into_iter()
                 .take(TOP_N)
@@ -258,13 +311,28 @@ fn parameter_usage(t: &CallTable, name: &str, acc: &ComponentAcc) -> ParameterUs
             }
         })
         .collect();
+    for (key, values) in acc.seeds {
+        let (calls, distinct_values, top_values) = values.usage(t);
+        keys.push(ParameterKeyUsage {
+            key: t.str(key).to_string(),
+            calls,
+            distinct_values,
+            top_values,
+        });
+    }
+    keys.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    let derived: Vec<String> = keys
+        .iter()
+        .filter(|k| is_derived(&k.key, k.distinct_values, k.calls))
+        .map(|k| k.key.clone())
+        .collect();
     let mut combos: FastMap<Vec<(&str, &str)>, u64> = FastMap::default();
     for (&set, &n) in &acc.combos {
         let pairs: Vec<(&str, &str)> = t
             .param_set(set)
             .iter()
             .map(|&(k, v)| (t.str(k), t.str(v)))
-            .filter(|(k, _)| !derived.contains(k))
+            .filter(|(k, _)| !derived.iter().any(|d| d == k))
             .collect();
         *combos.entry(pairs).or_default() += n;
     }
@@ -272,7 +340,7 @@ fn parameter_usage(t: &CallTable, name: &str, acc: &ComponentAcc) -> ParameterUs
         component: name.to_string(),
         calls: acc.calls,
         keys,
-        derived_keys: derived.iter().map(|k| k.to_string()).collect(),
+        derived_keys: derived,
         top_combinations: sorted_counts(combos)
             .into_iter()
             .take(TOP_N)
@@ -357,6 +425,9 @@ impl UsageReport {
             acc.failures += u64::from(!success);
             if slot < 2 {
                 *acc.combos.entry(t.params[i]).or_default() += 1;
+                for &(k, v) in t.derived_pairs(i) {
+                    acc.seeds.entry(k).or_default().add(v);
+                }
             }
         }
         if let Some((d, set, n)) = cur.take() {
@@ -389,7 +460,7 @@ impl UsageReport {
                     failures: acc.failures,
                 });
                 if !acc.combos.is_empty() {
-                    parameters.push(parameter_usage(t, name, &acc));
+                    parameters.push(parameter_usage(t, name, acc));
                 }
             }
             list.sort_unstable_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.name.cmp(&b.name)));

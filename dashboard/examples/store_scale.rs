@@ -1,12 +1,24 @@
 //! The analytics at sweep scale: builds stores of host-shaped call events (10^5 and 10^6 by
 //! default; pass the sizes as arguments, e.g. `100000 1000000 10000000`) and prints, per
-//! store, the calls, the store's size on disk and per call, the time to build it, and the time
+//! store, the calls, the store's size on disk and per call, the time to build it, and the wall time,
+//! CPU time (user + system: on a loaded machine the wall time measures the load)
 //! and peak RSS of `summary --json`, `report all` (Markdown, JSON, HTML) and `export` (JSON
 //! Lines and CSV). Each phase runs in a child process of its own, so its peak RSS is its own.
 //!
+//! `--before EXE` also runs each read phase with `EXE` (this example built from an earlier
+//! commit: it takes the same `--phase NAME STORE ARG` arguments) on the same store, phases of
+//! the two alternating, and prints its table first: before and after, measured in the same
+//! run. `--limit-gb G` runs every read phase under an address-space limit of G GB (a phase
+//! that exceeds it is shown as `> G GB`, not allowed to take the machine's memory).
+//! `--stores DIR` keeps the stores in `DIR/calls-N` and reuses one already built there.
+//!
 //! ```text
-//! cargo run --release --example store_scale -- 100000 1000000
+//! cargo run --release -p lrdbench-dashboard --example store_scale -- 100000 1000000
+//! cargo run -p lrdbench-dashboard --example store_scale -- --before /tmp/store_scale.old --limit-gb 6 --stores /tmp/s 100000 1000000 10000000
 //! ```
+
+// A measurement program: a failure is the measurement failing, with its message.
+#![allow(clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -126,12 +138,24 @@ fn step(i: u64, c: &CallEvent) -> StepEvent {
     }
 }
 
-fn peak_rss_mb() -> f64 {
+fn rusage() -> libc::rusage {
     // SAFETY: rusage is plain integers, for which all-zero bytes are a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `usage` is a valid, writable rusage.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    usage.ru_maxrss as f64 / 1024.0
+    usage
+}
+
+fn peak_rss_mb() -> f64 {
+    rusage().ru_maxrss as f64 / 1024.0
+}
+
+/// This process's CPU time so far (user + system), s: on a loaded machine the wall time
+/// measures the load, this the work.
+fn cpu_s() -> f64 {
+    let u = rusage();
+    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    s(u.ru_utime) + s(u.ru_stime)
 }
 
 fn dir_bytes(dir: &Path) -> u64 {
@@ -190,33 +214,83 @@ fn phase(name: &str, store: &Path, arg: &str) {
         }
         other => panic!("unknown phase {other}"),
     }
-    println!("{:.3} {:.0}", t.elapsed().as_secs_f64(), peak_rss_mb());
+    println!(
+        "{:.3} {:.0} {:.3}",
+        t.elapsed().as_secs_f64(),
+        peak_rss_mb(),
+        cpu_s()
+    );
 }
 
-fn run_child(name: &str, store: &Path, arg: &str) -> (f64, f64) {
-    let exe = std::env::current_exe().expect("own path");
-    let out = Command::new(exe)
+/// A phase's wall time, peak RSS and CPU time (user + system; `NaN` from an earlier build
+/// that does not print it), or `None` when it ran out of the address-space limit.
+type Measured = Option<(f64, f64, f64)>;
+
+fn run_child(exe: &Path, name: &str, store: &Path, arg: &str, limit_gb: Option<f64>) -> Measured {
+    let mut cmd = match limit_gb {
+        Some(gb) => {
+            let mut c = Command::new("prlimit");
+            c.arg(format!("--as={}", (gb * 1e9) as u64)).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    let out = cmd
         .args(["--phase", name, store.to_str().expect("utf-8 path"), arg])
         .output()
         .expect("child runs");
-    assert!(
-        out.status.success(),
-        "{name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        if limit_gb.is_some() && name != "build" {
+            eprintln!(
+                "{name} with {}: failed under the limit: {}",
+                exe.display(),
+                err.lines().last().unwrap_or("")
+            );
+            return None;
+        }
+        panic!("{name}: {err}");
+    }
     let text = String::from_utf8_lossy(&out.stdout);
     let mut it = text.split_whitespace();
     let secs = it.next().and_then(|s| s.parse().ok()).expect("seconds");
     let rss = it.next().and_then(|s| s.parse().ok()).expect("rss");
-    (secs, rss)
+    let cpu = it.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+    Some((secs, rss, cpu))
+}
+
+fn cell(m: Measured, limit_gb: Option<f64>) -> String {
+    match m {
+        Some((secs, rss, cpu)) => format!("{secs:.2} s, CPU {cpu:.2} s [{rss:.0} MB]"),
+        None => format!("> {} GB", limit_gb.unwrap_or(0.0)),
+    }
+}
+
+/// One store's line: calls, bytes, its build, the earlier build's reads and this one's.
+type Row = (u64, u64, Measured, Option<Reads>, Reads);
+
+/// The read phases of one store with one executable.
+struct Reads {
+    summary: Measured,
+    report: Measured,
+    export: Measured,
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--phase") {
         phase(&args[1], Path::new(&args[2]), &args[3]);
         return;
     }
+    let mut option = |name: &str| -> Option<String> {
+        let i = args.iter().position(|a| a == name)?;
+        let v = args.get(i + 1).cloned().expect("a value after the option");
+        args.drain(i..=i + 1);
+        Some(v)
+    };
+    let before = option("--before").map(std::path::PathBuf::from);
+    let limit_gb: Option<f64> = option("--limit-gb").map(|g| g.parse().expect("GB"));
+    let stores = option("--stores").map(std::path::PathBuf::from);
     let sizes: Vec<u64> = if args.is_empty() {
         vec![100_000, 1_000_000]
     } else {
@@ -224,24 +298,72 @@ fn main() {
             .map(|a| a.parse().expect("a call count"))
             .collect()
     };
-    println!(
-        "| calls | store size | bytes/call | build | `summary --json` | `report all` (md,json,html) | `export` (json,csv) |"
-    );
-    println!("|---|---|---|---|---|---|---|");
+    let after = std::env::current_exe().expect("own path");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = stores.unwrap_or_else(|| tmp.path().to_path_buf());
+    let mut rows: Vec<Row> = Vec::new();
     for n in sizes {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let store = tmp.path().join("store");
-        let (build, build_rss) = run_child("build", &store, &n.to_string());
+        let store = root.join(format!("calls-{n}"));
+        let built = store.join("built");
+        let build = if built.is_file() {
+            None
+        } else {
+            let _ = std::fs::remove_dir_all(&store);
+            let b = run_child(&after, "build", &store, &n.to_string(), None);
+            std::fs::write(&built, "").expect("marker");
+            b
+        };
         let bytes = dir_bytes(&store.join("analytics"));
-        let (summary, summary_rss) = run_child("summary", &store, "-");
-        let reports = tmp.path().join("reports");
-        let (report, report_rss) = run_child("report", &store, reports.to_str().expect("utf-8"));
-        let exports = tmp.path().join("exports");
-        let (export, export_rss) = run_child("export", &store, exports.to_str().expect("utf-8"));
-        println!(
-            "| {n} | {:.1} MB | {:.0} | {build:.2} s [{build_rss:.0} MB] | {summary:.2} s [{summary_rss:.0} MB] | {report:.2} s [{report_rss:.0} MB] | {export:.2} s [{export_rss:.0} MB] |",
-            bytes as f64 / 1e6,
-            bytes as f64 / n as f64,
-        );
+        let out = tmp.path().join(format!("out-{n}"));
+        let reads = |exe: &Path, tag: &str, phase: &str| {
+            let dir = out.join(format!("{tag}-{phase}"));
+            let m = run_child(exe, phase, &store, dir.to_str().expect("utf-8"), limit_gb);
+            let _ = std::fs::remove_dir_all(&dir);
+            m
+        };
+        // Before and after alternate phase by phase, so the machine's load falls on both.
+        let mut b = Reads {
+            summary: None,
+            report: None,
+            export: None,
+        };
+        let mut a = Reads {
+            summary: None,
+            report: None,
+            export: None,
+        };
+        for phase in ["summary", "report", "export"] {
+            let mb = before
+                .as_deref()
+                .and_then(|exe| reads(exe, "before", phase));
+            let ma = reads(&after, "after", phase);
+            match phase {
+                "summary" => (b.summary, a.summary) = (mb, ma),
+                "report" => (b.report, a.report) = (mb, ma),
+                _ => (b.export, a.export) = (mb, ma),
+            }
+        }
+        rows.push((n, bytes, build, before.is_some().then_some(b), a));
     }
+    let header = "| calls | store size | bytes/call | build | `summary --json` | `report all` (md,json,html) | `export` (json,csv) |\n|---|---|---|---|---|---|---|";
+    let print = |title: &str, pick: &dyn Fn(&Row) -> Option<&Reads>| {
+        println!("\n{title}\n\n{header}");
+        for row in &rows {
+            let Some(r) = pick(row) else { continue };
+            let (n, bytes, build) = (row.0, row.1, row.2);
+            println!(
+                "| {n} | {:.1} MB | {:.0} | {} | {} | {} | {} |",
+                bytes as f64 / 1e6,
+                bytes as f64 / n as f64,
+                build.map_or("(kept)".to_string(), |b| cell(Some(b), None)),
+                cell(r.summary, limit_gb),
+                cell(r.report, limit_gb),
+                cell(r.export, limit_gb),
+            );
+        }
+    };
+    if before.is_some() {
+        print("Before:", &|r| r.3.as_ref());
+    }
+    print("After:", &|r| Some(&r.4));
 }
