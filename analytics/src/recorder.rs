@@ -37,7 +37,7 @@ use crate::store::{first_id_at, Store, StoreError};
 pub const MAX_BATCH: usize = 50_000;
 
 /// Longest time an event waits in memory before its batch is committed.
-pub const BATCH_INTERVAL: Duration = Duration::from_millis(50);
+pub(crate) const BATCH_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Pending events beyond which a store that keeps failing is given up for this process (the
 /// journal keeps them for the next start).

@@ -30,7 +30,7 @@ pub enum ExportFormat {
 
 /// A record type of the export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordType {
+pub(crate) enum RecordType {
     /// One row per call: what was called, with which parameters, by whom, and whether it worked.
     Usage,
     /// One row per measured call: time, CPU and memory.
@@ -42,16 +42,8 @@ pub enum RecordType {
 }
 
 impl RecordType {
-    /// Every record type.
-    pub const ALL: [RecordType; 4] = [
-        RecordType::Usage,
-        RecordType::Performance,
-        RecordType::Errors,
-        RecordType::WorkflowSteps,
-    ];
-
     /// The file stem.
-    pub fn stem(self) -> &'static str {
+    pub(crate) fn stem(self) -> &'static str {
         match self {
             RecordType::Usage => "usage",
             RecordType::Performance => "performance",
@@ -61,7 +53,7 @@ impl RecordType {
     }
 
     /// The columns, in order.
-    pub fn columns(self) -> &'static [&'static str] {
+    pub(crate) fn columns(self) -> &'static [&'static str] {
         match self {
             RecordType::Usage => &[
                 "id",
@@ -137,7 +129,7 @@ pub struct ExportOptions {
     /// The formats to write.
     pub formats: Vec<ExportFormat>,
     /// Privacy mode: sanitize every event once more with the recorder's own rules
-    /// ([`sanitize_call`], [`sanitize_step`]) before it is written.
+    /// (`sanitize_call`, `sanitize_step`) before it is written.
     pub privacy: bool,
 }
 
@@ -145,7 +137,7 @@ pub struct ExportOptions {
 /// key and value shape, messages, locations and backtraces scrubbed of paths, the home
 /// directory, the login name, e-mail addresses and URLs. Idempotent on events that were
 /// recorded in privacy mode.
-pub fn sanitize_call(c: &mut CallEvent, who: &Identity) {
+pub(crate) fn sanitize_call(c: &mut CallEvent, who: &Identity) {
     c.parameters = sanitize_text_parameters(
         c.parameters.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         true,
@@ -160,7 +152,7 @@ pub fn sanitize_call(c: &mut CallEvent, who: &Identity) {
 }
 
 /// Applies the privacy rules to the free-text fields of a step (workflow, component, cell).
-pub fn sanitize_step(s: &mut StepEvent, who: &Identity) {
+pub(crate) fn sanitize_step(s: &mut StepEvent, who: &Identity) {
     s.workflow = scrub_message(&s.workflow, who);
     s.component = scrub_message(&s.component, who);
     s.cell = s.cell.as_deref().map(|w| scrub_cell(w, who));
@@ -333,7 +325,7 @@ impl Sink {
 /// # Errors
 ///
 /// [`DashboardError`] when a file cannot be created or written.
-pub fn export_events(
+pub(crate) fn export_events(
     calls: &[CallEvent],
     steps: &[StepEvent],
     dir: &Path,

@@ -20,7 +20,7 @@ use crate::render::Doc;
 use crate::report::ReportKind;
 
 /// The smallest drop of the share of valid cells that counts (as in `compare`).
-pub const VALIDITY_TOLERANCE: f64 = 0.001;
+pub(crate) const VALIDITY_TOLERANCE: f64 = 0.001;
 
 /// A row that became slower.
 #[derive(Debug, Clone, PartialEq, Serialize)]
