@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use lrdbench_host::compare::{self, render, Tolerances};
-use lrdbench_host::workflow::execute::CellRecord;
+use lrdbench_host::workflow::record::CellRecord;
 
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

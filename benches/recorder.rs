@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use lrdbench_analytics::event::{CallEvent, Event, EventType, Performance, PluginRef};
-use lrdbench_analytics::journal::JournalWriter;
 use lrdbench_analytics::measure::{self, Probe};
-use lrdbench_analytics::recorder::MAX_BATCH;
 use lrdbench_analytics::store::Store;
+use lrdbench_analytics::testing::JournalWriter;
+use lrdbench_analytics::testing::MAX_BATCH;
 use lrdbench_analytics::{
     sanitize_parameter, Analytics, ParamView, Recorder, RecorderOptions, StorePaths,
 };
@@ -197,14 +197,14 @@ fn parts(c: &mut Criterion) {
         let mut buf = Vec::with_capacity(512);
         b.iter(|| {
             buf.clear();
-            lrdbench_analytics::codec::encode(black_box(&ev), &mut buf);
+            lrdbench_analytics::testing::encode(black_box(&ev), &mut buf);
             buf.len()
         })
     });
     let mut bytes = Vec::new();
-    lrdbench_analytics::codec::encode(&ev, &mut bytes);
+    lrdbench_analytics::testing::encode(&ev, &mut bytes);
     group.bench_function("crc32", |b| {
-        b.iter(|| lrdbench_analytics::codec::crc32(black_box(&bytes)))
+        b.iter(|| lrdbench_analytics::testing::crc32(black_box(&bytes)))
     });
     let dir = tempfile::tempdir().expect("tempdir");
     let mut journal = JournalWriter::create(dir.path(), "bench").expect("journal");
@@ -281,7 +281,7 @@ fn ingest(c: &mut Criterion) {
                     }
                     next_id += 1;
                     let mut buf = Vec::new();
-                    lrdbench_analytics::codec::encode(&e, &mut buf);
+                    lrdbench_analytics::testing::encode(&e, &mut buf);
                     buf
                 })
                 .collect();
@@ -309,7 +309,7 @@ fn bytes_per_event(_: &mut Criterion) {
     let file = dir.path().join("analytics").join("analytics.redb");
     let size = std::fs::metadata(&file).expect("store exists").len();
     let mut one = Vec::new();
-    lrdbench_analytics::codec::encode(&sample_event(1), &mut one);
+    lrdbench_analytics::testing::encode(&sample_event(1), &mut one);
     let json = serde_json::to_vec(&sample_event(1)).expect("json").len();
     eprintln!(
         "recorder_bytes_per_event: {N} events, store {size} bytes = {:.0} bytes/event on disk \

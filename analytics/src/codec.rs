@@ -24,8 +24,8 @@ use crate::event::{
 };
 use crate::wire::{put_f64, put_i64, put_opt, put_str, put_u64, Reader};
 
-pub use crate::event::EncodedParameters;
-pub use crate::wire::DecodeError;
+pub(crate) use crate::event::EncodedParameters;
+pub(crate) use crate::wire::DecodeError;
 
 const TAG_CALL: u8 = 1;
 const TAG_STEP: u8 = 2;
@@ -43,7 +43,7 @@ pub fn encode(event: &Event, out: &mut Vec<u8>) {
 /// # Errors
 ///
 /// [`DecodeError`] when the bytes are not a record of this format.
-pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
     read(bytes).map(|r| r.to_event())
 }
 
@@ -52,40 +52,18 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
 /// # Errors
 ///
 /// [`DecodeError`] when the bytes are not a record of this format.
-pub fn user_id(bytes: &[u8]) -> Result<&str, DecodeError> {
+#[cfg(test)]
+pub(crate) fn user_id(bytes: &[u8]) -> Result<&str, DecodeError> {
     read(bytes).map(|r| match r {
         RecordRef::Call(c) => c.user_id,
         RecordRef::Step(s) => s.user_id,
     })
 }
 
-/// Decodes a record that must be a call.
-///
-/// # Errors
-///
-/// [`DecodeError`] when the bytes are not a call record of this format.
-pub fn decode_call_record(bytes: &[u8]) -> Result<CallEvent, DecodeError> {
-    match read(bytes)? {
-        RecordRef::Call(c) => Ok(c.to_event()),
-        RecordRef::Step(_) => Err(DecodeError("not a call record")),
-    }
-}
-
-/// Decodes a record that must be a workflow step.
-///
-/// # Errors
-///
-/// [`DecodeError`] when the bytes are not a step record of this format.
-pub fn decode_step_record(bytes: &[u8]) -> Result<StepEvent, DecodeError> {
-    match read(bytes)? {
-        RecordRef::Step(s) => Ok(s.to_event()),
-        RecordRef::Call(_) => Err(DecodeError("not a step record")),
-    }
-}
-
 /// What the store needs of an encoded event to file it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Peek<'a> {
+#[cfg(test)]
+pub(crate) struct Peek<'a> {
     /// The event id.
     pub id: u64,
     /// Whether it is a workflow step (else a call).
@@ -99,7 +77,8 @@ pub struct Peek<'a> {
 /// # Errors
 ///
 /// [`DecodeError`] when the bytes are not a record of this format.
-pub fn peek(bytes: &[u8]) -> Result<Peek<'_>, DecodeError> {
+#[cfg(test)]
+pub(crate) fn peek(bytes: &[u8]) -> Result<Peek<'_>, DecodeError> {
     Ok(match read(bytes)? {
         RecordRef::Call(c) => Peek {
             id: c.id,
@@ -114,21 +93,12 @@ pub fn peek(bytes: &[u8]) -> Result<Peek<'_>, DecodeError> {
     })
 }
 
-/// The timestamp (µs since the epoch) of an encoded event.
-///
-/// # Errors
-///
-/// [`DecodeError`] when the bytes are not a record of this format.
-pub fn timestamp(bytes: &[u8]) -> Result<i64, DecodeError> {
-    read(bytes).map(|r| r.timestamp_us())
-}
-
 /// A record of this format with every field borrowed from its bytes.
 // Read one at a time and never stored in bulk: boxing the call would cost an allocation per
 // record read.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy)]
-pub enum RecordRef<'a> {
+pub(crate) enum RecordRef<'a> {
     /// A call.
     Call(CallRef<'a>),
     /// A workflow step.
@@ -137,23 +107,15 @@ pub enum RecordRef<'a> {
 
 impl RecordRef<'_> {
     /// The event id.
-    pub fn id(&self) -> u64 {
+    pub(crate) fn id(&self) -> u64 {
         match self {
             RecordRef::Call(c) => c.id,
             RecordRef::Step(s) => s.id,
         }
     }
 
-    /// The event's timestamp, µs since the epoch.
-    pub fn timestamp_us(&self) -> i64 {
-        match self {
-            RecordRef::Call(c) => c.timestamp_us,
-            RecordRef::Step(s) => s.view.timestamp_us,
-        }
-    }
-
     /// The owned event.
-    pub fn to_event(&self) -> Event {
+    pub(crate) fn to_event(self) -> Event {
         match self {
             RecordRef::Call(c) => Event::Call(c.to_event()),
             RecordRef::Step(s) => Event::Step(s.to_event()),
@@ -163,7 +125,7 @@ impl RecordRef<'_> {
 
 /// A call record's fields, borrowed.
 #[derive(Debug, Clone, Copy)]
-pub struct CallRef<'a> {
+pub(crate) struct CallRef<'a> {
     /// Event id.
     pub id: u64,
     /// Start time, µs since the epoch.
@@ -202,7 +164,7 @@ pub struct CallRef<'a> {
 
 /// [`ErrorInfo`], borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ErrorRef<'a> {
+pub(crate) struct ErrorRef<'a> {
     /// Kind.
     pub kind: &'a str,
     /// Message.
@@ -215,7 +177,7 @@ pub struct ErrorRef<'a> {
 
 /// [`Machine`], borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MachineRef<'a> {
+pub(crate) struct MachineRef<'a> {
     /// CPU model.
     pub cpu: &'a str,
     /// Logical cores.
@@ -228,24 +190,19 @@ pub struct MachineRef<'a> {
 
 /// The parameters of a [`CallRef`]: their encoded bytes, already checked by [`read`].
 #[derive(Debug, Clone, Copy)]
-pub struct ParamsRef<'a> {
+pub(crate) struct ParamsRef<'a> {
     len: u64,
     bytes: &'a [u8],
 }
 
 impl<'a> ParamsRef<'a> {
     /// How many parameters.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len as usize
     }
 
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// The (name, value) pairs, in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
         let mut r = Reader::new(self.bytes);
         // The bytes were checked when the record was read, so reading cannot fail here.
         std::iter::from_fn(move || Some((r.str_ref().ok()?, r.str_ref().ok()?)))
@@ -254,7 +211,7 @@ impl<'a> ParamsRef<'a> {
 
 /// A step record's fields, borrowed.
 #[derive(Debug, Clone, Copy)]
-pub struct StepRef<'a> {
+pub(crate) struct StepRef<'a> {
     /// Event id.
     pub id: u64,
     /// The step.
@@ -267,7 +224,7 @@ pub struct StepRef<'a> {
 
 impl CallRef<'_> {
     /// The owned event.
-    pub fn to_event(&self) -> CallEvent {
+    pub(crate) fn to_event(self) -> CallEvent {
         CallEvent {
             id: self.id,
             timestamp_us: self.timestamp_us,
@@ -310,7 +267,7 @@ impl CallRef<'_> {
 
 impl StepRef<'_> {
     /// The owned event.
-    pub fn to_event(&self) -> StepEvent {
+    pub(crate) fn to_event(self) -> StepEvent {
         let s = &self.view;
         StepEvent {
             id: self.id,
@@ -334,7 +291,7 @@ impl StepRef<'_> {
 /// # Errors
 ///
 /// [`DecodeError`] when the bytes are not a record of this format.
-pub fn read(bytes: &[u8]) -> Result<RecordRef<'_>, DecodeError> {
+pub(crate) fn read(bytes: &[u8]) -> Result<RecordRef<'_>, DecodeError> {
     let mut r = Reader::new(bytes);
     match r.u8()? {
         TAG_CALL => read_call(&mut r).map(RecordRef::Call),
@@ -504,7 +461,7 @@ fn encode_call(c: &CallEvent, out: &mut Vec<u8>) {
 /// What a [`CallView`] leaves to the recorder: the event's id, who recorded it, and the
 /// machine facts (on a session's first call event).
 #[derive(Debug, Clone, Copy)]
-pub struct Who<'a> {
+pub(crate) struct Who<'a> {
     /// The event's id.
     pub id: u64,
     /// User id (already hashed in privacy mode).
@@ -517,7 +474,7 @@ pub struct Who<'a> {
 
 /// Appends the encoding of the call event `v` recorded as `who` to `out`: the same bytes as
 /// [`encode`] of the owned event.
-pub fn encode_call_view(v: &CallView<'_>, who: &Who<'_>, out: &mut Vec<u8>) {
+pub(crate) fn encode_call_view(v: &CallView<'_>, who: &Who<'_>, out: &mut Vec<u8>) {
     out.push(TAG_CALL);
     put_u64(out, who.id);
     put_i64(out, v.timestamp_us);
@@ -589,7 +546,7 @@ fn encode_step(s: &StepEvent, out: &mut Vec<u8>) {
 
 /// Appends the encoding of the step `s` recorded as `who` to `out`: the same bytes as
 /// [`encode`] of the owned event (`who.machine` is not part of a step).
-pub fn encode_step_view(s: &StepView<'_>, who: &Who<'_>, out: &mut Vec<u8>) {
+pub(crate) fn encode_step_view(s: &StepView<'_>, who: &Who<'_>, out: &mut Vec<u8>) {
     out.push(TAG_STEP);
     put_u64(out, who.id);
     put_i64(out, s.timestamp_us);

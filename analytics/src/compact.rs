@@ -59,19 +59,19 @@ const STEP_CELL: u64 = 1 << 4;
 /// symbol, so deleting one user's entry (`analytics forget`) touches nothing else.
 mod kind {
     /// A plain string (session, run, workflow, component, error kind).
-    pub const TEXT: u8 = b's';
+    pub(super) const TEXT: u8 = b's';
     /// A user id.
-    pub const USER: u8 = b'u';
+    pub(super) const USER: u8 = b'u';
     /// A template: a string with each digit run replaced by `0xFF` (never in UTF-8).
-    pub const TEMPLATE: u8 = b't';
+    pub(super) const TEMPLATE: u8 = b't';
     /// A parameter map as a template of its pairs joined by NUL bytes.
-    pub const PARAMS: u8 = b'p';
+    pub(super) const PARAMS: u8 = b'p';
     /// A parameter map in the journal's encoding (a name or value holds a NUL).
-    pub const PARAMS_RAW: u8 = b'P';
+    pub(super) const PARAMS_RAW: u8 = b'P';
     /// A plugin: name, version and SHA-256, each length-prefixed.
-    pub const PLUGIN: u8 = b'g';
+    pub(super) const PLUGIN: u8 = b'g';
     /// Machine facts: CPU, cores, memory, OS, as in the journal's encoding.
-    pub const MACHINE: u8 = b'm';
+    pub(super) const MACHINE: u8 = b'm';
 }
 
 /// Where a digit run is cut out of a template.
@@ -87,7 +87,7 @@ const RAW_FLOAT: u64 = 15;
 /// each. Symbols are positions: an entry is never moved, only blanked (a tombstone) or, with
 /// everything else, purged; the store's `dict_epoch` changes then, and every writer reloads.
 #[derive(Debug, Default)]
-pub struct Dict {
+pub(crate) struct Dict {
     entries: Vec<Box<[u8]>>,
     // FxHash: a handful of lookups per ingested record, of trusted local strings.
     ids: FastMap<Box<[u8]>, u32>,
@@ -99,7 +99,7 @@ pub struct Dict {
 
 impl Dict {
     /// An empty dictionary of `epoch`.
-    pub fn new(epoch: u64) -> Dict {
+    pub(crate) fn new(epoch: u64) -> Dict {
         Dict {
             epoch,
             ..Dict::default()
@@ -107,17 +107,12 @@ impl Dict {
     }
 
     /// How many entries (committed or not).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// Adds an entry read from the store (its symbol is its position).
-    pub fn load(&mut self, entry: &[u8]) {
+    pub(crate) fn load(&mut self, entry: &[u8]) {
         let sym = self.entries.len() as u32;
         let entry: Box<[u8]> = entry.into();
         if !entry.is_empty() {
@@ -143,7 +138,7 @@ impl Dict {
     }
 
     /// The symbol of (`kind`, `bytes`) if it exists.
-    pub fn lookup(&self, kind: u8, bytes: &[u8]) -> Option<u32> {
+    pub(crate) fn lookup(&self, kind: u8, bytes: &[u8]) -> Option<u32> {
         let mut key = Vec::with_capacity(bytes.len() + 1);
         key.push(kind);
         key.extend_from_slice(bytes);
@@ -151,37 +146,37 @@ impl Dict {
     }
 
     /// The symbol of user id `user`, if any record uses it.
-    pub fn user(&self, user: &str) -> Option<u32> {
+    pub(crate) fn user(&self, user: &str) -> Option<u32> {
         self.lookup(kind::USER, user.as_bytes())
     }
 
     /// Entries made since the last [`Dict::commit`], with their symbols: what the store must
     /// write in the transaction that stores the records using them.
-    pub fn pending(&self) -> impl Iterator<Item = (u32, &[u8])> {
+    pub(crate) fn pending(&self) -> impl Iterator<Item = (u32, &[u8])> {
         (self.committed..self.entries.len()).map(|i| (i as u32, &*self.entries[i]))
     }
 
     /// The pending entries are stored.
-    pub fn commit(&mut self) {
+    pub(crate) fn commit(&mut self) {
         self.committed = self.entries.len();
     }
 
     /// The transaction that would have stored the pending entries failed: forget them.
-    pub fn rollback(&mut self) {
+    pub(crate) fn rollback(&mut self) {
         for e in self.entries.drain(self.committed..) {
             self.ids.remove(&e);
         }
     }
 
     /// Every entry, by symbol (for decoding).
-    pub fn entries(&self) -> &[Box<[u8]>] {
+    pub(crate) fn entries(&self) -> &[Box<[u8]>] {
         &self.entries
     }
 }
 
 /// Appends the store form of `record`, stored under key `id`, to `out`, making dictionary
 /// entries in `dict` as needed. The one writer of this layout.
-pub fn encode(record: &RecordRef<'_>, id: u64, dict: &mut Dict, out: &mut Vec<u8>) {
+pub(crate) fn encode(record: &RecordRef<'_>, id: u64, dict: &mut Dict, out: &mut Vec<u8>) {
     let base = (id >> 12) as i64;
     match record {
         RecordRef::Call(c) => encode_call(c, base, dict, out),
@@ -359,7 +354,7 @@ fn put_float(out: &mut Vec<u8>, v: f64) {
 
 /// The part every record starts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Head {
+pub(crate) struct Head {
     /// Whether the record is a step (else a call).
     pub is_step: bool,
     /// The record's flags.
@@ -377,7 +372,7 @@ pub struct Head {
 /// # Errors
 ///
 /// [`DecodeError`] when the bytes are not a record of this form.
-pub fn head(id: u64, bytes: &[u8]) -> Result<Head, DecodeError> {
+pub(crate) fn head(id: u64, bytes: &[u8]) -> Result<Head, DecodeError> {
     read_head(id, &mut Reader::new(bytes))
 }
 
@@ -404,7 +399,7 @@ fn read_head(id: u64, r: &mut Reader<'_>) -> Result<Head, DecodeError> {
 // record read.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
-pub enum Record<'d> {
+pub(crate) enum Record<'d> {
     /// A call.
     Call(CallRec<'d>),
     /// A workflow step.
@@ -413,7 +408,7 @@ pub enum Record<'d> {
 
 /// A stored call, decoded (see [`Record`]).
 #[derive(Debug, Clone)]
-pub struct CallRec<'d> {
+pub(crate) struct CallRec<'d> {
     /// Event id.
     pub id: u64,
     /// Start time, µs since the epoch.
@@ -452,7 +447,7 @@ pub struct CallRec<'d> {
 
 /// The parameters of a [`CallRec`].
 #[derive(Debug, Clone)]
-pub enum Params<'d> {
+pub(crate) enum Params<'d> {
     /// Names and values joined by NUL bytes.
     Joined(String),
     /// The journal's encoding (count, then length-prefixed names and values).
@@ -461,7 +456,7 @@ pub enum Params<'d> {
 
 impl Params<'_> {
     /// The (name, value) pairs, in name order.
-    pub fn pairs(&self) -> Vec<(&str, &str)> {
+    pub(crate) fn pairs(&self) -> Vec<(&str, &str)> {
         match self {
             Params::Joined(text) if text.is_empty() => Vec::new(),
             Params::Joined(text) => {
@@ -481,7 +476,7 @@ impl Params<'_> {
 
 impl CallRec<'_> {
     /// The owned event.
-    pub fn to_event(&self) -> CallEvent {
+    pub(crate) fn to_event(&self) -> CallEvent {
         CallEvent {
             id: self.id,
             timestamp_us: self.timestamp_us,
@@ -531,7 +526,7 @@ impl CallRec<'_> {
 /// # Errors
 ///
 /// [`DecodeError`] when the bytes (or the dictionary entries they name) are not of this form.
-pub fn decode(id: u64, bytes: &[u8], dict: &[Box<[u8]>]) -> Result<Event, DecodeError> {
+pub(crate) fn decode(id: u64, bytes: &[u8], dict: &[Box<[u8]>]) -> Result<Event, DecodeError> {
     Ok(match read(id, bytes, dict)? {
         Record::Call(c) => Event::Call(c.to_event()),
         Record::Step(s) => Event::Step(s),
@@ -544,7 +539,11 @@ pub fn decode(id: u64, bytes: &[u8], dict: &[Box<[u8]>]) -> Result<Event, Decode
 /// # Errors
 ///
 /// [`DecodeError`] when the bytes (or the dictionary entries they name) are not of this form.
-pub fn read<'d>(id: u64, bytes: &[u8], dict: &'d [Box<[u8]>]) -> Result<Record<'d>, DecodeError> {
+pub(crate) fn read<'d>(
+    id: u64,
+    bytes: &[u8],
+    dict: &'d [Box<[u8]>],
+) -> Result<Record<'d>, DecodeError> {
     let mut r = Reader::new(bytes);
     let h = read_head(id, &mut r)?;
     let d = Symbols(dict);

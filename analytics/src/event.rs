@@ -176,7 +176,7 @@ pub enum ParametersView<'a> {
 }
 
 /// A sanitized parameter map in the journal's encoded form (count, then name and value of each
-/// entry; see [`crate::codec`]), made once per distinct set and copied into each record: a
+/// entry; see `crate::codec`), made once per distinct set and copied into each record: a
 /// repeated set costs one `memcpy` instead of a map clone and its re-encoding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedParameters(Vec<u8>);

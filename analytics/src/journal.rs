@@ -27,18 +27,18 @@ use std::path::{Path, PathBuf};
 use crate::codec::crc32;
 
 /// The first bytes of every journal.
-pub const MAGIC: &[u8; 8] = b"LRDJNL01";
+pub(crate) const MAGIC: &[u8; 8] = b"LRDJNL01";
 
 /// Offset of the first frame.
-pub const START: u64 = MAGIC.len() as u64;
+pub(crate) const START: u64 = MAGIC.len() as u64;
 
 /// The file extension of journals.
-pub const EXTENSION: &str = "jnl";
+pub(crate) const EXTENSION: &str = "jnl";
 
 /// Bytes of journal mapped (and reserved on disk) at a time. A new window is mapped when a
 /// frame does not fit, about every 4,000 events: a few system calls then, none per event.
 /// It also bounds what the journal adds to the process's RSS.
-pub const WINDOW: usize = 1 << 20;
+pub(crate) const WINDOW: usize = 1 << 20;
 
 /// The journal of this process.
 #[derive(Debug)]
@@ -350,7 +350,8 @@ pub fn list(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
 /// # Errors
 ///
 /// An I/O error reading the file; a file without the journal magic is an error too.
-pub fn read_from(file: &mut File, offset: u64) -> io::Result<Vec<(Vec<u8>, u64)>> {
+#[cfg(test)]
+pub(crate) fn read_from(file: &mut File, offset: u64) -> io::Result<Vec<(Vec<u8>, u64)>> {
     Ok(match read_body(file, offset)? {
         Some((bytes, offset)) => frames(&bytes, offset),
         None => Vec::new(),
@@ -380,7 +381,7 @@ fn read_body(file: &mut File, offset: u64) -> io::Result<Option<(Vec<u8>, u64)>>
 
 /// The frames of a dead journal read with [`read_resync`].
 #[derive(Debug, Default)]
-pub struct Salvage {
+pub(crate) struct Salvage {
     /// Each payload with the file offset just past it.
     pub frames: Vec<(Vec<u8>, u64)>,
     /// Bytes that were neither a valid frame nor the zero-filled or torn tail: damage.
@@ -396,7 +397,7 @@ pub struct Salvage {
 /// # Errors
 ///
 /// As [`read_from`].
-pub fn read_resync(file: &mut File, offset: u64) -> io::Result<Salvage> {
+pub(crate) fn read_resync(file: &mut File, offset: u64) -> io::Result<Salvage> {
     Ok(match read_body(file, offset)? {
         Some((bytes, offset)) => resync_frames(&bytes, offset),
         None => Salvage::default(),
@@ -405,7 +406,7 @@ pub fn read_resync(file: &mut File, offset: u64) -> io::Result<Salvage> {
 
 /// Splits `bytes` (starting at file offset `base`) into frames, skipping damaged stretches
 /// (see [`read_resync`]).
-pub fn resync_frames(bytes: &[u8], base: u64) -> Salvage {
+pub(crate) fn resync_frames(bytes: &[u8], base: u64) -> Salvage {
     let mut out = Salvage::default();
     let mut pos = 0usize;
     let mut bad_from: Option<usize> = None;
@@ -449,7 +450,7 @@ fn frame_at(bytes: &[u8], pos: usize) -> Option<usize> {
 
 /// Moves a journal with damaged frames aside (`<name>.jnl.damaged`), out of every later
 /// replay, instead of deleting what could not be read.
-pub fn keep_aside(path: &Path) -> PathBuf {
+pub(crate) fn keep_aside(path: &Path) -> PathBuf {
     let mut aside = path.as_os_str().to_owned();
     aside.push(".damaged");
     let aside = PathBuf::from(aside);
@@ -460,7 +461,8 @@ pub fn keep_aside(path: &Path) -> PathBuf {
 }
 
 /// Splits `bytes` (which start at file offset `base`) into complete, checksummed frames.
-pub fn frames(bytes: &[u8], base: u64) -> Vec<(Vec<u8>, u64)> {
+#[cfg(test)]
+pub(crate) fn frames(bytes: &[u8], base: u64) -> Vec<(Vec<u8>, u64)> {
     frame_slices(bytes, base)
         .into_iter()
         .map(|(payload, end)| (payload.to_vec(), end))
@@ -469,7 +471,7 @@ pub fn frames(bytes: &[u8], base: u64) -> Vec<(Vec<u8>, u64)> {
 
 /// The complete, checksummed frames of `bytes` (which start at file offset `base`) as payloads
 /// borrowed from `bytes`, each with the file offset just past it.
-pub fn frame_slices(bytes: &[u8], base: u64) -> Vec<(&[u8], u64)> {
+pub(crate) fn frame_slices(bytes: &[u8], base: u64) -> Vec<(&[u8], u64)> {
     let mut out = Vec::new();
     let mut pos = 0usize;
     while bytes.len() - pos >= 8 {

@@ -3,7 +3,7 @@
 //!
 //! - [`event`] defines the records. They are the only analytics types that derive `Serialize`:
 //!   they are what the store keeps, what exports write and what reports read.
-//! - [`recorder`] writes them: a per-process journal first (so nothing acknowledged is lost
+//! - [`Recorder`] writes them: a per-process journal first (so nothing acknowledged is lost
 //!   when the process is killed), then batched commits into [`store`] by a background thread.
 //! - [`Analytics`] is the library API (the spec's `enable_analytics`, `track_estimator_usage`
 //!   and its four decorators as closure wrappers); [`privacy`] sanitizes what is recorded;
@@ -26,21 +26,23 @@
 //! # Ok::<(), lrdbench_analytics::StoreError>(())
 //! ```
 #![deny(missing_docs)]
+// Crate internals are `pub(crate)`: `pub` means part of the documented surface.
+#![warn(unreachable_pub)]
 // Tests may unwrap: a failure there is the test failing, with its message.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
-pub mod codec;
-pub mod compact;
+mod codec;
+mod compact;
 pub mod config;
 pub mod event;
 pub mod guard;
-pub mod journal;
+mod journal;
 pub mod lock;
 pub mod measure;
 pub mod merge;
 pub mod privacy;
-pub mod recorder;
+mod recorder;
 pub mod repair;
 pub mod space;
 pub mod store;
@@ -56,8 +58,21 @@ pub use api::{
     StepSequences, Usage, Workflow,
 };
 pub use config::AnalyticsConfig;
+pub use journal::{list as list_journals, try_lock as try_lock_journal};
 pub use privacy::{sanitize_parameter, scrub_message, ParamView};
-pub use recorder::{Recorder, RecorderOptions, StorePaths, DEFAULT_MAX_PENDING};
+pub use recorder::{
+    replay_dead_journals, OpenReport, Recorder, RecorderOptions, StorePaths, DEFAULT_MAX_PENDING,
+};
+
+/// The record encoder, its checksum, the journal writer and the recorder's batch size, for the
+/// recorder benchmark (which times them one by one) and for tests that write journals by hand.
+/// Not a supported interface: free to change with the store's format.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::codec::{crc32, encode};
+    pub use crate::journal::JournalWriter;
+    pub use crate::recorder::MAX_BATCH;
+}
 pub use store::{Counts, Events, StoreError};
 
 /// Now, in µs since the Unix epoch (UTC).

@@ -41,7 +41,7 @@ pub const MAX_BATCH: usize = 50_000;
 /// batch holds: in a cheap sweep, commits every 50 ms were a quarter of the recorder thread's
 /// time. Nothing waits on a commit (readers take the journals' tails as well, and a kill loses
 /// nothing the journal holds), so the interval only bounds how stale the store file alone is.
-pub const BATCH_INTERVAL: Duration = Duration::from_millis(250);
+pub(crate) const BATCH_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Pending events beyond which a store that keeps failing is given up for this process (the
 /// journal keeps them for the next start).

@@ -1,9 +1,9 @@
 //! The redb store: `<store>/analytics/analytics.redb`, its tables and their invariants.
 //!
 //! Tables (keys are event ids: `time_us << 12 | tag`, so key order is time order):
-//! - `call_records`, `step_records`: id → the event in [`crate::compact`] form (about 50 and
+//! - `call_records`, `step_records`: id → the event in `crate::compact` form (about 50 and
 //!   20 bytes; the strings they share live once in `strings`);
-//! - `strings`: symbol → dictionary entry ([`crate::compact::Dict`]), append-only: an entry
+//! - `strings`: symbol → dictionary entry (`crate::compact::Dict`), append-only: an entry
 //!   is blanked by `analytics forget` and everything goes with `purge`, and either bumps
 //!   `meta.dict_epoch` so that every writer reloads its cached copy;
 //! - `by_error_kind`: (kind, id) → (), one row per failed call (the error counts of
@@ -21,7 +21,7 @@
 //!
 //! Schema history, migrated on open in one transaction (so a kill leaves the old store
 //! whole): schema 1 had `by_component`, `by_user` and `by_run` indexes (dropped); schemas 1
-//! and 2 kept each event in its journal form ([`crate::codec`], ~500 bytes a call) in tables
+//! and 2 kept each event in its journal form (`crate::codec`, ~500 bytes a call) in tables
 //! `calls` and `steps`, which are converted record by record into the compact tables (a record
 //! that does not decode goes to `unreadable`). A newer build's store is refused, and this
 //! build's store is refused by older builds (its schema version is newer than theirs).
@@ -496,8 +496,8 @@ impl Store {
         result
     }
 
-    /// Writes `records` (events in [`codec`] form, as the journals hold them) in one
-    /// transaction, converted to the store's [`compact`] form, and, when given, records that
+    /// Writes `records` (events in `codec` form, as the journals hold them) in one
+    /// transaction, converted to the store's `compact` form, and, when given, records that
     /// journal `name` is ingested up to `offset` in the same transaction.
     ///
     /// An id already taken by a different event (two processes in the same microsecond with

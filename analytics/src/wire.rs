@@ -5,7 +5,7 @@
 /// A record that could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed analytics record: {0}")]
-pub struct DecodeError(pub(crate) &'static str);
+pub(crate) struct DecodeError(pub(crate) &'static str);
 
 /// Appends `v` as a LEB128 varint.
 pub(crate) fn put_u64(out: &mut Vec<u8>, mut v: u64) {

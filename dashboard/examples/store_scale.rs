@@ -29,7 +29,7 @@ use lrdbench_analytics::event::{
     CallEvent, ErrorInfo, Event, EventType, Performance, PluginRef, StepEvent, StepType,
 };
 use lrdbench_analytics::{Recorder, RecorderOptions};
-use lrdbench_dashboard::export::ExportFormat;
+use lrdbench_dashboard::ExportFormat;
 use lrdbench_dashboard::{Dashboard, ReportFormat, ReportKind};
 
 // As in the host: jemalloc is the process's malloc.

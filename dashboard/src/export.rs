@@ -28,7 +28,7 @@ pub enum ExportFormat {
 
 /// A record type of the export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordType {
+pub(crate) enum RecordType {
     /// One row per call: what was called, with which parameters, by whom, and whether it worked.
     Usage,
     /// One row per measured call: time, CPU and memory.
@@ -40,16 +40,8 @@ pub enum RecordType {
 }
 
 impl RecordType {
-    /// Every record type.
-    pub const ALL: [RecordType; 4] = [
-        RecordType::Usage,
-        RecordType::Performance,
-        RecordType::Errors,
-        RecordType::WorkflowSteps,
-    ];
-
     /// The file stem.
-    pub fn stem(self) -> &'static str {
+    pub(crate) fn stem(self) -> &'static str {
         match self {
             RecordType::Usage => "usage",
             RecordType::Performance => "performance",
@@ -59,7 +51,7 @@ impl RecordType {
     }
 
     /// The columns, in order.
-    pub fn columns(self) -> &'static [&'static str] {
+    pub(crate) fn columns(self) -> &'static [&'static str] {
         match self {
             RecordType::Usage => &[
                 "id",
@@ -135,7 +127,7 @@ pub struct ExportOptions {
     /// The formats to write.
     pub formats: Vec<ExportFormat>,
     /// Privacy mode: sanitize every event once more with the recorder's own rules
-    /// ([`sanitize_call`], [`sanitize_step`]) before it is written.
+    /// (`sanitize_call`, `sanitize_step`) before it is written.
     pub privacy: bool,
 }
 
@@ -143,7 +135,7 @@ pub struct ExportOptions {
 /// key and value shape, messages, locations and backtraces scrubbed of paths, the home
 /// directory, the login name, e-mail addresses and URLs. Idempotent on events that were
 /// recorded in privacy mode.
-pub fn sanitize_call(c: &mut CallEvent, who: &Identity) {
+pub(crate) fn sanitize_call(c: &mut CallEvent, who: &Identity) {
     c.parameters = sanitize_text_parameters(
         c.parameters.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         true,
@@ -158,7 +150,7 @@ pub fn sanitize_call(c: &mut CallEvent, who: &Identity) {
 }
 
 /// Applies the privacy rules to the free-text fields of a step (workflow, component, cell).
-pub fn sanitize_step(s: &mut StepEvent, who: &Identity) {
+pub(crate) fn sanitize_step(s: &mut StepEvent, who: &Identity) {
     s.workflow = scrub_message(&s.workflow, who);
     s.component = scrub_message(&s.component, who);
     s.cell = s.cell.as_deref().map(|w| scrub_cell(w, who));
@@ -384,7 +376,7 @@ impl Sink {
 
 /// The four record files being written, one event at a time: an export holds one event,
 /// never the period.
-pub struct Exporter {
+pub(crate) struct Exporter {
     calls: Vec<(RecordType, Sink)>,
     steps: Sink,
     privacy: Option<Identity>,
@@ -396,7 +388,7 @@ impl Exporter {
     /// # Errors
     ///
     /// [`DashboardError`] when a file cannot be created.
-    pub fn create(dir: &Path, options: &ExportOptions) -> Result<Exporter, DashboardError> {
+    pub(crate) fn create(dir: &Path, options: &ExportOptions) -> Result<Exporter, DashboardError> {
         std::fs::create_dir_all(dir).map_err(|e| DashboardError::io(dir, e))?;
         let mut calls = Vec::new();
         for t in [
@@ -418,7 +410,7 @@ impl Exporter {
     /// # Errors
     ///
     /// [`DashboardError`] when a file cannot be written.
-    pub fn call(&mut self, c: &CallEvent) -> Result<(), DashboardError> {
+    pub(crate) fn call(&mut self, c: &CallEvent) -> Result<(), DashboardError> {
         let sanitized;
         let c = match &self.privacy {
             Some(who) => {
@@ -442,7 +434,7 @@ impl Exporter {
     /// # Errors
     ///
     /// [`DashboardError`] when a file cannot be written.
-    pub fn step(&mut self, s: &StepEvent) -> Result<(), DashboardError> {
+    pub(crate) fn step(&mut self, s: &StepEvent) -> Result<(), DashboardError> {
         match &self.privacy {
             Some(who) => {
                 let mut copy = s.clone();
@@ -459,7 +451,7 @@ impl Exporter {
     /// # Errors
     ///
     /// [`DashboardError`] when a file cannot be written.
-    pub fn finish(self) -> Result<Vec<PathBuf>, DashboardError> {
+    pub(crate) fn finish(self) -> Result<Vec<PathBuf>, DashboardError> {
         let mut written = Vec::new();
         for (_, sink) in self.calls {
             sink.finish(&mut written)?;
@@ -475,7 +467,7 @@ impl Exporter {
 /// # Errors
 ///
 /// [`DashboardError`] when a file cannot be created or written.
-pub fn export_events(
+pub(crate) fn export_events(
     calls: &[CallEvent],
     steps: &[StepEvent],
     dir: &Path,

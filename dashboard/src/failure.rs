@@ -8,13 +8,14 @@ use serde::Serialize;
 /// used: a series with NaN (as a `missing` contamination with `fill = "nan"` makes on
 /// purpose), a constant series, one too short for the method, an invalid parameter value.
 /// These are the data's failures and never count against a component's reliability.
-pub const INPUT_KINDS: [&str; 3] = ["invalid_input", "insufficient_data", "parameter"];
+pub(crate) const INPUT_KINDS: [&str; 3] = ["invalid_input", "insufficient_data", "parameter"];
 
 /// Kinds that say the component itself failed on an input it accepted: returned by the plugin
 /// (`numerical`, `non_convergence`, `internal`) or added by the host (`panic`, `crash`,
 /// `timeout`, `out_of_memory`, `load`). A kind this build does not know is counted here too:
 /// only a kind known to be the input's is taken off a component's record.
-pub const COMPONENT_KINDS: [&str; 8] = [
+#[cfg(test)]
+pub(crate) const COMPONENT_KINDS: [&str; 8] = [
     "numerical",
     "non_convergence",
     "internal",

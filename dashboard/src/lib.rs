@@ -44,17 +44,19 @@
 //! # Ok::<(), lrdbench_dashboard::DashboardError>(())
 //! ```
 #![deny(missing_docs)]
+// Crate internals are `pub(crate)`: `pub` means part of the documented surface.
+#![warn(unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod alarm;
 pub mod charts;
-pub mod export;
-pub mod failure;
+mod export;
+mod failure;
 pub mod paired;
 pub mod render;
-pub mod report;
+mod report;
 pub mod stats;
-pub mod util;
+mod util;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -65,11 +67,12 @@ use lrdbench_analytics::{AnalyticsConfig, StoreError};
 
 pub use charts::Charts;
 pub use export::{ExportFormat, ExportOptions};
+pub use report::regressions::{LessValid, Regressions, Slower, WorkflowRegressions};
 pub use report::{
-    ComprehensiveReport, PerformanceReport, ReliabilityReport, ReportKind, Reports, Summary,
-    UsageReport, WorkflowReport,
+    event_type_name, ComprehensiveReport, PerformanceReport, ReliabilityReport, ReportKind,
+    Reports, Summary, UsageReport, WorkflowReport,
 };
-pub use util::Period;
+pub use util::{h_band, Period};
 
 /// Why a dashboard operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -493,7 +496,7 @@ impl Dashboard {
     }
 
     /// The regressions between the two latest runs of each workflow of the last `days` days
-    /// (see [`report::regressions`]).
+    /// (see `report::regressions`).
     ///
     /// # Errors
     ///

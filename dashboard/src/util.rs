@@ -5,15 +5,15 @@ use std::hash::BuildHasherDefault;
 
 use serde::Serialize;
 
-pub use lrdbench_analytics::table::FxHasher;
+pub(crate) use lrdbench_analytics::table::FxHasher;
 
 /// A hash map with [`FxHasher`].
-pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 /// A hash set with [`FxHasher`].
-pub type FastSet<K> = HashSet<K, BuildHasherDefault<FxHasher>>;
+pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<FxHasher>>;
 
 /// Microseconds in a day.
-pub const DAY_US: i64 = 86_400_000_000;
+pub(crate) const DAY_US: i64 = 86_400_000_000;
 
 /// The analysis period of a report: the `days` days up to `until_us`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,13 +53,13 @@ impl Period {
 }
 
 /// The UTC day number (days since 1970-01-01) of a timestamp.
-pub fn day_of(ts_us: i64) -> i64 {
+pub(crate) fn day_of(ts_us: i64) -> i64 {
     ts_us.div_euclid(DAY_US)
 }
 
 /// `YYYY-MM-DD` of a UTC day number, by Howard Hinnant's `civil_from_days` algorithm
 /// (proleptic Gregorian calendar).
-pub fn day_label(day: i64) -> String {
+pub(crate) fn day_label(day: i64) -> String {
     let z = day + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -74,7 +74,7 @@ pub fn day_label(day: i64) -> String {
 }
 
 /// `YYYY-MM-DD HH:MM UTC` of a timestamp.
-pub fn timestamp_label(ts_us: i64) -> String {
+pub(crate) fn timestamp_label(ts_us: i64) -> String {
     let secs = ts_us.rem_euclid(DAY_US) / 1_000_000;
     format!(
         "{} {:02}:{:02} UTC",
@@ -85,12 +85,12 @@ pub fn timestamp_label(ts_us: i64) -> String {
 }
 
 /// The log2 bucket of a length: `k` such that 2^k ≤ n < 2^(k+1); `None` for n = 0.
-pub fn length_bucket(n: u64) -> Option<u32> {
+pub(crate) fn length_bucket(n: u64) -> Option<u32> {
     (n > 0).then(|| 63 - n.leading_zeros())
 }
 
 /// The label of a log2 length bucket, e.g. `1024–2047 (2^10)`; `0` for the empty bucket.
-pub fn length_bucket_label(bucket: Option<u32>) -> String {
+pub(crate) fn length_bucket_label(bucket: Option<u32>) -> String {
     match bucket {
         None => "0".to_string(),
         Some(k) if k >= 63 => format!("≥2^{k}"),
@@ -103,9 +103,9 @@ pub fn length_bucket_label(bucket: Option<u32>) -> String {
 /// strata) and the dashboard's reliability strata — so a run and the dashboard group cells the
 /// same way: `[0, 0.2)`, `[0.2, 0.4)`, … `[0.8, 1]`; an H outside `[0, 1]` falls in the nearest
 /// band.
-pub const H_BANDS: [&str; 5] = ["0.0-0.2", "0.2-0.4", "0.4-0.6", "0.6-0.8", "0.8-1.0"];
+pub(crate) const H_BANDS: [&str; 5] = ["0.0-0.2", "0.2-0.4", "0.4-0.6", "0.6-0.8", "0.8-1.0"];
 
-/// The band of a true H (see [`H_BANDS`]); `None` for NaN or an infinite H. The small offset
+/// The band of a true H (see `H_BANDS`); `None` for NaN or an infinite H. The small offset
 /// keeps grid values such as 0.6 (0.59999…) in the band they name.
 pub fn h_band(h: f64) -> Option<&'static str> {
     if !h.is_finite() {
@@ -116,7 +116,7 @@ pub fn h_band(h: f64) -> Option<&'static str> {
 }
 
 /// A rate as a percentage with one decimal, e.g. `30.0%`.
-pub fn pct(rate: f64) -> String {
+pub(crate) fn pct(rate: f64) -> String {
     if rate.is_finite() {
         format!("{:.1}%", 100.0 * rate)
     } else {
@@ -125,7 +125,7 @@ pub fn pct(rate: f64) -> String {
 }
 
 /// A duration in nanoseconds, in the most readable unit.
-pub fn duration_ns(ns: f64) -> String {
+pub(crate) fn duration_ns(ns: f64) -> String {
     if !ns.is_finite() {
         return "n/a".to_string();
     }
@@ -141,7 +141,7 @@ pub fn duration_ns(ns: f64) -> String {
 }
 
 /// A byte count in the most readable binary unit.
-pub fn bytes(b: f64) -> String {
+pub(crate) fn bytes(b: f64) -> String {
     if !b.is_finite() {
         return "n/a".to_string();
     }
@@ -160,7 +160,7 @@ pub fn bytes(b: f64) -> String {
 }
 
 /// A finite number with `digits` decimals, or `n/a`.
-pub fn num(v: f64, digits: usize) -> String {
+pub(crate) fn num(v: f64, digits: usize) -> String {
     if v.is_finite() {
         format!("{v:.digits$}")
     } else {
@@ -169,7 +169,7 @@ pub fn num(v: f64, digits: usize) -> String {
 }
 
 /// An optional value formatted, or `n/a`.
-pub fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> String) -> String {
+pub(crate) fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> String) -> String {
     v.map(f).unwrap_or_else(|| "n/a".to_string())
 }
 

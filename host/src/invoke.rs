@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lrdbench_analytics::codec::EncodedParameters;
+use lrdbench_analytics::event::EncodedParameters;
 use lrdbench_analytics::event::{
     CallView, ErrorInfo, EventType, ParametersView, Performance, PluginView, StepType, StepView,
 };

@@ -15,8 +15,10 @@
 //! println!("{:?}", catalog.names(ComponentKind::Estimator));
 //! ```
 #![deny(missing_docs)]
+// Crate internals are `pub(crate)`: `pub` means part of the documented surface.
+#![warn(unreachable_pub)]
 
-pub mod call_error;
+mod call_error;
 pub mod compare;
 pub mod contamination;
 pub mod data;

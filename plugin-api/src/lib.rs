@@ -59,6 +59,8 @@
 //! # }
 //! ```
 #![deny(missing_docs)]
+// Crate internals are `pub(crate)`: `pub` means part of the documented surface.
+#![warn(unreachable_pub)]
 
 pub mod abi;
 mod names;

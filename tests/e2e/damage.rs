@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lrdbench_analytics::event::{CallEvent, Event, EventType};
-use lrdbench_analytics::{codec, read_events};
+use lrdbench_analytics::{read_events, testing as codec};
 
 use crate::support::host_binary;
 

@@ -10,7 +10,7 @@ use crate::report::{
 use crate::util::{duration_ns, num, opt, pct, Period};
 
 /// Recommendations listed at most.
-pub const MAX_RECOMMENDATIONS: usize = 10;
+pub(crate) const MAX_RECOMMENDATIONS: usize = 10;
 
 /// A quick statistic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,7 +32,7 @@ pub struct ComprehensiveReport {
     pub quick_statistics: Vec<Stat>,
     /// Key insights, each quoting its numbers.
     pub key_insights: Vec<String>,
-    /// Recommendations from every report, at most [`MAX_RECOMMENDATIONS`].
+    /// Recommendations from every report, at most `MAX_RECOMMENDATIONS`.
     pub recommendations: Vec<String>,
     /// File stems of the four reports.
     pub reports: Vec<String>,

@@ -1,13 +1,13 @@
 //! The reports: one module per report, each a `Serialize` struct computed by a pure function
 //! over the events of a period and turned into a [`Doc`] for Markdown and HTML.
 
-pub mod comprehensive;
-pub mod performance;
-pub mod regressions;
-pub mod reliability;
-pub mod trend;
-pub mod usage;
-pub mod workflow;
+pub(crate) mod comprehensive;
+pub(crate) mod performance;
+pub(crate) mod regressions;
+pub(crate) mod reliability;
+pub(crate) mod trend;
+pub(crate) mod usage;
+pub(crate) mod workflow;
 
 use serde::Serialize;
 
@@ -112,7 +112,7 @@ pub struct Summary {
     pub successes: u64,
     /// Failed component calls.
     pub failures: u64,
-    /// Failed calls whose input was unusable (the data's failures, [`crate::failure`]).
+    /// Failed calls whose input was unusable (the data's failures, `crate::failure`).
     pub input_failures: u64,
     /// successes / calls; `null` without calls.
     pub success_rate: Option<f64>,

@@ -15,10 +15,10 @@ use crate::report::trend::{self, Timing};
 use crate::stats::{scaling_fit, Quantiles, ScalingFit};
 use crate::util::{bytes, day_label, day_of, duration_ns, num, opt, pct, Period};
 
-pub use crate::report::trend::RegressionCheck;
+pub(crate) use crate::report::trend::RegressionCheck;
 
 /// The share of all measured time above which a single component is called dominant.
-pub const DOMINANT_SHARE: f64 = 0.5;
+pub(crate) const DOMINANT_SHARE: f64 = 0.5;
 
 /// Performance of one component.
 #[derive(Debug, Clone, PartialEq, Serialize)]

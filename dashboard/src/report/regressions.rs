@@ -20,7 +20,7 @@ use crate::render::Doc;
 use crate::report::ReportKind;
 
 /// The smallest drop of the share of valid cells that counts (as in `compare`).
-pub const VALIDITY_TOLERANCE: f64 = 0.001;
+pub(crate) const VALIDITY_TOLERANCE: f64 = 0.001;
 
 /// A row that became slower.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -92,14 +92,14 @@ fn run_call(c: &CallEvent) -> Option<(&str, &str, &str)> {
 /// runs compared are ever held: [`RunStarts`] finds each workflow's two latest runs, then
 /// [`RunCells`] collects their cells. Neither depends on the order of the calls.
 #[derive(Debug, Default)]
-pub struct RunStarts {
+pub(crate) struct RunStarts {
     /// Per workflow, per run, the time of its first call.
     by_workflow: HashMap<String, HashMap<String, i64>>,
 }
 
 impl RunStarts {
     /// Counts one call (first pass).
-    pub fn add(&mut self, c: &CallEvent) {
+    pub(crate) fn add(&mut self, c: &CallEvent) {
         let Some((w, run, _)) = run_call(c) else {
             return;
         };
@@ -117,7 +117,7 @@ impl RunStarts {
 
     /// The second pass's collector: each workflow with two runs or more, its two latest (by
     /// first call, then id).
-    pub fn latest_two(self) -> RunCells {
+    pub(crate) fn latest_two(self) -> RunCells {
         let mut pairs = HashMap::new();
         for (w, runs) in self.by_workflow {
             if runs.len() < 2 {
@@ -138,7 +138,7 @@ impl RunStarts {
 
 /// The cells of each workflow's two latest runs (second pass; see [`RunStarts`]).
 #[derive(Debug)]
-pub struct RunCells {
+pub(crate) struct RunCells {
     /// Per workflow, [base run, new run].
     pairs: HashMap<String, [String; 2]>,
     /// Per (workflow, run), the cells.
@@ -153,7 +153,7 @@ impl std::fmt::Debug for RunCalls {
 
 impl RunCells {
     /// Counts one call (second pass).
-    pub fn add(&mut self, c: &CallEvent) {
+    pub(crate) fn add(&mut self, c: &CallEvent) {
         let Some((w, run, cell)) = run_call(c) else {
             return;
         };
@@ -185,7 +185,7 @@ impl RunCells {
     }
 
     /// The section.
-    pub fn finish(mut self) -> Regressions {
+    pub(crate) fn finish(mut self) -> Regressions {
         let mut workflows: Vec<WorkflowRegressions> = Vec::new();
         for (w, [base_id, new_id]) in &self.pairs {
             let empty = || RunCalls {

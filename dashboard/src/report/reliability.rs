@@ -26,20 +26,20 @@ use crate::stats::{
 use crate::util::{h_band, length_bucket, length_bucket_label, num, opt, pct, Period};
 
 /// Error kinds the host adds (as opposed to the kinds a plugin returns).
-pub const HOST_KINDS: [&str; 5] = ["panic", "crash", "timeout", "out_of_memory", "load"];
+pub(crate) const HOST_KINDS: [&str; 5] = ["panic", "crash", "timeout", "out_of_memory", "load"];
 
 /// Kinds whose single occurrence is evidence enough to recommend isolation: the host saw the
 /// component panic, crash or exhaust memory. A timeout is not among them: machine load alone
 /// can cause one, so timeouts count in the failure-rate test instead.
-pub const CRASH_KINDS: [&str; 3] = ["panic", "crash", "out_of_memory"];
+pub(crate) const CRASH_KINDS: [&str; 3] = ["panic", "crash", "out_of_memory"];
 
 /// A parameter with more distinct values than this (per component) is not stratified: its
 /// strata would be too thin to say anything.
-pub const MAX_PARAMETER_STRATA: usize = 20;
+pub(crate) const MAX_PARAMETER_STRATA: usize = 20;
 
 /// The failure rate of a component's own failures (over usable calls) that its failure-rate
 /// test asks whether it exceeds.
-pub const ATTENTION_RATE: f64 = 0.05;
+pub(crate) const ATTENTION_RATE: f64 = 0.05;
 
 /// Reliability of one component.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -379,7 +379,7 @@ fn tally(t: &CallTable) -> Vec<ComponentAcc<'_>> {
 }
 
 /// How failures are split; printed in the report.
-pub const SPLIT_RULE: &str = "A failed call is the input's when its typed kind says the input \
+pub(crate) const SPLIT_RULE: &str = "A failed call is the input's when its typed kind says the input \
 could not be used (invalid_input — e.g. gaps left by a `missing` contamination without interpolation \
 —, insufficient_data, parameter), and the component's otherwise (numerical, non_convergence, \
 internal, panic, crash, timeout, out_of_memory, load, or a kind this build does not know). Input \
@@ -387,7 +387,7 @@ failures are reported as the data's and never count against a component: its own
 its score and its strata are over its usable calls (attempts − input failures).";
 
 /// The rules of the tests behind the recommendations.
-pub fn alarm_rules() -> Vec<String> {
+pub(crate) fn alarm_rules() -> Vec<String> {
     let a = pct(FAMILY_ALPHA);
     vec![
         format!(

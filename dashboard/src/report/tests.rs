@@ -12,7 +12,7 @@ use crate::util::DAY_US;
 
 const T0: i64 = 20_000 * DAY_US;
 
-pub fn call(component: &str, ts: i64, len: u64, ok: bool) -> CallEvent {
+pub(crate) fn call(component: &str, ts: i64, len: u64, ok: bool) -> CallEvent {
     CallEvent {
         id: ts as u64,
         timestamp_us: ts,
@@ -51,7 +51,7 @@ fn perf(wall_ns: u64, heap: u64) -> Option<Performance> {
     })
 }
 
-pub fn step(
+pub(crate) fn step(
     run: &str,
     seq: u64,
     t: StepType,
@@ -80,7 +80,7 @@ fn period() -> Period {
 }
 
 /// A failed call of `kind`.
-pub fn failing(component: &str, ts: i64, len: u64, kind: &str) -> CallEvent {
+pub(crate) fn failing(component: &str, ts: i64, len: u64, kind: &str) -> CallEvent {
     let mut c = call(component, ts, len, false);
     if let Some(e) = c.error.as_mut() {
         e.kind = kind.into();

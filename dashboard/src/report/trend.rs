@@ -36,7 +36,7 @@ use crate::util::{pct, FastMap};
 /// One measured call, as the trend test sees it; components and sessions are dense indices
 /// given by the caller.
 #[derive(Debug, Clone, Copy)]
-pub struct Timing {
+pub(crate) struct Timing {
     /// Component index (< the number of components).
     pub component: usize,
     /// Session (host process) index.
@@ -81,7 +81,7 @@ pub struct RegressionCheck {
 }
 
 /// The rule, for the report.
-pub fn rule() -> String {
+pub(crate) fn rule() -> String {
     format!(
         "Sessions (host processes), not calls, are the unit: the calls of one session share the machine's state. \
          Per component and session: the median of ln t − b·ln n (b: the component's fitted exponent, 0 without a fit), \
@@ -105,7 +105,7 @@ struct SessionValue {
 
 /// The slow-down test of every component (`exponents[c]` is component `c`'s fitted exponent);
 /// `None` for a component timed in fewer than 2 sessions.
-pub fn trends(timings: &[Timing], exponents: &[f64]) -> Vec<Option<RegressionCheck>> {
+pub(crate) fn trends(timings: &[Timing], exponents: &[f64]) -> Vec<Option<RegressionCheck>> {
     let nc = exponents.len();
     let mut start: FastMap<usize, i64> = FastMap::default();
     let mut cells: FastMap<(usize, usize), Vec<f64>> = FastMap::default();

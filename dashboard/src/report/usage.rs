@@ -15,7 +15,7 @@ use crate::stats::{Proportion, Quantiles};
 use crate::util::{self, day_of, length_bucket, length_bucket_label, pct, Period};
 
 /// How many values and combinations are listed per estimator and parameter.
-pub const TOP_N: usize = 5;
+pub(crate) const TOP_N: usize = 5;
 
 /// Uses of one component.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -71,7 +71,7 @@ pub struct ParameterUsage {
 
 /// A parameter with more distinct values than this, and more than half as many distinct values
 /// as calls, is taken as derived per call (see [`is_derived`]).
-pub const DERIVED_MIN_DISTINCT: u64 = 20;
+pub(crate) const DERIVED_MIN_DISTINCT: u64 = 20;
 
 /// Whether a parameter is derived per call rather than chosen by a user, so that grouping
 /// calls by their full parameter sets would make every set unique: its name is `seed` or ends
@@ -79,7 +79,7 @@ pub const DERIVED_MIN_DISTINCT: u64 = 20;
 /// identity, and hands it to estimators that declare a `seed`), or its values are nearly all
 /// distinct — more than [`DERIVED_MIN_DISTINCT`] of them, for more than half of the calls
 /// that set it.
-pub fn is_derived(key: &str, distinct_values: u64, calls: u64) -> bool {
+pub(crate) fn is_derived(key: &str, distinct_values: u64, calls: u64) -> bool {
     is_seed_key(key) || (distinct_values > DERIVED_MIN_DISTINCT && 2 * distinct_values > calls)
 }
 
@@ -741,7 +741,7 @@ fn use_rows(list: &[ComponentUse]) -> Vec<Vec<String>> {
 }
 
 /// `30.0% (10.8%–60.3%, 3/10)`, or `n/a (no attempts)`.
-pub fn proportion_text(p: Option<&Proportion>) -> String {
+pub(crate) fn proportion_text(p: Option<&Proportion>) -> String {
     match p {
         Some(p) => format!(
             "{} ({}–{}, {}/{})",

@@ -16,7 +16,7 @@ use crate::util::{duration_ns, num, opt, pct, Period};
 /// Complexity buckets by design size (see [`COMPLEXITY_DEFINITION`]): (label, largest size).
 /// Decades, so one estimator on one series, a small comparison, a study and a factorial sweep
 /// fall in different buckets.
-pub const COMPLEXITY: [(&str, u64); 4] = [
+pub(crate) const COMPLEXITY: [(&str, u64); 4] = [
     ("single (design size 1)", 1),
     ("small (2–9)", 9),
     ("medium (10–99)", 99),
@@ -24,14 +24,15 @@ pub const COMPLEXITY: [(&str, u64); 4] = [
 ];
 
 /// How a run's complexity is measured; printed in the report.
-pub const COMPLEXITY_DEFINITION: &str = "A run's design size = (distinct models generated, at \
+pub(crate) const COMPLEXITY_DEFINITION: &str =
+    "A run's design size = (distinct models generated, at \
 least 1: a run on files has none) × (distinct contaminations applied, at least 1: clean) × \
 (distinct estimators run): the number of model × contamination × estimator combinations the \
 run compares. It does not grow with replicates or lengths (cells measure those, shown beside \
 it). Runs are bucketed by decades of the design size.";
 
 /// The design size of a run (see [`COMPLEXITY_DEFINITION`]).
-pub fn design_size(run: &[&StepEvent]) -> u64 {
+pub(crate) fn design_size(run: &[&StepEvent]) -> u64 {
     let distinct = |t: StepType| {
         run.iter()
             .filter(|s| s.step_type == t)
@@ -45,7 +46,7 @@ pub fn design_size(run: &[&StepEvent]) -> u64 {
 }
 
 /// How many patterns, n-grams and hints are listed.
-pub const TOP_N: usize = 10;
+pub(crate) const TOP_N: usize = 10;
 
 /// A workflow and how often it ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -184,7 +185,7 @@ pub struct WorkflowReport {
     pub steps_per_run: Option<Quantiles>,
     /// How complexity is measured.
     pub complexity_definition: String,
-    /// Design size per run ([`COMPLEXITY_DEFINITION`]).
+    /// Design size per run (`COMPLEXITY_DEFINITION`).
     pub design_size: Option<Quantiles>,
     /// Distinct cells (series × contamination × estimator) per run.
     pub cells_per_run: Option<Quantiles>,

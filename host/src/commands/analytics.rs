@@ -12,7 +12,10 @@ use lrdbench_analytics::config::{self, AnalyticsConfig};
 use lrdbench_analytics::event::{CallEvent, ErrorInfo, EventType};
 use lrdbench_analytics::lock::MaintenanceLock;
 use lrdbench_analytics::store::Store;
-use lrdbench_analytics::{guard, journal, privacy, recorder, repair, Analytics, StorePaths};
+use lrdbench_analytics::{
+    guard, list_journals, privacy, repair, replay_dead_journals, try_lock_journal, Analytics,
+    StorePaths,
+};
 use lrdbench_host::settings::Settings;
 
 use crate::cli::analytics::{AnalyticsCommand, SelftestArgs};
@@ -68,7 +71,7 @@ fn status(store_dir: &Path, as_json: bool) -> Result<ExitCode> {
         (true, None) => "on".to_string(),
     };
     let file = paths.dir.join(lrdbench_analytics::store::FILE_NAME);
-    let journals = journal::list(&paths.journals)?;
+    let journals = list_journals(&paths.journals)?;
     let journal_bytes: u64 = journals
         .iter()
         .filter_map(|(_, p)| std::fs::metadata(p).ok())
@@ -152,7 +155,7 @@ fn anything_recorded(paths: &StorePaths) -> Result<bool> {
         .dir
         .join(lrdbench_analytics::store::FILE_NAME)
         .exists()
-        || !journal::list(&paths.journals)?.is_empty())
+        || !list_journals(&paths.journals)?.is_empty())
 }
 
 /// Opens the store after storing the journals of dead processes, so that deletions also reach
@@ -161,10 +164,10 @@ fn open_settled(paths: &StorePaths) -> Result<(Store, usize)> {
     let file = paths.dir.join(lrdbench_analytics::store::FILE_NAME);
     let store = guard::catch(&file, || {
         let store = Store::open(&paths.dir)?;
-        recorder::replay_dead_journals(&store, &paths.journals)?;
+        replay_dead_journals(&store, &paths.journals)?;
         Ok(store)
     })?;
-    let live = journal::list(&paths.journals)?.len();
+    let live = list_journals(&paths.journals)?.len();
     Ok((store, live))
 }
 
@@ -266,9 +269,9 @@ fn purge(store_dir: &Path, yes: bool) -> Result<ExitCode> {
     }
     let lock = MaintenanceLock::exclusive(&paths.dir)?;
     // Journals of dead processes go first, or the next start would bring their events back.
-    for (_, path) in journal::list(&paths.journals)? {
+    for (_, path) in list_journals(&paths.journals)? {
         if let Ok(f) = std::fs::File::options().read(true).write(true).open(&path) {
-            if journal::try_lock(&f).unwrap_or(false) {
+            if try_lock_journal(&f).unwrap_or(false) {
                 let _ = std::fs::remove_file(&path);
             }
         }
@@ -305,7 +308,7 @@ fn purge(store_dir: &Path, yes: bool) -> Result<ExitCode> {
             );
         }
     }
-    let live = journal::list(&paths.journals)?.len();
+    let live = list_journals(&paths.journals)?.len();
     if live > 0 {
         eprintln!(
             "note: {live} running lrdbench process(es) are still recording; their events are kept"

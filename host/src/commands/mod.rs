@@ -138,7 +138,7 @@ pub fn load_catalog(settings: &Settings, isolate_all: bool) -> Result<Catalog> {
         // (owner-only) store, so later commands start no worker for it.
         let cached = cache.join(format!("{sha}.bin"));
         if let Ok(bytes) = lrdbench_host::fsutil::read_regular(&cached, 16 << 20) {
-            if let Ok(d) = lrdbench_host::isolate::protocol::decode_descriptor(&bytes) {
+            if let Ok(d) = lrdbench_host::isolate::decode_descriptor(&bytes) {
                 return Ok(d);
             }
         }
@@ -211,7 +211,7 @@ pub fn load_catalog(settings: &Settings, isolate_all: bool) -> Result<Catalog> {
 /// Best effort: a description that cannot be cached is asked of a worker again next time.
 fn save_description(dir: &Path, path: &Path, d: &lrdbench_plugin_api::PluginDescriptor) {
     let mut framed = Vec::new();
-    lrdbench_host::isolate::protocol::encode_descriptor(&mut framed, d);
+    lrdbench_host::isolate::encode_descriptor(&mut framed, d);
     if std::fs::create_dir_all(dir).is_err() {
         return;
     }

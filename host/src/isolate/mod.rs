@@ -6,7 +6,7 @@
 //! worker processes — the host binary re-executed as `lrdbench-host __worker LIBRARY` — that
 //! the [`Supervisor`] spawns lazily, one pool per plugin library, and reuses across calls.
 //! Requests and results cross the worker's standard input and output as length-prefixed binary
-//! frames ([`protocol`]): a series travels as raw little-endian `f64` bytes.
+//! frames (`protocol`): a series travels as raw little-endian `f64` bytes.
 //!
 //! Each call has an optional timeout (the worker is killed: `timeout`) and each worker an
 //! optional memory limit (`RLIMIT_AS`; an allocation failure ends as `out_of_memory`). A worker
@@ -38,7 +38,7 @@ mod describe;
 mod health;
 mod pool;
 mod process;
-pub mod protocol;
+pub(crate) mod protocol;
 mod stderr_tail;
 mod supervisor;
 pub mod worker;
@@ -49,7 +49,7 @@ use std::time::Duration;
 
 pub use describe::describe_in_worker;
 pub use process::describe_process;
-pub use protocol::WorkerUsage;
+pub use protocol::{decode_descriptor, encode_descriptor, WorkerUsage};
 pub use supervisor::{Isolated, QuarantineNotice, Supervisor};
 
 pub use crate::trust::{

@@ -20,10 +20,10 @@ use crate::call_error::{CallError, CallErrorKind};
 
 /// First bytes of the worker's greeting, so a supervisor never mistakes stray output (or a
 /// stale binary speaking another version) for a worker.
-pub const MAGIC: &[u8; 8] = b"LRDWRK01";
+pub(crate) const MAGIC: &[u8; 8] = b"LRDWRK01";
 
 /// The largest frame either side accepts: 1 GiB, far above a 2^26-point series.
-pub const MAX_FRAME: usize = 1 << 30;
+pub(crate) const MAX_FRAME: usize = 1 << 30;
 
 /// Why a frame could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,7 +56,7 @@ pub enum DecodeError {
 /// What the supervisor asks of a worker. The series of an estimate request travels after the
 /// head, see [`encode_estimate_request`].
 #[derive(Debug, Clone, PartialEq)]
-pub enum RequestHead {
+pub(crate) enum RequestHead {
     /// Run estimator `component` on the series that follows, of `n` points.
     Estimate {
         /// The component index.
@@ -108,7 +108,7 @@ impl WorkerUsage {
 // per call to save a few hundred bytes of stack.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
-pub enum Response {
+pub(crate) enum Response {
     /// An estimator's result.
     Estimate(Estimate, WorkerUsage),
     /// A model's result.
@@ -125,7 +125,7 @@ const RESP_ERROR: u8 = 3;
 
 /// Encodes the greeting a worker sends once its plugin is loaded: magic, then the SHA-256 of
 /// the library it loaded (or a load error message).
-pub fn encode_greeting(out: &mut Vec<u8>, loaded: Result<&str, &str>) {
+pub(crate) fn encode_greeting(out: &mut Vec<u8>, loaded: Result<&str, &str>) {
     let mut w = Writer::frame(out);
     w.bytes(MAGIC);
     match loaded {
@@ -147,7 +147,7 @@ pub fn encode_greeting(out: &mut Vec<u8>, loaded: Result<&str, &str>) {
 /// # Errors
 ///
 /// A [`DecodeError`] for anything that is not a greeting.
-pub fn decode_greeting(payload: &[u8]) -> Result<Result<String, String>, DecodeError> {
+pub(crate) fn decode_greeting(payload: &[u8]) -> Result<Result<String, String>, DecodeError> {
     let mut r = Reader::new(payload);
     if r.take(MAGIC.len())? != MAGIC {
         return Err(DecodeError::BadMagic);
@@ -218,7 +218,7 @@ pub fn encode_descriptor(out: &mut Vec<u8>, d: &PluginDescriptor) {
 ///
 /// # Errors
 ///
-/// A [`DecodeError`] for anything else.
+/// A `DecodeError` for anything else.
 pub fn decode_descriptor(payload: &[u8]) -> Result<PluginDescriptor, DecodeError> {
     let mut r = Reader::new(payload);
     let name = r.rstring()?;
@@ -297,7 +297,8 @@ pub fn decode_descriptor(payload: &[u8]) -> Result<PluginDescriptor, DecodeError
 }
 
 /// Appends a complete estimate request frame for `series` to `out`.
-pub fn encode_estimate_request(
+#[cfg(test)]
+pub(crate) fn encode_estimate_request(
     out: &mut Vec<u8>,
     component: u32,
     params: &[Param],
@@ -317,7 +318,7 @@ pub fn encode_estimate_request(
 ///
 /// The head is padded with zeros so that the series starts at a multiple of 8 bytes into the
 /// payload: a worker whose buffer is 8-aligned reads the points in place, without a copy.
-pub fn encode_estimate_head(out: &mut Vec<u8>, component: u32, params: &[Param], n: usize) {
+pub(crate) fn encode_estimate_head(out: &mut Vec<u8>, component: u32, params: &[Param], n: usize) {
     let mut w = Writer::frame(out);
     w.u8(REQ_ESTIMATE);
     w.u32(component);
@@ -334,7 +335,7 @@ pub fn encode_estimate_head(out: &mut Vec<u8>, component: u32, params: &[Param],
 }
 
 /// The raw bytes of a series as the wire carries them, borrowed on little-endian targets.
-pub fn f64_bytes(series: &[f64]) -> std::borrow::Cow<'_, [u8]> {
+pub(crate) fn f64_bytes(series: &[f64]) -> std::borrow::Cow<'_, [u8]> {
     if cfg!(target_endian = "little") {
         // SAFETY: any initialised f64 slice is a valid byte slice of 8x its length (u8 has
         // alignment 1 and no invalid values), and on a little-endian target those bytes are
@@ -350,7 +351,7 @@ pub fn f64_bytes(series: &[f64]) -> std::borrow::Cow<'_, [u8]> {
 /// The points of an estimate request's series, `bytes` being the payload from the offset
 /// [`decode_request_head`] returned: borrowed in place when `bytes` is 8-aligned (on a
 /// little-endian target), else copied into `scratch`.
-pub fn series_view<'a>(bytes: &'a [u8], scratch: &'a mut Vec<f64>) -> &'a [f64] {
+pub(crate) fn series_view<'a>(bytes: &'a [u8], scratch: &'a mut Vec<f64>) -> &'a [f64] {
     if cfg!(target_endian = "little") {
         // SAFETY: every bit pattern is a valid f64, so reinterpreting the aligned middle of
         // a byte slice as f64s is sound; `align_to` only returns a non-empty prefix or suffix
@@ -365,7 +366,7 @@ pub fn series_view<'a>(bytes: &'a [u8], scratch: &'a mut Vec<f64>) -> &'a [f64] 
 }
 
 /// Appends a complete generate request frame to `out`.
-pub fn encode_generate_request(
+pub(crate) fn encode_generate_request(
     out: &mut Vec<u8>,
     component: u32,
     length: u64,
@@ -387,7 +388,7 @@ pub fn encode_generate_request(
 /// # Errors
 ///
 /// A [`DecodeError`]; for an estimate, also when the payload does not hold exactly `n` points.
-pub fn decode_request_head(payload: &[u8]) -> Result<(RequestHead, usize), DecodeError> {
+pub(crate) fn decode_request_head(payload: &[u8]) -> Result<(RequestHead, usize), DecodeError> {
     let mut r = Reader::new(payload);
     let at = r.pos;
     match r.u8()? {
@@ -441,7 +442,7 @@ pub fn decode_request_head(payload: &[u8]) -> Result<(RequestHead, usize), Decod
 }
 
 /// Copies raw little-endian `f64` bytes into `out` (cleared first).
-pub fn read_f64s(bytes: &[u8], out: &mut Vec<f64>) {
+pub(crate) fn read_f64s(bytes: &[u8], out: &mut Vec<f64>) {
     out.clear();
     out.extend(
         bytes
@@ -451,7 +452,7 @@ pub fn read_f64s(bytes: &[u8], out: &mut Vec<f64>) {
 }
 
 /// Appends a complete response frame to `out`.
-pub fn encode_response(out: &mut Vec<u8>, resp: &Response) {
+pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &Response) {
     let mut w = Writer::frame(out);
     match resp {
         Response::Estimate(e, u) => {
@@ -485,7 +486,7 @@ pub fn encode_response(out: &mut Vec<u8>, resp: &Response) {
 /// # Errors
 ///
 /// A [`DecodeError`] for a malformed payload.
-pub fn decode_response(payload: &[u8]) -> Result<Response, DecodeError> {
+pub(crate) fn decode_response(payload: &[u8]) -> Result<Response, DecodeError> {
     let mut r = Reader::new(payload);
     let at = r.pos;
     let resp = match r.u8()? {
@@ -516,7 +517,7 @@ pub fn decode_response(payload: &[u8]) -> Result<Response, DecodeError> {
 /// # Errors
 ///
 /// [`DecodeError::TooLarge`] beyond [`MAX_FRAME`].
-pub fn frame_len(header: [u8; 4]) -> Result<usize, DecodeError> {
+pub(crate) fn frame_len(header: [u8; 4]) -> Result<usize, DecodeError> {
     let len = u32::from_le_bytes(header) as usize;
     if len > MAX_FRAME {
         Err(DecodeError::TooLarge(len as u64))

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use lrdbench_dashboard::charts::{self, Charts};
 use lrdbench_dashboard::render::escape_html;
-use lrdbench_dashboard::report::regressions::Regressions;
+use lrdbench_dashboard::Regressions;
 use lrdbench_dashboard::{Dashboard, ReportKind, Reports};
 
 use crate::workflow::record::CellRecord;

@@ -80,7 +80,7 @@ pub fn run_label(run_id: &str) -> String {
 }
 
 fn event_type_label(t: EventType) -> &'static str {
-    lrdbench_dashboard::report::event_type_name(t)
+    lrdbench_dashboard::event_type_name(t)
 }
 
 /// Series keyed by their label pairs, rendered in order.

@@ -22,11 +22,11 @@ use super::quarantine::{self, Gate, NOT_CALLED};
 use crate::contamination;
 use crate::invoke::{CallContext, CallError, Invoker, StepRecord};
 
-pub use super::record::CellRecord;
+pub(crate) use super::record::CellRecord;
 
 /// Options of one execution.
 #[derive(Debug, Clone, Copy)]
-pub struct ExecOptions<'p> {
+pub(crate) struct ExecOptions<'p> {
     /// The worker pool the cells run in (its size is the run's thread count).
     pub pool: &'p rayon::ThreadPool,
     /// Show a progress bar on standard error.
@@ -48,13 +48,13 @@ pub struct ExecStats {
 
 /// Reads the cells already done in `cells.jsonl` (a torn last line, from a kill mid-write, is
 /// ignored: that cell simply runs again).
-pub fn read_done(path: &Path) -> std::io::Result<Vec<CellRecord>> {
+pub(crate) fn read_done(path: &Path) -> std::io::Result<Vec<CellRecord>> {
     let text = read_journal(path)?;
     Ok(done_lines(&text).map(|(record, _)| record).collect())
 }
 
 /// The bytes of the journal at `path` (empty when there is none yet).
-pub fn read_journal(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_journal(path: &Path) -> std::io::Result<Vec<u8>> {
     match std::fs::read(path) {
         Ok(t) => Ok(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
@@ -64,7 +64,7 @@ pub fn read_journal(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// The readable records of a journal's bytes, each with its line (without the newline), so a
 /// merge can copy the line as it is instead of writing the record anew.
-pub fn done_lines(text: &[u8]) -> impl Iterator<Item = (CellRecord, &[u8])> {
+pub(crate) fn done_lines(text: &[u8]) -> impl Iterator<Item = (CellRecord, &[u8])> {
     text.split(|&b| b == b'\n')
         .filter_map(|line| Some((serde_json::from_slice::<CellRecord>(line).ok()?, line)))
 }
@@ -199,7 +199,7 @@ impl Shared<'_, '_> {
 /// # Errors
 ///
 /// I/O errors of the journal. Failures of plugins are results, not errors.
-pub fn execute(
+pub(crate) fn execute(
     plan: &Plan<'_>,
     invoker: &Invoker,
     ctx: &CallContext,
@@ -311,7 +311,7 @@ fn ends_without_newline(file: &mut File) -> std::io::Result<bool> {
 
 /// `x` with `digits` significant digits and no exponent: 1234 → "1234", 12.345 → "12.3",
 /// 0.012345 → "0.0123".
-pub fn significant(x: f64, digits: i32) -> String {
+pub(crate) fn significant(x: f64, digits: i32) -> String {
     if !x.is_finite() || x == 0.0 {
         return "0".into();
     }

@@ -21,7 +21,7 @@ fn has_magic(s: &str) -> bool {
 ///
 /// A one-line message: a bad pattern, a match that is not a regular file, or a walk beyond
 /// the limits.
-pub fn expand(pattern: &Path) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn expand(pattern: &Path) -> Result<Vec<PathBuf>, String> {
     let text = pattern.to_string_lossy().to_string();
     let compiled = glob::Pattern::new(&text).map_err(|e| format!("bad file pattern: {e}"))?;
     let mut base = PathBuf::new();

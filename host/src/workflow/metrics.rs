@@ -25,9 +25,10 @@ use serde::Serialize;
 use super::execute::CellRecord;
 
 /// H bands used as a stratum: `[0, 0.2)`, `[0.2, 0.4)`, ... `[0.8, 1]`, the dashboard's bands
-/// ([`lrdbench_dashboard::util::h_band`], their one home), or `unknown`.
-pub fn h_band(h: Option<f64>) -> String {
-    h.and_then(lrdbench_dashboard::util::h_band)
+/// ([`lrdbench_dashboard::h_band`], their one home), or `unknown`.
+#[cfg(test)]
+pub(crate) fn h_band(h: Option<f64>) -> String {
+    h.and_then(lrdbench_dashboard::h_band)
         .unwrap_or("unknown")
         .to_string()
 }
@@ -95,7 +96,7 @@ impl<'a> Part<'a> {
     fn of(r: &'a CellRecord, stratum: &str) -> Part<'a> {
         match stratum {
             "length" => Part::Length(r.length),
-            "h_band" => Part::Band(truth_h(r).and_then(lrdbench_dashboard::util::h_band)),
+            "h_band" => Part::Band(truth_h(r).and_then(lrdbench_dashboard::h_band)),
             "contamination" => Part::Text(&r.contamination),
             "model" => Part::Text(&r.origin),
             _ => Part::All,
@@ -197,7 +198,7 @@ fn summarize(
 ///
 /// One pass over `records` groups them by row and stratum; each group keeps the records'
 /// order, so sums are taken in the same order whatever the grouping.
-pub fn compute<'r>(
+pub(crate) fn compute<'r>(
     records: impl IntoIterator<Item = &'r CellRecord>,
     rows: &[String],
     strata: &[String],
@@ -245,7 +246,7 @@ pub fn compute<'r>(
 
 /// The leaderboard weights of a workflow that gives none: mae 0.4, coverage 0.2, validity
 /// 0.2, runtime 0.2.
-pub fn default_weights() -> BTreeMap<String, f64> {
+pub(crate) fn default_weights() -> BTreeMap<String, f64> {
     [
         ("mae", 0.4),
         ("coverage", 0.2),
@@ -289,7 +290,7 @@ fn rank_key(metric: &str, m: &MetricRow) -> Option<f64> {
 /// Runtimes within this factor of each other are not told apart: beyond the spread a run
 /// measures, the machine's load moves an estimator's median between two runs of the same
 /// binary by 1.27× on a shared machine, and a ranking must not follow that.
-pub const RUNTIME_RESOLUTION: f64 = 1.5;
+pub(crate) const RUNTIME_RESOLUTION: f64 = 1.5;
 
 /// Runtime rank keys that hold still between identical runs: rows sorted by median time fall
 /// into tiers, each opened by its fastest row; a row joins the open tier while its median is
@@ -341,7 +342,10 @@ const SCORE_DECIMALS: i32 = 6;
 /// span, and a row without the metric ranks last (N + 1). The score is Σ weight × rank,
 /// rounded to `SCORE_DECIMALS` decimals; rows are sorted by score, then name, and given
 /// competition ranks (equal scores share a rank).
-pub fn leaderboard(overall: &[MetricRow], weights: &BTreeMap<String, f64>) -> Vec<LeaderboardRow> {
+pub(crate) fn leaderboard(
+    overall: &[MetricRow],
+    weights: &BTreeMap<String, f64>,
+) -> Vec<LeaderboardRow> {
     let n = overall.len();
     let mut ranks: Vec<BTreeMap<String, f64>> = vec![BTreeMap::new(); n];
     for metric in weights.keys() {

@@ -1,8 +1,8 @@
 //! TOML workflows and benchmark sweeps: the main job of the host.
 //!
 //! Data flows one way: [`spec`] parses the file (with positions) → [`plan`] resolves it against
-//! the plugins into cells → [`execute`] runs the cells through the [`Invoker`] (which records
-//! every call) → [`metrics`] aggregates the cell records → [`output`] writes the run directory.
+//! the plugins into cells → `execute` runs the cells through the [`Invoker`] (which records
+//! every call) → `metrics` aggregates the cell records → `output` writes the run directory.
 //! Nothing downstream reaches back upstream.
 //!
 //! # Example
@@ -21,15 +21,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod execute;
-pub mod files;
+pub(crate) mod execute;
+pub(crate) mod files;
 pub mod forecast;
 pub mod limits;
 pub mod merge;
-pub mod metrics;
-pub mod output;
+pub(crate) mod metrics;
+pub(crate) mod output;
 pub mod plan;
-pub mod quarantine;
+pub(crate) mod quarantine;
 pub mod record;
 pub mod shard;
 pub mod spec;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::execute::CellRecord;
 use super::metrics::{LeaderboardRow, MetricRow};
 
-pub mod forest;
+pub(crate) mod forest;
 
 fn opt(v: Option<f64>) -> String {
     v.map(|x| format!("{x}")).unwrap_or_default()
@@ -53,7 +53,11 @@ impl<W: std::io::Write> Fields<W> {
 /// # Errors
 ///
 /// I/O and CSV errors.
-pub fn write_estimates(path: &Path, run_id: &str, records: &[CellRecord]) -> std::io::Result<()> {
+pub(crate) fn write_estimates(
+    path: &Path,
+    run_id: &str,
+    records: &[CellRecord],
+) -> std::io::Result<()> {
     let w = csv::WriterBuilder::new()
         .buffer_capacity(1 << 16)
         .from_path(path)?;
@@ -132,7 +136,11 @@ pub fn write_estimates(path: &Path, run_id: &str, records: &[CellRecord]) -> std
 /// # Errors
 ///
 /// I/O and CSV errors.
-pub fn write_metrics(path: &Path, rows: &[MetricRow], strata: &[String]) -> std::io::Result<()> {
+pub(crate) fn write_metrics(
+    path: &Path,
+    rows: &[MetricRow],
+    strata: &[String],
+) -> std::io::Result<()> {
     let mut w = csv::Writer::from_path(path)?;
     let mut header = vec!["estimator".to_string()];
     header.extend(strata.iter().cloned());
@@ -187,7 +195,7 @@ pub fn write_metrics(path: &Path, rows: &[MetricRow], strata: &[String]) -> std:
 /// # Errors
 ///
 /// I/O and CSV errors.
-pub fn write_leaderboard_csv(path: &Path, rows: &[LeaderboardRow]) -> std::io::Result<()> {
+pub(crate) fn write_leaderboard_csv(path: &Path, rows: &[LeaderboardRow]) -> std::io::Result<()> {
     let mut w = csv::Writer::from_path(path)?;
     w.write_record([
         "rank",
@@ -231,7 +239,7 @@ fn f(v: Option<f64>, digits: usize) -> String {
 }
 
 /// The leaderboard as a Markdown table, with the ranking rule stated under it.
-pub fn leaderboard_markdown(
+pub(crate) fn leaderboard_markdown(
     name: &str,
     rows: &[LeaderboardRow],
     weights: &BTreeMap<String, f64>,
@@ -379,7 +387,7 @@ fn is_data(r: &CellRecord) -> bool {
 }
 
 /// Estimate against truth, one colour per estimator row, with the identity line.
-pub fn svg_estimate_vs_truth(records: &[CellRecord], rows: &[String]) -> String {
+pub(crate) fn svg_estimate_vs_truth(records: &[CellRecord], rows: &[String]) -> String {
     let series: Vec<(String, Vec<(f64, f64)>)> = rows
         .iter()
         .map(|row| {
@@ -543,7 +551,7 @@ fn html_failures(records: &[CellRecord]) -> String {
 
 /// The self-contained HTML report: leaderboard, the estimates per series without a known
 /// truth, and plots.
-pub fn report_html(
+pub(crate) fn report_html(
     manifest: &Manifest,
     leaderboard: &[LeaderboardRow],
     weights: &BTreeMap<String, f64>,

@@ -163,7 +163,7 @@ pub(super) fn hand_back(supervisor: Option<&Supervisor>) {
 
 /// The quarantine limit of the calls `invoker` makes: its supervisor's, or 0 (never) without
 /// isolation.
-pub fn limit_of(invoker: &Invoker) -> u32 {
+pub(crate) fn limit_of(invoker: &Invoker) -> u32 {
     invoker
         .isolation()
         .map_or(0, |s| s.config().max_consecutive_crashes)
@@ -172,7 +172,11 @@ pub fn limit_of(invoker: &Invoker) -> u32 {
 /// Applies the rule to the records of a run (sorted by cell index, possibly incomplete): every
 /// cell after its component's trigger becomes a quarantined failure. Returns one
 /// `(component, message)` per quarantined component, in plan order.
-pub fn apply(plan: &Plan<'_>, limit: u32, records: &mut [CellRecord]) -> Vec<(String, String)> {
+pub(crate) fn apply(
+    plan: &Plan<'_>,
+    limit: u32,
+    records: &mut [CellRecord],
+) -> Vec<(String, String)> {
     if limit == 0 {
         return Vec::new();
     }

@@ -3,6 +3,8 @@
 //! The library name does not match `lrdbench_plugin_*`, so the host never loads it by
 //! itself: pass it with `--plugin PATH`.
 #![deny(missing_docs)]
+// Crate internals are `pub(crate)`: `pub` means part of the documented surface.
+#![warn(unreachable_pub)]
 
 use lrdbench_plugin_api::prelude::*;
 

@@ -16,7 +16,7 @@ pub const MAX_BYTES: usize = 1 << 30;
 /// What identifies a plan: the model, the bits of the parameters that shape the
 /// autocovariance, and the length.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanKey {
+pub(crate) struct PlanKey {
     /// Model name.
     pub model: &'static str,
     /// `f64::to_bits` of the shaping parameters.
@@ -27,7 +27,7 @@ pub struct PlanKey {
 
 impl PlanKey {
     /// A key from a model name, its shaping parameters and the length.
-    pub fn new(model: &'static str, params: &[f64], n: usize) -> Self {
+    pub(crate) fn new(model: &'static str, params: &[f64], n: usize) -> Self {
         PlanKey {
             model,
             params: params.iter().map(|p| p.to_bits()).collect(),
@@ -57,7 +57,7 @@ impl Plans {
     /// # Errors
     ///
     /// Whatever `build` returns.
-    pub fn get_or_build(
+    pub(crate) fn get_or_build(
         &self,
         key: PlanKey,
         build: impl FnOnce() -> Result<CirculantEmbedding, PluginError>,

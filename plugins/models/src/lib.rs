@@ -23,10 +23,12 @@
 //! assert_eq!(x, fgn(&FgnConfig { h: 0.7, sigma: 1.0 }, 1024, 42, &plans).unwrap());
 //! ```
 #![deny(missing_docs)]
+// Crate internals are `pub(crate)`: `pub` means part of the documented surface.
+#![warn(unreachable_pub)]
 
 pub mod cache;
 pub mod kernel;
-pub mod memory;
+mod memory;
 pub mod plugin;
 
 use plugin::{Ar1, Arfima, Fbm, Fgn, Fou, Mrw, WhiteNoise};

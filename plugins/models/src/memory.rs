@@ -5,7 +5,7 @@ use lrdbench_plugin_api::PluginError;
 
 /// Bytes the machine has available now: `MemAvailable` of /proc/meminfo on Linux, `None`
 /// elsewhere (then only the allocator's own refusal is caught).
-pub fn available_bytes() -> Option<u128> {
+pub(crate) fn available_bytes() -> Option<u128> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kib: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -18,7 +18,7 @@ pub fn available_bytes() -> Option<u128> {
 /// # Errors
 ///
 /// `invalid_input` naming the length, the estimate and what is available.
-pub fn check(n: usize, bytes: u128) -> Result<(), PluginError> {
+pub(crate) fn check(n: usize, bytes: u128) -> Result<(), PluginError> {
     // Reading /proc/meminfo costs more than generating a short series (about 25 µs against a
     // few µs at n = 1,024), so small requests skip it: a machine with less than this free
     // cannot run the host at all, and the allocator still refuses what does not fit.
@@ -36,7 +36,11 @@ const ALWAYS_AVAILABLE: u128 = 16 << 20;
 /// # Errors
 ///
 /// As [`check`].
-pub fn check_against(n: usize, bytes: u128, available: Option<u128>) -> Result<(), PluginError> {
+pub(crate) fn check_against(
+    n: usize,
+    bytes: u128,
+    available: Option<u128>,
+) -> Result<(), PluginError> {
     // Address space itself: nothing beyond isize::MAX bytes can be allocated anywhere.
     let hard = isize::MAX as u128;
     let limit = available.map_or(hard, |a| a.min(hard));

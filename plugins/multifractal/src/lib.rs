@@ -13,6 +13,8 @@
 //! assert_eq!(mfdfa(&x, &cfg).unwrap().h().len(), 3);
 //! ```
 #![deny(missing_docs)]
+// Crate internals are `pub(crate)`: `pub` means part of the documented surface.
+#![warn(unreachable_pub)]
 
 mod calibration;
 pub mod kernel;

@@ -13,6 +13,8 @@
 //! assert!((fit.slope - 2.0).abs() < 1e-15);
 //! ```
 #![deny(missing_docs)]
+// Crate internals are `pub(crate)`: `pub` means part of the documented surface.
+#![warn(unreachable_pub)]
 
 pub mod bootstrap;
 pub mod calibration;

@@ -17,6 +17,8 @@
 //! assert!(fit.ci_low < fit.h && fit.h < fit.ci_high);
 //! ```
 #![deny(missing_docs)]
+// Crate internals are `pub(crate)`: `pub` means part of the documented surface.
+#![warn(unreachable_pub)]
 
 mod calibration;
 pub mod kernel;

@@ -14,6 +14,8 @@
 //! assert!((est.h - 0.7).abs() < 4.0 * est.stderr);
 //! ```
 #![deny(missing_docs)]
+// Crate internals are `pub(crate)`: `pub` means part of the documented surface.
+#![warn(unreachable_pub)]
 
 mod calibration;
 pub mod kernel;

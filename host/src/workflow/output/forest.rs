@@ -15,11 +15,11 @@ use crate::workflow::execute::CellRecord;
 
 /// Series shown at most in `report.html` (the rest are in `leaderboard.md` and
 /// `estimates.csv`).
-pub const MAX_PLOTTED_SERIES: usize = 24;
+pub(crate) const MAX_PLOTTED_SERIES: usize = 24;
 
 /// One estimator's estimate of H on one series.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The estimator row.
     pub row: String,
     /// Ĥ (an estimate of d as d + ½).
@@ -36,7 +36,7 @@ pub struct Entry {
 
 /// The estimates of one series under one contamination.
 #[derive(Debug, Clone)]
-pub struct SeriesEstimates {
+pub(crate) struct SeriesEstimates {
     /// The series id (`file:NAME`, `inline:LABEL`, or a generated series' id).
     pub series: String,
     /// `clean` or the contamination variant.
@@ -51,7 +51,7 @@ pub struct SeriesEstimates {
 
 /// The estimates of H of every series whose truth is unknown, grouped by series and
 /// contamination, in the order of `rows`.
-pub fn without_truth(records: &[CellRecord], rows: &[String]) -> Vec<SeriesEstimates> {
+pub(crate) fn without_truth(records: &[CellRecord], rows: &[String]) -> Vec<SeriesEstimates> {
     let mut groups: BTreeMap<(&str, &str), (usize, Vec<Entry>)> = BTreeMap::new();
     for r in records {
         if r.truth_value().is_some() {
@@ -152,7 +152,7 @@ const RULE: &str = "Agreement: pairwise z-tests of Ĥ (d as d + ½) with varianc
 the test `estimate` prints.";
 
 /// The Markdown section of `leaderboard.md`; empty when every series has a known truth.
-pub fn markdown(groups: &[SeriesEstimates]) -> String {
+pub(crate) fn markdown(groups: &[SeriesEstimates]) -> String {
     if groups.is_empty() {
         return String::new();
     }
@@ -186,7 +186,7 @@ pub fn markdown(groups: &[SeriesEstimates]) -> String {
 
 /// The HTML section of `report.html`, forest plots included; empty when every series has a
 /// known truth.
-pub fn html(groups: &[SeriesEstimates]) -> String {
+pub(crate) fn html(groups: &[SeriesEstimates]) -> String {
     if groups.is_empty() {
         return String::new();
     }

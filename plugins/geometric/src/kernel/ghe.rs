@@ -53,10 +53,10 @@ pub const GHE_MIN_N: usize = 128;
 ///
 /// O(n) per lag, O(n · lags) in all (16 lags by default, 14 distinct once rounded to
 /// integers). At q = 2 with AVX2 and FMA x is read once: a four-lane layout of the path of
-/// the increments less the mean of the first [`SHIFT_TERMS`] is built chunk by chunk, every
+/// the increments less the mean of the first `SHIFT_TERMS` is built chunk by chunk, every
 /// lag but the first is swept over each chunk while it is in cache, and the exact mean, its
 /// correction of every moment and the finiteness check come from the sums and the rows at
-/// both ends (see [`square_moments`]); a non-finite value or a correction that would cancel
+/// both ends (see `square_moments`); a non-finite value or a correction that would cancel
 /// takes the validating two-pass route instead. Otherwise two streaming passes build the
 /// flat path. At n = 65,536 the lag sweeps take about two thirds of the time and the lane
 /// build a fifth; the fGn correction and the fit take most of the rest (about 8%).
@@ -154,13 +154,13 @@ pub fn ghe(x: &[f64], cfg: &GheConfig) -> Result<HurstFit, PluginError> {
 }
 
 /// K_q(τ) of the path `p` for every lag of `lags` (each below `p.len()`), by [`moment`].
-pub fn moments(p: &[f64], lags: &[usize], q: f64) -> Vec<f64> {
+pub(crate) fn moments(p: &[f64], lags: &[usize], q: f64) -> Vec<f64> {
     lags.iter().map(|tau| moment(p, *tau, q)).collect()
 }
 
 /// K_2(τ) of the demeaned path and the mean it was taken about, from [`square_moments`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct SquareMoments {
+pub(crate) struct SquareMoments {
     /// K_2(τ) for each lag, in the order of the lags.
     pub k: Vec<f64>,
     /// The mean of the increments (of x for [`Input::Increments`]).
@@ -169,12 +169,12 @@ pub struct SquareMoments {
 
 /// Increments the provisional shift of [`ghe`] averages (the first 16 KiB of x; they stay in
 /// cache for the build that follows).
-pub const SHIFT_TERMS: usize = 2048;
+pub(crate) const SHIFT_TERMS: usize = 2048;
 
 /// A shift close to the mean of the increments of `x`, from its first [`SHIFT_TERMS`]
 /// increments (the fused route of [`square_moments`] corrects for the rest exactly; the
 /// closer the shift, the less that correction cancels). `x` must hold at least two values.
-pub fn provisional_shift(x: &[f64], input: Input) -> f64 {
+pub(crate) fn provisional_shift(x: &[f64], input: Input) -> f64 {
     match input {
         Input::Increments => {
             let k = x.len().min(SHIFT_TERMS);
@@ -194,7 +194,7 @@ pub fn provisional_shift(x: &[f64], input: Input) -> f64 {
 /// series shifted by the mean of its first [`SHIFT_TERMS`] increments the ratio is a few at
 /// most; beyond the bound (a level shift far into the series) the caller takes the exact
 /// mean first.
-pub const CANCELLATION: f64 = 1e3;
+pub(crate) const CANCELLATION: f64 = 1e3;
 
 /// K_2(τ) for every lag of `lags` (each ≥ 1) of the path of the demeaned increments of `x`,
 /// and their mean, building the lanes from the increments less a constant `shift` (any
@@ -231,7 +231,7 @@ pub const CANCELLATION: f64 = 1e3;
 /// pipes, so the build's additions and shuffles find no idle port, and the lags'
 /// accumulators and the build's state do not fit in the sixteen vector registers together
 /// (with two lags in the build's loop it measured 15% slower).
-pub fn square_moments(
+pub(crate) fn square_moments(
     x: &[f64],
     input: Input,
     shift: f64,
@@ -288,11 +288,11 @@ pub fn square_moments(
 
 /// Rows per chunk of [`square_moments`] (16 KiB of rows plus the lags' overhang stay in the
 /// 32 KiB first-level cache next to the input being read).
-pub const CHUNK_ROWS: usize = 512;
+pub(crate) const CHUNK_ROWS: usize = 512;
 
 /// Most lags one sweep of [`square_moments`] carries (one accumulator each, plus the row
 /// and the difference, of the sixteen vector registers).
-pub const LAG_GROUP: usize = 13;
+pub(crate) const LAG_GROUP: usize = 13;
 
 /// `sums[j] = Σ_t (X_{t + lags[j]} − X_t)²` over all t, building the rows of `lanes` chunk by
 /// chunk and sweeping every lag over each chunk; then `ends[j] = Σ_t (X_{t + all[j]} − X_t)`
@@ -456,7 +456,7 @@ unsafe fn sweep_lags<const G: usize>(rows: &[Row], count: usize, lags: &[usize],
 }
 
 /// K_q(τ) of the path `p`.
-pub fn moment(p: &[f64], tau: usize, q: f64) -> f64 {
+pub(crate) fn moment(p: &[f64], tau: usize, q: f64) -> f64 {
     let m = p.len() - tau;
     let (hi, lo) = (&p[tau..], &p[..m]);
     let s = if q == 2.0 {

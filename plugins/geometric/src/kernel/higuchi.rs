@@ -102,12 +102,13 @@ pub fn higuchi(x: &[f64], cfg: &HiguchiConfig) -> Result<HurstFit, PluginError> 
     }
 }
 
-/// Higuchi's mean curve length L(k) of the path `p`.
-pub fn curve_length(p: &[f64], k: usize) -> f64 {
+/// Higuchi's mean curve length L(k) of the path `p` (the tests' entry point).
+#[cfg(test)]
+pub(crate) fn curve_length(p: &[f64], k: usize) -> f64 {
     curve_length_with(p, k, &mut Vec::new())
 }
 
-/// [`curve_length`] with a reusable buffer for the weight table.
+/// `curve_length` with a reusable buffer for the weight table.
 ///
 /// Offset m's normalisation divides its sum by its count M_m = ⌊(N − 1 − m)/k⌋, so
 /// L(k) = (N − 1)/(k² · #m) · Σ_t |X_t − X_{t−k}| / M_{t mod k} over t = k..N−1: one contiguous

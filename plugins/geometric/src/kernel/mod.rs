@@ -45,7 +45,7 @@ pub(crate) fn check_level(level: f64) -> Result<(), PluginError> {
 /// ```
 /// (the covariance of fBm increments, summed by telescoping). Power sums beyond 64 terms use
 /// the midpoint rule ∫_{a−½}^{b+½} u^p du, whose relative error is O(a^{−2}).
-pub fn demeaned_moment_factor(tau: usize, n: usize, h: f64) -> f64 {
+pub(crate) fn demeaned_moment_factor(tau: usize, n: usize, h: f64) -> f64 {
     let p = 2.0 * h;
     let (t, nf) = (tau as f64, n as f64);
     let integral = |a: f64, b: f64| ((b + 0.5).powf(p + 1.0) - (a - 0.5).powf(p + 1.0)) / (p + 1.0);

@@ -13,7 +13,7 @@
 //! compensated profile it replaces). With AVX2 the block sum runs four terms at a time by an
 //! in-register scan, eight terms per step of the only loop-carried addition.
 //!
-//! For sweeps that only take differences X_{t+τ} − X_t, [`LaneRows`] builds the same path
+//! For sweeps that only take differences X_{t+τ} − X_t, `LaneRows` builds the same path
 //! as four segments side by side, so that every load is an aligned row, block by block so
 //! that the sweep can follow the build through the cache.
 
@@ -36,7 +36,7 @@ const BLOCK: usize = 256;
 ///
 /// `invalid_input` for a non-finite or constant series, or one whose sum overflows;
 /// `insufficient_data` below `min_len`.
-pub fn checked_mean(
+pub(crate) fn checked_mean(
     x: &[f64],
     input: Input,
     min_len: usize,
@@ -116,7 +116,7 @@ pub(crate) fn check_not_straight(
 }
 
 /// The path X_0 = 0, X_j = Σ_{i<j} z_i of the demeaned increments z_i of `x` (`mean` from
-/// [`checked_mean`]), length m + 1 for m increments.
+/// `checked_mean`), length m + 1 for m increments.
 pub fn demeaned_path(x: &[f64], input: Input, mean: f64) -> Vec<f64> {
     #[cfg(target_arch = "x86_64")]
     if let Some(cpu) = Avx2Fma::detect() {
@@ -248,10 +248,10 @@ fn demeaned_path_avx2(_cpu: Avx2Fma, x: &[f64], input: Input, mean: f64) -> Vec<
 /// Four path values in one 32-byte-aligned row (see [`LaneRows`]).
 #[derive(Debug, Clone, Copy, Default)]
 #[repr(C, align(32))]
-pub struct Row(pub [f64; 4]);
+pub(crate) struct Row(pub [f64; 4]);
 
 /// Rows per block of [`LaneRows`]: each lane sums 64 terms locally per block.
-pub const LANE_BLOCK: usize = 64;
+pub(crate) const LANE_BLOCK: usize = 64;
 
 /// The path cut into four segments laid side by side, for sweeps that only take differences
 /// X_{t+τ} − X_t, built block by block so that a sweep can consume the rows while they are
@@ -276,7 +276,7 @@ pub const LANE_BLOCK: usize = 64;
 /// Its fields are private: `build_to` loads from `x` at offsets computed from S and R without
 /// bounds checks, so only [`LaneRows::new`] may set them.
 #[derive(Debug, Clone)]
-pub struct LaneRows<'a> {
+pub(crate) struct LaneRows<'a> {
     x: &'a [f64],
     input: Input,
     /// The proof that the CPU runs the AVX2 and FMA build.
@@ -305,7 +305,12 @@ impl<'a> LaneRows<'a> {
     /// [`checked_mean`] gives the demeaned path; any other finite value a path that drifts by
     /// mean − `shift` per step) for lags up to `reach`, or `None` without AVX2 and FMA (or for
     /// a path shorter than 32 + `reach`).
-    pub fn new(x: &'a [f64], input: Input, shift: f64, reach: usize) -> Option<LaneRows<'a>> {
+    pub(crate) fn new(
+        x: &'a [f64],
+        input: Input,
+        shift: f64,
+        reach: usize,
+    ) -> Option<LaneRows<'a>> {
         let m = match input {
             Input::Increments => x.len(),
             Input::Path => x.len().saturating_sub(1),
@@ -333,32 +338,27 @@ impl<'a> LaneRows<'a> {
     }
 
     /// Rows built so far (rows 0..`built()`).
-    pub fn built(&self) -> usize {
+    pub(crate) fn built(&self) -> usize {
         self.built
     }
 
     /// Segment length S.
-    pub fn segment(&self) -> usize {
+    pub(crate) fn segment(&self) -> usize {
         self.segment
     }
 
     /// Number of rows R.
-    pub fn rows(&self) -> usize {
+    pub(crate) fn rows(&self) -> usize {
         self.rows
     }
 
     /// Length N of the whole path.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    /// Whether the path is empty (never: [`LaneRows::new`] declines short paths).
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// The proof of AVX2 and FMA this builder was made with, for the sweeps over its rows.
-    pub fn cpu(&self) -> Avx2Fma {
+    pub(crate) fn cpu(&self) -> Avx2Fma {
         self.cpu
     }
 
@@ -370,7 +370,7 @@ impl<'a> LaneRows<'a> {
     /// # Panics
     ///
     /// If `dst` is shorter than the rows to write.
-    pub fn build_to(&mut self, target: usize, dst: &mut [Row]) -> usize {
+    pub(crate) fn build_to(&mut self, target: usize, dst: &mut [Row]) -> usize {
         let start = self.built;
         let target = target.min(self.rows);
         if start >= target {
@@ -395,7 +395,7 @@ impl<'a> LaneRows<'a> {
     /// segment, so their squares (at most 3 (`reach` + 3) terms, recomputed here) come off
     /// the total. They are part of it, so the subtraction cancels at most half of the total
     /// and the relative error stays that of the summation.
-    pub fn square_sum(&self) -> Option<f64> {
+    pub(crate) fn square_sum(&self) -> Option<f64> {
         if self.built < self.rows {
             return None;
         }

@@ -31,7 +31,7 @@ pub const DFA_MIN_N: usize = 100;
 
 /// The fluctuation function on a ladder.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Fluctuations {
+pub(crate) struct Fluctuations {
     /// Box sizes with at least one box of positive variance.
     pub scales: Vec<usize>,
     /// F(s) at each.
@@ -41,7 +41,10 @@ pub struct Fluctuations {
 }
 
 /// The fluctuation function F(s) on the ladder of `cfg` (validated input assumed).
-pub fn fluctuation_function(x: &[f64], cfg: &DfaConfig) -> Result<Fluctuations, PluginError> {
+pub(crate) fn fluctuation_function(
+    x: &[f64],
+    cfg: &DfaConfig,
+) -> Result<Fluctuations, PluginError> {
     let n = x.len();
     let scales = ladder::geometric(cfg.min_scale, max_scale(n, cfg.max_scale, 4), cfg.ratio)?;
     let det = Detrender::new(prefix::profile(x), cfg.order);

@@ -107,7 +107,7 @@ fn offsets(s: usize, window: DmaWindow) -> (usize, usize) {
 }
 
 /// σ²(s) from the centred increments `xc` by running sums (requires 2 ≤ s ≤ n).
-pub fn residual_variance(xc: &[f64], s: usize, window: DmaWindow) -> f64 {
+pub(crate) fn residual_variance(xc: &[f64], s: usize, window: DmaWindow) -> f64 {
     let n = xc.len();
     if s < 2 || s > n {
         return 0.0;
@@ -149,7 +149,8 @@ pub fn residual_variance(xc: &[f64], s: usize, window: DmaWindow) -> f64 {
 }
 
 /// σ²(s) computed directly from the profile, point by point (the reference for tests).
-pub fn residual_variance_direct(y: &[f64], s: usize, window: DmaWindow) -> f64 {
+#[cfg(test)]
+pub(crate) fn residual_variance_direct(y: &[f64], s: usize, window: DmaWindow) -> f64 {
     let n = y.len();
     let (a, b) = offsets(s, window);
     let mut acc = 0.0;

@@ -275,7 +275,7 @@ impl BridgeSum {
 /// Within a block starting at a, the cumulative deviation from the block mean m is
 /// `Y_j = C[a + j] − C[a] − j·m`, so its range is that of `C[a + j] − j·m` over j = 0..=s:
 /// a maximum and a minimum with no dependency between points, which vectorise, where the
-/// running sum of [`mean_rs`] is one chain of additions through every point. Centring keeps
+/// running sum of `mean_rs` is one chain of additions through every point. Centring keeps
 /// |C| at the scale of the fluctuations (∝ n^H, not n·|x̄|), so a difference of two prefixes
 /// loses about ε·|C| absolutely; `prefix_mean_rs_matches_direct_blocks` checks 1e-9 relative
 /// at n = 2^16 on H = 0.9 with an offset.
@@ -300,7 +300,7 @@ impl CentredPrefix {
         CentredPrefix { mean, c }
     }
 
-    /// As [`mean_rs`], from the prefix: the range from `C`, the sum of squares from `x`
+    /// As `mean_rs`, from the prefix: the range from `C`, the sum of squares from `x`
     /// about the block mean, both in [`LANES`] lanes.
     fn mean_rs(&self, x: &[f64], s: usize) -> Option<f64> {
         let (mut sum, mut count) = (0.0, 0usize);
@@ -351,7 +351,8 @@ impl CentredPrefix {
 /// Mean R/S over the blocks of size `s` whose standard deviation is positive (one pass per
 /// block for the mean, one for the range and the variance); `None` if no block qualifies.
 /// The direct form, block by block; [`rs`] takes the same statistic from a shared prefix.
-pub fn mean_rs(x: &[f64], s: usize) -> Option<f64> {
+#[cfg(test)]
+pub(crate) fn mean_rs(x: &[f64], s: usize) -> Option<f64> {
     let (mut sum, mut count) = (0.0, 0usize);
     for block in x.chunks_exact(s) {
         let mean = block.iter().sum::<f64>() / s as f64;
@@ -372,7 +373,7 @@ pub fn mean_rs(x: &[f64], s: usize) -> Option<f64> {
 }
 
 /// E[R/S] of white noise in blocks of size s (Anis–Lloyd with Peters' factor).
-pub fn expected_rs(s: usize) -> f64 {
+pub(crate) fn expected_rs(s: usize) -> f64 {
     let sf = s as f64;
     let tail: f64 = (1..s).map(|i| ((sf - i as f64) / i as f64).sqrt()).sum();
     let gamma_ratio = if s <= 340 {
