@@ -123,7 +123,8 @@ fn estimate(x: &[f64], cfg: &Config, with_gap: bool) -> Result<SpectralEstimate,
     })
 }
 
-/// Fewest frequencies in the band for [`band_gap`]: two halves of [`MIN_FREQUENCIES`] each.
+/// Fewest frequencies in the band for the gap of [`local_whittle_with_gap`]: two halves of
+/// [`MIN_FREQUENCIES`] each.
 pub const MIN_GAP_FREQUENCIES: usize = 2 * MIN_FREQUENCIES;
 
 /// The local Whittle estimate of the lower and of the upper half of the band, as the
