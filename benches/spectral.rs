@@ -73,6 +73,10 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("local_whittle", n), &x, |b, x| {
             b.iter(|| local_whittle::local_whittle(black_box(x), &lcfg))
         });
+        // With the misfit gap (the plugin's call): the ratio is the two half-band fits' cost.
+        group.bench_with_input(BenchmarkId::new("local_whittle_gap", n), &x, |b, x| {
+            b.iter(|| local_whittle::local_whittle_with_gap(black_box(x), &lcfg))
+        });
         let wcfg = whittle::Config { tolerance: 1e-7 };
         group.bench_with_input(BenchmarkId::new("whittle", n), &x, |b, x| {
             b.iter(|| whittle::whittle(black_box(x), &wcfg))

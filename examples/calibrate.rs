@@ -51,7 +51,20 @@ fn main() {
     let misfit_only = args.iter().any(|a| a == "--misfit");
     let only: Option<Vec<String>> = list_arg(&args, "--only");
     let catalog = catalog();
-    let ests = estimators(&catalog, only.as_deref(), &[]);
+    let mut ests = estimators(&catalog, only.as_deref(), &[]);
+    if misfit_only {
+        // Only the estimators that record a local-slope gap: probed on one fGn series long
+        // enough for every estimator's default scales.
+        let probe = run_cell(&ests, 1 << 12, 0.5, 1, 1, 20_260_001);
+        let keep: Vec<bool> = probe
+            .iter()
+            .map(|res| res.iter().flatten().any(|e| gap_of(e).is_some()))
+            .collect();
+        let mut keep = keep.into_iter();
+        ests.retain(|_| keep.next().unwrap_or(false));
+        let names: Vec<&str> = ests.iter().map(|(c, _)| c.name()).collect();
+        eprintln!("local-slope gap recorded by: {}", names.join(", "));
+    }
     let hs = h_grid();
     let mut tables: BTreeMap<String, (String, Table)> = BTreeMap::new();
     let mut gaps: BTreeMap<String, (String, Table)> = BTreeMap::new();

@@ -189,7 +189,9 @@ impl Estimator for LocalWhittle {
         let calibration = Calibrated::check(&calibration::LOCAL_WHITTLE, params, &DEFAULTS, || {
             self.describe()
         });
-        finish(x, kernel(x)?, params, calibration, &kernel)
+        // The misfit gap for the estimate itself; bootstrap replicates need the point only.
+        let est = local_whittle::local_whittle_with_gap(x, &cfg)?;
+        finish(x, est, params, calibration, &kernel)
     }
 }
 

@@ -19,6 +19,7 @@
 
 mod calibration;
 pub mod kernel;
+mod misfit;
 pub mod plugin;
 
 lrdbench_plugin_api::export_plugin! {

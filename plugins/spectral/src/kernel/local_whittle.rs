@@ -2,6 +2,7 @@
 
 use lrdbench_numerics::cpu::Avx2Fma;
 use lrdbench_numerics::fft;
+use lrdbench_numerics::misfit::SlopeGap;
 use lrdbench_numerics::optimize::newton_root;
 use lrdbench_numerics::validate;
 use lrdbench_plugin_api::PluginError;
@@ -69,6 +70,21 @@ pub struct Config {
 /// assert!((est.h - 0.3).abs() < 4.0 * est.stderr);
 /// ```
 pub fn local_whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError> {
+    estimate(x, cfg, false)
+}
+
+/// [`local_whittle`] with the misfit diagnostic: `gap` holds the local Whittle estimates of
+/// the lower and of the upper half of the band (see [`MIN_GAP_FREQUENCIES`]). Two more Newton
+/// solves over half the band each; the point estimate is the same bits as [`local_whittle`]'s.
+///
+/// # Errors
+///
+/// Those of [`local_whittle`].
+pub fn local_whittle_with_gap(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, PluginError> {
+    estimate(x, cfg, true)
+}
+
+fn estimate(x: &[f64], cfg: &Config, with_gap: bool) -> Result<SpectralEstimate, PluginError> {
     validate::series(x, MIN_LENGTH, "local_whittle")?;
     let n = x.len();
     let mut warnings = Vec::new();
@@ -82,9 +98,69 @@ pub fn local_whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, Plugin
     )?;
     let pgram = fft::periodogram_head(x, m)?;
     // ln λ_j = ln(2π/n) + ln j; the constant drops out of ν.
-    let mut nu: Vec<f64> = (1..=m).map(|j| (j as f64).ln()).collect();
-    let mean = nu.iter().sum::<f64>() / m as f64;
-    nu.iter_mut().for_each(|v| *v -= mean);
+    let ln_j: Vec<f64> = (1..=m).map(|j| (j as f64).ln()).collect();
+    let cpu = Avx2Fma::detect();
+    let full = contrast_root(&ln_j, &pgram, cpu)?;
+    if full.root.at_bound {
+        warnings.push(format!(
+            "optimum at the bound d = {} of the search interval [{}, {}]",
+            full.root.x, D_RANGE.0, D_RANGE.1
+        ));
+    }
+    Ok(SpectralEstimate {
+        h: full.root.x + 0.5,
+        stderr: 0.5 / full.ss.sqrt(),
+        bandwidth: m,
+        r_squared: None,
+        fit: None,
+        warnings,
+        gof: Vec::new(),
+        gap: if with_gap {
+            band_gap(&ln_j, &pgram, cpu)
+        } else {
+            None
+        },
+    })
+}
+
+/// Fewest frequencies in the band for the gap of [`local_whittle_with_gap`]: two halves of
+/// [`MIN_FREQUENCIES`] each.
+pub const MIN_GAP_FREQUENCIES: usize = 2 * MIN_FREQUENCIES;
+
+/// The local Whittle estimate of the lower and of the upper half of the band, as the
+/// local-slope gap of `lrdbench_numerics::misfit` (the upper half holds the finer scales):
+/// short-range correlation bends the spectrum at the band's top end, so H from the upper
+/// half departs from H from the lower half more than fGn's shape explains. `None` below
+/// [`MIN_GAP_FREQUENCIES`] or when either half fails.
+fn band_gap(ln_j: &[f64], pgram: &[f64], cpu: Option<Avx2Fma>) -> Option<SlopeGap> {
+    let m = ln_j.len();
+    if m < MIN_GAP_FREQUENCIES {
+        return None;
+    }
+    let half = m / 2;
+    let low = contrast_root(&ln_j[..half], &pgram[..half], cpu).ok()?;
+    let high = contrast_root(&ln_j[m - half..], &pgram[m - half..], cpu).ok()?;
+    Some(SlopeGap {
+        h_fine: high.root.x + 0.5,
+        h_coarse: low.root.x + 0.5,
+    })
+}
+
+/// The minimiser of the local Whittle contrast over the frequencies given by their `ln_j`
+/// and periodogram ordinates, with Σν² (the Fisher information of d, up to the factor 4).
+struct ContrastRoot {
+    root: lrdbench_numerics::optimize::Minimum,
+    ss: f64,
+}
+
+fn contrast_root(
+    ln_j: &[f64],
+    pgram: &[f64],
+    cpu: Option<Avx2Fma>,
+) -> Result<ContrastRoot, PluginError> {
+    let m = ln_j.len();
+    let mean = ln_j.iter().sum::<f64>() / m as f64;
+    let nu: Vec<f64> = ln_j.iter().map(|v| v - mean).collect();
     let ss: f64 = nu.iter().map(|v| v * v).sum();
     // Scale I so the sums stay near 1 whatever the series' units.
     let scale = pgram.iter().sum::<f64>() / m as f64;
@@ -94,7 +170,6 @@ pub fn local_whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, Plugin
         ));
     }
     let p: Vec<f64> = pgram.iter().map(|p| p / scale).collect();
-    let cpu = Avx2Fma::detect();
     let derivative = |d: f64| {
         let [s0, s1, s2] = weighted_sums(&nu, &p, d, cpu);
         let mean1 = s1 / s0;
@@ -109,23 +184,7 @@ pub fn local_whittle(x: &[f64], cfg: &Config) -> Result<SpectralEstimate, Plugin
         }
     };
     let root = newton_root(derivative, D_RANGE.0, D_RANGE.1, 1e-10)?;
-    if root.at_bound {
-        warnings.push(format!(
-            "optimum at the bound d = {} of the search interval [{}, {}]",
-            root.x, D_RANGE.0, D_RANGE.1
-        ));
-    }
-    let h = root.x + 0.5;
-    Ok(SpectralEstimate {
-        h,
-        stderr: 0.5 / ss.sqrt(),
-        bandwidth: m,
-        r_squared: None,
-        fit: None,
-        warnings,
-        gof: Vec::new(),
-        gap: None,
-    })
+    Ok(ContrastRoot { root, ss })
 }
 
 /// (Σ w_j, Σ ν_j w_j, Σ ν_j² w_j) with w_j = e^{2dν_j} p_j: the contrast's sums, four

@@ -57,8 +57,9 @@ pub struct SpectralEstimate {
     /// The goodness-of-fit tests of the fitted model, by diagnostic name (none for the
     /// semiparametric methods).
     pub gof: Vec<(&'static str, lrdbench_numerics::gof::GofTest)>,
-    /// H from the highest and the lowest halves of the regression's frequencies (see
-    /// `lrdbench_numerics::misfit`), when the method is a regression.
+    /// H from the highest and the lowest halves of the frequencies (see
+    /// `lrdbench_numerics::misfit`): the regression's halves, or local Whittle's estimates on
+    /// the two halves of its band.
     pub gap: Option<lrdbench_numerics::misfit::SlopeGap>,
 }
 
