@@ -59,7 +59,7 @@ pub struct WorkflowRegressions {
     pub matched_cells: usize,
     /// Rows significantly slower by more than [`paired::RATIO_TOLERANCE`].
     pub slower: Vec<Slower>,
-    /// Rows significantly less often valid by more than [`VALIDITY_TOLERANCE`].
+    /// Rows significantly less often valid, by more than 0.1 percentage point.
     pub less_valid: Vec<LessValid>,
 }
 
