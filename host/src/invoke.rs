@@ -116,6 +116,24 @@ impl Invoker {
         resolved: &[Param],
         ctx: &CallContext,
     ) -> Result<Estimate, CallError> {
+        self.estimate_timed(handle, series, resolved, ctx).0
+    }
+
+    /// [`Invoker::estimate`], with the estimator's own time when a worker measured it: an
+    /// isolated call's round trip also holds the pipe and, on a new worker, its start-up
+    /// (an interpreter and its imports, for a process plugin), which are the harness's cost,
+    /// not the estimator's. `None` for in-process calls and calls that got no answer.
+    ///
+    /// # Errors
+    ///
+    /// As [`Invoker::estimate`].
+    pub fn estimate_timed(
+        &self,
+        handle: &ComponentHandle<'_>,
+        series: &[f64],
+        resolved: &[Param],
+        ctx: &CallContext,
+    ) -> (Result<Estimate, CallError>, Option<Duration>) {
         let started_us = lrdbench_analytics::now_us();
         let probe = self.recorder().map(|_| Probe::start());
         let (out, worker) = match self.isolating(handle) {
@@ -128,6 +146,7 @@ impl Invoker {
                 None,
             ),
         };
+        let own_time = worker.as_ref().map(|p| Duration::from_nanos(p.wall_ns));
         // The worker's own figures when it has them; the host's view (a crash, a timeout)
         // otherwise.
         let performance = worker.or_else(|| probe.map(Probe::finish));
@@ -144,7 +163,7 @@ impl Invoker {
                 error: out.as_ref().err(),
             },
         );
-        out
+        (out, own_time)
     }
 
     /// Runs a model. `resolved` must come from [`ComponentHandle::resolve`].

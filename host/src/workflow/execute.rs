@@ -542,11 +542,14 @@ fn run_cell(
     });
     let call_ctx = cell_ctx.as_ref().unwrap_or(sh.ctx);
     let started = Instant::now();
-    let outcome = sh
+    let (outcome, own_time) = sh
         .invoker
-        .estimate(&e.handle, &input.values, params, call_ctx);
+        .estimate_timed(&e.handle, &input.values, params, call_ctx);
     let elapsed = started.elapsed();
-    record.elapsed_ms = elapsed.as_secs_f64() * 1e3;
+    // The estimator's time: a worker's own measurement when the call was isolated, so an
+    // isolated or process plugin is timed like an in-process one (not with its pipe and its
+    // worker's start-up); the step below keeps the host's view.
+    record.elapsed_ms = own_time.unwrap_or(elapsed).as_secs_f64() * 1e3;
     sh.invoker.record_step(
         sh.ctx,
         StepRecord {

@@ -52,7 +52,8 @@ pub struct CellRecord {
     pub error_kind: Option<String>,
     /// The error message when it did not.
     pub error_message: Option<String>,
-    /// Wall time of the estimator call, milliseconds.
+    /// Wall time of the estimator call, milliseconds: as the worker measured it for an isolated
+    /// or process plugin (without the pipe and the worker's start-up), as the host did otherwise.
     pub elapsed_ms: f64,
     /// Warnings of the estimate.
     pub warnings: Vec<String>,
