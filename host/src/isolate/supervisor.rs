@@ -306,15 +306,7 @@ impl Supervisor {
                             "the plugin did not describe itself within {} s",
                             STARTUP_TIMEOUT.as_secs()
                         ),
-                        Err(IoFail::Closed) => {
-                            let status = worker.reap(DEATH_GRACE);
-                            let tail = worker.tail.last_line();
-                            return Err(format!(
-                                "the worker died while starting ({}){}",
-                                describe_status(status.status),
-                                tail.map(|t| format!(": {t}")).unwrap_or_default()
-                            ));
-                        }
+                        Err(IoFail::Closed) => return Err(died_while_starting(&worker)),
                     }
                 }
                 Ok(Ok(sha)) if sha == pool.sha256 => return Ok(worker),
@@ -335,15 +327,7 @@ impl Supervisor {
                 "the worker did not start within {} s",
                 STARTUP_TIMEOUT.as_secs()
             ),
-            Err(IoFail::Closed) => {
-                let status = worker.reap(DEATH_GRACE);
-                let tail = worker.tail.last_line();
-                return Err(format!(
-                    "the worker died while starting ({}){}",
-                    describe_status(status.status),
-                    tail.map(|t| format!(": {t}")).unwrap_or_default()
-                ));
-            }
+            Err(IoFail::Closed) => return Err(died_while_starting(&worker)),
         };
         kill_and_reap(worker.pid);
         Err(why)
@@ -465,4 +449,16 @@ fn unexpected(handle: &ComponentHandle<'_>) -> CallError {
             handle.qualified_name()
         ),
     }
+}
+
+/// Why a worker that closed its pipes while starting failed: how it ended and the last line
+/// it wrote to stderr.
+fn died_while_starting(worker: &Worker) -> String {
+    let status = worker.reap(DEATH_GRACE);
+    let tail = worker.tail.last_line();
+    format!(
+        "the worker died while starting ({}){}",
+        describe_status(status.status),
+        tail.map(|t| format!(": {t}")).unwrap_or_default()
+    )
 }

@@ -100,6 +100,16 @@ pub enum LoadError {
 }
 
 impl LoadError {
+    /// The load error for a file at `path` that could not be read.
+    pub(crate) fn reading(path: &Path, e: crate::fsutil::ReadError) -> Self {
+        let path = path.to_path_buf();
+        match e {
+            crate::fsutil::ReadError::NotFound => LoadError::NotFound { path },
+            crate::fsutil::ReadError::NotRegular(what) => LoadError::NotRegular { path, what },
+            crate::fsutil::ReadError::Io(source) => LoadError::Io { path, source },
+        }
+    }
+
     /// abi_stable's full report, when there is more to say than the one-line message.
     pub fn detail(&self) -> Option<&str> {
         match self {
@@ -291,19 +301,7 @@ pub fn read_library(path: &Path) -> Result<LibraryBytes, LoadError> {
         path: path.to_path_buf(),
         source,
     };
-    let file = crate::fsutil::open_regular(path).map_err(|e| match e {
-        crate::fsutil::ReadError::NotFound => LoadError::NotFound {
-            path: path.to_path_buf(),
-        },
-        crate::fsutil::ReadError::NotRegular(what) => LoadError::NotRegular {
-            path: path.to_path_buf(),
-            what,
-        },
-        crate::fsutil::ReadError::Io(source) => LoadError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-    })?;
+    let file = crate::fsutil::open_regular(path).map_err(|e| LoadError::reading(path, e))?;
     let mut copy = anonymous_file().map_err(io)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];

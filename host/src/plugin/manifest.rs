@@ -183,19 +183,7 @@ fn hash_part(hasher: &mut Sha256, name: &str, bytes: &[u8]) {
 }
 
 fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, LoadError> {
-    crate::fsutil::read_regular(path, limit).map_err(|e| match e {
-        crate::fsutil::ReadError::NotFound => LoadError::NotFound {
-            path: path.to_path_buf(),
-        },
-        crate::fsutil::ReadError::NotRegular(what) => LoadError::NotRegular {
-            path: path.to_path_buf(),
-            what,
-        },
-        crate::fsutil::ReadError::Io(source) => LoadError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-    })
+    crate::fsutil::read_regular(path, limit).map_err(|e| LoadError::reading(path, e))
 }
 
 #[cfg(test)]
