@@ -59,6 +59,25 @@ pub const FILE_NAME: &str = "analytics.redb";
 /// few enough that every core gets a share of a small period.
 const DECODE_CHUNK: usize = 4096;
 
+/// Decodes a batch of records on every core: `bytes` holds the records one after another and
+/// `rows` each one's id and end offset. A record that does not decode is `None`.
+fn decode_batch<T: Send>(
+    bytes: &[u8],
+    rows: &[(u64, usize)],
+    dict: &[Box<[u8]>],
+    decode: Decoder<T>,
+) -> Vec<Option<T>> {
+    (0..rows.len())
+        .into_par_iter()
+        .with_min_len(DECODE_CHUNK)
+        .map(|i| {
+            let start = if i == 0 { 0 } else { rows[i - 1].1 };
+            let (id, end) = rows[i];
+            decode(id, &bytes[start..end], dict).ok()
+        })
+        .collect()
+}
+
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const CALLS: TableDefinition<u64, &[u8]> = TableDefinition::new("call_records");
 const STEPS: TableDefinition<u64, &[u8]> = TableDefinition::new("step_records");
@@ -731,15 +750,7 @@ impl Store {
                 Err(_) => skipped += 1,
             }
         }
-        let decoded: Vec<Option<T>> = (0..rows.len())
-            .into_par_iter()
-            .with_min_len(DECODE_CHUNK)
-            .map(|i| {
-                let start = if i == 0 { 0 } else { rows[i - 1].1 };
-                let (id, end) = rows[i];
-                decode(id, &bytes[start..end], dict).ok()
-            })
-            .collect();
+        let decoded = decode_batch(&bytes, &rows, dict, decode);
         drop(bytes);
         let mut out = Vec::with_capacity(decoded.len());
         for d in decoded {
@@ -1054,15 +1065,7 @@ impl Snapshot<'_> {
         let mut skipped = 0u64;
         let dict = &self.dict;
         let mut flush = |bytes: &mut Vec<u8>, rows: &mut Vec<(u64, usize)>, skipped: &mut u64| {
-            let decoded: Vec<Option<T>> = (0..rows.len())
-                .into_par_iter()
-                .with_min_len(DECODE_CHUNK)
-                .map(|i| {
-                    let start = if i == 0 { 0 } else { rows[i - 1].1 };
-                    let (id, end) = rows[i];
-                    decode(id, &bytes[start..end], dict).ok()
-                })
-                .collect();
+            let decoded = decode_batch(bytes, rows, dict, decode);
             for d in decoded {
                 match d {
                     Some(v) => f(v),

@@ -36,17 +36,7 @@ pub fn scaffold_plugin(
     parent: &Path,
     api_path: Option<&Path>,
 ) -> Result<PathBuf, ScaffoldError> {
-    let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !valid {
-        return Err(ScaffoldError::InvalidName(name.to_string()));
-    }
-    let dir = parent.join(name);
-    if dir.exists() {
-        return Err(ScaffoldError::Exists(dir));
-    }
+    let dir = new_plugin_dir(name, parent)?;
     let write = |rel: &str, text: String| {
         let path = dir.join(rel);
         if let Some(parent) = path.parent() {
@@ -191,17 +181,7 @@ const PYTHON_SDK: &str = include_str!("../../sdk/python/lrdbench_plugin.py");
 ///
 /// [`ScaffoldError`] for a bad name, an existing directory, or a failed write.
 pub fn scaffold_python_plugin(name: &str, parent: &Path) -> Result<PathBuf, ScaffoldError> {
-    let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !valid {
-        return Err(ScaffoldError::InvalidName(name.to_string()));
-    }
-    let dir = parent.join(name);
-    if dir.exists() {
-        return Err(ScaffoldError::Exists(dir));
-    }
+    let dir = new_plugin_dir(name, parent)?;
     std::fs::create_dir_all(&dir).map_err(|source| ScaffoldError::Io {
         path: dir.clone(),
         source,
@@ -280,6 +260,23 @@ if __name__ == "__main__":
 "#
         ),
     )?;
+    Ok(dir)
+}
+
+/// The directory a new plugin `name` gets under `parent`: the name must be a lowercase
+/// identifier (it names the crate or module), and the directory must not exist yet.
+fn new_plugin_dir(name: &str, parent: &Path) -> Result<PathBuf, ScaffoldError> {
+    let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(ScaffoldError::InvalidName(name.to_string()));
+    }
+    let dir = parent.join(name);
+    if dir.exists() {
+        return Err(ScaffoldError::Exists(dir));
+    }
     Ok(dir)
 }
 
